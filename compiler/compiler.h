@@ -1,0 +1,87 @@
+// The compiler's public API: load a model, run the pass pipeline, produce a Program, and
+// execute the reference. The CLI, the simulator and sweeps use only this header.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "graph.h"
+#include "isa/arch_params.h"
+#include "isa/isa.h"
+
+namespace fusesim::compiler {
+
+enum class Fusion { None, Greedy, Optimal };
+enum class Pipeline { None, Fine, Coarse, Full };
+const char* fusion_name(Fusion f);
+const char* pipeline_name(Pipeline p);
+Fusion parse_fusion(const std::string& s);      // throws InputError
+Pipeline parse_pipeline(const std::string& s);  // throws InputError
+
+// A manual tile for one layer (intra-layer loop unrolling); 0 means "choose automatically".
+struct TileOverride {
+  int64_t cout = 0, cin = 0, rows = 0, cols = 0;
+};
+
+struct CompileOptions {
+  isa::DType dtype = isa::DType::Int16;
+  Fusion fusion = Fusion::None;
+  Pipeline pipeline = Pipeline::Full;
+  bool elimination = true;
+  std::map<std::string, TileOverride> tiles;  // by layer name
+  bool materialize = true;  // false (timing-only runs): no weight bytes are generated
+};
+
+struct Segment {  // bytes placed in DRAM before the run
+  uint32_t addr = 0;
+  std::vector<uint8_t> bytes;
+};
+
+struct TensorPlacement {
+  std::string name;
+  Shape shape;
+  uint32_t addr = 0;  // DRAM byte address; elements are C x H x W, data width of the dtype
+};
+
+// One entry per value of Instr::layer: a layer or a fused group.
+struct ScheduleEntry {
+  std::string name;                  // the group's name (its first layer's, or the layer's)
+  std::vector<std::string> members;  // layer names in the group
+  std::string tiles;                 // human-readable tile decision, e.g. "co=16 ci=32 rows=4 cols=13"
+  int64_t macs = 0;
+  int64_t est_cycles = 0;            // cost model estimate
+  int64_t est_dram_bytes = 0;
+};
+
+struct Program {
+  isa::DType dtype = isa::DType::Int16;
+  std::vector<isa::Instr> instrs;   // ends with END
+  uint32_t prog_addr = 0;           // DRAM byte address of the instruction words
+  std::vector<Segment> constants;   // weights and biases, already in the dtype's format
+  TensorPlacement input;
+  std::vector<TensorPlacement> outputs;
+  std::vector<ScheduleEntry> schedule;
+  uint64_t dram_footprint = 0;      // highest DRAM byte used + 1
+  int64_t macs = 0;
+  uint64_t weight_bytes = 0;        // every weight and bias once, in the dtype
+  uint64_t compulsory_bytes = 0;    // weights + input + outputs, each once
+};
+
+// YAML (*.yaml, *.yml) or ONNX (*.onnx), by extension. Throws InputError.
+Graph load_model(const std::string& path);
+
+// Runs the pass pipeline on `g` (which is left canonicalized, as the reference needs it) and
+// generates the program. Throws InputError when the arch cannot hold any tile of some layer.
+Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt);
+
+// The deterministic network input, in the dtype's data format (C x H x W).
+std::vector<uint8_t> make_input(const Graph& g, isa::DType dtype, uint64_t seed = 1);
+
+// Golden executor: runs the canonicalized graph on `input` (data format) and returns each
+// network output in data format. int16 follows hw/isa/numerics.h exactly.
+std::vector<std::vector<uint8_t>> run_reference(const Graph& g, isa::DType dtype,
+                                                const std::vector<uint8_t>& input);
+
+}  // namespace fusesim::compiler

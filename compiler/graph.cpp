@@ -1,0 +1,153 @@
+// Graph construction and queries.
+#include "graph.h"
+
+#include <algorithm>
+#include <queue>
+#include <stdexcept>
+
+namespace fusesim::compiler {
+
+std::string Shape::str() const {
+  return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
+}
+
+const char* op_kind_name(OpKind k) {
+  switch (k) {
+    case OpKind::Input: return "input";
+    case OpKind::Conv: return "conv";
+    case OpKind::FullyConnected: return "fc";
+    case OpKind::MaxPool: return "maxpool";
+    case OpKind::AvgPool: return "avgpool";
+    case OpKind::GlobalAvgPool: return "global_avgpool";
+    case OpKind::BatchNorm: return "batchnorm";
+    case OpKind::Activation: return "activation";
+    case OpKind::Add: return "add";
+    case OpKind::Mul: return "mul";
+    case OpKind::Concat: return "concat";
+    case OpKind::Flatten: return "flatten";
+    case OpKind::Reshape: return "reshape";
+    case OpKind::Identity: return "identity";
+    case OpKind::Dropout: return "dropout";
+    case OpKind::ChannelShuffle: return "channel_shuffle";
+  }
+  return "?";
+}
+
+namespace {
+int64_t weight_count(const Graph& g, const LayerNode& l) {
+  const Shape& in = g.tensor(l.inputs.at(0)).shape;
+  const LayerAttrs& a = l.attrs;
+  switch (l.op) {
+    case OpKind::Conv: return a.out_channels * (in.c / a.groups) * a.kernel_h * a.kernel_w;
+    case OpKind::FullyConnected: return a.out_channels * in.elems();
+    case OpKind::Mul: return in.c;
+    default: return 0;
+  }
+}
+}  // namespace
+
+int64_t Graph::layer_macs(int id) const {
+  const LayerNode& l = layer(id);
+  if (l.op == OpKind::Conv) {
+    const Shape& out = tensor(l.output).shape;
+    return weight_count(*this, l) * out.h * out.w;
+  }
+  if (l.op == OpKind::FullyConnected) return weight_count(*this, l);
+  return 0;
+}
+
+int64_t Graph::layer_params(int id) const {
+  const LayerNode& l = layer(id);
+  if (l.op == OpKind::BatchNorm) return 2 * tensor(l.inputs.at(0)).shape.c;
+  int64_t bias = (l.op == OpKind::Conv || l.op == OpKind::FullyConnected) && l.attrs.has_bias ? l.attrs.out_channels : 0;
+  return weight_count(*this, l) + bias;
+}
+
+int Graph::add_data(const std::string& n, Shape shape) {
+  DataNode d;
+  d.id = static_cast<int>(data.size());
+  d.name = n;
+  d.shape = shape;
+  data.push_back(d);
+  return d.id;
+}
+
+int Graph::add_layer(const std::string& n, OpKind op, const std::vector<int>& inputs,
+                     const std::string& out_name, LayerAttrs attrs) {
+  LayerNode l;
+  l.id = static_cast<int>(layers.size());
+  l.name = n;
+  l.op = op;
+  l.attrs = attrs;
+  l.inputs = inputs;
+  l.output = add_data(out_name);
+  data[l.output].producer = l.id;
+  for (int in : inputs) data.at(in).consumers.push_back(l.id);
+  layers.push_back(std::move(l));
+  return layers.back().id;
+}
+
+std::vector<int> Graph::topo_order() const {
+  // Kahn's algorithm with a min-heap on the id: definition order wherever the graph allows.
+  std::vector<int> indeg(layers.size(), 0);
+  for (const auto& l : layers) {
+    if (l.removed) continue;
+    for (int in : l.inputs) {
+      int p = data.at(in).producer;
+      if (p >= 0 && !layers[p].removed) ++indeg[l.id];
+    }
+  }
+  std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
+  for (const auto& l : layers)
+    if (!l.removed && indeg[l.id] == 0) ready.push(l.id);
+  std::vector<int> order;
+  while (!ready.empty()) {
+    int id = ready.top();
+    ready.pop();
+    order.push_back(id);
+    for (int c : data[layers[id].output].consumers) {
+      if (layers[c].removed) continue;
+      // a consumer may read the same tensor twice (x + x)
+      int uses = static_cast<int>(std::count(layers[c].inputs.begin(), layers[c].inputs.end(), layers[id].output));
+      indeg[c] -= uses;
+      if (indeg[c] == 0) ready.push(c);
+    }
+  }
+  std::size_t live = std::count_if(layers.begin(), layers.end(), [](const LayerNode& l) { return !l.removed; });
+  if (order.size() != live) throw std::logic_error("graph '" + name + "' has a cycle");
+  return order;
+}
+
+void Graph::bypass(int id, int replacement) {
+  LayerNode& l = layers.at(id);
+  int out = l.output;
+  for (int c : data[out].consumers) {
+    for (int& in : layers[c].inputs)
+      if (in == out) in = replacement;
+    data[replacement].consumers.push_back(c);
+  }
+  for (int in : l.inputs) {
+    auto& cons = data[in].consumers;
+    cons.erase(std::remove(cons.begin(), cons.end(), id), cons.end());
+  }
+  data[out].consumers.clear();
+  for (int& o : outputs)
+    if (o == out) o = replacement;
+  l.removed = true;
+}
+
+int64_t Graph::total_macs() const {
+  int64_t s = 0;
+  for (const auto& l : layers)
+    if (!l.removed) s += layer_macs(l.id);
+  return s;
+}
+
+int64_t Graph::total_params() const {
+  int64_t s = 0;
+  for (const auto& l : layers)
+    if (!l.removed) s += layer_params(l.id);
+  return s;
+}
+
+}  // namespace fusesim::compiler

@@ -1,0 +1,114 @@
+// The compiler's graph: layer nodes (an op and its attributes) and data nodes (tensors with a
+// shape, a producer, consumers and a placement). Batch is 1; tensors are C x H x W.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "isa/isa.h"
+
+namespace fusesim::compiler {
+
+struct Shape {
+  int64_t c = 0, h = 1, w = 1;
+  int64_t elems() const { return c * h * w; }
+  bool operator==(const Shape& o) const { return c == o.c && h == o.h && w == o.w; }
+  std::string str() const;
+};
+
+enum class OpKind {
+  Input,
+  Conv,            // grouped/depthwise via groups; BatchNorm, bias and activation fold into it
+  FullyConnected,  // flattens its input (C*H*W)
+  MaxPool,
+  AvgPool,
+  GlobalAvgPool,
+  BatchNorm,       // inference; canonicalization folds it into the producing conv
+  Activation,      // standalone; canonicalization merges it into the producer's NFU-3
+  Add,             // element-wise, two inputs
+  Mul,             // per-channel constant scale (weights hold C factors)
+  Concat,          // along channels
+  Flatten,
+  Reshape,
+  Identity,
+  Dropout,
+  ChannelShuffle,  // out channel j <- in channel (j % groups) * (C / groups) + j / groups
+};
+const char* op_kind_name(OpKind k);
+
+struct LayerAttrs {
+  int64_t out_channels = 0;  // Conv, FullyConnected
+  int64_t kernel_h = 1, kernel_w = 1;
+  int64_t stride_h = 1, stride_w = 1;
+  int64_t pad_top = 0, pad_left = 0, pad_bottom = 0, pad_right = 0;
+  int64_t dil_h = 1, dil_w = 1;
+  int64_t groups = 1;          // Conv groups; ChannelShuffle groups
+  bool ceil_mode = false;      // pools
+  bool count_include_pad = true;  // AvgPool
+  bool has_bias = false;
+  isa::Activation act = isa::Activation::None;  // the op of an Activation node, or the fused NFU-3 stage
+  float bn_eps = 1e-5f;
+  Shape reshape_to;            // Reshape: target shape (c, h, w)
+};
+
+struct LayerNode {
+  int id = -1;
+  std::string name;
+  OpKind op = OpKind::Identity;
+  LayerAttrs attrs;
+  std::vector<int> inputs;  // data node ids
+  int output = -1;          // data node id
+  // Parameters, as float; quantized by codegen and the reference executor alike. Empty
+  // vectors mean "not materialized yet": they are generated from the graph's seed and the layer
+  // name only when numbers are needed (functional runs), so timing runs and inspect stay cheap.
+  // Conv: [out_channels][in_channels/groups][kh][kw]; FullyConnected: [out][in]; Mul: [C].
+  std::vector<float> weights, bias;
+  std::vector<float> bn_gamma, bn_beta, bn_mean, bn_var;  // BatchNorm
+  std::string origin;      // where it was defined ("file:line:col" or ONNX node name)
+  bool removed = false;    // set by passes that delete a layer
+};
+
+struct DataNode {
+  int id = -1;
+  std::string name;
+  Shape shape;
+  int producer = -1;           // layer id; -1 for the network input
+  std::vector<int> consumers;  // layer ids
+  // Placement, set by layer elimination and memory planning
+  int alias_of = -1;           // this tensor is a view of another data node...
+  int64_t channel_offset = 0;  // ...starting at this channel (concat slices)
+  bool on_chip = false;        // kept on chip inside a fused group
+  int64_t dram_addr = -1;
+};
+
+class Graph {
+ public:
+  std::string name;
+  uint64_t seed = 1;          // for generated weights and inputs
+  std::vector<LayerNode> layers;
+  std::vector<DataNode> data;
+  int input = -1;             // data node id of the network input
+  std::vector<int> outputs;   // data node ids of the network outputs
+
+  int add_data(const std::string& name, Shape shape = {});
+  // Adds a layer reading `inputs` and creating a new data node named `out_name`.
+  int add_layer(const std::string& name, OpKind op, const std::vector<int>& inputs,
+                const std::string& out_name, LayerAttrs attrs = {});
+  LayerNode& layer(int id) { return layers.at(id); }
+  const LayerNode& layer(int id) const { return layers.at(id); }
+  DataNode& tensor(int id) { return data.at(id); }
+  const DataNode& tensor(int id) const { return data.at(id); }
+  // Live layers in a topological order (stable: definition order where free).
+  std::vector<int> topo_order() const;
+  // Removes layer `id`, making its consumers read `replacement` instead of its output.
+  void bypass(int id, int replacement);
+  // Multiply-accumulates of Conv and FullyConnected (0 for other ops), from shapes.
+  int64_t layer_macs(int id) const;
+  // Every weight and bias; BatchNorm counts gamma and beta (as torch's parameters()).
+  int64_t layer_params(int id) const;
+  int64_t total_macs() const;
+  int64_t total_params() const;
+};
+
+}  // namespace fusesim::compiler

@@ -1,0 +1,64 @@
+// Top module of the accelerator: wires the controller, the load and store DMA, NBin/NBout/SB,
+// the NFU, the DRAM model, the interconnect and the CSR block. The host sees one TLM target
+// socket (DRAM at 0, CSRs at kCsrBase) and one interrupt line.
+#pragma once
+
+#include <systemc>
+#include <tlm>
+#include <tlm_utils/simple_target_socket.h>
+
+#include <memory>
+
+#include "isa/arch_params.h"
+#include "stats.h"
+
+namespace fusesim::hw {
+
+// CSR map (byte offsets from kCsrBase; 32-bit registers)
+constexpr uint64_t kCsrBase = 0x1'0000'0000ull;
+enum Csr : uint32_t {
+  kCtrl = 0x00,        // write 1: start
+  kStatus = 0x04,      // bit0 busy, bit1 done, bit2 error
+  kProgAddr = 0x08,    // DRAM byte address of the program
+  kProgLen = 0x0C,     // number of instructions
+  kIrqEnable = 0x10,   // bit0: raise irq on done or error
+  kIrqStatus = 0x14,   // bit0 pending; write 1 to clear
+  kCycleLo = 0x18,     // cycles since start (stops at done)
+  kCycleHi = 0x1C,
+  kError = 0x20,       // 0 none, 1 buffer-overflow, 2 dram-range, 3 decode, 4 deadlock
+  kErrorInstr = 0x24,  // index of the faulting instruction
+};
+
+enum class Mode { Functional, Timing };
+
+struct AcceleratorOptions {
+  Mode mode = Mode::Functional;
+  uint64_t bw_window = 1000;    // cycles per bandwidth sample
+  bool keep_timeline = false;   // record every instruction's start/end (for timeline.json)
+};
+
+class Controller; class Dma; class Nfu; class Buffer; class DramModel; class Interconnect; class CsrBlock;
+
+class Accelerator : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_target_socket<Accelerator> host_socket;  // from the host driver
+  sc_core::sc_out<bool> irq;
+
+  Accelerator(sc_core::sc_module_name name, const ArchParams& arch, const AcceleratorOptions& opt);
+  ~Accelerator() override;
+
+  const Stats& stats() const;
+  Stats& stats();
+  bool done() const;  // END reached or a fault stopped the run
+  // Called after sc_start returns: if the run never finished, turn the starvation into a
+  // `deadlock` fault naming each queue's blocked instruction.
+  void diagnose_unfinished();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+  void host_b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
+  unsigned host_transport_dbg(tlm::tlm_generic_payload& p);
+};
+
+}  // namespace fusesim::hw

@@ -1,0 +1,5 @@
+// fusesim version string (the CMake project version).
+#pragma once
+namespace fusesim {
+const char* version();
+}

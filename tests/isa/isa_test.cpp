@@ -1,0 +1,108 @@
+// ISA round trip: every field of every opcode survives encode -> bytes -> decode.
+#include <gtest/gtest.h>
+
+#include "isa/isa.h"
+
+using namespace fusesim::isa;
+
+namespace {
+Instr with_all_fields(Opcode op, bool max_values, unsigned salt) {
+  Instr in;
+  for (const auto& f : fields_of(op)) {
+    uint64_t maxv = (f.width >= 32) ? 0xFFFFFFFFull : ((1ull << f.width) - 1);
+    in.*(f.member) = static_cast<uint32_t>(max_values ? maxv : (salt * 2654435761u + f.lsb) % (maxv + 1));
+  }
+  in.opcode = static_cast<uint32_t>(op);
+  if (op == Opcode::Compute) {  // keep enumerated fields within their sets
+    in.op = max_values ? static_cast<uint32_t>(ComputeOp::Act) : salt % 6;
+    in.act = max_values ? static_cast<uint32_t>(Activation::LeakyRelu) : salt % 6;
+    in.in_buf = (salt % 2) ? 2 : 0;
+  }
+  if (op == Opcode::Load || op == Opcode::Store) in.buf = salt % 3;
+  return in;
+}
+}  // namespace
+
+TEST(Isa, RoundTripEveryFieldOfEveryOpcode) {
+  for (auto op : {Opcode::Nop, Opcode::Load, Opcode::Store, Opcode::Compute, Opcode::Sync, Opcode::End}) {
+    for (unsigned salt = 0; salt < 50; ++salt) {
+      for (bool maxv : {false, true}) {
+        Instr in = with_all_fields(op, maxv, salt);
+        uint8_t bytes[kInstrBytes];
+        to_bytes(encode(in), bytes);
+        auto out = decode(from_bytes(bytes));
+        ASSERT_TRUE(out.has_value()) << opcode_name(op);
+        for (const auto& f : fields_of(op))
+          EXPECT_EQ(in.*(f.member), (*out).*(f.member)) << opcode_name(op) << "." << f.name;
+      }
+    }
+  }
+}
+
+TEST(Isa, EachFieldIsIndependent) {
+  // Setting one field to its maximum changes that field and no other.
+  for (auto op : {Opcode::Load, Opcode::Store, Opcode::Compute}) {
+    for (const auto& f : fields_of(op)) {
+      if (f.member == &Instr::opcode) continue;
+      Instr in;
+      in.opcode = static_cast<uint32_t>(op);
+      uint32_t v = f.width >= 32 ? 0xFFFFFFFFu : (1u << f.width) - 1;
+      if (f.member == &Instr::op) v = 5;
+      if (f.member == &Instr::act) v = 5;
+      if (f.member == &Instr::buf || f.member == &Instr::in_buf) v = 2;
+      in.*(f.member) = v;
+      auto out = decode(encode(in));
+      ASSERT_TRUE(out) << f.name;
+      EXPECT_EQ(*out, in) << f.name;
+    }
+  }
+}
+
+TEST(Isa, FieldsDoNotOverlapAndFitTheWord) {
+  for (auto op : {Opcode::Load, Opcode::Store, Opcode::Compute}) {
+    std::vector<int> owner(256, -1);
+    const auto& fs = fields_of(op);
+    for (std::size_t i = 0; i < fs.size(); ++i) {
+      ASSERT_LE(fs[i].lsb + fs[i].width, 256u) << fs[i].name;
+      for (unsigned b = fs[i].lsb; b < fs[i].lsb + fs[i].width; ++b) {
+        EXPECT_EQ(owner[b], -1) << fs[i].name << " overlaps " << (owner[b] >= 0 ? fs[owner[b]].name : "");
+        owner[b] = static_cast<int>(i);
+      }
+    }
+  }
+}
+
+TEST(Isa, OversizedValueIsRejectedNamingTheField) {
+  Instr in;
+  in.opcode = static_cast<uint32_t>(Opcode::Compute);
+  in.kh = 256;  // 8-bit field
+  try {
+    encode(in);
+    FAIL() << "expected an exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("kh"), std::string::npos);
+  }
+}
+
+TEST(Isa, StrayBitsAndBadOpcodesAreUndecodable) {
+  Word w{};
+  w[0] = 0xF;  // opcode 15
+  EXPECT_FALSE(decode(w).has_value());
+  Instr end;
+  end.opcode = static_cast<uint32_t>(Opcode::End);
+  Word e = encode(end);
+  e[3] |= 1ull << 60;  // outside END's fields
+  EXPECT_FALSE(decode(e).has_value());
+}
+
+TEST(Isa, DisassemblyNamesOpAndFields) {
+  Instr in;
+  in.opcode = static_cast<uint32_t>(Opcode::Compute);
+  in.op = static_cast<uint32_t>(ComputeOp::Conv);
+  in.cin = 32;
+  in.act = static_cast<uint32_t>(Activation::Relu);
+  std::string s = disassemble(in);
+  EXPECT_NE(s.find("COMPUTE.conv"), std::string::npos) << s;
+  EXPECT_NE(s.find("cin=32"), std::string::npos) << s;
+  EXPECT_NE(s.find("act=relu"), std::string::npos) << s;
+}
