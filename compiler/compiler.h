@@ -72,6 +72,9 @@ struct Program {
 // YAML (*.yaml, *.yml) or ONNX (*.onnx), by extension. Throws InputError.
 Graph load_model(const std::string& path);
 
+// Shape inference and validation only (what `fusesim inspect` needs). Throws InputError.
+void infer_shapes(Graph& g);
+
 // Runs the pass pipeline on `g` (which is left canonicalized, as the reference needs it) and
 // generates the program. Throws InputError when the arch cannot hold any tile of some layer.
 Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt);

@@ -1,3 +1,6 @@
-// fusesim command line (placeholder until the platform lands).
+// fusesim executable: a thin sc_main over the CLI.
 #include <systemc>
-int sc_main(int, char*[]) { return 0; }
+
+#include "cli.h"
+
+int sc_main(int argc, char* argv[]) { return fusesim::cli_main(argc, argv); }

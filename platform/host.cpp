@@ -1,0 +1,103 @@
+// Host driver thread: load, start, wait for the interrupt, read back.
+#include "host.h"
+
+#include <stdexcept>
+
+#include "hw/accelerator.h"
+
+namespace fusesim {
+
+using namespace sc_core;
+
+HostDriver::HostDriver(sc_module_name name, const compiler::Program& program,
+                       const std::vector<uint8_t>* input)
+    : sc_module(name), socket("socket"), irq("irq"), program_(program), input_(input) {
+  SC_HAS_PROCESS(HostDriver);
+  SC_THREAD(run);
+}
+
+void HostDriver::write_dram(uint64_t addr, const uint8_t* data, std::size_t len) {
+  // Bulk placement is untimed (debug transport): it happens before the accelerator starts and
+  // must not occupy the DRAM timeline the run is measured on.
+  constexpr std::size_t kChunk = 1 << 20;
+  for (std::size_t off = 0; off < len; off += kChunk) {
+    tlm::tlm_generic_payload p;
+    std::size_t n = std::min(kChunk, len - off);
+    p.set_command(tlm::TLM_WRITE_COMMAND);
+    p.set_address(addr + off);
+    p.set_data_ptr(const_cast<uint8_t*>(data + off));
+    p.set_data_length(static_cast<unsigned>(n));
+    if (socket->transport_dbg(p) != n) throw std::runtime_error("host: DRAM write failed at " + std::to_string(addr + off));
+  }
+}
+
+void HostDriver::read_dram(uint64_t addr, uint8_t* data, std::size_t len) {
+  constexpr std::size_t kChunk = 1 << 20;
+  for (std::size_t off = 0; off < len; off += kChunk) {
+    tlm::tlm_generic_payload p;
+    std::size_t n = std::min(kChunk, len - off);
+    p.set_command(tlm::TLM_READ_COMMAND);
+    p.set_address(addr + off);
+    p.set_data_ptr(data + off);
+    p.set_data_length(static_cast<unsigned>(n));
+    if (socket->transport_dbg(p) != n) throw std::runtime_error("host: DRAM read failed at " + std::to_string(addr + off));
+  }
+}
+
+void HostDriver::csr_access(tlm::tlm_command cmd, uint32_t offset, uint32_t& value) {
+  tlm::tlm_generic_payload p;
+  sc_time delay = SC_ZERO_TIME;
+  p.set_command(cmd);
+  p.set_address(hw::kCsrBase + offset);
+  p.set_data_ptr(reinterpret_cast<unsigned char*>(&value));
+  p.set_data_length(4);
+  p.set_streaming_width(4);
+  p.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  socket->b_transport(p, delay);
+  if (p.is_response_error()) throw std::runtime_error("host: CSR access failed at offset " + std::to_string(offset));
+  wait(delay);
+}
+
+void HostDriver::write_csr(uint32_t offset, uint32_t value) { csr_access(tlm::TLM_WRITE_COMMAND, offset, value); }
+uint32_t HostDriver::read_csr(uint32_t offset) {
+  uint32_t v = 0;
+  csr_access(tlm::TLM_READ_COMMAND, offset, v);
+  return v;
+}
+
+void HostDriver::run() {
+  // 1. Program words, then (functional runs) constants and the input tensor.
+  std::vector<uint8_t> words(program_.instrs.size() * isa::kInstrBytes);
+  for (std::size_t i = 0; i < program_.instrs.size(); ++i)
+    isa::to_bytes(isa::encode(program_.instrs[i]), &words[i * isa::kInstrBytes]);
+  write_dram(program_.prog_addr, words.data(), words.size());
+  if (input_) {
+    for (const auto& seg : program_.constants) write_dram(seg.addr, seg.bytes.data(), seg.bytes.size());
+    write_dram(program_.input.addr, input_->data(), input_->size());
+  }
+  // 2. Program the CSRs and start.
+  write_csr(hw::kProgAddr, program_.prog_addr);
+  write_csr(hw::kProgLen, static_cast<uint32_t>(program_.instrs.size()));
+  write_csr(hw::kIrqEnable, 1);
+  write_csr(hw::kCtrl, 1);
+  // 3. Sleep until the interrupt.
+  if (!irq.read()) wait(irq.posedge_event());
+  result_.irq_seen = true;
+  result_.status = read_csr(hw::kStatus);
+  result_.error = read_csr(hw::kError);
+  result_.error_instr = read_csr(hw::kErrorInstr);
+  result_.cycles = read_csr(hw::kCycleLo) | (static_cast<uint64_t>(read_csr(hw::kCycleHi)) << 32);
+  write_csr(hw::kIrqStatus, 1);
+  // 4. Read the outputs back.
+  if (input_ && result_.error == 0) {
+    const uint32_t esize = isa::data_bytes(program_.dtype);
+    for (const auto& out : program_.outputs) {
+      std::vector<uint8_t> bytes(static_cast<std::size_t>(out.shape.elems()) * esize);
+      read_dram(out.addr, bytes.data(), bytes.size());
+      result_.outputs.push_back(std::move(bytes));
+    }
+  }
+  sc_stop();
+}
+
+}  // namespace fusesim

@@ -1,0 +1,67 @@
+// Elaborates host + accelerator, runs sc_start and checks that the run really ended.
+#include "simulation.h"
+
+#include <chrono>
+#include <memory>
+#include <systemc>
+
+#include "host.h"
+#include "hw/accelerator.h"
+
+namespace fusesim {
+
+using namespace sc_core;
+
+namespace {
+
+struct Top : sc_module {
+  std::unique_ptr<hw::Accelerator> accel;
+  std::unique_ptr<HostDriver> host;
+  sc_signal<bool> irq{"irq"};
+
+  Top(sc_module_name name, const ArchParams& arch, const compiler::Program& program,
+      const std::vector<uint8_t>* input, const hw::AcceleratorOptions& aopt)
+      : sc_module(name) {
+    accel = std::make_unique<hw::Accelerator>("accel", arch, aopt);
+    host = std::make_unique<HostDriver>("host", program, input);
+    host->socket.bind(accel->host_socket);
+    accel->irq.bind(irq);
+    host->irq.bind(irq);
+  }
+};
+
+std::string describe_fault(const hw::Fault& f) {
+  std::string s = "fault " + f.kind;
+  if (f.instr_index >= 0) s += " at instruction " + std::to_string(f.instr_index);
+  if (!f.unit.empty()) s += " (" + f.unit + " unit)";
+  if (!f.message.empty()) s += ": " + f.message;
+  return s;
+}
+
+}  // namespace
+
+SimResult simulate(const ArchParams& arch, const compiler::Program& program,
+                   const std::vector<uint8_t>& input, const SimOptions& opt) {
+  auto t0 = std::chrono::steady_clock::now();
+  // SystemC's report handler would print warnings about sc_stop on stdout; keep them quiet.
+  sc_report_handler::set_actions(SC_WARNING, SC_DO_NOTHING);
+  sc_report_handler::set_actions(SC_INFO, SC_DO_NOTHING);
+  hw::AcceleratorOptions aopt;
+  aopt.mode = opt.functional ? hw::Mode::Functional : hw::Mode::Timing;
+  aopt.bw_window = opt.bw_window;
+  aopt.keep_timeline = opt.timeline;
+  Top top("top", arch, program, opt.functional ? &input : nullptr, aopt);
+  sc_start();
+  SimResult r;
+  if (!top.accel->done()) top.accel->diagnose_unfinished();
+  r.stats = top.accel->stats();
+  const HostResult& h = top.host->result();
+  r.finished = h.irq_seen && h.error == 0 && !r.stats.fault.raised;
+  if (r.stats.fault.raised) r.fault = describe_fault(r.stats.fault);
+  else if (!h.irq_seen) r.fault = "the accelerator never raised its interrupt";
+  r.outputs = h.outputs;
+  r.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return r;
+}
+
+}  // namespace fusesim

@@ -1,0 +1,32 @@
+// One co-simulation run: elaborate the accelerator and the host driver, run to the interrupt,
+// and collect statistics and outputs. SystemC elaborates once per process, so call it once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compiler/compiler.h"
+#include "hw/stats.h"
+#include "isa/arch_params.h"
+
+namespace fusesim {
+
+struct SimOptions {
+  bool functional = true;      // false: timing-only, no data moved or computed
+  uint64_t bw_window = 1000;   // cycles per DRAM bandwidth sample
+  bool timeline = false;       // keep per-instruction records
+};
+
+struct SimResult {
+  hw::Stats stats;
+  bool finished = false;       // END reached without a fault
+  std::string fault;           // one line naming the fault, the instruction index and unit
+  std::vector<std::vector<uint8_t>> outputs;  // functional runs
+  double wall_seconds = 0;     // elaboration + simulation
+};
+
+SimResult simulate(const ArchParams& arch, const compiler::Program& program,
+                   const std::vector<uint8_t>& input, const SimOptions& opt);
+
+}  // namespace fusesim
