@@ -30,7 +30,7 @@ def plot_bandwidth(d, report):
     fig, ax = plt.subplots(figsize=(11, 4))
     ax.fill_between(x, rd, step="post", alpha=0.6, label="read")
     ax.fill_between(x, wr, step="post", alpha=0.6, label="write")
-    peak = report.get("arch_peak_gbps")
+    peak = report.get("dram_peak_gbps")
     if peak:
         ax.axhline(peak, color="k", linestyle="--", linewidth=0.8, label="peak")
     ax.set_xlabel("cycle")
