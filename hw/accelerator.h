@@ -3,11 +3,12 @@
 // socket (DRAM at 0, CSRs at kCsrBase) and one interrupt line.
 #pragma once
 
-#include <systemc>
-#include <tlm>
 #include <tlm_utils/simple_target_socket.h>
 
 #include <memory>
+#include <string>
+#include <systemc>
+#include <tlm>
 
 #include "isa/arch_params.h"
 #include "stats.h"
@@ -16,14 +17,15 @@ namespace fusesim::hw {
 
 // CSR map (byte offsets from kCsrBase; 32-bit registers)
 constexpr uint64_t kCsrBase = 0x1'0000'0000ull;
+constexpr uint64_t kCsrSpan = 0x100;  // bytes of CSR address space
 enum Csr : uint32_t {
-  kCtrl = 0x00,        // write 1: start
-  kStatus = 0x04,      // bit0 busy, bit1 done, bit2 error
-  kProgAddr = 0x08,    // DRAM byte address of the program
-  kProgLen = 0x0C,     // number of instructions
-  kIrqEnable = 0x10,   // bit0: raise irq on done or error
-  kIrqStatus = 0x14,   // bit0 pending; write 1 to clear
-  kCycleLo = 0x18,     // cycles since start (stops at done)
+  kCtrl = 0x00,       // write 1: start
+  kStatus = 0x04,     // bit0 busy, bit1 done, bit2 error
+  kProgAddr = 0x08,   // DRAM byte address of the program
+  kProgLen = 0x0C,    // number of instructions
+  kIrqEnable = 0x10,  // bit0: raise irq on done or error
+  kIrqStatus = 0x14,  // bit0 pending; write 1 to clear
+  kCycleLo = 0x18,    // cycles since start (stops at done)
   kCycleHi = 0x1C,
   kError = 0x20,       // 0 none, 1 buffer-overflow, 2 dram-range, 3 decode, 4 deadlock
   kErrorInstr = 0x24,  // index of the faulting instruction
@@ -33,11 +35,18 @@ enum class Mode { Functional, Timing };
 
 struct AcceleratorOptions {
   Mode mode = Mode::Functional;
-  uint64_t bw_window = 1000;    // cycles per bandwidth sample
-  bool keep_timeline = false;   // record every instruction's start/end (for timeline.json)
+  uint64_t bw_window = 1000;   // cycles per bandwidth sample
+  bool keep_timeline = false;  // record every instruction's start/end (for timeline.json)
+  std::string vcd_path;        // non-empty: write a VCD waveform there (see hw/tracer.h)
 };
 
-class Controller; class Dma; class Nfu; class Buffer; class DramModel; class Interconnect; class CsrBlock;
+class Controller;
+class Dma;
+class Nfu;
+class Buffer;
+class DramModel;
+class Interconnect;
+class CsrBlock;
 
 class Accelerator : public sc_core::sc_module {
  public:
@@ -59,6 +68,7 @@ class Accelerator : public sc_core::sc_module {
   std::unique_ptr<Impl> impl_;
   void host_b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
   unsigned host_transport_dbg(tlm::tlm_generic_payload& p);
+  bool host_get_direct_mem_ptr(tlm::tlm_generic_payload& p, tlm::tlm_dmi& dmi);  // DRAM pages only
 };
 
 }  // namespace fusesim::hw

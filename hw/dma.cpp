@@ -1,0 +1,205 @@
+// LOAD/STORE execution per docs/isa.md. Timing: setup_cycles, then every contiguous run is one
+// TLM transaction whose bursts the DRAM pipelines against this engine's outstanding window;
+// the buffer port (bytes per cycle) is a lower bound. Data moves only in functional mode.
+#include "dma.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <string>
+
+#include "isa/numerics.h"
+
+namespace fusesim::hw {
+
+using isa::Instr;
+
+Dma::Dma(sc_core::sc_module_name name, RunContext& ctx, std::array<Buffer*, 3> buffers, Unit unit)
+    : sc_module(name),
+      socket("socket"),
+      ctx_(ctx),
+      buffers_(buffers),
+      unit_(unit),
+      window_(ctx.arch().dma_outstanding),
+      request_(new DramRequest) {
+  payload_.set_extension(request_);
+  request_->burst_bytes = ctx.arch().dma_burst_bytes;
+  request_->window = &window_;
+  request_->move_data = ctx.functional();
+}
+
+void Dma::fail(const Transfer& t, const char* kind, const std::string& msg) {
+  ctx_.fault(kind, t.index, unit_name(unit_),
+             std::string(kind) + " in " + isa::opcode_name(static_cast<isa::Opcode>(t.in->opcode)) +
+                 " (instruction " + std::to_string(t.index) + ", " + unit_name(unit_) + " DMA): " + msg);
+}
+
+bool Dma::validate(Transfer& t) {
+  const Instr& in = *t.in;
+  const bool load = unit_ == kLoadUnit;
+  const auto buf = load ? static_cast<isa::Buffer>(in.buf) : isa::Buffer::NBout;
+  if (!load && in.buf != static_cast<uint32_t>(isa::Buffer::NBout)) {
+    fail(t, "decode", "STORE source must be NBout");
+    return false;
+  }
+  const auto dtype = static_cast<isa::DType>(in.dtype);
+  t.buffer = buffers_[static_cast<size_t>(buf)];
+  t.esize = isa::data_bytes(dtype);
+  t.belem = isa::elem_bytes(buf, dtype);
+  // STORE has no padding (docs/isa.md): its pad fields are ignored.
+  t.pad_top = load ? in.pad_top : 0;
+  t.pad_bottom = load ? in.pad_bottom : 0;
+  t.pad_left = load ? in.pad_left : 0;
+  t.pad_right = load ? in.pad_right : 0;
+  if (uint64_t{t.pad_top} + t.pad_bottom > in.size1 || uint64_t{t.pad_left} + t.pad_right > in.size0) {
+    fail(t, "decode", "padding larger than the pattern");
+    return false;
+  }
+  const uint64_t elems = uint64_t{in.size0} * in.size1 * in.size2;
+  if (!t.buffer->contains(in.buf_addr, elems * t.belem)) {
+    fail(t, "buffer-overflow",
+         t.buffer->name() + " bytes [" + std::to_string(in.buf_addr) + ", " +
+             std::to_string(in.buf_addr + elems * t.belem) + ") exceed its " +
+             std::to_string(t.buffer->capacity()) + " bytes");
+    return false;
+  }
+  const uint64_t rows = in.size1 - t.pad_top - t.pad_bottom, cols = in.size0 - t.pad_left - t.pad_right;
+  if (elems == 0 || rows == 0 || cols == 0) return true;  // nothing touches DRAM
+  const uint64_t last =
+      (in.dram_addr / t.esize + (uint64_t{in.size2} - 1) * in.stride2 + (rows - 1) * in.stride1 + cols) *
+      t.esize;
+  if (last > ctx_.arch().dram_bytes) {
+    fail(t, "dram-range",
+         "DRAM bytes up to " + std::to_string(last) + " exceed the " +
+             std::to_string(ctx_.arch().dram_bytes) + "-byte DRAM");
+    return false;
+  }
+  return true;
+}
+
+// Visits the non-padding elements as maximal runs contiguous both in DRAM and in the buffer.
+template <class Fn>
+void Dma::for_each_run(const Transfer& t, Fn fn) {
+  const Instr& in = *t.in;
+  const uint64_t base = in.dram_addr / t.esize, cols = in.size0 - t.pad_left - t.pad_right;
+  if (cols == 0) return;
+  Run cur{0, 0, 0};
+  for (uint64_t k = 0; k < in.size2; ++k)
+    for (uint64_t r = t.pad_top; r + t.pad_bottom < in.size1; ++r) {
+      const Run next{base + k * in.stride2 + (r - t.pad_top) * in.stride1,
+                     (k * in.size1 + r) * in.size0 + t.pad_left, cols};
+      if (cur.count && next.dram == cur.dram + cur.count && next.buf == cur.buf + cur.count) {
+        cur.count += cols;
+        continue;
+      }
+      if (cur.count) fn(cur);
+      cur = next;
+    }
+  if (cur.count) fn(cur);
+}
+
+void Dma::fill_padding(const Transfer& t) {
+  const Instr& in = *t.in;
+  if (!(t.pad_top | t.pad_bottom | t.pad_left | t.pad_right)) return;
+  const bool lowest = in.pad_value == static_cast<uint32_t>(isa::PadValue::Min);
+  const bool fp32 = in.dtype == static_cast<uint32_t>(isa::DType::Fp32);
+  // The pad value in the buffer's element format (NBout widens int16 to int32).
+  uint8_t pad[4] = {0, 0, 0, 0};
+  if (lowest && fp32) {
+    const float v = -std::numeric_limits<float>::infinity();
+    std::memcpy(pad, &v, 4);
+  } else if (lowest && t.belem == 4) {
+    const int32_t v = numerics::kInt16Min;
+    std::memcpy(pad, &v, 4);
+  } else if (lowest) {
+    const int16_t v = numerics::kInt16Min;
+    std::memcpy(pad, &v, 2);
+  }
+  // Fill everything, then the data runs overwrite their part.
+  uint8_t* dst = t.buffer->at(in.buf_addr);
+  const uint64_t elems = uint64_t{in.size0} * in.size1 * in.size2;
+  for (uint64_t e = 0; e < elems; ++e) std::memcpy(dst + e * t.belem, pad, t.belem);
+}
+
+// int16 DRAM elements in scratch_ -> int32 accumulators in NBout.
+void Dma::widen(const Transfer& t, const Run& r) {
+  uint8_t* dst = t.buffer->at(t.in->buf_addr + r.buf * t.belem);
+  for (uint64_t i = 0; i < r.count; ++i) {
+    int16_t v;
+    std::memcpy(&v, scratch_.data() + i * 2, 2);
+    const int32_t w = v;
+    std::memcpy(dst + i * 4, &w, 4);
+  }
+}
+
+// int32 accumulators in NBout -> saturated int16 DRAM elements in scratch_.
+void Dma::narrow(const Transfer& t, const Run& r) {
+  const uint8_t* src = t.buffer->at(t.in->buf_addr + r.buf * t.belem);
+  for (uint64_t i = 0; i < r.count; ++i) {
+    int32_t v;
+    std::memcpy(&v, src + i * 4, 4);
+    const int16_t n = numerics::sat16(v);
+    std::memcpy(scratch_.data() + i * 2, &n, 2);
+  }
+}
+
+// One TLM transaction for one run; returns the cycle its last byte has moved.
+uint64_t Dma::move(const Transfer& t, const Run& r, uint64_t issue_cycle) {
+  const bool load = unit_ == kLoadUnit, functional = ctx_.functional();
+  const bool direct = t.esize == t.belem;  // no widening or narrowing: DRAM <-> buffer in place
+  const uint64_t bytes = r.count * t.esize;
+  uint8_t* data = nullptr;
+  if (functional) {
+    if (direct) {
+      data = t.buffer->at(t.in->buf_addr + r.buf * t.belem);
+    } else {
+      scratch_.resize(bytes);
+      data = scratch_.data();
+      if (!load) narrow(t, r);
+    }
+  }
+  payload_.set_command(load ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
+  payload_.set_address(r.dram * t.esize);
+  payload_.set_data_ptr(data);
+  payload_.set_data_length(static_cast<unsigned>(bytes));
+  payload_.set_streaming_width(static_cast<unsigned>(bytes));
+  payload_.set_byte_enable_ptr(nullptr);
+  payload_.set_dmi_allowed(false);
+  payload_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
+  request_->issue_cycle = issue_cycle;
+  sc_core::sc_time delay = ctx_.delay_until(issue_cycle);
+  socket->b_transport(payload_, delay);
+  if (payload_.is_response_error()) {
+    fail(t, "dram-range", "DRAM rejected address " + std::to_string(r.dram * t.esize));
+    return issue_cycle;
+  }
+  if (functional && load && !direct) widen(t, r);
+  return request_->done_cycle;
+}
+
+uint64_t Dma::execute(const Instr& in, uint32_t index) {
+  const uint64_t now = ctx_.now();
+  Transfer t{&in, index, nullptr, 0, 0, 0, 0, 0, 0};
+  if (!validate(t)) return now;
+  const bool load = unit_ == kLoadUnit;
+  if (load && ctx_.functional()) fill_padding(t);
+
+  const uint64_t issue = now + ctx_.arch().dma_setup_cycles;
+  uint64_t done = issue, dram_bytes = 0;
+  for_each_run(t, [&](const Run& r) {
+    if (ctx_.halted()) return;
+    done = std::max(done, move(t, r, issue));
+    dram_bytes += r.count * t.esize;
+  });
+  const uint64_t buf_bytes = uint64_t{in.size0} * in.size1 * in.size2 * t.belem;
+  done = std::max(done, issue + t.buffer->port_cycles(buf_bytes));
+
+  LayerStats& layer = ctx_.layer(in.layer);
+  (load ? layer.dram_read_bytes : layer.dram_write_bytes) += dram_bytes;
+  const size_t b = load ? in.buf : static_cast<size_t>(isa::Buffer::NBout);
+  t.buffer->count(ctx_.stats().buffers[b], layer.buffers[b], load ? 0 : buf_bytes, load ? buf_bytes : 0,
+                  in.buf_addr + buf_bytes);
+  return done;
+}
+
+}  // namespace fusesim::hw

@@ -1,0 +1,64 @@
+// A DMA engine (one for the load queue, one for the store queue): executes LOAD and STORE
+// patterns as TLM reads/writes of contiguous runs, pipelined in bursts with a bounded number
+// in flight, and moves (widens/narrows) the data between DRAM and the on-chip buffers.
+#pragma once
+
+#include <tlm_utils/simple_initiator_socket.h>
+
+#include <array>
+#include <cstdint>
+#include <systemc>
+#include <tlm>
+#include <vector>
+
+#include "buffer.h"
+#include "dram_request.h"
+#include "isa/isa.h"
+#include "run_context.h"
+
+namespace fusesim::hw {
+
+class Dma : public sc_core::sc_module {
+ public:
+  tlm_utils::simple_initiator_socket<Dma> socket;
+
+  // `buffers` is indexed by isa::Buffer; `unit` is kLoadUnit or kStoreUnit.
+  Dma(sc_core::sc_module_name name, RunContext& ctx, std::array<Buffer*, 3> buffers, Unit unit);
+
+  // Executes one LOAD or STORE whose tokens are taken, starting now. Returns the absolute
+  // completion cycle. On a fault it latches it in the context and returns now.
+  uint64_t execute(const isa::Instr& in, uint32_t index);
+
+ private:
+  // A contiguous stretch: `count` elements from DRAM element `dram` to buffer element `buf`.
+  struct Run {
+    uint64_t dram, buf, count;
+  };
+  // The validated geometry of one LOAD/STORE.
+  struct Transfer {
+    const isa::Instr* in;
+    uint32_t index;
+    Buffer* buffer;
+    uint32_t esize, belem;  // bytes per element in DRAM and in the buffer
+    uint32_t pad_top, pad_bottom, pad_left, pad_right;
+  };
+
+  RunContext& ctx_;
+  std::array<Buffer*, 3> buffers_;
+  Unit unit_;
+  BurstWindow window_;
+  tlm::tlm_generic_payload payload_;
+  DramRequest* request_;          // owned by payload_
+  std::vector<uint8_t> scratch_;  // DRAM-format bytes of one run when the element sizes differ
+
+  bool validate(Transfer& t);
+  void fail(const Transfer& t, const char* kind, const std::string& msg);
+  template <class Fn>
+  static void for_each_run(const Transfer& t, Fn fn);
+  void fill_padding(const Transfer& t);
+  uint64_t move(const Transfer& t, const Run& r, uint64_t issue_cycle);
+  void widen(const Transfer& t, const Run& r);
+  void narrow(const Transfer& t, const Run& r);
+};
+
+}  // namespace fusesim::hw

@@ -1,0 +1,173 @@
+// NFU kernels. One template per operation serves both number formats through a small traits
+// struct; the conv loop is ordered so that its innermost loop runs along an output row with a
+// scalar weight, which the compiler vectorizes when the stride is 1.
+#include "nfu_kernels.h"
+
+#include <algorithm>
+#include <limits>
+
+#include "isa/numerics.h"
+
+namespace fusesim::hw::kernels {
+namespace {
+
+namespace num = fusesim::numerics;
+
+struct Int16Math {
+  using Data = int16_t;
+  using Acc = int32_t;
+  // Wrapping multiply-accumulate (modular, so any split of the reduction gives the same bits).
+  static Acc mac(Acc a, Data x, Data w) {
+    return static_cast<Acc>(static_cast<uint32_t>(a) + static_cast<uint32_t>(int32_t{x} * int32_t{w}));
+  }
+  static Data lowest() { return num::kInt16Min; }
+  static Acc act(isa::Activation a, int32_t v) { return num::activate_int16(a, num::sat16(v)); }
+  static Acc average(int32_t sum, uint32_t div) { return num::avg_int16(sum, static_cast<int32_t>(div)); }
+  static Acc add(Acc a, Data b) { return num::add_int16(a, b); }
+};
+
+struct Fp32Math {
+  using Data = float;
+  using Acc = float;
+  static Acc mac(Acc a, Data x, Data w) { return a + x * w; }
+  static Data lowest() { return -std::numeric_limits<float>::infinity(); }
+  static Acc act(isa::Activation a, float v) { return num::activate_fp32(a, v); }
+  static Acc average(float sum, uint32_t div) { return sum / static_cast<float>(div); }
+  static Acc add(Acc a, Data b) { return a + b; }
+};
+
+// One (input channel, kernel tap) of one output channel over the whole output plane.
+template <class M, bool kUnitStride>
+void conv_tap(const Geometry& g, const typename M::Data* in_ch, typename M::Data w, uint32_t i, uint32_t j,
+              typename M::Acc* plane) {
+  for (uint32_t y = 0; y < g.out_h; ++y) {
+    const typename M::Data* row = in_ch + size_t{y * g.stride_h + i * g.dil_h} * g.in_w + j * g.dil_w;
+    typename M::Acc* out = plane + size_t{y} * g.out_w;
+    if constexpr (kUnitStride) {
+      for (uint32_t x = 0; x < g.out_w; ++x) out[x] = M::mac(out[x], row[x], w);
+    } else {
+      for (uint32_t x = 0; x < g.out_w; ++x) out[x] = M::mac(out[x], row[size_t{x} * g.stride_w], w);
+    }
+  }
+}
+
+template <class M>
+void conv_t(const Geometry& g, const typename M::Data* in, const typename M::Data* w, typename M::Acc* acc) {
+  const size_t in_plane = size_t{g.in_h} * g.in_w, taps = size_t{g.kh} * g.kw;
+  for (uint32_t co = 0; co < g.cout; ++co) {
+    typename M::Acc* plane = acc + size_t{co} * g.out_h * g.out_w;
+    const uint32_t ci_begin = g.depthwise ? co : 0, ci_end = g.depthwise ? co + 1 : g.cin;
+    for (uint32_t ci = ci_begin; ci < ci_end; ++ci) {
+      const typename M::Data* wk = w + (g.depthwise ? size_t{co} : size_t{co} * g.cin + ci) * taps;
+      for (uint32_t i = 0; i < g.kh; ++i)
+        for (uint32_t j = 0; j < g.kw; ++j) {
+          const auto wv = wk[size_t{i} * g.kw + j];
+          if (g.stride_w == 1)
+            conv_tap<M, true>(g, in + ci * in_plane, wv, i, j, plane);
+          else
+            conv_tap<M, false>(g, in + ci * in_plane, wv, i, j, plane);
+        }
+    }
+  }
+}
+
+// Visits every output position with its window; `reduce(init, x)` folds the window, `emit`
+// turns the folded value into the output.
+template <class M, class Reduce, class Emit>
+void pool_t(const Geometry& g, const typename M::Data* in, typename M::Acc* out, typename M::Acc init,
+            Reduce reduce, Emit emit) {
+  for (uint32_t c = 0; c < g.cout; ++c) {
+    const typename M::Data* ch = in + size_t{c} * g.in_h * g.in_w;
+    for (uint32_t y = 0; y < g.out_h; ++y)
+      for (uint32_t x = 0; x < g.out_w; ++x) {
+        typename M::Acc v = init;
+        for (uint32_t i = 0; i < g.kh; ++i) {
+          const typename M::Data* row = ch + size_t{y * g.stride_h + i * g.dil_h} * g.in_w + x * g.stride_w;
+          for (uint32_t j = 0; j < g.kw; ++j) v = reduce(v, row[size_t{j} * g.dil_w]);
+        }
+        *out++ = emit(v);
+      }
+  }
+}
+
+template <class M>
+void max_pool_t(const Geometry& g, const typename M::Data* in, isa::Activation act, typename M::Acc* out) {
+  using Acc = typename M::Acc;
+  pool_t<M>(
+      g, in, out, static_cast<Acc>(M::lowest()),
+      [](Acc v, typename M::Data x) { return std::max<Acc>(v, x); }, [act](Acc v) { return M::act(act, v); });
+}
+
+template <class M>
+void avg_pool_t(const Geometry& g, const typename M::Data* in, uint32_t divisor, isa::Activation act,
+                typename M::Acc* out) {
+  using Acc = typename M::Acc;
+  const uint32_t div = divisor ? divisor : g.kh * g.kw;
+  pool_t<M>(
+      g, in, out, Acc{0}, [](Acc v, typename M::Data x) { return v + x; },
+      [act, div](Acc v) { return M::act(act, M::average(v, div)); });
+}
+
+// Fills each output channel's plane with its starting value.
+template <class Acc, class ValueOf>
+void fill_planes(const Geometry& g, Acc* acc, ValueOf value_of) {
+  const size_t plane = size_t{g.out_h} * g.out_w;
+  for (uint32_t co = 0; co < g.cout; ++co) std::fill_n(acc + co * plane, plane, value_of(co));
+}
+
+template <class M>
+void add_t(const typename M::Data* in, size_t n, isa::Activation act, typename M::Acc* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = M::act(act, M::add(out[i], in[i]));
+}
+
+template <class M>
+void activate_t(const typename M::Data* in, size_t n, isa::Activation act, typename M::Acc* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = M::act(act, in[i]);
+}
+
+}  // namespace
+
+void conv(const Geometry& g, const int16_t* in, const int16_t* w, int32_t* acc) {
+  conv_t<Int16Math>(g, in, w, acc);
+}
+void conv(const Geometry& g, const float* in, const float* w, float* acc) { conv_t<Fp32Math>(g, in, w, acc); }
+
+void bias_init(const Geometry& g, const int16_t* bias, unsigned shift, int32_t* acc) {
+  fill_planes(g, acc, [&](uint32_t co) { return num::bias_to_acc(bias[co], shift); });
+}
+void bias_init(const Geometry& g, const float* bias, float* acc) {
+  fill_planes(g, acc, [&](uint32_t co) { return bias[co]; });
+}
+
+void finalize(int32_t* acc, size_t n, unsigned shift, isa::Activation act) {
+  for (size_t i = 0; i < n; ++i) acc[i] = num::activate_int16(act, num::requantize(acc[i], shift));
+}
+void finalize(float* acc, size_t n, isa::Activation act) {
+  for (size_t i = 0; i < n; ++i) acc[i] = num::activate_fp32(act, acc[i]);
+}
+
+void max_pool(const Geometry& g, const int16_t* in, isa::Activation act, int32_t* out) {
+  max_pool_t<Int16Math>(g, in, act, out);
+}
+void max_pool(const Geometry& g, const float* in, isa::Activation act, float* out) {
+  max_pool_t<Fp32Math>(g, in, act, out);
+}
+void avg_pool(const Geometry& g, const int16_t* in, uint32_t divisor, isa::Activation act, int32_t* out) {
+  avg_pool_t<Int16Math>(g, in, divisor, act, out);
+}
+void avg_pool(const Geometry& g, const float* in, uint32_t divisor, isa::Activation act, float* out) {
+  avg_pool_t<Fp32Math>(g, in, divisor, act, out);
+}
+
+void add(const int16_t* in, size_t n, isa::Activation act, int32_t* out) {
+  add_t<Int16Math>(in, n, act, out);
+}
+void add(const float* in, size_t n, isa::Activation act, float* out) { add_t<Fp32Math>(in, n, act, out); }
+void activate(const int16_t* in, size_t n, isa::Activation act, int32_t* out) {
+  activate_t<Int16Math>(in, n, act, out);
+}
+void activate(const float* in, size_t n, isa::Activation act, float* out) {
+  activate_t<Fp32Math>(in, n, act, out);
+}
+
+}  // namespace fusesim::hw::kernels

@@ -1,0 +1,70 @@
+// State shared by the units of one accelerator run: the clock (integer cycles <-> sc_time),
+// the mode, the statistics and the fault latch that stops every unit.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <systemc>
+#include <vector>
+
+#include "accelerator.h"
+#include "isa/arch_params.h"
+#include "stats.h"
+#include "tracer.h"
+
+namespace fusesim::hw {
+
+class RunContext {
+ public:
+  RunContext(const ArchParams& arch, const AcceleratorOptions& opt);
+
+  const ArchParams& arch() const { return arch_; }
+  const AcceleratorOptions& options() const { return opt_; }
+  bool functional() const { return opt_.mode == Mode::Functional; }
+
+  // Clock: period = 1/clock_ghz ns rounded to the ps. Cycle numbers are absolute (from time 0).
+  const sc_core::sc_time& period() const { return period_; }
+  uint64_t cycle_of(const sc_core::sc_time& t) const;  // rounded up to a cycle boundary
+  uint64_t now() const { return cycle_of(sc_core::sc_time_stamp()); }
+  sc_core::sc_time time_of(uint64_t cycle) const;
+  sc_core::sc_time delay_until(uint64_t cycle) const;  // from now; zero if already past
+  void wait_until(uint64_t cycle) const;               // only from a thread
+
+  // Run lifecycle.
+  void begin_run();  // at the current (cycle-aligned) time
+  uint64_t start_cycle() const { return start_cycle_; }
+  bool started() const { return started_; }
+  bool finished() const { return finished_; }  // END reached or a fault
+  bool halted() const { return stats_.fault.raised; }
+  const sc_core::sc_event& halt_event() const { return halt_event_; }
+  void finish(uint64_t end_cycle);
+  // Latches the first fault, stops the run and tells the CSR block. Later faults are ignored.
+  void fault(const std::string& kind, int64_t index, const std::string& unit, const std::string& msg);
+  // Called in registration order when the run ends (END or fault), with the end cycle.
+  void on_finish(std::function<void(uint64_t)> listener) { finish_listeners_.push_back(std::move(listener)); }
+  // Cycles since CTRL.start, frozen at the end of the run.
+  uint64_t elapsed() const;
+
+  // The waveform tracer, or null when no VCD was asked for.
+  Tracer* tracer() const { return tracer_; }
+  void set_tracer(Tracer* t) { tracer_ = t; }
+
+  Stats& stats() { return stats_; }
+  const Stats& stats() const { return stats_; }
+  LayerStats& layer(uint32_t id);
+
+ private:
+  ArchParams arch_;
+  AcceleratorOptions opt_;
+  sc_core::sc_time period_;
+  uint64_t period_ps_;
+  uint64_t start_cycle_ = 0;
+  bool started_ = false, finished_ = false;
+  Stats stats_;
+  sc_core::sc_event halt_event_;
+  std::vector<std::function<void(uint64_t)>> finish_listeners_;
+  Tracer* tracer_ = nullptr;
+};
+
+}  // namespace fusesim::hw
