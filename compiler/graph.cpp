@@ -89,14 +89,34 @@ int Graph::add_layer(const std::string& n, OpKind op, const std::vector<int>& in
 
 std::vector<int> Graph::topo_order() const {
   // Kahn's algorithm with a min-heap on the id: definition order wherever the graph allows.
-  std::vector<int> indeg(layers.size(), 0);
+  // Removed layers (eliminated aliases, folded layers) still carry their edges: a live layer
+  // depends on the live layers found by walking up through removed ones.
+  const std::size_t n = layers.size();
+  std::vector<std::vector<int>> preds(n);
   for (const auto& l : layers) {
     if (l.removed) continue;
-    for (int in : l.inputs) {
-      int p = data.at(in).producer;
-      if (p >= 0 && !layers[p].removed) ++indeg[l.id];
+    std::vector<int> stack(l.inputs.begin(), l.inputs.end()), seen;
+    while (!stack.empty()) {
+      const int d = stack.back();
+      stack.pop_back();
+      if (std::find(seen.begin(), seen.end(), d) != seen.end()) continue;
+      seen.push_back(d);
+      const int p = data.at(d).producer;
+      if (p < 0) continue;
+      if (!layers[p].removed) {
+        if (std::find(preds[l.id].begin(), preds[l.id].end(), p) == preds[l.id].end()) preds[l.id].push_back(p);
+      } else {
+        stack.insert(stack.end(), layers[p].inputs.begin(), layers[p].inputs.end());
+      }
     }
   }
+  std::vector<std::vector<int>> succs(n);
+  std::vector<int> indeg(n, 0);
+  for (std::size_t i = 0; i < n; ++i)
+    for (int p : preds[i]) {
+      succs[p].push_back(static_cast<int>(i));
+      ++indeg[i];
+    }
   std::priority_queue<int, std::vector<int>, std::greater<int>> ready;
   for (const auto& l : layers)
     if (!l.removed && indeg[l.id] == 0) ready.push(l.id);
@@ -105,13 +125,8 @@ std::vector<int> Graph::topo_order() const {
     int id = ready.top();
     ready.pop();
     order.push_back(id);
-    for (int c : data[layers[id].output].consumers) {
-      if (layers[c].removed) continue;
-      // a consumer may read the same tensor twice (x + x)
-      int uses = static_cast<int>(std::count(layers[c].inputs.begin(), layers[c].inputs.end(), layers[id].output));
-      indeg[c] -= uses;
-      if (indeg[c] == 0) ready.push(c);
-    }
+    for (int c : succs[id])
+      if (--indeg[c] == 0) ready.push(c);
   }
   std::size_t live = std::count_if(layers.begin(), layers.end(), [](const LayerNode& l) { return !l.removed; });
   if (order.size() != live) throw std::logic_error("graph '" + name + "' has a cycle");

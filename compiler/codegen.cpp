@@ -1,0 +1,624 @@
+// Codegen. Each group becomes a sequence of *steps*; a step loads operands into one half of
+// the buffers (ping-pong when double-buffered), runs one or more COMPUTEs, and ends an output
+// tile with a STORE. The token protocol (docs/isa.md) is derived from the step structure by
+// StepEmitter::finish, so every generator only says which step an instruction belongs to.
+#include "codegen.h"
+
+#include <algorithm>
+#include <cstring>
+#include <functional>
+#include <stdexcept>
+
+#include "isa/errors.h"
+#include "isa/numerics.h"
+
+namespace fusesim::compiler {
+namespace {
+
+using isa::Instr;
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
+
+// ---------------------------------------------------------------------------------------------
+// Steps and the dependency-token protocol
+class StepEmitter {
+ public:
+  void begin_step() { steps_.emplace_back(); }
+  // Output tiles: the NBout half a group of steps accumulates into, stored once.
+  int begin_out_tile() { return tiles_++; }
+  void load(const Instr& in) { steps_.back().loads.push_back(in); }
+  void compute(const Instr& in, int tile) {
+    steps_.back().computes.push_back(in);
+    steps_.back().compute_tiles.push_back(tile);
+  }
+  void store(const Instr& in, int tile) {
+    steps_.back().stores.push_back(in);
+    steps_.back().store_tiles.push_back(tile);
+  }
+  int64_t steps() const { return static_cast<int64_t>(steps_.size()); }
+
+  // Sets the token flags and appends the group's instructions to `out`.
+  void finish(const PipeMode& m, uint32_t layer, isa::DType dt, std::vector<Instr>& out) {
+    const int D = m.depth;
+    const int n = static_cast<int>(steps_.size());
+    std::vector<char> tile_seen(tiles_, 0);
+    for (int i = 0; i < n; ++i) {
+      Step& s = steps_[i];
+      const bool next_loads = i + D < n && !steps_[i + D].loads.empty();
+      if (!s.loads.empty()) {
+        s.loads.front().pop_next = !m.sync && i >= D;
+        s.loads.back().push_next = 1;
+      }
+      for (std::size_t k = 0; k < s.computes.size(); ++k) {
+        Instr& c = s.computes[k];
+        const int t = s.compute_tiles[k];
+        if (k == 0 && !s.loads.empty()) c.pop_prev = 1;
+        if (!tile_seen[t]) {
+          tile_seen[t] = 1;
+          if (!m.sync && t >= D) c.pop_next = 1;
+        }
+        if (k + 1 == s.computes.size() && !m.sync && next_loads) c.push_prev = 1;
+      }
+      // The last COMPUTE of a tile pushes to the store queue: mark it for each stored tile.
+      for (int t : s.store_tiles) {
+        for (std::size_t k = s.computes.size(); k-- > 0;)
+          if (s.compute_tiles[k] == t) {
+            s.computes[k].push_next = 1;
+            break;
+          }
+      }
+      for (std::size_t k = 0; k < s.stores.size(); ++k) {
+        Instr& st = s.stores[k];
+        st.pop_prev = 1;
+        st.push_prev = !m.sync && s.store_tiles[k] + D < tiles_;
+      }
+      for (auto* v : {&s.loads, &s.computes, &s.stores})
+        for (Instr& in : *v) {
+          in.layer = layer;
+          in.dtype = static_cast<uint32_t>(dt);
+          if (in.opcode == static_cast<uint32_t>(isa::Opcode::Compute)) in.fine = m.fine;
+          out.push_back(in);
+        }
+      if (m.sync) {
+        Instr sync;
+        sync.opcode = static_cast<uint32_t>(isa::Opcode::Sync);
+        sync.layer = layer;
+        out.push_back(sync);
+      }
+    }
+  }
+
+ private:
+  struct Step {
+    std::vector<Instr> loads, computes, stores;
+    std::vector<int> compute_tiles, store_tiles;
+  };
+  std::vector<Step> steps_;
+  int tiles_ = 0;
+};
+
+Instr make_load(isa::Buffer buf, uint64_t dram, uint64_t buf_addr) {
+  Instr in;
+  in.opcode = static_cast<uint32_t>(isa::Opcode::Load);
+  in.buf = static_cast<uint32_t>(buf);
+  in.dram_addr = u32(dram);
+  in.buf_addr = u32(buf_addr);
+  return in;
+}
+Instr flat_load(isa::Buffer buf, uint64_t dram, uint64_t buf_addr, int64_t n) {
+  Instr in = make_load(buf, dram, buf_addr);
+  in.size0 = u32(n), in.size1 = 1, in.size2 = 1;
+  return in;
+}
+Instr make_store(uint64_t dram, uint64_t buf_addr) {
+  Instr in;
+  in.opcode = static_cast<uint32_t>(isa::Opcode::Store);
+  in.buf = static_cast<uint32_t>(isa::Buffer::NBout);
+  in.dram_addr = u32(dram);
+  in.buf_addr = u32(buf_addr);
+  return in;
+}
+Instr make_compute(isa::ComputeOp op) {
+  Instr in;
+  in.opcode = static_cast<uint32_t>(isa::Opcode::Compute);
+  in.op = static_cast<uint32_t>(op);
+  in.final = 1;
+  return in;
+}
+
+// ---------------------------------------------------------------------------------------------
+struct Ctx {
+  Graph& g;
+  const ArchParams& arch;
+  const CompileOptions& opt;
+  ArchView av;
+  isa::DType dt;
+  int64_t esize;
+  std::vector<int64_t> data_addr;                  // roots only; -1 otherwise
+  std::vector<int64_t> w_addr, b_addr;             // per layer
+  int64_t nbin_half, nbout_half, sb_half;          // bytes
+
+  // DRAM byte address of a data node (aliases resolved: views and concat slices).
+  int64_t addr(int d) const {
+    const DataNode& n = g.tensor(d);
+    if (n.alias_of < 0) return data_addr.at(d);
+    const Shape& s = n.shape;
+    return addr(n.alias_of) + n.channel_offset * s.h * s.w * esize;
+  }
+};
+
+[[noreturn]] void no_tile(const Ctx& c, const LayerNode& l, const WinLayer& wl) {
+  // The smallest tile: one output channel, one input channel, one output pixel.
+  const int64_t ir = (wl.kh - 1) * wl.dh + 1, ic = (wl.kw - 1) * wl.dw + 1;
+  throw InputError((l.origin.empty() ? std::string() : l.origin + ": ") + "layer '" + l.name +
+                   "': no tile fits the buffers of arch '" + c.arch.name + "' (pipeline " +
+                   pipeline_name(c.opt.pipeline) + "): the smallest tile needs " +
+                   std::to_string(ir * ic * c.esize) + " B of NBin, " +
+                   std::to_string(wl.kind == WinKind::Conv || wl.kind == WinKind::DwConv
+                                      ? (wl.kh * wl.kw + (wl.bias ? 1 : 0)) * c.esize
+                                      : 0) +
+                   " B of SB and 4 B of NBout per buffer half, which has " + std::to_string(c.nbin_half) + ", " +
+                   std::to_string(c.sb_half) + " and " + std::to_string(c.nbout_half) + " B");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Window layers: conv, fc, depthwise conv, pooling
+
+void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& tp, StepEmitter& e) {
+  const Tile& t = tp.tile;
+  const int D = c.av.mode.depth;
+  const bool dense = wl.kind == WinKind::Conv, weights = dense || wl.kind == WinKind::DwConv;
+  const int64_t in_base = c.addr(l.inputs[0]), out_base = c.addr(l.output);
+  const int64_t es = c.esize;
+  const isa::ComputeOp op = wl.kind == WinKind::Conv     ? isa::ComputeOp::Conv
+                            : wl.kind == WinKind::DwConv ? isa::ComputeOp::DwConv
+                            : wl.kind == WinKind::MaxPool ? isa::ComputeOp::MaxPool
+                                                          : isa::ComputeOp::AvgPool;
+  const isa::PadValue padv = wl.kind == WinKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero;
+  const int64_t cin_total = dense ? wl.groups * wl.cin : wl.cout;
+  const int64_t taps = wl.kh * wl.kw;
+  const int64_t w_row = dense ? wl.cin * taps : taps;  // weight elements per output channel
+  int64_t in_cnt = 0, w_cnt = 0, out_cnt = 0, cur_in = 0;
+  bool resident_loaded = false;
+  for (int64_t grp = 0; grp < (dense ? wl.groups : 1); ++grp)
+    for (int64_t r0 = 0; r0 < wl.oh; r0 += t.tr)
+      for (int64_t c0 = 0; c0 < wl.ow; c0 += t.tc) {
+        const int64_t rows = std::min(t.tr, wl.oh - r0), cols = std::min(t.tc, wl.ow - c0);
+        const int64_t ir = (rows - 1) * wl.sh + (wl.kh - 1) * wl.dh + 1;
+        const int64_t ic = (cols - 1) * wl.sw + (wl.kw - 1) * wl.dw + 1;
+        const int64_t rlo = r0 * wl.sh - wl.pt, clo = c0 * wl.sw - wl.pl;
+        const int64_t vr0 = std::max<int64_t>(0, rlo), vr1 = std::min(wl.h, rlo + ir);
+        const int64_t vc0 = std::max<int64_t>(0, clo), vc1 = std::min(wl.w, clo + ic);
+        auto input_load = [&](int64_t ch0, int64_t nch, int64_t buf_addr) {
+          Instr in = make_load(isa::Buffer::NBin, in_base + ((ch0 * wl.h + vr0) * wl.w + vc0) * es, buf_addr);
+          if (wl.h == 1 && wl.w == 1 && ir == 1 && ic == 1) {  // fc: one flat run
+            in.size0 = u32(nch), in.size1 = 1, in.size2 = 1;
+          } else {
+            in.size0 = u32(ic), in.size1 = u32(ir), in.size2 = u32(nch);
+            in.stride1 = u32(wl.w), in.stride2 = u32(wl.h * wl.w);
+            in.pad_top = u32(vr0 - rlo), in.pad_bottom = u32(rlo + ir - vr1);
+            in.pad_left = u32(vc0 - clo), in.pad_right = u32(clo + ic - vc1);
+            in.pad_value = static_cast<uint32_t>(padv);
+          }
+          e.load(in);
+        };
+        for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco) {
+          const int64_t nco = std::min(t.tco, wl.cout - co0);
+          const int tile = e.begin_out_tile();
+          const int64_t out_addr = (out_cnt++ % D) * c.nbout_half;
+          const int64_t ci_step = dense ? t.tci : wl.cout;
+          for (int64_t ci0 = 0; ci0 < (dense ? wl.cin : 1); ci0 += ci_step) {
+            const int64_t nci = dense ? std::min(t.tci, wl.cin - ci0) : nco;
+            const bool first_ci = ci0 == 0, last_ci = !dense || ci0 + t.tci >= wl.cin;
+            e.begin_step();
+            // input map
+            const bool reuse_input = dense && t.tci >= wl.cin && co0 > 0;
+            if (!reuse_input) {
+              cur_in = (in_cnt++ % D) * c.nbin_half;
+              input_load(dense ? grp * wl.cin + ci0 : co0, nci, cur_in);
+            }
+            // weights and bias
+            int64_t w_sb = 0, b_sb = 0;
+            if (weights) {
+              const int64_t wco0 = (dense ? grp * wl.cout : 0) + co0;
+              if (tp.resident_weights) {
+                b_sb = wl.cout * w_row * es + co0 * es;
+                w_sb = co0 * w_row * es;
+                if (!resident_loaded) {
+                  resident_loaded = true;
+                  e.load(flat_load(isa::Buffer::SB, c.w_addr[l.id], 0, wl.cout * w_row));
+                  if (wl.bias) e.load(flat_load(isa::Buffer::SB, c.b_addr[l.id], wl.cout * w_row * es, wl.cout));
+                }
+              } else {
+                w_sb = (w_cnt++ % D) * c.sb_half;
+                const int64_t per = dense ? nci * taps : taps;
+                Instr wi = make_load(isa::Buffer::SB, c.w_addr[l.id] + (wco0 * w_row + (dense ? ci0 * taps : 0)) * es, w_sb);
+                if (per == w_row) {
+                  wi.size0 = u32(nco * per), wi.size1 = 1, wi.size2 = 1;
+                } else {
+                  wi.size0 = u32(per), wi.size1 = u32(nco), wi.size2 = 1, wi.stride1 = u32(w_row);
+                }
+                e.load(wi);
+                b_sb = w_sb + nco * per * es;
+                if (wl.bias && first_ci) e.load(flat_load(isa::Buffer::SB, c.b_addr[l.id] + wco0 * es, b_sb, nco));
+              }
+            }
+            Instr cp = make_compute(op);
+            cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
+            cp.in_addr = u32(cur_in);
+            cp.w_addr = u32(w_sb);
+            cp.bias_addr = u32(b_sb);
+            cp.out_addr = u32(out_addr);
+            cp.cin = u32(nci), cp.cout = u32(nco);
+            cp.in_h = u32(ir), cp.in_w = u32(ic), cp.out_h = u32(rows), cp.out_w = u32(cols);
+            cp.kh = u32(wl.kh), cp.kw = u32(wl.kw), cp.stride_h = u32(wl.sh), cp.stride_w = u32(wl.sw);
+            cp.dil_h = u32(wl.dh), cp.dil_w = u32(wl.dw);
+            cp.accumulate = weights && !first_ci;
+            cp.has_bias = weights && wl.bias && first_ci;
+            cp.final = last_ci;
+            cp.act = last_ci ? static_cast<uint32_t>(l.attrs.act) : 0;
+            cp.shift = weights && c.dt == isa::DType::Int16 ? numerics::kWeightFrac : 0;
+            e.compute(cp, tile);
+          }
+          Instr st = make_store(out_base + ((((dense ? grp * wl.cout : 0) + co0) * wl.oh + r0) * wl.ow + c0) * es,
+                                out_addr);
+          if (rows == wl.oh && cols == wl.ow) {
+            st.size0 = u32(nco * rows * cols), st.size1 = 1, st.size2 = 1;
+          } else {
+            st.size0 = u32(cols), st.size1 = u32(rows), st.size2 = u32(nco);
+            st.stride1 = u32(wl.ow), st.stride2 = u32(wl.oh * wl.ow);
+          }
+          e.store(st, tile);
+        }
+      }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Elementwise passes: add, standalone activation, copies (identity, concat, reshape without
+// elimination) and channel shuffle. The tensor is viewed as [C][HW] and chunked.
+
+// A flat NFU pass over n elements presented as Tn lanes (plus a remainder instruction).
+void flat_computes(StepEmitter& e, const Ctx& c, isa::ComputeOp op, int64_t in_addr, int64_t out_addr, int64_t n,
+                   isa::Activation act, int tile) {
+  const int64_t tn = c.av.tn;
+  const int64_t main = (n / tn) * tn;
+  auto emit = [&](int64_t lanes, int64_t w, int64_t off) {
+    // out_w is 12 bits wide: split long rows
+    for (int64_t x0 = 0; x0 < w; x0 += 4095) {
+      const int64_t ww = std::min<int64_t>(4095, w - x0);
+      Instr cp = make_compute(op);
+      cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
+      cp.in_addr = u32(in_addr + (off + x0 * lanes) * c.esize);
+      cp.out_addr = u32(out_addr + (off + x0 * lanes) * 4);
+      cp.cin = cp.cout = u32(lanes);
+      cp.in_h = cp.out_h = 1;
+      cp.in_w = cp.out_w = u32(ww);
+      cp.act = static_cast<uint32_t>(act);
+      e.compute(cp, tile);
+    }
+  };
+  if (main) emit(tn, main / tn, 0);
+  if (n > main) emit(1, n - main, main);
+}
+
+struct CopyChunk {
+  int64_t src, dst;  // byte addresses of the first element
+  int64_t nch, len;  // channels x contiguous elements per channel
+  int64_t src_stride, dst_stride;  // elements between channels
+};
+
+// Copies (optionally through an activation) a list of chunks: LOAD -> act -> STORE.
+void gen_copies(Ctx& c, const std::vector<CopyChunk>& chunks, isa::Activation act, StepEmitter& e) {
+  const int D = c.av.mode.depth;
+  int64_t cnt = 0;
+  for (const CopyChunk& k : chunks) {
+    const int tile = e.begin_out_tile();
+    const int64_t in_addr = (cnt % D) * c.nbin_half, out_addr = (cnt % D) * c.nbout_half;
+    ++cnt;
+    e.begin_step();
+    Instr ld = make_load(isa::Buffer::NBin, k.src, in_addr);
+    ld.size0 = u32(k.len), ld.size1 = 1, ld.size2 = u32(k.nch), ld.stride2 = u32(k.src_stride);
+    e.load(ld);
+    flat_computes(e, c, isa::ComputeOp::Act, in_addr, out_addr, k.nch * k.len, act, tile);
+    Instr st = make_store(k.dst, out_addr);
+    st.size0 = u32(k.len), st.size1 = 1, st.size2 = u32(k.nch), st.stride2 = u32(k.dst_stride);
+    e.store(st, tile);
+  }
+}
+
+// Chunks a [C][HW] range for a buffer of `cap` elements: whole channels when they fit.
+template <class F>
+void chunk_channels(int64_t C, int64_t HW, int64_t cap, F&& f) {
+  if (HW <= cap) {
+    const int64_t per = std::max<int64_t>(1, std::min<int64_t>(cap / HW, 65535));
+    for (int64_t c0 = 0; c0 < C; c0 += per) f(c0, std::min(per, C - c0), int64_t{0}, HW);
+  } else {
+    const int64_t len = std::min<int64_t>(cap, 65535);
+    for (int64_t c0 = 0; c0 < C; ++c0)
+      for (int64_t p0 = 0; p0 < HW; p0 += len) f(c0, int64_t{1}, p0, std::min(len, HW - p0));
+  }
+}
+
+int64_t copy_cap(const Ctx& c) { return std::min(c.av.nbin_elems, c.av.nbout_elems); }
+
+void gen_add(Ctx& c, const LayerNode& l, StepEmitter& e) {
+  const int D = c.av.mode.depth;
+  const int64_t n = c.g.tensor(l.output).shape.elems();
+  const int64_t a = c.addr(l.inputs[0]), b = c.addr(l.inputs[1]), o = c.addr(l.output);
+  const int64_t chunk = std::min(c.av.nbin_elems / 2, c.av.nbout_elems);
+  int64_t cnt = 0;
+  for (int64_t p = 0; p < n; p += chunk) {
+    const int64_t m = std::min(chunk, n - p);
+    const int tile = e.begin_out_tile();
+    const int64_t in_addr = (cnt % D) * c.nbin_half, out_addr = (cnt % D) * c.nbout_half;
+    ++cnt;
+    e.begin_step();
+    e.load(flat_load(isa::Buffer::NBin, a + p * c.esize, in_addr, m));
+    e.load(flat_load(isa::Buffer::NBin, b + p * c.esize, in_addr + m * c.esize, m));
+    flat_computes(e, c, isa::ComputeOp::Act, in_addr, out_addr, m, isa::Activation::None, tile);
+    flat_computes(e, c, isa::ComputeOp::Add, in_addr + m * c.esize, out_addr, m, l.attrs.act, tile);
+    Instr st = make_store(o + p * c.esize, out_addr);
+    st.size0 = u32(m), st.size1 = 1, st.size2 = 1;
+    e.store(st, tile);
+  }
+}
+
+void gen_elementwise(Ctx& c, const LayerNode& l, StepEmitter& e) {
+  const Shape out = c.g.tensor(l.output).shape;
+  const int64_t es = c.esize;
+  std::vector<CopyChunk> chunks;
+  isa::Activation act = isa::Activation::None;
+  if (l.op == OpKind::ChannelShuffle) {
+    const Shape in = c.g.tensor(l.inputs[0]).shape;
+    const int64_t G = l.attrs.groups, cpg = in.c / G, HW = in.h * in.w;
+    const int64_t src = c.addr(l.inputs[0]), dst = c.addr(l.output);
+    // input channel g*cpg + k goes to output channel k*G + g
+    for (int64_t grp = 0; grp < G; ++grp)
+      chunk_channels(cpg, HW, copy_cap(c), [&](int64_t k0, int64_t nk, int64_t p0, int64_t len) {
+        chunks.push_back({src + ((grp * cpg + k0) * HW + p0) * es, dst + ((k0 * G + grp) * HW + p0) * es, nk, len,
+                          HW, G * HW});
+      });
+  } else if (l.op == OpKind::Concat) {
+    int64_t off = 0;
+    for (int in : l.inputs) {
+      const Shape s = c.g.tensor(in).shape;
+      const int64_t src = c.addr(in), dst = c.addr(l.output) + off * s.h * s.w * es;
+      chunk_channels(1, s.elems(), copy_cap(c), [&](int64_t, int64_t, int64_t p0, int64_t len) {
+        chunks.push_back({src + p0 * es, dst + p0 * es, 1, len, 0, 0});
+      });
+      off += s.c;
+    }
+  } else {  // activation, identity, dropout, flatten, reshape: one flat copy
+    act = l.op == OpKind::Activation ? l.attrs.act : isa::Activation::None;
+    const int64_t src = c.addr(l.inputs[0]), dst = c.addr(l.output);
+    chunk_channels(1, out.elems(), copy_cap(c), [&](int64_t, int64_t, int64_t p0, int64_t len) {
+      chunks.push_back({src + p0 * es, dst + p0 * es, 1, len, 0, 0});
+    });
+  }
+  gen_copies(c, chunks, act, e);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+bool win_layer_of(const Graph& g, int id, WinLayer& w) {
+  const LayerNode& l = g.layer(id);
+  const Shape in = g.tensor(l.inputs[0]).shape, out = g.tensor(l.output).shape;
+  const LayerAttrs& a = l.attrs;
+  w = WinLayer{};
+  w.h = in.h, w.w = in.w, w.oh = out.h, w.ow = out.w;
+  w.kh = a.kernel_h, w.kw = a.kernel_w, w.sh = a.stride_h, w.sw = a.stride_w, w.dh = a.dil_h, w.dw = a.dil_w;
+  w.pt = a.pad_top, w.pl = a.pad_left;
+  switch (l.op) {
+    case OpKind::Conv:
+      w.bias = a.has_bias;
+      if (a.groups == in.c && a.out_channels == in.c) {
+        w.kind = WinKind::DwConv;
+        w.cin = w.cout = in.c;
+      } else {
+        w.kind = WinKind::Conv;
+        w.groups = a.groups;
+        w.cin = in.c / a.groups;
+        w.cout = a.out_channels / a.groups;
+      }
+      return true;
+    case OpKind::FullyConnected:
+      w.kind = WinKind::Conv;
+      w.bias = a.has_bias;
+      w.cin = in.elems(), w.cout = a.out_channels;
+      w.h = w.w = w.oh = w.ow = 1;
+      w.kh = w.kw = w.sh = w.sw = w.dh = w.dw = 1;
+      w.pt = w.pl = 0;
+      return true;
+    case OpKind::MaxPool:
+    case OpKind::AvgPool:
+      w.kind = l.op == OpKind::MaxPool ? WinKind::MaxPool : WinKind::AvgPool;
+      w.cin = w.cout = in.c;
+      return true;
+    case OpKind::GlobalAvgPool:
+      w.kind = WinKind::AvgPool;
+      w.cin = w.cout = in.c;
+      w.kh = in.h, w.kw = in.w, w.sh = w.sw = 1, w.dh = w.dw = 1, w.pt = w.pl = 0;
+      return true;
+    default:
+      return false;
+  }
+}
+
+namespace {
+
+// Tiling of one window layer for the options (manual override by layer name).
+bool plan_window(const Graph& g, const ArchView& av, const CompileOptions& opt, int id, WinLayer& wl, TilePlan& tp) {
+  if (!win_layer_of(g, id, wl)) return false;
+  Tile fixed;
+  auto it = opt.tiles.find(g.layer(id).name);
+  if (it != opt.tiles.end()) fixed = {it->second.cout, it->second.cin, it->second.rows, it->second.cols};
+  return choose_tile(wl, av, fixed, tp);
+}
+
+void check_avgpool(const Graph& g, const LayerNode& l) {
+  if (l.op != OpKind::AvgPool) return;
+  const Shape in = g.tensor(l.inputs[0]).shape, out = g.tensor(l.output).shape;
+  const LayerAttrs& a = l.attrs;
+  const bool padded = a.pad_top || a.pad_left || a.pad_bottom || a.pad_right;
+  const bool overhang = (out.h - 1) * a.stride_h + (a.kernel_h - 1) * a.dil_h + 1 > in.h + a.pad_top + a.pad_bottom ||
+                        (out.w - 1) * a.stride_w + (a.kernel_w - 1) * a.dil_w + 1 > in.w + a.pad_left + a.pad_right;
+  if ((padded && !a.count_include_pad) || overhang)
+    throw InputError((l.origin.empty() ? std::string() : l.origin + ": ") + "layer '" + l.name +
+                     "' (avgpool): a divisor that varies per window (count_include_pad=false with padding, or "
+                     "ceil_mode windows past the padding) is not supported by the NFU's AvgPool");
+  if (a.kernel_h * a.kernel_w > 255 && false) return;
+}
+
+}  // namespace
+
+bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions& opt, const Group& grp, Estimate& est,
+                    std::string* tiles) {
+  const ArchView av = arch_view(arch, opt.dtype, opt.pipeline);
+  est = Estimate{};
+  for (int id : grp.layers) {
+    const LayerNode& l = g.layer(id);
+    WinLayer wl;
+    TilePlan tp;
+    if (win_layer_of(g, id, wl)) {
+      if (!plan_window(g, av, opt, id, wl, tp)) return false;
+      est.cycles += tp.est.cycles, est.dram_read += tp.est.dram_read, est.dram_write += tp.est.dram_write;
+      est.steps += tp.est.steps;
+      if (tiles) *tiles += (tiles->empty() ? "" : "; ") + tp.tile.str() + (tp.resident_weights ? " w-resident" : "");
+    } else {
+      const int64_t n = g.tensor(l.output).shape.elems();
+      const int64_t cap = std::min(av.nbin_elems, av.nbout_elems);
+      Estimate e = l.op == OpKind::Add ? estimate_elementwise(n, 2, 2, std::min(av.nbin_elems / 2, av.nbout_elems), av)
+                                       : estimate_elementwise(n, 1, 1, cap, av);
+      est.cycles += e.cycles, est.dram_read += e.dram_read, est.dram_write += e.dram_write, est.steps += e.steps;
+      if (tiles) *tiles += (tiles->empty() ? "" : "; ") + std::string("flat chunk=") + std::to_string(cap);
+    }
+  }
+  return true;
+}
+
+Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const std::vector<Group>& groups) {
+  Program p;
+  p.dtype = opt.dtype;
+  Ctx c{g, arch, opt, arch_view(arch, opt.dtype, opt.pipeline), opt.dtype, isa::data_bytes(opt.dtype), {}, {}, {}, 0, 0, 0};
+  c.nbin_half = c.av.nbin_elems * c.esize;
+  c.sb_half = c.av.sb_elems * c.esize;
+  c.nbout_half = c.av.nbout_elems * 4;
+  const auto order = g.topo_order();
+
+  // Memory plan: tensors, then weights, then the program; 64-byte aligned.
+  uint64_t top = 0;
+  auto alloc = [&](uint64_t bytes) {
+    const uint64_t a = top;
+    top = (top + bytes + 63) / 64 * 64;
+    return static_cast<int64_t>(a);
+  };
+  c.data_addr.assign(g.data.size(), -1);
+  std::vector<char> needed(g.data.size(), 0);
+  needed[g.input] = 1;
+  for (int id : order) {
+    needed[g.layer(id).output] = 1;
+    for (int in : g.layer(id).inputs) needed[in] = 1;
+  }
+  for (int o : g.outputs) needed[o] = 1;
+  // A needed alias needs its root
+  for (std::size_t d = 0; d < g.data.size(); ++d)
+    if (needed[d]) {
+      int r = static_cast<int>(d);
+      while (g.tensor(r).alias_of >= 0) r = g.tensor(r).alias_of;
+      needed[r] = 1;
+    }
+  for (std::size_t d = 0; d < g.data.size(); ++d)
+    if (needed[d] && g.data[d].alias_of < 0) c.data_addr[d] = alloc(static_cast<uint64_t>(g.data[d].shape.elems() * c.esize));
+
+  c.w_addr.assign(g.layers.size(), -1);
+  c.b_addr.assign(g.layers.size(), -1);
+  for (int id : order) {
+    LayerNode& l = g.layer(id);
+    WinLayer wl;
+    if (!win_layer_of(g, id, wl) || (wl.kind != WinKind::Conv && wl.kind != WinKind::DwConv)) continue;
+    const int64_t nb = l.attrs.has_bias ? l.attrs.out_channels : 0;
+    const int64_t nw = wl.weight_elems() - nb;
+    c.w_addr[id] = alloc(static_cast<uint64_t>(nw * c.esize));
+    if (nb) c.b_addr[id] = alloc(static_cast<uint64_t>(nb * c.esize));
+    p.weight_bytes += static_cast<uint64_t>((nw + nb) * c.esize);
+    if (opt.materialize) {
+      if (static_cast<int64_t>(l.weights.size()) != nw || static_cast<int64_t>(l.bias.size()) != nb)
+        throw std::logic_error("layer '" + l.name + "': weights not materialized");
+      auto segment = [&](int64_t addr, const std::vector<float>& v, int frac) {
+        Segment s;
+        s.addr = static_cast<uint32_t>(addr);
+        s.bytes.resize(v.size() * c.esize);
+        for (std::size_t i = 0; i < v.size(); ++i) {
+          if (c.dt == isa::DType::Int16) {
+            const int16_t q = numerics::quantize(v[i], frac);
+            std::memcpy(&s.bytes[i * 2], &q, 2);
+          } else {
+            std::memcpy(&s.bytes[i * 4], &v[i], 4);
+          }
+        }
+        p.constants.push_back(std::move(s));
+      };
+      segment(c.w_addr[id], l.weights, numerics::kWeightFrac);
+      if (nb) segment(c.b_addr[id], l.bias, numerics::kActFrac);
+    }
+  }
+
+  // Instructions
+  const PipeMode mode = c.av.mode;
+  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+    const Group& grp = groups[gi];
+    ScheduleEntry se;
+    se.name = g.layer(grp.layers.front()).name;
+    StepEmitter e;
+    for (int id : grp.layers) {
+      const LayerNode& l = g.layer(id);
+      se.members.push_back(l.name);
+      se.macs += g.layer_macs(id);
+      WinLayer wl;
+      TilePlan tp;
+      if (win_layer_of(g, id, wl)) {
+        check_avgpool(g, l);
+        if (!plan_window(g, c.av, opt, id, wl, tp)) no_tile(c, l, wl);
+        gen_window(c, l, wl, tp, e);
+      } else if (l.op == OpKind::Add) {
+        gen_add(c, l, e);
+      } else {
+        gen_elementwise(c, l, e);
+      }
+    }
+    Estimate est;
+    estimate_group(g, arch, opt, grp, est, &se.tiles);
+    se.est_cycles = est.cycles;
+    se.est_dram_bytes = est.dram_bytes();
+    e.finish(mode, static_cast<uint32_t>(gi), c.dt, p.instrs);
+    // Groups communicate through DRAM: a barrier orders one group's stores before the next
+    // group's loads (fusion is what removes these round trips).
+    if (!mode.sync && gi + 1 < groups.size()) {
+      Instr sync;
+      sync.opcode = static_cast<uint32_t>(isa::Opcode::Sync);
+      sync.layer = static_cast<uint32_t>(gi);
+      p.instrs.push_back(sync);
+    }
+    p.schedule.push_back(std::move(se));
+  }
+  Instr end;
+  end.opcode = static_cast<uint32_t>(isa::Opcode::End);
+  end.layer = groups.empty() ? 0 : static_cast<uint32_t>(groups.size() - 1);
+  p.instrs.push_back(end);
+
+  p.prog_addr = static_cast<uint32_t>((top + 4095) / 4096 * 4096);
+  p.dram_footprint = p.prog_addr + p.instrs.size() * isa::kInstrBytes;
+  if (p.dram_footprint > arch.dram_bytes)
+    throw InputError("the program and its tensors need " + std::to_string(p.dram_footprint) +
+                     " B of DRAM; arch '" + arch.name + "' has dram.bytes = " + std::to_string(arch.dram_bytes));
+  p.input = {g.tensor(g.input).name, g.tensor(g.input).shape, static_cast<uint32_t>(c.addr(g.input))};
+  for (int o : g.outputs) p.outputs.push_back({g.tensor(o).name, g.tensor(o).shape, static_cast<uint32_t>(c.addr(o))});
+  for (int id : order) p.macs += g.layer_macs(id);
+  p.compulsory_bytes = p.weight_bytes + static_cast<uint64_t>(g.tensor(g.input).shape.elems() * c.esize);
+  for (int o : g.outputs) p.compulsory_bytes += static_cast<uint64_t>(g.tensor(o).shape.elems() * c.esize);
+  return p;
+}
+
+}  // namespace fusesim::compiler

@@ -1,0 +1,71 @@
+// The compile driver: load, the pass pipeline, codegen.
+#include "compiler.h"
+
+#include <filesystem>
+
+#include "codegen.h"
+#include "frontend/onnx_import.h"
+#include "frontend/yaml_model.h"
+#include "isa/errors.h"
+#include "passes/passes.h"
+
+namespace fusesim::compiler {
+
+const char* fusion_name(Fusion f) {
+  switch (f) {
+    case Fusion::None: return "none";
+    case Fusion::Greedy: return "greedy";
+    case Fusion::Optimal: return "optimal";
+  }
+  return "?";
+}
+
+const char* pipeline_name(Pipeline p) {
+  switch (p) {
+    case Pipeline::None: return "none";
+    case Pipeline::Fine: return "fine";
+    case Pipeline::Coarse: return "coarse";
+    case Pipeline::Full: return "full";
+  }
+  return "?";
+}
+
+Fusion parse_fusion(const std::string& s) {
+  if (s == "none") return Fusion::None;
+  if (s == "greedy") return Fusion::Greedy;
+  if (s == "optimal") return Fusion::Optimal;
+  throw InputError("--fusion: expected none, greedy or optimal, got '" + s + "'");
+}
+
+Pipeline parse_pipeline(const std::string& s) {
+  if (s == "none") return Pipeline::None;
+  if (s == "fine") return Pipeline::Fine;
+  if (s == "coarse") return Pipeline::Coarse;
+  if (s == "full") return Pipeline::Full;
+  throw InputError("--pipeline: expected none, fine, coarse or full, got '" + s + "'");
+}
+
+Graph load_model(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw InputError(path + ": no such file");
+  const std::string ext = std::filesystem::path(path).extension().string();
+  Graph g;
+  if (ext == ".yaml" || ext == ".yml")
+    g = load_yaml_model(path);
+  else if (ext == ".onnx")
+    g = import_onnx(path);
+  else
+    throw InputError(path + ": unknown model format '" + ext + "' (expected .yaml, .yml or .onnx)");
+  infer_shapes(g);
+  return g;
+}
+
+Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
+  infer_shapes(g);
+  if (opt.materialize) materialize_weights(g);
+  canonicalize(g);
+  if (opt.elimination) eliminate(g);
+  const std::vector<Group> groups = plan_groups(g, arch, opt);
+  return generate(g, arch, opt, groups);
+}
+
+}  // namespace fusesim::compiler

@@ -1,0 +1,209 @@
+// The analytic cost model and the tile search. See cost_model.h.
+#include "cost_model.h"
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+#include <vector>
+
+namespace fusesim::compiler {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+// Sums over the tiles of one spatial axis: the number of tiles, the padded input extent
+// (what the buffer holds) and the valid input extent (what DRAM supplies).
+struct AxisSums {
+  int64_t tiles = 0, padded = 0, valid = 0;
+};
+AxisSums axis_sums(int64_t out, int64_t t, int64_t s, int64_t k, int64_t d, int64_t pad, int64_t in) {
+  AxisSums a;
+  const int64_t span = (k - 1) * d + 1;
+  for (int64_t o0 = 0; o0 < out; o0 += t) {
+    const int64_t n = std::min(t, out - o0);
+    const int64_t lo = o0 * s - pad, len = (n - 1) * s + span;
+    const int64_t vlo = std::max<int64_t>(0, lo), vhi = std::min(in, lo + len);
+    ++a.tiles;
+    a.padded += len;
+    a.valid += std::max<int64_t>(0, vhi - vlo);
+  }
+  return a;
+}
+
+// Sum over tiles of size t covering n of ceil(tile / tn).
+int64_t blocks_sum(int64_t n, int64_t t, int64_t tn) {
+  int64_t s = 0;
+  for (int64_t a = 0; a < n; a += t) s += ceil_div(std::min(t, n - a), tn);
+  return s;
+}
+
+// Candidate tile sizes for an extent n: every distinct ceil(n / k), plus multiples of `align`.
+std::vector<int64_t> candidates(int64_t n, int64_t align) {
+  std::set<int64_t> s;
+  for (int64_t k = 1; k <= n; ++k) {
+    const int64_t t = ceil_div(n, k);
+    s.insert(t);
+    if (align > 1 && t > align) s.insert(std::min(n, ceil_div(t, align) * align));
+    if (k > 4096) break;
+  }
+  if (align > 1)
+    for (int64_t t = align; t < n; t *= 2) s.insert(t);
+  return {s.begin(), s.end()};
+}
+
+bool dense(const WinLayer& l) { return l.kind == WinKind::Conv; }
+bool has_weights(const WinLayer& l) { return l.kind == WinKind::Conv || l.kind == WinKind::DwConv; }
+
+}  // namespace
+
+int64_t WinLayer::weight_elems() const {
+  if (kind == WinKind::Conv) return groups * cout * cin * kh * kw + (bias ? groups * cout : 0);
+  if (kind == WinKind::DwConv) return cout * kh * kw + (bias ? cout : 0);
+  return 0;
+}
+
+std::string Tile::str() const {
+  return "co=" + std::to_string(tco) + " ci=" + std::to_string(tci) + " rows=" + std::to_string(tr) +
+         " cols=" + std::to_string(tc);
+}
+
+PipeMode pipe_mode(Pipeline p) {
+  PipeMode m;
+  m.depth = (p == Pipeline::Coarse || p == Pipeline::Full) ? 2 : 1;
+  m.fine = p == Pipeline::Fine || p == Pipeline::Full;
+  m.sync = p == Pipeline::None;
+  return m;
+}
+
+ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p) {
+  ArchView v;
+  v.mode = pipe_mode(p);
+  v.esize = isa::data_bytes(dtype);
+  v.nbin_elems = static_cast<int64_t>(a.nbin.bytes) / v.mode.depth / v.esize;
+  v.sb_elems = static_cast<int64_t>(a.sb.bytes) / v.mode.depth / v.esize;
+  v.sb_total_elems = static_cast<int64_t>(a.sb.bytes) / v.esize;
+  v.nbout_elems = static_cast<int64_t>(a.nbout.bytes) / v.mode.depth / 4;
+  v.tn = a.tn;
+  v.stages = a.nfu_stages;
+  v.dram_bytes_per_cycle = a.dram_bytes_per_cycle();
+  v.dma_fixed = a.dma_setup_cycles + static_cast<int64_t>(a.dram_latency_cycles());
+  v.nbin_port = std::max<uint32_t>(1, a.nbin.port_bytes);
+  v.sb_port = std::max<uint32_t>(1, a.sb.port_bytes);
+  v.nbout_port = std::max<uint32_t>(1, a.nbout.port_bytes);
+  return v;
+}
+
+int64_t combine(int64_t compute, int64_t load, int64_t store, int64_t steps, const PipeMode& m) {
+  steps = std::max<int64_t>(1, steps);
+  if (m.sync) return compute + load + store;
+  if (m.depth == 1) return compute + load + store / steps;
+  // Double-buffered: the slower of the NFU and the shared DRAM bus, plus filling and
+  // draining one step.
+  return std::max(compute, load + store) + (compute + load + store) / steps;
+}
+
+bool tile_fits(const WinLayer& l, const ArchView& av, const Tile& t) {
+  const int64_t ir = (t.tr - 1) * l.sh + (l.kh - 1) * l.dh + 1, ic = (t.tc - 1) * l.sw + (l.kw - 1) * l.dw + 1;
+  const int64_t ch_in = dense(l) ? t.tci : t.tco;
+  if (ch_in * ir * ic > av.nbin_elems) return false;
+  if (t.tco * t.tr * t.tc > av.nbout_elems) return false;
+  if (has_weights(l)) {
+    const int64_t w = dense(l) ? t.tco * t.tci * l.kh * l.kw : t.tco * l.kh * l.kw;
+    if (w + (l.bias ? t.tco : 0) > av.sb_elems) return false;
+  }
+  return true;
+}
+
+Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident) {
+  const AxisSums R = axis_sums(l.oh, t.tr, l.sh, l.kh, l.dh, l.pt, l.h);
+  const AxisSums C = axis_sums(l.ow, t.tc, l.sw, l.kw, l.dw, l.pl, l.w);
+  const int64_t nsp = R.tiles * C.tiles, nco = ceil_div(l.cout, t.tco);
+  const int64_t nci = dense(l) ? ceil_div(l.cin, t.tci) : 1;
+  const int64_t G = dense(l) ? l.groups : 1;
+  Estimate e;
+  e.steps = G * nsp * nco * nci;
+  const int64_t in_reload = dense(l) && nci > 1 ? nco : 1;
+  const int64_t in_valid = G * R.valid * C.valid * l.cin * in_reload;
+  const int64_t in_padded = G * R.padded * C.padded * l.cin * in_reload;
+  const int64_t w_elems = l.weight_elems();
+  const int64_t w_loads = resident ? 1 : nsp;
+  e.dram_read = (in_valid + w_elems * w_loads) * av.esize;
+  const int64_t out_elems = G * l.cout * l.oh * l.ow;
+  e.dram_write = out_elems * av.esize;
+  // NFU: blocks of Tn outputs, `inner` cycles each (docs/isa.md).
+  const int64_t blocks = G * blocks_sum(l.cout, t.tco, av.tn) * l.oh * l.ow;
+  int64_t inner_total, drains;
+  if (dense(l)) {
+    inner_total = blocks_sum(l.cin, t.tci, av.tn) * l.kh * l.kw;
+    drains = nci;
+  } else {
+    inner_total = l.kh * l.kw;
+    drains = 1;
+  }
+  int64_t compute = blocks * inner_total + (av.mode.fine ? e.steps * av.stages : blocks * drains * av.stages);
+  const int64_t nbin_b = in_padded * av.esize, sb_b = w_elems * nsp * av.esize;
+  const int64_t nbout_b = out_elems * 4 * (2 * nci - 1);
+  compute = std::max({compute, nbin_b / av.nbin_port, sb_b / av.sb_port, nbout_b / av.nbout_port});
+  const int64_t in_loads = dense(l) && nci == 1 ? G * nsp : e.steps;
+  const int64_t w_instrs = has_weights(l) ? (resident ? 1 : e.steps) * (l.bias ? 2 : 1) : 0;
+  const int64_t load = static_cast<int64_t>(static_cast<double>(e.dram_read) / av.dram_bytes_per_cycle) +
+                       (in_loads + w_instrs) * av.dma_fixed;
+  const int64_t out_tiles = G * nsp * nco;
+  const int64_t store =
+      static_cast<int64_t>(static_cast<double>(e.dram_write) / av.dram_bytes_per_cycle) + out_tiles * av.dma_fixed;
+  e.cycles = combine(compute, load, store, e.steps, av.mode);
+  return e;
+}
+
+bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out) {
+  const auto cos = fixed.tco ? std::vector<int64_t>{std::min(fixed.tco, l.cout)} : candidates(l.cout, av.tn);
+  const auto cis = !dense(l) ? std::vector<int64_t>{0}
+                   : fixed.tci ? std::vector<int64_t>{std::min(fixed.tci, l.cin)}
+                               : candidates(l.cin, av.tn);
+  const auto trs = fixed.tr ? std::vector<int64_t>{std::min(fixed.tr, l.oh)} : candidates(l.oh, 1);
+  const auto tcs = fixed.tc ? std::vector<int64_t>{std::min(fixed.tc, l.ow)} : candidates(l.ow, 1);
+  bool found = false;
+  for (int64_t tco : cos)
+    for (int64_t tci : cis)
+      for (int64_t tc : tcs) {
+        // The largest row count that fits (fits is monotone in rows).
+        Tile t{tco, dense(l) ? tci : tco, 0, tc};
+        int64_t best_tr = 0;
+        for (auto it = trs.rbegin(); it != trs.rend(); ++it) {
+          t.tr = *it;
+          if (tile_fits(l, av, t)) {
+            best_tr = *it;
+            break;
+          }
+        }
+        if (!best_tr) continue;
+        t.tr = best_tr;
+        const bool resident = dense(l) ? (l.groups == 1 && tco >= l.cout && t.tci >= l.cin)
+                                       : (has_weights(l) && tco >= l.cout);
+        const Estimate e = estimate(l, av, t, resident);
+        if (!found || e.cycles < out.est.cycles ||
+            (e.cycles == out.est.cycles && e.dram_bytes() < out.est.dram_bytes())) {
+          out.tile = t;
+          out.resident_weights = resident;
+          out.est = e;
+          found = true;
+        }
+      }
+  return found;
+}
+
+Estimate estimate_elementwise(int64_t elems, int reads, int computes, int64_t chunk, const ArchView& av) {
+  Estimate e;
+  e.steps = std::max<int64_t>(1, (elems + chunk - 1) / std::max<int64_t>(1, chunk));
+  e.dram_read = elems * reads * av.esize;
+  e.dram_write = elems * av.esize;
+  const int64_t compute = computes * ((elems + av.tn - 1) / av.tn) + e.steps * computes * av.stages;
+  const int64_t load = static_cast<int64_t>(static_cast<double>(e.dram_read) / av.dram_bytes_per_cycle) +
+                       e.steps * reads * av.dma_fixed;
+  const int64_t store = static_cast<int64_t>(static_cast<double>(e.dram_write) / av.dram_bytes_per_cycle) +
+                        e.steps * av.dma_fixed;
+  e.cycles = combine(compute, load, store, e.steps, av.mode);
+  return e;
+}
+
+}  // namespace fusesim::compiler

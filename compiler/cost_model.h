@@ -1,0 +1,78 @@
+// Tiling (intra-layer loop unrolling) and the analytic cost model. A window layer (conv, fc,
+// depthwise conv, pooling) is tiled over output channels (tco), input channels (tci; dense
+// conv only), output rows (tr) and output columns (tc). The model gives cycles and DRAM bytes
+// for a tiling, and the tiler picks the tiling with the fewest estimated cycles that fits
+// NBin, SB and NBout (halved when coarse pipelining double-buffers them).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "compiler.h"
+
+namespace fusesim::compiler {
+
+enum class WinKind { Conv, DwConv, MaxPool, AvgPool };
+
+// One window layer as the NFU sees it (per group of a grouped conv).
+struct WinLayer {
+  WinKind kind = WinKind::Conv;
+  int64_t groups = 1;         // dense grouped conv: independent groups
+  int64_t cin = 1, cout = 1;  // per group (DwConv/pools: cin == cout == channels)
+  int64_t h = 1, w = 1, oh = 1, ow = 1;
+  int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
+  int64_t pt = 0, pl = 0;     // leading padding (trailing padding follows from the shapes)
+  bool bias = false;
+  int64_t weight_elems() const;  // all groups
+};
+
+struct Tile {
+  int64_t tco = 0, tci = 0, tr = 0, tc = 0;
+  std::string str() const;
+};
+
+// How a pipeline mode uses the buffers and the NFU.
+struct PipeMode {
+  int depth = 1;      // 2: ping-pong halves (coarse, full)
+  bool fine = false;  // NFU-1/2/3 overlap across blocks (fine, full)
+  bool sync = false;  // none: a barrier after every step
+};
+PipeMode pipe_mode(Pipeline p);
+
+struct Estimate {
+  int64_t cycles = 0;
+  int64_t dram_read = 0, dram_write = 0;
+  int64_t steps = 0;
+  int64_t dram_bytes() const { return dram_read + dram_write; }
+};
+
+struct TilePlan {
+  Tile tile;
+  bool resident_weights = false;  // all weights loaded once, kept in SB
+  Estimate est;
+};
+
+struct ArchView {  // what the tiler needs from ArchParams, per dtype and mode
+  int64_t esize = 2;
+  int64_t nbin_elems = 0, sb_elems = 0, nbout_elems = 0;  // per half (data or accumulators)
+  int64_t sb_total_elems = 0;
+  int64_t tn = 16, stages = 3;
+  double dram_bytes_per_cycle = 13;
+  int64_t dma_fixed = 50;  // setup + latency cycles per DMA instruction
+  int64_t nbin_port = 32, sb_port = 512, nbout_port = 64;
+  PipeMode mode;
+};
+ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p);
+
+// Fits `t` (0 fields free) for `l`; returns false when nothing fits. Never throws.
+bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out);
+Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident);
+bool tile_fits(const WinLayer& l, const ArchView& av, const Tile& t);
+
+// Cycles and bytes of an elementwise pass over `elems` elements with `reads` operands.
+Estimate estimate_elementwise(int64_t elems, int reads, int computes, int64_t chunk, const ArchView& av);
+
+// The combined time of compute and DMA work for a mode.
+int64_t combine(int64_t compute, int64_t load, int64_t store, int64_t steps, const PipeMode& m);
+
+}  // namespace fusesim::compiler

@@ -1,0 +1,961 @@
+// ONNX import: walks the graph's nodes in order, folds constant subgraphs, and maps each
+// runtime node onto a fusesim layer. ONNX tensors [1,C,H,W], [1,C,L] and [1,N] become
+// C x H x W, C x 1 x L and N x 1 x 1; anything else is reported as unsupported.
+#include "onnx_import.h"
+
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <unordered_map>
+
+#include <google/protobuf/io/coded_stream.h>
+
+#include "compiler/compiler.h"
+#include "isa/numerics.h"
+#include "onnx_const_ops.h"
+#include "onnx_support.h"
+#include "onnx_tensor.h"
+
+namespace fusesim::compiler {
+
+namespace {
+
+using onnx::NodeProto;
+
+// A value flowing along an ONNX edge: a folded constant, or a graph tensor (data node) with
+// its ONNX dims. A channel shuffle is matched as Reshape(rank 5) -> Transpose -> Reshape; the
+// rank-5 tensors in between exist only as a pending view.
+struct Value {
+  bool is_const = false;
+  ConstTensor c;
+  int data = -1;
+  std::vector<int64_t> dims;
+  int shuffle_stage = 0;  // 1: after the rank-5 Reshape; 2: after its Transpose
+  int64_t shuffle_groups = 0;
+  int producer_node = -1;  // ONNX node index, for error messages
+};
+
+// The 2-D window of a conv or pool: index 0 is H, 1 is W (1-D ops use H = 1).
+struct Window {
+  int64_t k[2] = {1, 1}, s[2] = {1, 1}, d[2] = {1, 1}, pb[2] = {0, 0}, pe[2] = {0, 0};
+};
+
+int64_t out_extent(int64_t in, int64_t k, int64_t s, int64_t d, int64_t pb, int64_t pe, bool ceil_mode) {
+  const int64_t eff = (k - 1) * d + 1, span = in + pb + pe - eff;
+  if (span < 0) return 0;
+  return (ceil_mode ? (span + s - 1) / s : span / s) + 1;
+}
+
+class OnnxImporter {
+ public:
+  OnnxImporter(const std::string& path, const OnnxImportOptions& opt) : path_(path), opt_(opt) {
+    file_ = std::filesystem::path(path).filename().string();
+    base_dir_ = std::filesystem::path(path).parent_path().string();
+  }
+
+  Graph run() {
+    load();
+    g_.name = std::filesystem::path(path_).stem().string();
+    const auto& graph = model_.graph();
+    for (const auto& init : graph.initializer()) {
+      Value v;
+      v.is_const = true;
+      v.c = decode_tensor(init, base_dir_, file_ + ": initializer '" + init.name() + "'");
+      values_[init.name()] = std::move(v);
+    }
+    add_inputs();
+    for (int i = 0; i < graph.node_size(); ++i) import_node(i, graph.node(i));
+    add_outputs();
+    if (opt_.check_shapes) check_shapes();
+    return std::move(g_);
+  }
+
+ private:
+  // ---- loading and errors ----
+  void load() {
+    std::ifstream in(path_, std::ios::binary);
+    if (!in) throw InputError(path_ + ": cannot open");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    const std::string bytes = ss.str();
+    google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                                  static_cast<int>(bytes.size()));
+    stream.SetTotalBytesLimit(INT32_MAX);
+    if (!model_.ParseFromCodedStream(&stream)) throw InputError(path_ + ": not an ONNX model (protobuf parse failed)");
+    opset_ = 0;
+    for (const auto& op : model_.opset_import())
+      if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
+    if (opset_ == 0) opset_ = 1;
+    if (opset_ > 17)
+      throw OnnxUnsupported(path_ + ": opset " + std::to_string(opset_) + " (fusesim supports opsets 7 to 17)",
+                            "opset " + std::to_string(opset_));
+  }
+
+  std::string node_label(int i) const {
+    const NodeProto& n = model_.graph().node(i);
+    return n.name().empty() ? "#" + std::to_string(i) : n.name();
+  }
+  std::string where(int i) const {
+    return file_ + ": node '" + node_label(i) + "' (" + model_.graph().node(i).op_type() + ")";
+  }
+  [[noreturn]] void unsupported(int i, const std::string& what) const {
+    const std::string& op = model_.graph().node(i).op_type();
+    throw OnnxUnsupported(where(i) + ": " + what, what == "unsupported op" ? op : op + ": " + what);
+  }
+  [[noreturn]] void bad(int i, const std::string& what) const { throw InputError(where(i) + ": " + what); }
+
+  // ---- attributes ----
+  const onnx::AttributeProto* attr(const NodeProto& n, const char* name) const {
+    for (const auto& a : n.attribute())
+      if (a.name() == name) return &a;
+    return nullptr;
+  }
+  int64_t attr_int(const NodeProto& n, const char* name, int64_t def) const {
+    const auto* a = attr(n, name);
+    return a ? a->i() : def;
+  }
+  float attr_float(const NodeProto& n, const char* name, float def) const {
+    const auto* a = attr(n, name);
+    return a ? a->f() : def;
+  }
+  std::string attr_string(const NodeProto& n, const char* name, const std::string& def) const {
+    const auto* a = attr(n, name);
+    return a ? a->s() : def;
+  }
+  std::vector<int64_t> attr_ints(const NodeProto& n, const char* name) const {
+    const auto* a = attr(n, name);
+    if (!a) return {};
+    return {a->ints().begin(), a->ints().end()};
+  }
+
+  // ---- values ----
+  bool has_input(const NodeProto& n, int k) const { return k < n.input_size() && !n.input(k).empty(); }
+  const Value& input(int i, int k) const {
+    const NodeProto& n = model_.graph().node(i);
+    if (!has_input(n, k)) bad(i, "missing input " + std::to_string(k));
+    auto it = values_.find(n.input(k));
+    if (it == values_.end()) bad(i, "input '" + n.input(k) + "' is not defined before the node");
+    return it->second;
+  }
+  const ConstTensor& const_input(int i, int k, const char* role) const {
+    const Value& v = input(i, k);
+    if (!v.is_const) unsupported(i, std::string(role) + " must be a constant (an initializer)");
+    return v.c;
+  }
+  const Value& runtime_input(int i, int k) const {
+    const Value& v = input(i, k);
+    if (v.is_const) bad(i, "input " + std::to_string(k) + " is a constant");  // callers fold constants first
+    if (v.shuffle_stage) unsupported(i, "reads a rank-5 tensor that is not part of a channel shuffle");
+    return v;
+  }
+  std::vector<int64_t> ints_of(int i, const ConstTensor& c, const char* role) const {
+    if (!c.integer) bad(i, std::string(role) + " must be an integer tensor");
+    return c.i;
+  }
+  void set_const(int i, ConstTensor c, int out = 0) {
+    const NodeProto& n = model_.graph().node(i);
+    Value v;
+    v.is_const = true;
+    v.c = std::move(c);
+    v.producer_node = i;
+    values_[n.output(out)] = std::move(v);
+  }
+  void set_alias(int i, const Value& v) {
+    Value a = v;
+    a.producer_node = i;
+    values_[model_.graph().node(i).output(0)] = a;
+  }
+
+  // ONNX dims -> C x H x W. Batch must be 1.
+  Shape chw(int i, const std::vector<int64_t>& d) const {
+    if (d.size() < 2 || d.size() > 4) unsupported(i, "rank-" + std::to_string(d.size()) + " tensor " + dims_str(d) + " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])");
+    if (d[0] != 1) unsupported(i, "batch " + std::to_string(d[0]) + " (fusesim runs batch 1)");
+    if (d.size() == 4) return {d[1], d[2], d[3]};
+    if (d.size() == 3) return {d[1], 1, d[2]};
+    return {d[1], 1, 1};
+  }
+
+  std::string layer_name(int i) {
+    const NodeProto& n = model_.graph().node(i);
+    std::string name = n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
+    if (!used_names_.insert(name).second) {
+      name += "_" + std::to_string(i);
+      used_names_.insert(name);
+    }
+    return name;
+  }
+
+  // Adds a layer for node i reading `ins`, producing output 0 with ONNX dims `dims`.
+  LayerNode& emit(int i, OpKind op, const std::vector<int>& ins, const std::vector<int64_t>& dims,
+                  const LayerAttrs& attrs = {}) {
+    const NodeProto& n = model_.graph().node(i);
+    const Shape s = chw(i, dims);
+    const int id = g_.add_layer(layer_name(i), op, ins, n.output(0), attrs);
+    LayerNode& l = g_.layer(id);
+    l.origin = n.name().empty() ? "node #" + std::to_string(i) + " (" + n.op_type() + ")" : n.name();
+    g_.tensor(l.output).shape = s;
+    Value v;
+    v.data = l.output;
+    v.dims = dims;
+    v.producer_node = i;
+    values_[n.output(0)] = v;
+    onnx_shapes_[l.output] = {s, i};
+    return l;
+  }
+
+  // ---- graph inputs and outputs ----
+  void add_inputs() {
+    const auto& graph = model_.graph();
+    std::vector<const onnx::ValueInfoProto*> runtime;
+    for (const auto& in : graph.input())
+      if (!values_.count(in.name())) runtime.push_back(&in);
+    if (runtime.empty()) throw OnnxUnsupported(path_ + ": the graph has no runtime input", "no runtime input");
+    for (std::size_t k = 1; k < runtime.size(); ++k) {
+      if (k >= opt_.bind_inputs.size())
+        throw OnnxUnsupported(path_ + ": graph input '" + runtime[k]->name() + "': the graph has " +
+                                  std::to_string(runtime.size()) + " runtime inputs; fusesim runs one",
+                              std::to_string(runtime.size()) + " runtime inputs");
+      Value v;
+      v.is_const = true;
+      v.c = decode_tensor(read_tensor_file(opt_.bind_inputs[k]), base_dir_, opt_.bind_inputs[k]);
+      values_[runtime[k]->name()] = std::move(v);
+    }
+    const onnx::ValueInfoProto& in = *runtime[0];
+    const auto& tt = in.type().tensor_type();
+    const std::string what = path_ + ": graph input '" + in.name() + "'";
+    if (!in.type().has_tensor_type()) throw OnnxUnsupported(what + " is not a tensor", "non-tensor input");
+    if (tt.elem_type() != onnx::TensorProto::FLOAT)
+      throw OnnxUnsupported(what + " has type " + onnx_type_name(tt.elem_type()) + " (fusesim takes float inputs)",
+                            std::string("input type ") + onnx_type_name(tt.elem_type()));
+    std::vector<int64_t> dims;
+    for (int k = 0; k < tt.shape().dim_size(); ++k) {
+      const auto& d = tt.shape().dim(k);
+      if (d.has_dim_value()) dims.push_back(d.dim_value());
+      else if (k == 0) dims.push_back(1);  // a symbolic batch: fusesim runs batch 1
+      else throw OnnxUnsupported(what + ": dimension " + std::to_string(k) + " is not static", "dynamic input shape");
+    }
+    if (dims.size() < 2 || dims.size() > 4 || dims[0] != 1)
+      throw OnnxUnsupported(what + " has shape " + dims_str(dims) +
+                                " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])",
+                            dims.size() >= 2 && dims.size() <= 4 ? "batch " + std::to_string(dims[0])
+                                                                 : "rank-" + std::to_string(dims.size()) + " input");
+    const Shape s = dims.size() == 4 ? Shape{dims[1], dims[2], dims[3]}
+                    : dims.size() == 3 ? Shape{dims[1], 1, dims[2]}
+                                       : Shape{dims[1], 1, 1};
+    g_.input = g_.add_data(in.name(), s);
+    Value v;
+    v.data = g_.input;
+    v.dims = dims;
+    values_[in.name()] = v;
+  }
+
+  void add_outputs() {
+    for (const auto& out : model_.graph().output()) {
+      auto it = values_.find(out.name());
+      if (it == values_.end()) throw InputError(path_ + ": graph output '" + out.name() + "' is never produced");
+      const Value& v = it->second;
+      if (v.is_const)
+        throw OnnxUnsupported(path_ + ": graph output '" + out.name() + "' is a constant (nothing to run)",
+                              "constant output");
+      if (v.shuffle_stage) throw OnnxUnsupported(path_ + ": graph output '" + out.name() + "' is rank 5", "rank-5 output");
+      g_.outputs.push_back(v.data);
+    }
+    if (g_.outputs.empty()) throw InputError(path_ + ": the graph has no outputs");
+    // ONNX's own shapes, where the file states them, must agree with the import.
+    auto check = [&](const onnx::ValueInfoProto& vi) {
+      auto it = values_.find(vi.name());
+      if (it == values_.end() || it->second.is_const || it->second.shuffle_stage) return;
+      const auto& shape = vi.type().tensor_type().shape();
+      if (!vi.type().tensor_type().has_shape()) return;
+      const auto& dims = it->second.dims;
+      bool same = shape.dim_size() == static_cast<int>(dims.size());
+      for (int k = 0; same && k < shape.dim_size(); ++k)
+        if (shape.dim(k).has_dim_value() && shape.dim(k).dim_value() != dims[k]) same = false;
+      if (!same) {
+        std::vector<int64_t> want;
+        for (const auto& d : shape.dim()) want.push_back(d.has_dim_value() ? d.dim_value() : -1);
+        const int p = it->second.producer_node;
+        throw InputError((p >= 0 ? where(p) : path_) + ": tensor '" + vi.name() + "' has shape " + dims_str(want) +
+                         " in the file but " + dims_str(dims) + " on import");
+      }
+    };
+    for (const auto& vi : model_.graph().value_info()) check(vi);
+    for (const auto& vi : model_.graph().output()) check(vi);
+  }
+
+  void check_shapes() {
+    infer_shapes(g_);
+    for (const auto& [id, want] : onnx_shapes_) {
+      const Shape& got = g_.tensor(id).shape;
+      if (!(got == want.first))
+        throw InputError(where(want.second) + ": fusesim infers shape " + got.str() + " for '" + g_.tensor(id).name +
+                         "' but ONNX gives " + want.first.str());
+    }
+  }
+
+  // ---- nodes ----
+  void import_node(int i, const NodeProto& n) {
+    if (!n.domain().empty() && n.domain() != "ai.onnx") unsupported(i, "unsupported op (domain " + n.domain() + ")");
+    const std::string& op = n.op_type();
+    // Constant subgraphs fold whatever the op, where fusesim knows how.
+    if (op == "Constant") return constant(i, n);
+    if (op == "Shape") return shape(i, n);
+    if (op == "Gather") return gather(i, n);
+    if (op == "Unsqueeze" || op == "Squeeze") return squeeze(i, n, op == "Unsqueeze");
+    if (op == "Slice") return slice(i, n);
+    if (op == "Cast") return cast(i, n);
+    if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return arithmetic(i, n);
+    if (op == "Concat") return concat(i, n);
+    if (op == "Reshape") return reshape(i, n);
+    if (op == "Flatten") return flatten(i, n);
+    if (op == "Transpose") return transpose(i, n);
+    if (op == "Identity") return identity(i, n);
+    if (op == "Dropout") return dropout(i, n);
+    if (op == "Conv") return conv(i, n);
+    if (op == "Gemm") return gemm(i, n);
+    if (op == "MatMul") return matmul(i, n);
+    if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "LeakyRelu" || op == "Clip") return activation(i, n);
+    if (op == "MaxPool" || op == "AveragePool") return pool(i, n, op == "MaxPool");
+    if (op == "GlobalAveragePool") return global_avgpool(i, n);
+    if (op == "BatchNormalization") return batchnorm(i, n);
+    unsupported(i, "unsupported op");
+  }
+
+  void no_runtime(int i) const { unsupported(i, "on a runtime tensor"); }
+  bool all_const(const NodeProto& n) const {
+    for (const auto& in : n.input())
+      if (!in.empty()) {
+        auto it = values_.find(in);
+        if (it == values_.end() || !it->second.is_const) return false;
+      }
+    return true;
+  }
+
+  void constant(int i, const NodeProto& n) {
+    if (const auto* a = attr(n, "value")) return set_const(i, decode_tensor(a->t(), base_dir_, where(i)));
+    ConstTensor c;
+    if (const auto* a = attr(n, "value_float")) {
+      c.f = {a->f()};
+    } else if (const auto* a = attr(n, "value_floats")) {
+      c.f.assign(a->floats().begin(), a->floats().end());
+      c.dims = {static_cast<int64_t>(c.f.size())};
+    } else if (const auto* a = attr(n, "value_int")) {
+      c.integer = true;
+      c.i = {a->i()};
+    } else if (const auto* a = attr(n, "value_ints")) {
+      c.integer = true;
+      c.i.assign(a->ints().begin(), a->ints().end());
+      c.dims = {static_cast<int64_t>(c.i.size())};
+    } else {
+      unsupported(i, "only tensor, float(s) and int(s) constants are supported");
+    }
+    set_const(i, std::move(c));
+  }
+
+  void shape(int i, const NodeProto& n) {
+    const Value& v = input(i, 0);
+    std::vector<int64_t> d = v.is_const ? v.c.dims : v.dims;
+    const int64_t r = static_cast<int64_t>(d.size());
+    auto clampi = [r](int64_t x) { return std::clamp<int64_t>(x < 0 ? x + r : x, 0, r); };
+    const int64_t start = clampi(attr_int(n, "start", 0)), end = clampi(attr_int(n, "end", r));
+    std::vector<int64_t> part(d.begin() + start, d.begin() + std::max(start, end));
+    set_const(i, constfold::make_ints(part, {static_cast<int64_t>(part.size())}));
+  }
+
+  void gather(int i, const NodeProto& n) {
+    if (!all_const(n)) no_runtime(i);
+    try {
+      set_const(i, constfold::gather(input(i, 0).c, input(i, 1).c, attr_int(n, "axis", 0)));
+    } catch (const OnnxUnsupported&) {
+      throw;
+    } catch (const InputError& e) {
+      bad(i, e.what());
+    }
+  }
+
+  std::vector<int64_t> axes_of(int i, const NodeProto& n, int input_index) const {
+    if (opset_ >= 13 && has_input(n, input_index)) return ints_of(i, const_input(i, input_index, "axes"), "axes");
+    return attr_ints(n, "axes");
+  }
+
+  // Unsqueeze/Squeeze: shape-only. On a runtime tensor they are a reshape.
+  void squeeze(int i, const NodeProto& n, bool unsqueeze) {
+    const Value& v = input(i, 0);
+    const std::vector<int64_t>& d = v.is_const ? v.c.dims : v.dims;
+    std::vector<int64_t> axes = axes_of(i, n, 1), out;
+    if (unsqueeze) {
+      const int64_t r = static_cast<int64_t>(d.size() + axes.size());
+      for (auto& a : axes) a = a < 0 ? a + r : a;
+      std::size_t src = 0;
+      for (int64_t k = 0; k < r; ++k)
+        out.push_back(std::count(axes.begin(), axes.end(), k) ? 1 : d.at(src++));
+    } else {
+      const int64_t r = static_cast<int64_t>(d.size());
+      for (auto& a : axes) a = a < 0 ? a + r : a;
+      for (int64_t k = 0; k < r; ++k) {
+        const bool drop = axes.empty() ? d[k] == 1 : std::count(axes.begin(), axes.end(), k) > 0;
+        if (drop && d[k] != 1) bad(i, "squeezes an axis of extent " + std::to_string(d[k]));
+        if (!drop) out.push_back(d[k]);
+      }
+    }
+    if (v.is_const) {
+      ConstTensor c = v.c;
+      c.dims = out;
+      return set_const(i, std::move(c));
+    }
+    reshape_runtime(i, v, out);
+  }
+
+  void slice(int i, const NodeProto& n) {
+    const Value& v = input(i, 0);
+    std::vector<int64_t> starts, ends, axes, steps;
+    if (opset_ >= 10) {
+      starts = ints_of(i, const_input(i, 1, "starts"), "starts");
+      ends = ints_of(i, const_input(i, 2, "ends"), "ends");
+      if (has_input(n, 3)) axes = ints_of(i, const_input(i, 3, "axes"), "axes");
+      if (has_input(n, 4)) steps = ints_of(i, const_input(i, 4, "steps"), "steps");
+    } else {
+      starts = attr_ints(n, "starts");
+      ends = attr_ints(n, "ends");
+      axes = attr_ints(n, "axes");
+    }
+    const std::vector<int64_t>& d = v.is_const ? v.c.dims : v.dims;
+    if (axes.empty())
+      for (std::size_t k = 0; k < starts.size(); ++k) axes.push_back(static_cast<int64_t>(k));
+    if (steps.empty()) steps.assign(starts.size(), 1);
+    if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
+      bad(i, "starts, ends, axes and steps differ in length");
+    for (auto& a : axes) {
+      if (a < -static_cast<int64_t>(d.size()) || a >= static_cast<int64_t>(d.size())) bad(i, "axis out of range");
+      if (a < 0) a += static_cast<int64_t>(d.size());
+    }
+    if (v.is_const) {
+      try {
+        return set_const(i, constfold::slice(v.c, starts, ends, axes, steps));
+      } catch (const OnnxUnsupported&) {
+        throw;
+      } catch (const InputError& e) {
+        bad(i, e.what());
+      }
+    }
+    // On a runtime tensor only the whole range is supported (it is then an alias).
+    for (std::size_t k = 0; k < axes.size(); ++k) {
+      const auto r = constfold::slice_range(d[axes[k]], starts[k], ends[k], steps[k]);
+      if (r.start != 0 || r.step != 1 || r.count != d[axes[k]]) unsupported(i, "slicing a runtime tensor");
+    }
+    set_alias(i, runtime_input(i, 0));
+  }
+
+  void cast(int i, const NodeProto& n) {
+    const int to = static_cast<int>(attr_int(n, "to", 0));
+    const bool to_float = to == onnx::TensorProto::FLOAT || to == onnx::TensorProto::DOUBLE ||
+                          to == onnx::TensorProto::FLOAT16 || to == onnx::TensorProto::BFLOAT16;
+    const bool to_int = !to_float && to != onnx::TensorProto::STRING && to != onnx::TensorProto::UNDEFINED &&
+                        to != onnx::TensorProto::COMPLEX64 && to != onnx::TensorProto::COMPLEX128;
+    const Value& v = input(i, 0);
+    if (!to_float && !to_int) unsupported(i, std::string("cast to ") + onnx_type_name(to));
+    if (v.is_const) return set_const(i, constfold::cast(v.c, to_int));
+    if (to != onnx::TensorProto::FLOAT) unsupported(i, std::string("cast of a runtime tensor to ") + onnx_type_name(to));
+    set_alias(i, runtime_input(i, 0));
+  }
+
+  // A constant that varies at most along the channel axis of a runtime tensor of dims `rd`:
+  // its C values (a single value is broadcast). Empty when it is not of that form.
+  std::vector<float> per_channel(const ConstTensor& c, const std::vector<int64_t>& rd) const {
+    if (c.dims.size() > rd.size()) return {};
+    std::vector<int64_t> d(rd.size() - c.dims.size(), 1);
+    d.insert(d.end(), c.dims.begin(), c.dims.end());
+    for (std::size_t k = 0; k < d.size(); ++k)
+      if (k != 1 && d[k] != 1) return {};
+    const int64_t C = rd[1];
+    std::vector<float> f = c.as_floats();
+    if (f.size() == 1) return std::vector<float>(static_cast<std::size_t>(C), f[0]);
+    if (static_cast<int64_t>(f.size()) != C) return {};
+    return f;
+  }
+
+  void arithmetic(int i, const NodeProto& n) {
+    const std::string& op = n.op_type();
+    using constfold::Binary;
+    const Binary kind = op == "Add" ? Binary::Add : op == "Sub" ? Binary::Sub : op == "Mul" ? Binary::Mul : Binary::Div;
+    const Value& a = input(i, 0);
+    const Value& b = input(i, 1);
+    if (a.is_const && b.is_const) {
+      try {
+        return set_const(i, constfold::binary(kind, a.c, b.c));
+      } catch (const InputError& e) {
+        bad(i, e.what());
+      }
+    }
+    if (!a.is_const && !b.is_const) {
+      const Value& x = runtime_input(i, 0);
+      const Value& y = runtime_input(i, 1);
+      if (kind != Binary::Add) unsupported(i, "of two runtime tensors (only Add is)");
+      if (x.dims != y.dims) unsupported(i, "broadcast of " + dims_str(x.dims) + " and " + dims_str(y.dims));
+      emit(i, OpKind::Add, {x.data, y.data}, x.dims);
+      return;
+    }
+    const bool const_first = a.is_const;
+    const Value& x = runtime_input(i, const_first ? 1 : 0);
+    const ConstTensor& c = const_first ? a.c : b.c;
+    if (const_first && (kind == Binary::Sub || kind == Binary::Div)) unsupported(i, "a constant minus or over a runtime tensor");
+    std::vector<float> pc = per_channel(c, x.dims);
+    if (pc.empty()) unsupported(i, "with a constant of shape " + dims_str(c.dims) + " that is not per-channel for " + dims_str(x.dims));
+    if (kind == Binary::Mul || kind == Binary::Div) {
+      if (kind == Binary::Div)
+        for (float& f : pc) f = 1.0f / f;
+      LayerNode& l = emit(i, OpKind::Mul, {x.data}, x.dims);
+      l.weights = std::move(pc);
+      return;
+    }
+    // x + c: a batch-norm with unit scale and the constant as its shift.
+    if (kind == Binary::Sub)
+      for (float& f : pc) f = -f;
+    LayerAttrs at;
+    at.bn_eps = 0;
+    LayerNode& l = emit(i, OpKind::BatchNorm, {x.data}, x.dims, at);
+    const std::size_t C = pc.size();
+    l.bn_gamma.assign(C, 1.0f);
+    l.bn_beta = std::move(pc);
+    l.bn_mean.assign(C, 0.0f);
+    l.bn_var.assign(C, 1.0f);
+  }
+
+  void concat(int i, const NodeProto& n) {
+    const int64_t axis = attr_int(n, "axis", opset_ < 4 ? 1 : 0);
+    if (all_const(n)) {
+      std::vector<const ConstTensor*> parts;
+      for (int k = 0; k < n.input_size(); ++k) parts.push_back(&input(i, k).c);
+      try {
+        return set_const(i, constfold::concat(parts, axis));
+      } catch (const InputError& e) {
+        bad(i, e.what());
+      }
+    }
+    std::vector<int> ins;
+    std::vector<int64_t> out;
+    for (int k = 0; k < n.input_size(); ++k) {
+      if (input(i, k).is_const) unsupported(i, "of runtime and constant tensors");
+      const Value& v = runtime_input(i, k);
+      const int64_t r = static_cast<int64_t>(v.dims.size());
+      if ((axis < 0 ? axis + r : axis) != 1) unsupported(i, "axis " + std::to_string(axis) + " (only channels)");
+      if (out.empty()) {
+        out = v.dims;
+      } else {
+        std::vector<int64_t> a = v.dims, b = out;
+        if (a.size() != b.size()) bad(i, "inputs of different ranks");
+        a[1] = b[1] = 0;
+        if (a != b) bad(i, "inputs " + dims_str(out) + " and " + dims_str(v.dims) + " differ outside the channel axis");
+        out[1] += v.dims[1];
+      }
+      ins.push_back(v.data);
+    }
+    emit(i, OpKind::Concat, ins, out);
+  }
+
+  // Resolves a Reshape target (0 copies, -1 infers) against the input dims.
+  std::vector<int64_t> reshape_target(int i, const std::vector<int64_t>& in, std::vector<int64_t> t, bool allowzero) const {
+    int infer = -1;
+    int64_t known = 1;
+    for (std::size_t k = 0; k < t.size(); ++k) {
+      if (t[k] == 0 && !allowzero) {
+        if (k >= in.size()) bad(i, "shape copies dimension " + std::to_string(k) + " that the input lacks");
+        t[k] = in[k];
+      }
+      if (t[k] == -1) {
+        if (infer >= 0) bad(i, "shape has two -1 entries");
+        infer = static_cast<int>(k);
+      } else if (t[k] < 0) {
+        bad(i, "negative dimension in shape");
+      } else {
+        known *= t[k];
+      }
+    }
+    const int64_t total = dims_elems(in);
+    if (infer >= 0) {
+      if (known == 0 || total % known) bad(i, "cannot infer -1 for " + dims_str(in) + " -> " + dims_str(t));
+      t[infer] = total / known;
+    }
+    if (dims_elems(t) != total) bad(i, "reshape of " + dims_str(in) + " to " + dims_str(t) + " changes the element count");
+    return t;
+  }
+
+  void reshape(int i, const NodeProto& n) {
+    const Value& v = input(i, 0);
+    std::vector<int64_t> target = opset_ >= 5 ? ints_of(i, const_input(i, 1, "shape"), "shape") : attr_ints(n, "shape");
+    const std::vector<int64_t>& d = v.is_const ? v.c.dims : v.dims;
+    target = reshape_target(i, d, target, attr_int(n, "allowzero", 0) != 0);
+    if (v.is_const) {
+      ConstTensor c = v.c;
+      c.dims = target;
+      return set_const(i, std::move(c));
+    }
+    if (v.shuffle_stage == 2) {  // Reshape(rank 5) -> Transpose -> Reshape: a channel shuffle
+      if (target.size() != 4 || target[1] != v.dims[1] * v.dims[2] || target[2] != v.dims[3] || target[3] != v.dims[4])
+        unsupported(i, "reshape of a rank-5 tensor that is not the end of a channel shuffle");
+      LayerAttrs at;
+      at.groups = v.shuffle_groups;
+      emit(i, OpKind::ChannelShuffle, {v.data}, target, at);
+      return;
+    }
+    if (v.shuffle_stage) unsupported(i, "reshape of a rank-5 tensor that is not part of a channel shuffle");
+    if (target.size() == 5 && d.size() == 4 && target[0] == 1 && target[1] * target[2] == d[1] &&
+        target[3] == d[2] && target[4] == d[3]) {
+      Value p = v;  // the start of a channel shuffle: no layer yet
+      p.dims = target;
+      p.shuffle_stage = 1;
+      p.shuffle_groups = target[1];
+      p.producer_node = i;
+      values_[n.output(0)] = p;
+      return;
+    }
+    reshape_runtime(i, v, target);
+  }
+
+  // A row-major reshape of a runtime tensor: an alias when the C x H x W view is unchanged,
+  // Flatten to [1,N], otherwise Reshape.
+  void reshape_runtime(int i, const Value& v, const std::vector<int64_t>& target) {
+    if (target == v.dims) return set_alias(i, v);
+    const Shape to = chw(i, target);
+    LayerAttrs at;
+    at.reshape_to = to;
+    emit(i, target.size() == 2 ? OpKind::Flatten : OpKind::Reshape, {v.data}, target, at);
+  }
+
+  void flatten(int i, const NodeProto& n) {
+    const Value& v = input(i, 0);
+    const std::vector<int64_t>& d = v.is_const ? v.c.dims : v.dims;
+    int64_t axis = attr_int(n, "axis", 1);
+    if (axis < 0) axis += static_cast<int64_t>(d.size());
+    if (axis < 0 || axis > static_cast<int64_t>(d.size())) bad(i, "axis out of range");
+    const std::vector<int64_t> out = {dims_elems({d.begin(), d.begin() + axis}), dims_elems({d.begin() + axis, d.end()})};
+    if (v.is_const) {
+      ConstTensor c = v.c;
+      c.dims = out;
+      return set_const(i, std::move(c));
+    }
+    if (out[0] != 1) unsupported(i, "axis " + std::to_string(axis) + " gives " + dims_str(out) + " (batch " + std::to_string(out[0]) + ")");
+    const Value& x = runtime_input(i, 0);
+    LayerAttrs at;
+    at.reshape_to = chw(i, out);
+    emit(i, OpKind::Flatten, {x.data}, out, at);
+  }
+
+  void transpose(int i, const NodeProto& n) {
+    const Value& v = input(i, 0);
+    const std::vector<int64_t>& d = v.is_const ? v.c.dims : v.dims;
+    std::vector<int64_t> perm = attr_ints(n, "perm");
+    if (perm.empty())
+      for (int64_t k = static_cast<int64_t>(d.size()) - 1; k >= 0; --k) perm.push_back(k);
+    if (perm.size() != d.size()) bad(i, "perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(d.size()));
+    if (v.is_const) {
+      try {
+        return set_const(i, constfold::transpose(v.c, perm));
+      } catch (const InputError& e) {
+        bad(i, e.what());
+      }
+    }
+    if (v.shuffle_stage == 1) {
+      if (perm != std::vector<int64_t>{0, 2, 1, 3, 4}) unsupported(i, "perm " + dims_str(perm) + " on a rank-5 tensor (a channel shuffle needs [0,2,1,3,4])");
+      Value p = v;
+      p.shuffle_stage = 2;
+      p.producer_node = i;
+      values_[n.output(0)] = p;
+      return;
+    }
+    const Value& x = runtime_input(i, 0);
+    // A permutation that keeps the order of all non-unit dims is only a reshape.
+    std::vector<int64_t> out, kept;
+    for (int64_t p : perm) {
+      out.push_back(d.at(p));
+      if (d.at(p) != 1) kept.push_back(p);
+    }
+    if (!std::is_sorted(kept.begin(), kept.end())) unsupported(i, "perm " + dims_str(perm) + " (only channel shuffles and unit-dim moves)");
+    reshape_runtime(i, x, out);
+  }
+
+  void identity(int i, const NodeProto&) {
+    const Value& v = input(i, 0);
+    if (v.is_const) return set_const(i, v.c);
+    emit(i, OpKind::Identity, {runtime_input(i, 0).data}, v.dims);
+  }
+
+  void dropout(int i, const NodeProto& n) {
+    if (n.output_size() > 1 && !n.output(1).empty()) unsupported(i, "mask output");
+    if (has_input(n, 2)) {
+      const ConstTensor& t = const_input(i, 2, "training_mode");
+      if (t.size() != 1) bad(i, "training_mode must be a scalar");
+      if (t.at(0) != 0) {
+        double ratio = 0.5;
+        if (has_input(n, 1)) ratio = const_input(i, 1, "ratio").at(0);
+        if (ratio != 0) unsupported(i, "training_mode with ratio " + std::to_string(ratio));
+      }
+    }
+    const Value& v = input(i, 0);
+    if (v.is_const) return set_const(i, v.c);
+    emit(i, OpKind::Dropout, {runtime_input(i, 0).data}, v.dims);
+  }
+
+  // strides, dilations, pads and auto_pad of a conv or pool with spatial input extents `in`.
+  Window window(int i, const NodeProto& n, const std::vector<int64_t>& in, const std::vector<int64_t>& kernel,
+                bool ceil_mode) {
+    const std::size_t sp = in.size();
+    auto spatial = [&](const char* name, int64_t def) {
+      std::vector<int64_t> v = attr_ints(n, name);
+      if (v.empty()) v.assign(sp, def);
+      if (v.size() != sp) bad(i, std::string(name) + " has " + std::to_string(v.size()) + " entries for " + std::to_string(sp) + " spatial dims");
+      for (int64_t x : v)
+        if (x < 1) bad(i, std::string(name) + " must be >= 1");
+      return v;
+    };
+    const auto strides = spatial("strides", 1), dil = spatial("dilations", 1);
+    std::vector<int64_t> pads = attr_ints(n, "pads");
+    if (pads.empty()) pads.assign(2 * sp, 0);
+    if (pads.size() != 2 * sp) bad(i, "pads has " + std::to_string(pads.size()) + " entries");
+    const std::string auto_pad = attr_string(n, "auto_pad", "NOTSET");
+    Window w;
+    const std::size_t off = 2 - sp;  // 1-D ops occupy W
+    for (std::size_t k = 0; k < sp; ++k) {
+      const std::size_t o = k + off;
+      w.k[o] = kernel[k];
+      w.s[o] = strides[k];
+      w.d[o] = dil[k];
+      if (auto_pad == "NOTSET") {
+        w.pb[o] = pads[k];
+        w.pe[o] = pads[k + sp];
+      } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+        const int64_t out = (in[k] + strides[k] - 1) / strides[k];
+        const int64_t total = std::max<int64_t>(0, (out - 1) * strides[k] + (kernel[k] - 1) * dil[k] + 1 - in[k]);
+        const int64_t small = total / 2, big = total - small;
+        w.pb[o] = auto_pad == "SAME_UPPER" ? small : big;
+        w.pe[o] = auto_pad == "SAME_UPPER" ? big : small;
+      } else if (auto_pad != "VALID") {
+        bad(i, "auto_pad '" + auto_pad + "'");
+      }
+      if (w.pb[o] < 0 || w.pe[o] < 0) unsupported(i, "negative pads");
+    }
+    (void)ceil_mode;
+    return w;
+  }
+
+  std::vector<int64_t> spatial_out(int64_t c, const std::vector<int64_t>& in_dims, const Window& w, bool ceil_mode) {
+    std::vector<int64_t> out = {1, c};
+    const std::size_t sp = in_dims.size() - 2;
+    for (std::size_t k = 0; k < sp; ++k) {
+      const std::size_t o = k + 2 - sp;
+      out.push_back(out_extent(in_dims[2 + k], w.k[o], w.s[o], w.d[o], w.pb[o], w.pe[o], ceil_mode));
+    }
+    return out;
+  }
+
+  static void apply_window(LayerAttrs& a, const Window& w) {
+    a.kernel_h = w.k[0];
+    a.kernel_w = w.k[1];
+    a.stride_h = w.s[0];
+    a.stride_w = w.s[1];
+    a.dil_h = w.d[0];
+    a.dil_w = w.d[1];
+    a.pad_top = w.pb[0];
+    a.pad_left = w.pb[1];
+    a.pad_bottom = w.pe[0];
+    a.pad_right = w.pe[1];
+  }
+
+  const Value& spatial_input(int i) {
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const Value& x = runtime_input(i, 0);
+    if (x.dims.size() != 3 && x.dims.size() != 4)
+      unsupported(i, "rank-" + std::to_string(x.dims.size()) + " input " + dims_str(x.dims) + " (1-D and 2-D only)");
+    chw(i, x.dims);  // batch check
+    return x;
+  }
+
+  void conv(int i, const NodeProto& n) {
+    const Value& x = spatial_input(i);
+    const ConstTensor& W = const_input(i, 1, "weights");
+    if (W.dims.size() != x.dims.size()) bad(i, "weights " + dims_str(W.dims) + " do not match input " + dims_str(x.dims));
+    const int64_t group = attr_int(n, "group", 1), C = x.dims[1], M = W.dims[0];
+    if (group < 1 || C % group || M % group || W.dims[1] != C / group)
+      bad(i, "weights " + dims_str(W.dims) + " with group " + std::to_string(group) + " do not fit " + std::to_string(C) + " input channels");
+    std::vector<int64_t> kernel(W.dims.begin() + 2, W.dims.end());
+    const auto ks = attr_ints(n, "kernel_shape");
+    if (!ks.empty() && ks != kernel) bad(i, "kernel_shape " + dims_str(ks) + " differs from the weights " + dims_str(W.dims));
+    const std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
+    const Window w = window(i, n, in, kernel, false);
+    LayerAttrs a;
+    apply_window(a, w);
+    a.out_channels = M;
+    a.groups = group;
+    std::vector<float> bias;
+    if (has_input(n, 2)) {
+      bias = const_input(i, 2, "bias").as_floats();
+      if (static_cast<int64_t>(bias.size()) != M) bad(i, "bias has " + std::to_string(bias.size()) + " values for " + std::to_string(M) + " outputs");
+      a.has_bias = true;
+    }
+    LayerNode& l = emit(i, OpKind::Conv, {x.data}, spatial_out(M, x.dims, w, false), a);
+    l.weights = W.as_floats();
+    l.bias = std::move(bias);
+  }
+
+  // Fully connected from a [1,K] runtime tensor and a [N][K] weight matrix.
+  void fully_connected(int i, const Value& x, std::vector<float> weights, int64_t N, std::vector<float> bias) {
+    LayerAttrs a;
+    a.out_channels = N;
+    a.has_bias = !bias.empty();
+    LayerNode& l = emit(i, OpKind::FullyConnected, {x.data}, {1, N}, a);
+    l.weights = std::move(weights);
+    l.bias = std::move(bias);
+  }
+
+  const Value& matrix_input(int i) {
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "of two constants");
+    const Value& x = runtime_input(i, 0);
+    if (x.dims.size() != 2) unsupported(i, "input of rank " + std::to_string(x.dims.size()) + " (2-D only)");
+    if (x.dims[0] != 1) unsupported(i, "batch " + std::to_string(x.dims[0]) + " (fusesim runs batch 1)");
+    return x;
+  }
+
+  void gemm(int i, const NodeProto& n) {
+    if (attr_int(n, "transA", 0) != 0) unsupported(i, "transA=1");
+    const Value& x = matrix_input(i);
+    const ConstTensor& B = const_input(i, 1, "B");
+    const float alpha = attr_float(n, "alpha", 1.0f), beta = attr_float(n, "beta", 1.0f);
+    const bool transB = attr_int(n, "transB", 0) != 0;
+    const int64_t K = x.dims[1];
+    if (B.dims.size() != 2 || B.dims[transB ? 1 : 0] != K) bad(i, "B " + dims_str(B.dims) + " does not fit A " + dims_str(x.dims));
+    const int64_t N = B.dims[transB ? 0 : 1];
+    std::vector<float> w = B.as_floats();
+    if (!transB) w = constfold::transpose(B, {1, 0}).as_floats();
+    if (alpha != 1.0f)
+      for (float& f : w) f *= alpha;
+    std::vector<float> bias;
+    if (has_input(n, 2)) {
+      const ConstTensor& Cb = const_input(i, 2, "C");
+      std::vector<float> c = Cb.as_floats();
+      if (c.size() == 1) c.assign(static_cast<std::size_t>(N), c[0]);
+      if (static_cast<int64_t>(c.size()) != N || (Cb.dims.size() == 2 && Cb.dims[0] != 1))
+        unsupported(i, "C of shape " + dims_str(Cb.dims) + " (a bias needs [N], [1,N] or a scalar)");
+      for (float& f : c) f *= beta;
+      bias = std::move(c);
+    }
+    fully_connected(i, x, std::move(w), N, std::move(bias));
+  }
+
+  void matmul(int i, const NodeProto&) {
+    const Value& x = matrix_input(i);
+    const ConstTensor& B = const_input(i, 1, "B");
+    if (B.dims.size() != 2) unsupported(i, "B of rank " + std::to_string(B.dims.size()) + " (2-D only)");
+    if (B.dims[0] != x.dims[1]) bad(i, "B " + dims_str(B.dims) + " does not fit A " + dims_str(x.dims));
+    fully_connected(i, x, constfold::transpose(B, {1, 0}).as_floats(), B.dims[1], {});
+  }
+
+  void activation(int i, const NodeProto& n) {
+    const std::string& op = n.op_type();
+    LayerAttrs a;
+    if (op == "Relu") {
+      a.act = isa::Activation::Relu;
+    } else if (op == "Sigmoid") {
+      a.act = isa::Activation::Sigmoid;
+    } else if (op == "Tanh") {
+      a.act = isa::Activation::Tanh;
+    } else if (op == "LeakyRelu") {
+      const float alpha = attr_float(n, "alpha", 0.01f);
+      if (std::fabs(alpha - numerics::kLeakySlope) > 1e-7f)
+        unsupported(i, "attribute alpha=" + std::to_string(alpha) + " (NFU-3 implements 0.01 only)");
+      a.act = isa::Activation::LeakyRelu;
+    } else {  // Clip
+      float lo = -FLT_MAX, hi = FLT_MAX;
+      if (opset_ < 11) {
+        lo = attr_float(n, "min", lo);
+        hi = attr_float(n, "max", hi);
+      } else {
+        if (has_input(n, 1)) lo = static_cast<float>(const_input(i, 1, "min").at(0));
+        if (has_input(n, 2)) hi = static_cast<float>(const_input(i, 2, "max").at(0));
+      }
+      if (lo == 0 && hi == 6) a.act = isa::Activation::Relu6;
+      else if (lo == 0 && hi >= FLT_MAX) a.act = isa::Activation::Relu;
+      else if (lo <= -FLT_MAX && hi >= FLT_MAX) a.act = isa::Activation::None;
+      else unsupported(i, "min=" + std::to_string(lo) + " max=" + std::to_string(hi) + " (only ReLU and ReLU6 clips)");
+    }
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const Value& x = runtime_input(i, 0);
+    if (a.act == isa::Activation::None) {
+      emit(i, OpKind::Identity, {x.data}, x.dims);
+      return;
+    }
+    emit(i, OpKind::Activation, {x.data}, x.dims, a);
+  }
+
+  void pool(int i, const NodeProto& n, bool max) {
+    if (n.output_size() > 1 && !n.output(1).empty()) unsupported(i, "Indices output");
+    const Value& x = spatial_input(i);
+    const std::vector<int64_t> kernel = attr_ints(n, "kernel_shape");
+    const std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
+    if (kernel.size() != in.size()) bad(i, "kernel_shape " + dims_str(kernel) + " does not match input " + dims_str(x.dims));
+    if (max && attr_int(n, "storage_order", 0) != 0) unsupported(i, "storage_order=1");
+    const bool ceil_mode = attr_int(n, "ceil_mode", 0) != 0;
+    const Window w = window(i, n, in, kernel, ceil_mode);
+    if (w.d[0] != 1 || w.d[1] != 1) unsupported(i, "dilations (pooling windows are dense on the NFU)");
+    LayerAttrs a;
+    apply_window(a, w);
+    a.ceil_mode = ceil_mode;
+    if (!max) a.count_include_pad = attr_int(n, "count_include_pad", 0) != 0;
+    emit(i, max ? OpKind::MaxPool : OpKind::AvgPool, {x.data}, spatial_out(x.dims[1], x.dims, w, ceil_mode), a);
+  }
+
+  void global_avgpool(int i, const NodeProto&) {
+    const Value& x = spatial_input(i);
+    std::vector<int64_t> out = x.dims;
+    for (std::size_t k = 2; k < out.size(); ++k) out[k] = 1;
+    emit(i, OpKind::GlobalAvgPool, {x.data}, out);
+  }
+
+  void batchnorm(int i, const NodeProto& n) {
+    if (attr_int(n, "training_mode", 0) != 0) unsupported(i, "training_mode=1");
+    for (int k = 1; k < n.output_size(); ++k)
+      if (!n.output(k).empty()) unsupported(i, "running statistics outputs (training)");
+    if (opset_ < 9 && attr_int(n, "spatial", 1) == 0) unsupported(i, "spatial=0");
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const Value& x = runtime_input(i, 0);
+    chw(i, x.dims);
+    const int64_t C = x.dims[1];
+    auto param = [&](int k, const char* role) {
+      std::vector<float> p = const_input(i, k, role).as_floats();
+      if (static_cast<int64_t>(p.size()) != C) bad(i, std::string(role) + " has " + std::to_string(p.size()) + " values for " + std::to_string(C) + " channels");
+      return p;
+    };
+    LayerAttrs a;
+    a.bn_eps = attr_float(n, "epsilon", 1e-5f);
+    LayerNode& l = emit(i, OpKind::BatchNorm, {x.data}, x.dims, a);
+    l.bn_gamma = param(1, "scale");
+    l.bn_beta = param(2, "B");
+    l.bn_mean = param(3, "mean");
+    l.bn_var = param(4, "var");
+  }
+
+  std::string path_, file_, base_dir_;
+  OnnxImportOptions opt_;
+  onnx::ModelProto model_;
+  int64_t opset_ = 0;
+  Graph g_;
+  std::unordered_map<std::string, Value> values_;
+  std::set<std::string> used_names_;
+  std::map<int, std::pair<Shape, int>> onnx_shapes_;  // data id -> (ONNX shape, node index)
+};
+
+}  // namespace
+
+Graph import_onnx(const std::string& path, const OnnxImportOptions& opt) { return OnnxImporter(path, opt).run(); }
+
+Graph import_onnx(const std::string& path) { return import_onnx(path, OnnxImportOptions{}); }
+
+}  // namespace fusesim::compiler

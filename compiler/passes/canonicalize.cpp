@@ -1,0 +1,107 @@
+// Canonicalization: the graph the NFU executes. BatchNorm folds into the conv (or fc) that
+// produces its input; a BatchNorm or Mul with no such producer becomes a depthwise 1x1 conv
+// (scale and shift in NFU-1/2); an activation merges into its producer's NFU-3 stage.
+#include <cmath>
+
+#include "passes.h"
+
+namespace fusesim::compiler {
+namespace {
+
+bool is_output(const Graph& g, int data) {
+  for (int o : g.outputs)
+    if (o == data) return true;
+  return false;
+}
+
+// The producer of `data` when `data` has exactly one reader and is not a network output.
+int sole_producer(const Graph& g, int data) {
+  const DataNode& d = g.tensor(data);
+  if (d.producer < 0 || d.consumers.size() != 1 || is_output(g, data)) return -1;
+  return d.producer;
+}
+
+// Folds scale/shift per output channel into a conv/fc's weights and bias.
+void fold_affine(LayerNode& conv, const std::vector<float>& scale, const std::vector<float>& shift) {
+  const std::size_t co = static_cast<std::size_t>(conv.attrs.out_channels);
+  if (!conv.weights.empty()) {
+    const std::size_t per = conv.weights.size() / co;
+    for (std::size_t c = 0; c < co; ++c)
+      for (std::size_t k = 0; k < per; ++k) conv.weights[c * per + k] *= scale[c];
+    std::vector<float> b(co, 0.0f);
+    for (std::size_t c = 0; c < co; ++c) b[c] = (conv.bias.empty() ? 0.0f : conv.bias[c]) * scale[c] + shift[c];
+    conv.bias = std::move(b);
+  }
+  conv.attrs.has_bias = true;
+}
+
+void bn_affine(const LayerNode& bn, std::vector<float>& scale, std::vector<float>& shift) {
+  scale.resize(bn.bn_gamma.size());
+  shift.resize(bn.bn_gamma.size());
+  for (std::size_t c = 0; c < bn.bn_gamma.size(); ++c) {
+    scale[c] = bn.bn_gamma[c] / std::sqrt(bn.bn_var[c] + bn.attrs.bn_eps);
+    shift[c] = bn.bn_beta[c] - bn.bn_mean[c] * scale[c];
+  }
+}
+
+bool can_take_act(const LayerNode& p) {
+  switch (p.op) {
+    case OpKind::Conv:
+    case OpKind::FullyConnected:
+    case OpKind::MaxPool:
+    case OpKind::AvgPool:
+    case OpKind::GlobalAvgPool:
+    case OpKind::Add:
+      return p.attrs.act == isa::Activation::None;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+void canonicalize(Graph& g) {
+  for (int id : g.topo_order()) {
+    LayerNode& l = g.layer(id);
+    if (l.op == OpKind::BatchNorm) {
+      const int p = sole_producer(g, l.inputs[0]);
+      const bool materialized = !l.bn_gamma.empty();
+      std::vector<float> scale, shift;
+      if (materialized) bn_affine(l, scale, shift);
+      if (p >= 0 && (g.layer(p).op == OpKind::Conv || g.layer(p).op == OpKind::FullyConnected) &&
+          g.layer(p).attrs.act == isa::Activation::None) {
+        if (materialized) fold_affine(g.layer(p), scale, shift);
+        else g.layer(p).attrs.has_bias = true;
+        g.bypass(id, l.inputs[0]);
+        continue;
+      }
+      // Standalone: a depthwise 1x1 conv computing x * scale + shift.
+      const int64_t c = g.tensor(l.inputs[0]).shape.c;
+      l.op = OpKind::Conv;
+      l.attrs.out_channels = c;
+      l.attrs.groups = c;
+      l.attrs.kernel_h = l.attrs.kernel_w = 1;
+      l.attrs.has_bias = true;
+      if (materialized) {
+        l.weights = scale;
+        l.bias = shift;
+      }
+      l.bn_gamma.clear(), l.bn_beta.clear(), l.bn_mean.clear(), l.bn_var.clear();
+    } else if (l.op == OpKind::Mul) {
+      const int64_t c = g.tensor(l.inputs[0]).shape.c;
+      l.op = OpKind::Conv;
+      l.attrs.out_channels = c;
+      l.attrs.groups = c;
+      l.attrs.kernel_h = l.attrs.kernel_w = 1;
+      l.attrs.has_bias = false;
+    } else if (l.op == OpKind::Activation) {
+      const int p = sole_producer(g, l.inputs[0]);
+      if (p >= 0 && can_take_act(g.layer(p))) {
+        g.layer(p).attrs.act = l.attrs.act;
+        g.bypass(id, l.inputs[0]);
+      }
+    }
+  }
+}
+
+}  // namespace fusesim::compiler

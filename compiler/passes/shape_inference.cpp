@@ -1,0 +1,104 @@
+// Shape inference and validation: every data node gets its C x H x W shape; impossible
+// attributes are InputErrors naming the layer's origin (file:line:col or ONNX node).
+#include "isa/errors.h"
+#include "passes.h"
+
+namespace fusesim::compiler {
+namespace {
+
+[[noreturn]] void bad(const LayerNode& l, const std::string& msg) {
+  throw InputError((l.origin.empty() ? std::string() : l.origin + ": ") + "layer '" + l.name + "' (" +
+                   op_kind_name(l.op) + "): " + msg);
+}
+
+// Output extent of a window op along one axis (PyTorch/ONNX rules, including ceil_mode's
+// "the last window must start inside the input or left padding").
+int64_t window_out(const LayerNode& l, int64_t in, int64_t k, int64_t s, int64_t d, int64_t p0, int64_t p1,
+                   bool ceil_mode) {
+  const int64_t span = d * (k - 1) + 1;
+  const int64_t room = in + p0 + p1 - span;
+  if (room < 0) bad(l, "the window (" + std::to_string(span) + ") is larger than the padded input (" +
+                           std::to_string(in + p0 + p1) + ")");
+  int64_t out = (ceil_mode ? (room + s - 1) / s : room / s) + 1;
+  if (ceil_mode && (out - 1) * s >= in + p0) --out;
+  return out;
+}
+
+}  // namespace
+
+void infer_shapes(Graph& g) {
+  for (int id : g.topo_order()) {
+    LayerNode& l = g.layer(id);
+    const LayerAttrs& a = l.attrs;
+    const Shape in = g.tensor(l.inputs.at(0)).shape;
+    Shape out = in;
+    switch (l.op) {
+      case OpKind::Conv: {
+        if (a.groups < 1 || in.c % a.groups || a.out_channels % a.groups)
+          bad(l, "groups (" + std::to_string(a.groups) + ") must divide the input channels (" +
+                     std::to_string(in.c) + ") and out_channels (" + std::to_string(a.out_channels) + ")");
+        out.c = a.out_channels;
+        out.h = window_out(l, in.h, a.kernel_h, a.stride_h, a.dil_h, a.pad_top, a.pad_bottom, false);
+        out.w = window_out(l, in.w, a.kernel_w, a.stride_w, a.dil_w, a.pad_left, a.pad_right, false);
+        if (!l.weights.empty() && static_cast<int64_t>(l.weights.size()) != a.out_channels * (in.c / a.groups) * a.kernel_h * a.kernel_w)
+          bad(l, "weights have " + std::to_string(l.weights.size()) + " values, expected " +
+                     std::to_string(a.out_channels * (in.c / a.groups) * a.kernel_h * a.kernel_w));
+        break;
+      }
+      case OpKind::MaxPool:
+      case OpKind::AvgPool:
+        if (a.pad_top >= a.kernel_h || a.pad_left >= a.kernel_w || a.pad_bottom >= a.kernel_h || a.pad_right >= a.kernel_w)
+          bad(l, "padding must be smaller than the kernel");
+        out.h = window_out(l, in.h, a.kernel_h, a.stride_h, a.dil_h, a.pad_top, a.pad_bottom, a.ceil_mode);
+        out.w = window_out(l, in.w, a.kernel_w, a.stride_w, a.dil_w, a.pad_left, a.pad_right, a.ceil_mode);
+        break;
+      case OpKind::FullyConnected:
+        out = {a.out_channels, 1, 1};
+        if (!l.weights.empty() && static_cast<int64_t>(l.weights.size()) != a.out_channels * in.elems())
+          bad(l, "weights have " + std::to_string(l.weights.size()) + " values, expected " +
+                     std::to_string(a.out_channels * in.elems()));
+        break;
+      case OpKind::GlobalAvgPool:
+        out = {in.c, 1, 1};
+        break;
+      case OpKind::Add: {
+        const Shape b = g.tensor(l.inputs.at(1)).shape;
+        if (!(b == in)) bad(l, "operand shapes differ: " + in.str() + " and " + b.str());
+        break;
+      }
+      case OpKind::Concat: {
+        for (std::size_t k = 1; k < l.inputs.size(); ++k) {
+          const Shape b = g.tensor(l.inputs[k]).shape;
+          if (b.h != in.h || b.w != in.w) bad(l, "inputs differ in height/width: " + in.str() + " and " + b.str());
+          out.c += b.c;
+        }
+        break;
+      }
+      case OpKind::Flatten:
+        out = {in.elems(), 1, 1};
+        break;
+      case OpKind::Reshape:
+        out = a.reshape_to;
+        if (out.elems() != in.elems())
+          bad(l, "cannot reshape " + in.str() + " (" + std::to_string(in.elems()) + " elements) to " + out.str());
+        break;
+      case OpKind::ChannelShuffle:
+        if (a.groups < 1 || in.c % a.groups) bad(l, "groups must divide the channels (" + std::to_string(in.c) + ")");
+        break;
+      case OpKind::Mul:
+        if (!l.weights.empty() && static_cast<int64_t>(l.weights.size()) != in.c)
+          bad(l, "expects one factor per channel (" + std::to_string(in.c) + ")");
+        break;
+      case OpKind::BatchNorm:
+        if (!l.bn_gamma.empty() && static_cast<int64_t>(l.bn_gamma.size()) != in.c)
+          bad(l, "expects one value per channel (" + std::to_string(in.c) + ")");
+        break;
+      default:
+        break;
+    }
+    if (out.c < 1 || out.h < 1 || out.w < 1) bad(l, "empty output shape " + out.str());
+    g.tensor(l.output).shape = out;
+  }
+}
+
+}  // namespace fusesim::compiler

@@ -1,0 +1,206 @@
+// The golden executor: runs the canonicalized graph layer by layer, straight from the
+// definitions (no tiling). int16 follows hw/isa/numerics.h: Q8.8 data, Q4.12 weights, a
+// wrapping 32-bit accumulator, one requantization per output; fp32 is plain float.
+#include <cstring>
+#include <map>
+#include <limits>
+#include <stdexcept>
+
+#include "compiler.h"
+#include "isa/numerics.h"
+
+namespace fusesim::compiler {
+namespace {
+
+namespace num = numerics;
+
+template <class T>
+struct Math;
+template <>
+struct Math<int16_t> {
+  using Acc = int32_t;
+  static int16_t weight(float w) { return num::quantize(w, num::kWeightFrac); }
+  static Acc bias(float b) { return num::bias_to_acc(num::quantize(b, num::kActFrac), num::kWeightFrac); }
+  static Acc mac(Acc a, int16_t x, int16_t w) { return num::acc_mac(a, x, w); }
+  static int16_t finish(Acc a, isa::Activation act) {
+    return num::activate_int16(act, num::requantize(a, num::kWeightFrac));
+  }
+  static int16_t act(int32_t v, isa::Activation a) { return num::activate_int16(a, num::sat16(v)); }
+  static int16_t lowest() { return num::kInt16Min; }
+  static int32_t avg(int32_t sum, int32_t div) { return num::avg_int16(sum, div); }
+  static int32_t add(int16_t a, int16_t b) { return num::add_int16(a, b); }
+};
+template <>
+struct Math<float> {
+  using Acc = float;
+  static float weight(float w) { return w; }
+  static Acc bias(float b) { return b; }
+  static Acc mac(Acc a, float x, float w) { return a + x * w; }
+  static float finish(Acc a, isa::Activation act) { return num::activate_fp32(act, a); }
+  static float act(float v, isa::Activation a) { return num::activate_fp32(a, v); }
+  static float lowest() { return -std::numeric_limits<float>::infinity(); }
+  static float avg(float sum, int32_t div) { return sum / static_cast<float>(div); }
+  static float add(float a, float b) { return a + b; }
+};
+
+template <class T>
+class Executor {
+ public:
+  explicit Executor(const Graph& g) : g_(g) {}
+
+  std::vector<std::vector<uint8_t>> run(const std::vector<uint8_t>& input) {
+    values_[g_.input].resize(input.size() / sizeof(T));
+    std::memcpy(values_[g_.input].data(), input.data(), input.size());
+    for (int id : g_.topo_order()) exec(g_.layer(id));
+    std::vector<std::vector<uint8_t>> out;
+    for (int o : g_.outputs) {
+      const std::vector<T>& v = value(o);
+      std::vector<uint8_t> bytes(v.size() * sizeof(T));
+      std::memcpy(bytes.data(), v.data(), bytes.size());
+      out.push_back(std::move(bytes));
+    }
+    return out;
+  }
+
+ private:
+  using M = Math<T>;
+  using Acc = typename M::Acc;
+  const Graph& g_;
+  std::map<int, std::vector<T>> values_;
+
+  // The value of a data node. Eliminated layers leave aliases: a view of the same elements,
+  // or a channel slice of a concat output.
+  const std::vector<T>& value(int d) {
+    auto it = values_.find(d);
+    if (it != values_.end()) return it->second;
+    const DataNode& n = g_.tensor(d);
+    if (n.alias_of >= 0) {
+      const std::vector<T>& root = value(n.alias_of);
+      const int64_t off = n.channel_offset * n.shape.h * n.shape.w;
+      return values_[d] = std::vector<T>(root.begin() + off, root.begin() + off + n.shape.elems());
+    }
+    // A concat output whose inputs write into it as slices.
+    std::vector<T> v(static_cast<std::size_t>(n.shape.elems()));
+    bool any = false;
+    for (const DataNode& s : g_.data)
+      if (s.alias_of == d) {
+        const std::vector<T>& sv = value(s.id);
+        std::copy(sv.begin(), sv.end(), v.begin() + s.channel_offset * n.shape.h * n.shape.w);
+        any = true;
+      }
+    if (!any) throw std::logic_error("reference: tensor '" + n.name + "' has no value");
+    return values_[d] = std::move(v);
+  }
+
+  void exec(const LayerNode& l) {
+    const Shape in = g_.tensor(l.inputs[0]).shape, out = g_.tensor(l.output).shape;
+    const std::vector<T>& x = value(l.inputs[0]);
+    std::vector<T> y(static_cast<std::size_t>(out.elems()));
+    const LayerAttrs& a = l.attrs;
+    switch (l.op) {
+      case OpKind::Conv: {
+        const int64_t G = a.groups, cin_g = in.c / G, cout_g = a.out_channels / G;
+        std::vector<T> w(l.weights.size());
+        for (std::size_t i = 0; i < w.size(); ++i) w[i] = M::weight(l.weights[i]);
+        for (int64_t co = 0; co < out.c; ++co) {
+          const int64_t grp = co / cout_g;
+          for (int64_t oy = 0; oy < out.h; ++oy)
+            for (int64_t ox = 0; ox < out.w; ++ox) {
+              Acc acc = a.has_bias ? M::bias(l.bias[co]) : Acc{0};
+              for (int64_t ci = 0; ci < cin_g; ++ci)
+                for (int64_t i = 0; i < a.kernel_h; ++i) {
+                  const int64_t iy = oy * a.stride_h + i * a.dil_h - a.pad_top;
+                  if (iy < 0 || iy >= in.h) continue;
+                  for (int64_t j = 0; j < a.kernel_w; ++j) {
+                    const int64_t ix = ox * a.stride_w + j * a.dil_w - a.pad_left;
+                    if (ix < 0 || ix >= in.w) continue;
+                    acc = M::mac(acc, x[((grp * cin_g + ci) * in.h + iy) * in.w + ix],
+                                 w[((co * cin_g + ci) * a.kernel_h + i) * a.kernel_w + j]);
+                  }
+                }
+              y[(co * out.h + oy) * out.w + ox] = M::finish(acc, a.act);
+            }
+        }
+        break;
+      }
+      case OpKind::FullyConnected: {
+        const int64_t n = in.elems();
+        for (int64_t o = 0; o < out.c; ++o) {
+          Acc acc = a.has_bias ? M::bias(l.bias[o]) : Acc{0};
+          for (int64_t i = 0; i < n; ++i) acc = M::mac(acc, x[i], M::weight(l.weights[o * n + i]));
+          y[o] = M::finish(acc, a.act);
+        }
+        break;
+      }
+      case OpKind::MaxPool:
+      case OpKind::AvgPool:
+      case OpKind::GlobalAvgPool: {
+        const bool global = l.op == OpKind::GlobalAvgPool, is_max = l.op == OpKind::MaxPool;
+        const int64_t kh = global ? in.h : a.kernel_h, kw = global ? in.w : a.kernel_w;
+        const int64_t sh = global ? 1 : a.stride_h, sw = global ? 1 : a.stride_w;
+        const int64_t dh = global ? 1 : a.dil_h, dw = global ? 1 : a.dil_w;
+        const int64_t pt = global ? 0 : a.pad_top, pl = global ? 0 : a.pad_left;
+        for (int64_t c = 0; c < out.c; ++c)
+          for (int64_t oy = 0; oy < out.h; ++oy)
+            for (int64_t ox = 0; ox < out.w; ++ox) {
+              Acc v = is_max ? Acc(M::lowest()) : Acc{0};
+              for (int64_t i = 0; i < kh; ++i)
+                for (int64_t j = 0; j < kw; ++j) {
+                  const int64_t iy = oy * sh + i * dh - pt, ix = ox * sw + j * dw - pl;
+                  // padding: the lowest value for max, zero for average
+                  T e = (iy < 0 || iy >= in.h || ix < 0 || ix >= in.w) ? (is_max ? M::lowest() : T{0})
+                                                                         : x[(c * in.h + iy) * in.w + ix];
+                  v = is_max ? std::max<Acc>(v, e) : v + e;
+                }
+              y[(c * out.h + oy) * out.w + ox] =
+                  is_max ? M::act(v, a.act) : M::act(M::avg(v, static_cast<int32_t>(kh * kw)), a.act);
+            }
+        break;
+      }
+      case OpKind::Add: {
+        const std::vector<T>& b = value(l.inputs[1]);
+        for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(M::add(x[i], b[i]), a.act);
+        break;
+      }
+      case OpKind::Activation:
+        for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(x[i], a.act);
+        break;
+      case OpKind::Concat: {
+        std::size_t off = 0;
+        for (int d : l.inputs) {
+          const std::vector<T>& v = value(d);
+          std::copy(v.begin(), v.end(), y.begin() + off);
+          off += v.size();
+        }
+        break;
+      }
+      case OpKind::ChannelShuffle: {
+        const int64_t G = a.groups, cpg = in.c / G, hw = in.h * in.w;
+        for (int64_t j = 0; j < out.c; ++j) {
+          const int64_t src = (j % G) * cpg + j / G;
+          std::copy(x.begin() + src * hw, x.begin() + (src + 1) * hw, y.begin() + j * hw);
+        }
+        break;
+      }
+      case OpKind::Identity:
+      case OpKind::Dropout:
+      case OpKind::Flatten:
+      case OpKind::Reshape:
+        y = x;
+        break;
+      default:
+        throw std::logic_error("reference: layer '" + l.name + "' (" + op_kind_name(l.op) +
+                               ") should have been canonicalized away");
+    }
+    values_[l.output] = std::move(y);
+  }
+};
+
+}  // namespace
+
+std::vector<std::vector<uint8_t>> run_reference(const Graph& g, isa::DType dtype, const std::vector<uint8_t>& input) {
+  if (dtype == isa::DType::Int16) return Executor<int16_t>(g).run(input);
+  return Executor<float>(g).run(input);
+}
+
+}  // namespace fusesim::compiler
