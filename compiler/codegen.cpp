@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstring>
 #include <functional>
+#include <map>
 #include <stdexcept>
 
 #include "isa/errors.h"
@@ -16,7 +17,6 @@ namespace fusesim::compiler {
 namespace {
 
 using isa::Instr;
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
 
 // ---------------------------------------------------------------------------------------------
@@ -175,102 +175,110 @@ void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& 
                             : wl.kind == WinKind::MaxPool ? isa::ComputeOp::MaxPool
                                                           : isa::ComputeOp::AvgPool;
   const isa::PadValue padv = wl.kind == WinKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero;
-  const int64_t cin_total = dense ? wl.groups * wl.cin : wl.cout;
   const int64_t taps = wl.kh * wl.kw;
   const int64_t w_row = dense ? wl.cin * taps : taps;  // weight elements per output channel
-  int64_t in_cnt = 0, w_cnt = 0, out_cnt = 0, cur_in = 0;
+  int64_t in_cnt = 0, w_cnt = 0, out_cnt = 0, cur_in = 0, cur_w = 0;
   bool resident_loaded = false;
-  for (int64_t grp = 0; grp < (dense ? wl.groups : 1); ++grp)
-    for (int64_t r0 = 0; r0 < wl.oh; r0 += t.tr)
-      for (int64_t c0 = 0; c0 < wl.ow; c0 += t.tc) {
-        const int64_t rows = std::min(t.tr, wl.oh - r0), cols = std::min(t.tc, wl.ow - c0);
-        const int64_t ir = (rows - 1) * wl.sh + (wl.kh - 1) * wl.dh + 1;
-        const int64_t ic = (cols - 1) * wl.sw + (wl.kw - 1) * wl.dw + 1;
-        const int64_t rlo = r0 * wl.sh - wl.pt, clo = c0 * wl.sw - wl.pl;
-        const int64_t vr0 = std::max<int64_t>(0, rlo), vr1 = std::min(wl.h, rlo + ir);
-        const int64_t vc0 = std::max<int64_t>(0, clo), vc1 = std::min(wl.w, clo + ic);
-        auto input_load = [&](int64_t ch0, int64_t nch, int64_t buf_addr) {
-          Instr in = make_load(isa::Buffer::NBin, in_base + ((ch0 * wl.h + vr0) * wl.w + vc0) * es, buf_addr);
-          if (wl.h == 1 && wl.w == 1 && ir == 1 && ic == 1) {  // fc: one flat run
-            in.size0 = u32(nch), in.size1 = 1, in.size2 = 1;
-          } else {
-            in.size0 = u32(ic), in.size1 = u32(ir), in.size2 = u32(nch);
-            in.stride1 = u32(wl.w), in.stride2 = u32(wl.h * wl.w);
-            in.pad_top = u32(vr0 - rlo), in.pad_bottom = u32(rlo + ir - vr1);
-            in.pad_left = u32(vc0 - clo), in.pad_right = u32(clo + ic - vc1);
-            in.pad_value = static_cast<uint32_t>(padv);
+  const bool ws = tp.weight_stationary;
+  // One output tile (all its input-channel steps, then its store). `first_sp`/`first_co` say
+  // whether the input (sp-outer order) or the weights (weight-stationary order) are already on
+  // chip from the previous tile.
+  auto out_tile = [&](int64_t grp, int64_t r0, int64_t c0, int64_t co0, bool first_sp, bool first_co) {
+    const int64_t rows = std::min(t.tr, wl.oh - r0), cols = std::min(t.tc, wl.ow - c0);
+    const int64_t ir = (rows - 1) * wl.sh + (wl.kh - 1) * wl.dh + 1;
+    const int64_t ic = (cols - 1) * wl.sw + (wl.kw - 1) * wl.dw + 1;
+    const int64_t rlo = r0 * wl.sh - wl.pt, clo = c0 * wl.sw - wl.pl;
+    const int64_t vr0 = std::max<int64_t>(0, rlo), vr1 = std::min(wl.h, rlo + ir);
+    const int64_t vc0 = std::max<int64_t>(0, clo), vc1 = std::min(wl.w, clo + ic);
+    auto input_load = [&](int64_t ch0, int64_t nch, int64_t buf_addr) {
+      Instr in = make_load(isa::Buffer::NBin, in_base + ((ch0 * wl.h + vr0) * wl.w + vc0) * es, buf_addr);
+      if (wl.h == 1 && wl.w == 1 && ir == 1 && ic == 1) {  // fc: one flat run
+        in.size0 = u32(nch), in.size1 = 1, in.size2 = 1;
+      } else {
+        in.size0 = u32(ic), in.size1 = u32(ir), in.size2 = u32(nch);
+        in.stride1 = u32(wl.w), in.stride2 = u32(wl.h * wl.w);
+        in.pad_top = u32(vr0 - rlo), in.pad_bottom = u32(rlo + ir - vr1);
+        in.pad_left = u32(vc0 - clo), in.pad_right = u32(clo + ic - vc1);
+        in.pad_value = static_cast<uint32_t>(padv);
+      }
+      e.load(in);
+    };
+    const int64_t nco = std::min(t.tco, wl.cout - co0);
+    const int tile = e.begin_out_tile();
+    const int64_t out_addr = (out_cnt++ % D) * c.nbout_half;
+    const int64_t ci_step = dense ? t.tci : wl.cout;
+    for (int64_t ci0 = 0; ci0 < (dense ? wl.cin : 1); ci0 += ci_step) {
+      const int64_t nci = dense ? std::min(t.tci, wl.cin - ci0) : nco;
+      const bool first_ci = ci0 == 0, last_ci = !dense || ci0 + t.tci >= wl.cin;
+      e.begin_step();
+      // input map: reused across output-channel tiles when one tile holds every input channel
+      const bool reuse_input = !ws && dense && t.tci >= wl.cin && !first_co;
+      if (!reuse_input) {
+        cur_in = (in_cnt++ % D) * c.nbin_half;
+        input_load(dense ? grp * wl.cin + ci0 : co0, nci, cur_in);
+      }
+      // weights (laid out tile by tile in DRAM: one run each) and bias
+      int64_t w_sb = 0, b_sb = 0;
+      if (weights) {
+        const int64_t wco0 = (dense ? grp * wl.cout : 0) + co0;
+        const int64_t per = dense ? nci * taps : taps;
+        if (tp.resident_weights) {
+          b_sb = wl.cout * w_row * es + co0 * es;
+          w_sb = co0 * w_row * es;
+          if (!resident_loaded) {
+            resident_loaded = true;
+            e.load(flat_load(isa::Buffer::SB, c.w_addr[l.id], 0, wl.cout * w_row));
+            if (wl.bias) e.load(flat_load(isa::Buffer::SB, c.b_addr[l.id], wl.cout * w_row * es, wl.cout));
           }
-          e.load(in);
-        };
-        for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco) {
-          const int64_t nco = std::min(t.tco, wl.cout - co0);
-          const int tile = e.begin_out_tile();
-          const int64_t out_addr = (out_cnt++ % D) * c.nbout_half;
-          const int64_t ci_step = dense ? t.tci : wl.cout;
-          for (int64_t ci0 = 0; ci0 < (dense ? wl.cin : 1); ci0 += ci_step) {
-            const int64_t nci = dense ? std::min(t.tci, wl.cin - ci0) : nco;
-            const bool first_ci = ci0 == 0, last_ci = !dense || ci0 + t.tci >= wl.cin;
-            e.begin_step();
-            // input map
-            const bool reuse_input = dense && t.tci >= wl.cin && co0 > 0;
-            if (!reuse_input) {
-              cur_in = (in_cnt++ % D) * c.nbin_half;
-              input_load(dense ? grp * wl.cin + ci0 : co0, nci, cur_in);
-            }
-            // weights and bias
-            int64_t w_sb = 0, b_sb = 0;
-            if (weights) {
-              const int64_t wco0 = (dense ? grp * wl.cout : 0) + co0;
-              if (tp.resident_weights) {
-                b_sb = wl.cout * w_row * es + co0 * es;
-                w_sb = co0 * w_row * es;
-                if (!resident_loaded) {
-                  resident_loaded = true;
-                  e.load(flat_load(isa::Buffer::SB, c.w_addr[l.id], 0, wl.cout * w_row));
-                  if (wl.bias) e.load(flat_load(isa::Buffer::SB, c.b_addr[l.id], wl.cout * w_row * es, wl.cout));
-                }
-              } else {
-                w_sb = (w_cnt++ % D) * c.sb_half;
-                const int64_t per = dense ? nci * taps : taps;
-                Instr wi = make_load(isa::Buffer::SB, c.w_addr[l.id] + (wco0 * w_row + (dense ? ci0 * taps : 0)) * es, w_sb);
-                if (per == w_row) {
-                  wi.size0 = u32(nco * per), wi.size1 = 1, wi.size2 = 1;
-                } else {
-                  wi.size0 = u32(per), wi.size1 = u32(nco), wi.size2 = 1, wi.stride1 = u32(w_row);
-                }
-                e.load(wi);
-                b_sb = w_sb + nco * per * es;
-                if (wl.bias && first_ci) e.load(flat_load(isa::Buffer::SB, c.b_addr[l.id] + wco0 * es, b_sb, nco));
-              }
-            }
-            Instr cp = make_compute(op);
-            cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
-            cp.in_addr = u32(cur_in);
-            cp.w_addr = u32(w_sb);
-            cp.bias_addr = u32(b_sb);
-            cp.out_addr = u32(out_addr);
-            cp.cin = u32(nci), cp.cout = u32(nco);
-            cp.in_h = u32(ir), cp.in_w = u32(ic), cp.out_h = u32(rows), cp.out_w = u32(cols);
-            cp.kh = u32(wl.kh), cp.kw = u32(wl.kw), cp.stride_h = u32(wl.sh), cp.stride_w = u32(wl.sw);
-            cp.dil_h = u32(wl.dh), cp.dil_w = u32(wl.dw);
-            cp.accumulate = weights && !first_ci;
-            cp.has_bias = weights && wl.bias && first_ci;
-            cp.final = last_ci;
-            cp.act = last_ci ? static_cast<uint32_t>(l.attrs.act) : 0;
-            cp.shift = weights && c.dt == isa::DType::Int16 ? numerics::kWeightFrac : 0;
-            e.compute(cp, tile);
+        } else {
+          const bool reuse_w = ws && !first_sp;
+          if (!reuse_w) {
+            cur_w = (w_cnt++ % D) * c.sb_half;
+            const int64_t block = dense ? (grp * wl.cout * wl.cin + co0 * wl.cin + ci0 * nco) * taps : co0 * taps;
+            e.load(flat_load(isa::Buffer::SB, c.w_addr[l.id] + block * es, cur_w, nco * per));
+            if (wl.bias && first_ci) e.load(flat_load(isa::Buffer::SB, c.b_addr[l.id] + wco0 * es, cur_w + nco * per * es, nco));
           }
-          Instr st = make_store(out_base + ((((dense ? grp * wl.cout : 0) + co0) * wl.oh + r0) * wl.ow + c0) * es,
-                                out_addr);
-          if (rows == wl.oh && cols == wl.ow) {
-            st.size0 = u32(nco * rows * cols), st.size1 = 1, st.size2 = 1;
-          } else {
-            st.size0 = u32(cols), st.size1 = u32(rows), st.size2 = u32(nco);
-            st.stride1 = u32(wl.ow), st.stride2 = u32(wl.oh * wl.ow);
-          }
-          e.store(st, tile);
+          w_sb = cur_w;
+          b_sb = cur_w + nco * per * es;
         }
       }
+      Instr cp = make_compute(op);
+      cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
+      cp.in_addr = u32(cur_in);
+      cp.w_addr = u32(w_sb);
+      cp.bias_addr = u32(b_sb);
+      cp.out_addr = u32(out_addr);
+      cp.cin = u32(nci), cp.cout = u32(nco);
+      cp.in_h = u32(ir), cp.in_w = u32(ic), cp.out_h = u32(rows), cp.out_w = u32(cols);
+      cp.kh = u32(wl.kh), cp.kw = u32(wl.kw), cp.stride_h = u32(wl.sh), cp.stride_w = u32(wl.sw);
+      cp.dil_h = u32(wl.dh), cp.dil_w = u32(wl.dw);
+      cp.accumulate = weights && !first_ci;
+      cp.has_bias = weights && wl.bias && first_ci;
+      cp.final = last_ci;
+      cp.act = last_ci ? static_cast<uint32_t>(l.attrs.act) : 0;
+      cp.shift = weights && c.dt == isa::DType::Int16 ? numerics::kWeightFrac : 0;
+      e.compute(cp, tile);
+    }
+    Instr st = make_store(out_base + ((((dense ? grp * wl.cout : 0) + co0) * wl.oh + r0) * wl.ow + c0) * es, out_addr);
+    if (rows == wl.oh && cols == wl.ow) {
+      st.size0 = u32(nco * rows * cols), st.size1 = 1, st.size2 = 1;
+    } else {
+      st.size0 = u32(cols), st.size1 = u32(rows), st.size2 = u32(nco);
+      st.stride1 = u32(wl.ow), st.stride2 = u32(wl.oh * wl.ow);
+    }
+    e.store(st, tile);
+  };
+  for (int64_t grp = 0; grp < (dense ? wl.groups : 1); ++grp) {
+    if (ws) {
+      for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco)
+        for (int64_t r0 = 0; r0 < wl.oh; r0 += t.tr)
+          for (int64_t c0 = 0; c0 < wl.ow; c0 += t.tc) out_tile(grp, r0, c0, co0, r0 == 0 && c0 == 0, true);
+    } else {
+      for (int64_t r0 = 0; r0 < wl.oh; r0 += t.tr)
+        for (int64_t c0 = 0; c0 < wl.ow; c0 += t.tc)
+          for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco) out_tile(grp, r0, c0, co0, true, co0 == 0);
+    }
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -485,7 +493,9 @@ bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions
       if (!plan_window(g, av, opt, id, wl, tp)) return false;
       est.cycles += tp.est.cycles, est.dram_read += tp.est.dram_read, est.dram_write += tp.est.dram_write;
       est.steps += tp.est.steps;
-      if (tiles) *tiles += (tiles->empty() ? "" : "; ") + tp.tile.str() + (tp.resident_weights ? " w-resident" : "");
+      if (tiles)
+        *tiles += (tiles->empty() ? "" : "; ") + tp.tile.str() +
+                  (tp.resident_weights ? " w-resident" : tp.weight_stationary ? " w-stationary" : "");
     } else {
       const int64_t n = g.tensor(l.output).shape.elems();
       const int64_t cap = std::min(av.nbin_elems, av.nbout_elems);
@@ -532,6 +542,17 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   for (std::size_t d = 0; d < g.data.size(); ++d)
     if (needed[d] && g.data[d].alias_of < 0) c.data_addr[d] = alloc(static_cast<uint64_t>(g.data[d].shape.elems() * c.esize));
 
+  // Tiling first: the weight layout in DRAM follows the tiles.
+  std::map<int, TilePlan> plans;
+  for (const Group& grp : groups)
+    for (int id : grp.layers) {
+      WinLayer wl;
+      TilePlan tp;
+      if (!win_layer_of(g, id, wl)) continue;
+      check_avgpool(g, g.layer(id));
+      if (!plan_window(g, c.av, opt, id, wl, tp)) no_tile(c, g.layer(id), wl);
+      plans[id] = tp;
+    }
   c.w_addr.assign(g.layers.size(), -1);
   c.b_addr.assign(g.layers.size(), -1);
   for (int id : order) {
@@ -560,7 +581,24 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
         }
         p.constants.push_back(std::move(s));
       };
-      segment(c.w_addr[id], l.weights, numerics::kWeightFrac);
+      // Dense conv/fc weights are stored tile by tile ([co tile][ci tile][co][ci][kh][kw]) so
+      // that every weight tile the program loads is one contiguous run.
+      if (wl.kind == WinKind::Conv && plans.count(id)) {
+        const Tile& t = plans[id].tile;
+        const int64_t taps = wl.kh * wl.kw;
+        std::vector<float> blocked(l.weights.size());
+        std::size_t k = 0;
+        for (int64_t grp = 0; grp < wl.groups; ++grp)
+          for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco)
+            for (int64_t ci0 = 0; ci0 < wl.cin; ci0 += t.tci)
+              for (int64_t co = co0; co < std::min(wl.cout, co0 + t.tco); ++co)
+                for (int64_t ci = ci0; ci < std::min(wl.cin, ci0 + t.tci); ++ci)
+                  for (int64_t q = 0; q < taps; ++q)
+                    blocked[k++] = l.weights[((grp * wl.cout + co) * wl.cin + ci) * taps + q];
+        segment(c.w_addr[id], blocked, numerics::kWeightFrac);
+      } else {
+        segment(c.w_addr[id], l.weights, numerics::kWeightFrac);
+      }
       if (nb) segment(c.b_addr[id], l.bias, numerics::kActFrac);
     }
   }
@@ -579,9 +617,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
       WinLayer wl;
       TilePlan tp;
       if (win_layer_of(g, id, wl)) {
-        check_avgpool(g, l);
-        if (!plan_window(g, c.av, opt, id, wl, tp)) no_tile(c, l, wl);
-        gen_window(c, l, wl, tp, e);
+        gen_window(c, l, wl, plans.at(id), e);
       } else if (l.op == OpKind::Add) {
         gen_add(c, l, e);
       } else {

@@ -87,10 +87,18 @@ ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p) {
   v.stages = a.nfu_stages;
   v.dram_bytes_per_cycle = a.dram_bytes_per_cycle();
   v.dma_fixed = a.dma_setup_cycles + static_cast<int64_t>(a.dram_latency_cycles());
+  v.dram_latency = static_cast<int64_t>(a.dram_latency_cycles());
+  v.outstanding = std::max<uint32_t>(1, a.dma_outstanding);
   v.nbin_port = std::max<uint32_t>(1, a.nbin.port_bytes);
   v.sb_port = std::max<uint32_t>(1, a.sb.port_bytes);
   v.nbout_port = std::max<uint32_t>(1, a.nbout.port_bytes);
   return v;
+}
+
+int64_t dma_time(double bytes, int64_t runs, int64_t instrs, const ArchView& av) {
+  const double bus = bytes / av.dram_bytes_per_cycle;
+  const double lat = static_cast<double>(runs) * static_cast<double>(av.dram_latency) / static_cast<double>(av.outstanding);
+  return static_cast<int64_t>(std::max(bus, lat)) + instrs * av.dma_fixed;
 }
 
 int64_t combine(int64_t compute, int64_t load, int64_t store, int64_t steps, const PipeMode& m) {
@@ -114,7 +122,7 @@ bool tile_fits(const WinLayer& l, const ArchView& av, const Tile& t) {
   return true;
 }
 
-Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident) {
+Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws) {
   const AxisSums R = axis_sums(l.oh, t.tr, l.sh, l.kh, l.dh, l.pt, l.h);
   const AxisSums C = axis_sums(l.ow, t.tc, l.sw, l.kw, l.dw, l.pl, l.w);
   const int64_t nsp = R.tiles * C.tiles, nco = ceil_div(l.cout, t.tco);
@@ -122,11 +130,13 @@ Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool res
   const int64_t G = dense(l) ? l.groups : 1;
   Estimate e;
   e.steps = G * nsp * nco * nci;
-  const int64_t in_reload = dense(l) && nci > 1 ? nco : 1;
+  // Input: reloaded per output-channel tile unless one tile holds every input channel and
+  // the spatial loop is outermost.
+  const int64_t in_reload = dense(l) && (nci > 1 || ws) ? nco : 1;
   const int64_t in_valid = G * R.valid * C.valid * l.cin * in_reload;
   const int64_t in_padded = G * R.padded * C.padded * l.cin * in_reload;
   const int64_t w_elems = l.weight_elems();
-  const int64_t w_loads = resident ? 1 : nsp;
+  const int64_t w_loads = resident || ws ? 1 : nsp;
   e.dram_read = (in_valid + w_elems * w_loads) * av.esize;
   const int64_t out_elems = G * l.cout * l.oh * l.ow;
   e.dram_write = out_elems * av.esize;
@@ -144,13 +154,22 @@ Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool res
   const int64_t nbin_b = in_padded * av.esize, sb_b = w_elems * nsp * av.esize;
   const int64_t nbout_b = out_elems * 4 * (2 * nci - 1);
   compute = std::max({compute, nbin_b / av.nbin_port, sb_b / av.sb_port, nbout_b / av.nbout_port});
-  const int64_t in_loads = dense(l) && nci == 1 ? G * nsp : e.steps;
-  const int64_t w_instrs = has_weights(l) ? (resident ? 1 : e.steps) * (l.bias ? 2 : 1) : 0;
-  const int64_t load = static_cast<int64_t>(static_cast<double>(e.dram_read) / av.dram_bytes_per_cycle) +
-                       (in_loads + w_instrs) * av.dma_fixed;
+  // DMA: one run per (channel, row) of an input tile narrower than the map; weights are laid
+  // out tile by tile in DRAM, so a weight tile is one run.
+  const int64_t in_loads = dense(l) && nci == 1 && !ws ? G * nsp : e.steps;
+  const int64_t ch_per_load = dense(l) ? std::min(t.tci, l.cin) : std::min(t.tco, l.cout);
+  const int64_t loads_per_sp = in_loads / std::max<int64_t>(1, nsp);
+  int64_t in_runs;
+  if (C.tiles == 1 && C.valid == l.w)
+    in_runs = (R.tiles == 1 && R.valid == l.h) ? loads_per_sp : loads_per_sp * R.tiles * ch_per_load;
+  else
+    in_runs = loads_per_sp * ch_per_load * R.valid * C.tiles;
+  const int64_t w_instrs = has_weights(l) ? (resident ? 1 : (ws ? G * nco : e.steps)) * (l.bias ? 2 : 1) : 0;
+  const int64_t load = dma_time(static_cast<double>(e.dram_read), in_runs + w_instrs, in_loads + w_instrs, av);
   const int64_t out_tiles = G * nsp * nco;
-  const int64_t store =
-      static_cast<int64_t>(static_cast<double>(e.dram_write) / av.dram_bytes_per_cycle) + out_tiles * av.dma_fixed;
+  const int64_t out_runs = (t.tc >= l.ow) ? (t.tr >= l.oh ? out_tiles : out_tiles * std::min(t.tco, l.cout))
+                                          : G * l.cout * l.oh * C.tiles;
+  const int64_t store = dma_time(static_cast<double>(e.dram_write), out_runs, out_tiles, av);
   e.cycles = combine(compute, load, store, e.steps, av.mode);
   return e;
 }
@@ -180,13 +199,18 @@ bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TileP
         t.tr = best_tr;
         const bool resident = dense(l) ? (l.groups == 1 && tco >= l.cout && t.tci >= l.cin)
                                        : (has_weights(l) && tco >= l.cout);
-        const Estimate e = estimate(l, av, t, resident);
-        if (!found || e.cycles < out.est.cycles ||
-            (e.cycles == out.est.cycles && e.dram_bytes() < out.est.dram_bytes())) {
-          out.tile = t;
-          out.resident_weights = resident;
-          out.est = e;
-          found = true;
+        for (int ws = 0; ws < 2; ++ws) {
+          // weight-stationary needs one input-channel tile (dense) and weights to reuse
+          if (ws && (resident || !has_weights(l) || (dense(l) && t.tci < l.cin))) continue;
+          const Estimate e = estimate(l, av, t, resident, ws);
+          if (!found || e.cycles < out.est.cycles ||
+              (e.cycles == out.est.cycles && e.dram_bytes() < out.est.dram_bytes())) {
+            out.tile = t;
+            out.resident_weights = resident;
+            out.weight_stationary = ws;
+            out.est = e;
+            found = true;
+          }
         }
       }
   return found;
@@ -198,10 +222,8 @@ Estimate estimate_elementwise(int64_t elems, int reads, int computes, int64_t ch
   e.dram_read = elems * reads * av.esize;
   e.dram_write = elems * av.esize;
   const int64_t compute = computes * ((elems + av.tn - 1) / av.tn) + e.steps * computes * av.stages;
-  const int64_t load = static_cast<int64_t>(static_cast<double>(e.dram_read) / av.dram_bytes_per_cycle) +
-                       e.steps * reads * av.dma_fixed;
-  const int64_t store = static_cast<int64_t>(static_cast<double>(e.dram_write) / av.dram_bytes_per_cycle) +
-                        e.steps * av.dma_fixed;
+  const int64_t load = dma_time(static_cast<double>(e.dram_read), e.steps * reads, e.steps * reads, av);
+  const int64_t store = dma_time(static_cast<double>(e.dram_write), e.steps, e.steps, av);
   e.cycles = combine(compute, load, store, e.steps, av.mode);
   return e;
 }

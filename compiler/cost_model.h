@@ -49,6 +49,11 @@ struct Estimate {
 struct TilePlan {
   Tile tile;
   bool resident_weights = false;  // all weights loaded once, kept in SB
+  // Loop order. false: spatial tiles outermost (input loaded once per tile when it holds all
+  // input channels; weights reloaded per spatial tile). true ("weight-stationary"): output
+  // channel tiles outermost, each weight tile loaded once and the input streamed past it
+  // (needs the tile to hold all input channels).
+  bool weight_stationary = false;
   Estimate est;
 };
 
@@ -59,6 +64,7 @@ struct ArchView {  // what the tiler needs from ArchParams, per dtype and mode
   int64_t tn = 16, stages = 3;
   double dram_bytes_per_cycle = 13;
   int64_t dma_fixed = 50;  // setup + latency cycles per DMA instruction
+  int64_t dram_latency = 49, outstanding = 8;  // a run waits the latency; runs overlap up to this
   int64_t nbin_port = 32, sb_port = 512, nbout_port = 64;
   PipeMode mode;
 };
@@ -66,7 +72,9 @@ ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p);
 
 // Fits `t` (0 fields free) for `l`; returns false when nothing fits. Never throws.
 bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out);
-Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident);
+Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws);
+// DMA time of `instrs` transfers moving `bytes` in `runs` contiguous runs.
+int64_t dma_time(double bytes, int64_t runs, int64_t instrs, const ArchView& av);
 bool tile_fits(const WinLayer& l, const ArchView& av, const Tile& t);
 
 // Cycles and bytes of an elementwise pass over `elems` elements with `reads` operands.

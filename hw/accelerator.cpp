@@ -30,7 +30,8 @@ struct Accelerator::Impl {
 
   Impl(const ArchParams& arch, const AcceleratorOptions& opt)
       : ctx(arch, opt),
-        tracer(opt.vcd_path.empty() ? nullptr : std::make_unique<Tracer>(opt.vcd_path)),
+        tracer(opt.vcd_path.empty() ? nullptr
+                                    : std::make_unique<Tracer>(ctx, opt.vcd_path, opt.trace_from, opt.trace_to)),
         nbin("NBin", arch.nbin),
         sb("SB", arch.sb),
         nbout("NBout", arch.nbout),

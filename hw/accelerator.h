@@ -38,6 +38,7 @@ struct AcceleratorOptions {
   uint64_t bw_window = 1000;   // cycles per bandwidth sample
   bool keep_timeline = false;  // record every instruction's start/end (for timeline.json)
   std::string vcd_path;        // non-empty: write a VCD waveform there (see hw/tracer.h)
+  uint64_t trace_from = 0, trace_to = UINT64_MAX;  // VCD window, in cycles from CTRL.start
 };
 
 class Controller;

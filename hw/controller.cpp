@@ -63,6 +63,7 @@ bool Controller::request(uint32_t first, Chunk& chunk) {
     return false;
   }
   ctx_.stats().fetch_bytes += chunk.bytes.size();
+  attribute_fetch(chunk);
   chunk.ready = request_->done_cycle;
   return true;
 }
@@ -131,11 +132,9 @@ bool Controller::dispatch(const Instr& in, uint32_t index) {
   ctrl_state_ = CtrlState::Fetching;
   ++pending_;
   q.push({in, index});
-  if (Tracer* t = ctx_.tracer()) {
-    t->pc(index);
-    t->queue_depth(static_cast<int>(isa::queue_of(static_cast<Opcode>(in.opcode))),
-                   static_cast<uint32_t>(q.size()));
-  }
+  if (Tracer* t = ctx_.tracer())
+    t->dispatched(static_cast<int>(isa::queue_of(static_cast<Opcode>(in.opcode))), index,
+                  static_cast<uint32_t>(q.size()));
   return true;
 }
 
@@ -201,6 +200,7 @@ bool Controller::take_tokens(int unit, const InstrQueue::Entry& e) {
   for (int neighbour : from) {
     if (neighbour < 0) continue;
     const int ch = channel(neighbour, unit);
+    const uint64_t wait_from = ctx_.now();
     while (tokens_[ch] == 0) {
       unit_state_[unit] = UnitState::WaitToken;
       waiting_channel_[unit] = ch;
@@ -210,6 +210,10 @@ bool Controller::take_tokens(int unit, const InstrQueue::Entry& e) {
       if (ctx_.halted()) return false;
     }
     --tokens_[ch];
+    const uint64_t waited = ctx_.now() - wait_from;
+    ctx_.stats().stall_channel_cycles[ch] += waited;
+    ctx_.layer(e.instr.layer).stall_channel_cycles[ch] += waited;
+    if (Tracer* t = ctx_.tracer()) t->tokens(ch, tokens_[ch]);
   }
   return true;
 }
@@ -221,6 +225,7 @@ void Controller::give_tokens(int unit, const Instr& in) {
     const int ch = channel(unit, neighbour);
     ++tokens_[ch];
     token_events_[ch].notify();
+    if (Tracer* t = ctx_.tracer()) t->tokens(ch, tokens_[ch]);
   }
 }
 
@@ -263,6 +268,7 @@ void Controller::serve(int unit) {
     const uint64_t arrived = ctx_.now();
     UnitStats& us = ctx_.stats().units[unit];
     us.stall_fetch_cycles += arrived - mark_[unit];
+    ctx_.layer(e.instr.layer).stall_fetch_cycles[unit] += arrived - mark_[unit];
     phase_start_[unit] = arrived;
     mark_[unit] = arrived;
     if (!neighbours_exist(unit, e) || !take_tokens(unit, e)) return;
@@ -290,9 +296,19 @@ void Controller::serve(int unit) {
 void Controller::trace_busy(int unit, const InstrQueue::Entry& e, bool on) {
   Tracer* t = ctx_.tracer();
   if (!t) return;
-  t->busy(unit, on);
-  if (on) t->queue_depth(unit, static_cast<uint32_t>(queues_[unit]->size()));
-  if (on && unit == kComputeUnit) t->layer(e.instr.layer);
+  if (on)
+    t->started(unit, e.index, e.instr.layer, static_cast<uint32_t>(queues_[unit]->size()));
+  else
+    t->finished(unit);
+}
+
+// Charges each fetched instruction word to its layer, so that the layers' DRAM reads add up to
+// the run's (instruction fetch included). Words that do not decode are charged to layer 0.
+void Controller::attribute_fetch(const Chunk& chunk) {
+  for (uint32_t i = 0; i < chunk.count; ++i) {
+    const auto word = isa::decode(isa::from_bytes(chunk.bytes.data() + size_t{i} * isa::kInstrBytes));
+    ctx_.layer(word ? word->layer : 0).fetch_bytes += isa::kInstrBytes;
+  }
 }
 
 // ---- deadlock -----------------------------------------------------------------------------

@@ -34,8 +34,7 @@ class Controller : public sc_core::sc_module {
  private:
   enum class UnitState { WaitQueue, WaitToken, Busy };
   enum class CtrlState { Idle, Fetching, WaitQueueFull, WaitDrain, Done };
-  // Token channels between neighbouring queues (docs/isa.md).
-  enum Channel { kLoadToCompute, kComputeToLoad, kComputeToStore, kStoreToCompute, kNumChannels };
+  // Token channels between neighbouring queues: hw::Channel in stats.h.
 
   // A block of fetched instruction words, usable from `ready` on.
   struct Chunk {
@@ -80,6 +79,7 @@ class Controller : public sc_core::sc_module {
   uint64_t execute(int unit, const InstrQueue::Entry& e);
   void account(int unit, const InstrQueue::Entry& e, uint64_t start, uint64_t done);
   void trace_busy(int unit, const InstrQueue::Entry& e, bool on);
+  void attribute_fetch(const Chunk& chunk);
 
   bool unit_stuck(int unit) const;
   void check_deadlock();

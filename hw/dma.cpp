@@ -199,6 +199,7 @@ uint64_t Dma::execute(const Instr& in, uint32_t index) {
   const size_t b = load ? in.buf : static_cast<size_t>(isa::Buffer::NBout);
   t.buffer->count(ctx_.stats().buffers[b], layer.buffers[b], load ? 0 : buf_bytes, load ? buf_bytes : 0,
                   in.buf_addr + buf_bytes);
+  if (Tracer* tr = ctx_.tracer()) tr->touch(unit_, static_cast<int>(b), in.buf_addr, buf_bytes);
   return done;
 }
 

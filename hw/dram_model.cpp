@@ -138,8 +138,6 @@ void DramModel::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay
                                  req ? req->window : nullptr, req != nullptr);
   if (!req || req->move_data) transport_dbg(p);
   if (req) req->done_cycle = done;
-  if (Tracer* t = ctx_.tracer(); t && req)
-    t->dram(ctx_.stats().dram_read_bytes, ctx_.stats().dram_write_bytes);
   delay = ctx_.delay_until(done);
   p.set_response_status(tlm::TLM_OK_RESPONSE);
 }

@@ -229,6 +229,15 @@ void Nfu::count(const Instr& in) {
   count_buf(nbout_, isa::Buffer::NBout, in.out_addr, f.out_read, f.out_write, f.out_write);
 }
 
+// The buffer regions this COMPUTE holds while it runs, for the occupancy signals of the VCD.
+void Nfu::trace_regions(Tracer& t, const Instr& in) const {
+  const Footprint f = footprint(in);
+  t.touch(kComputeUnit, static_cast<int>(in.in_buf), in.in_addr, f.in);
+  t.touch(kComputeUnit, static_cast<int>(isa::Buffer::SB), in.w_addr, f.weights);
+  t.touch(kComputeUnit, static_cast<int>(isa::Buffer::SB), in.bias_addr, f.bias);
+  t.touch(kComputeUnit, static_cast<int>(isa::Buffer::NBout), in.out_addr, f.out_write);
+}
+
 uint64_t Nfu::execute(const Instr& in, uint32_t index) {
   const uint64_t now = ctx_.now();
   if (!validate(in, index)) return now;
@@ -239,6 +248,7 @@ uint64_t Nfu::execute(const Instr& in, uint32_t index) {
       run(in, int16_);
   }
   count(in);
+  if (Tracer* t = ctx_.tracer()) trace_regions(*t, in);
   return now + cycles(in);
 }
 

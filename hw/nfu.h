@@ -50,6 +50,7 @@ class Nfu {
   bool validate(const isa::Instr& in, uint32_t index);
   void fail(const isa::Instr& in, uint32_t index, const char* kind, const std::string& msg);
   void count(const isa::Instr& in);
+  void trace_regions(Tracer& t, const isa::Instr& in) const;
   template <class Data, class Acc>
   void run(const isa::Instr& in, Scratch<Data, Acc>& s);
   template <class Data, class Acc>

@@ -12,6 +12,19 @@ namespace fusesim::hw {
 enum Unit { kLoadUnit = 0, kComputeUnit = 1, kStoreUnit = 2, kNumUnits = 3 };
 const char* unit_name(int u);
 
+// Token channels between neighbouring queues (docs/isa.md), named by who sends the token. A
+// unit waiting on a channel names the stall's cause: the NFU waiting on kLoadToCompute waits
+// for data, the load DMA waiting on kComputeToLoad waits for the NFU to free a buffer, ...
+enum Channel {
+  kLoadToCompute = 0,
+  kComputeToLoad = 1,
+  kComputeToStore = 2,
+  kStoreToCompute = 3,
+  kNumChannels = 4
+};
+const char* channel_name(int ch);      // "load_to_compute", ...
+const char* stall_cause_name(int ch);  // the waiter's view: "nfu_wait_load", "load_wait_nfu", ...
+
 struct UnitStats {
   uint64_t instrs = 0;
   uint64_t busy_cycles = 0;         // executing an instruction
@@ -32,6 +45,11 @@ struct LayerStats {  // per value of Instr::layer
   uint64_t nfu_busy_cycles = 0;
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
   std::array<uint64_t, kNumUnits> stall_token_cycles{};
+  // The same token waits split by the channel waited on (sums to stall_token_cycles).
+  std::array<uint64_t, kNumChannels> stall_channel_cycles{};
+  // Queue empty before this layer's instruction arrived (the controller had not dispatched it).
+  std::array<uint64_t, kNumUnits> stall_fetch_cycles{};
+  uint64_t fetch_bytes = 0;              // instruction words of this layer read from DRAM
   std::array<BufferStats, 3> buffers{};  // NBin, SB, NBout
 };
 
@@ -56,7 +74,8 @@ struct Stats {
   uint64_t fetch_bytes = 0;
   uint64_t dram_row_hits = 0, dram_row_misses = 0;
   std::array<UnitStats, kNumUnits> units{};
-  std::array<BufferStats, 3> buffers{};  // NBin, SB, NBout
+  std::array<uint64_t, kNumChannels> stall_channel_cycles{};  // token waits by channel
+  std::array<BufferStats, 3> buffers{};                       // NBin, SB, NBout
   std::vector<LayerStats> layers;
   // DRAM bytes per window of `bw_window` cycles
   uint64_t bw_window = 1000;

@@ -16,8 +16,12 @@
 #include "compiler/compiler.h"
 #include "isa/errors.h"
 #include "json_writer.h"
+#include "onnx_io.h"
+#include "onnx_test.h"
 #include "report.h"
 #include "simulation.h"
+#include "sweep.h"
+#include "trace_files.h"
 #include "version.h"
 
 namespace po = boost::program_options;
@@ -191,13 +195,19 @@ CheckResult compare(const std::vector<std::vector<uint8_t>>& out, const std::vec
 const char* kRunUsage =
     "usage: fusesim run --model M [--arch A] [--dtype int16|fp32] [--mode functional|timing] [--check] [--out DIR]\n"
     "Compiles the model, co-simulates it on the accelerator and prints a summary. With --out DIR it writes\n"
-    "DIR/report.json, DIR/layers.csv and DIR/bandwidth.csv.";
+    "DIR/report.json, DIR/layers.csv, DIR/bandwidth.csv and DIR/timeline.json; with --vcd also DIR/trace.vcd\n"
+    "and DIR/trace.gtkw (docs/traces.md).";
 
 int cmd_run(const std::vector<std::string>& args) {
   CommonOptions c;
   std::string mode = "functional", out;
-  bool check = false, quiet = false;
+  bool check = false, quiet = false, no_timeline = false;
   uint64_t bw_window = 1000;
+  std::string input_file;
+  std::vector<std::string> expect_files, dump_files;
+  Tolerance tol;
+  bool vcd = false, fst = false;
+  uint64_t trace_from = 0, trace_to = UINT64_MAX;
   po::options_description desc("run options");
   desc.add_options()("help,h", "show this help");
   add_model_options(desc, c);
@@ -206,12 +216,32 @@ int cmd_run(const std::vector<std::string>& args) {
       ("check", po::bool_switch(&check), "compare the output with the reference executor; exit 1 on a mismatch")
       ("out,o", po::value(&out), "directory for report.json, layers.csv and bandwidth.csv")
       ("bw-window", po::value(&bw_window)->default_value(1000), "cycles per bandwidth.csv row")
-      ("quiet,q", po::bool_switch(&quiet), "print nothing but errors");
+      ("input", po::value(&input_file), "network input from a TensorProto .pb (default: generated from the seed)")
+      ("expect", po::value(&expect_files)->composing(), "compare output N (repeat in output order) with a TensorProto .pb; exit 1 on a mismatch")
+      ("rtol", po::value(&tol.rtol)->default_value(1e-3), "--expect: relative tolerance")
+      ("atol", po::value(&tol.atol)->default_value(1e-5), "--expect: absolute tolerance (|out - exp| <= atol + rtol*|exp|)")
+      ("dump-output", po::value(&dump_files)->composing(), "write output N (repeat in output order) as a float TensorProto .pb")
+      ("quiet,q", po::bool_switch(&quiet), "print nothing but errors")
+      ("no-timeline", po::bool_switch(&no_timeline), "with --out, skip timeline.json (sweep workers: it is large and slow)")
+      ("vcd", po::bool_switch(&vcd), "write DIR/trace.vcd and DIR/trace.gtkw (needs --out)")
+      ("trace-from", po::value(&trace_from), "first cycle (from CTRL.start) the VCD records")
+      ("trace-to", po::value(&trace_to), "last cycle the VCD records")
+      ("fst", po::bool_switch(&fst), "also convert the VCD to DIR/trace.fst with vcd2fst (implies --vcd)");
   po::variables_map vm;
   if (!parse(args, desc, vm, kRunUsage)) return 0;
+  vcd = vcd || fst;
+  if (vcd && out.empty()) throw InputError("--vcd needs --out DIR (the trace is written to DIR/trace.vcd)");
+  if (!vcd && (vm.count("trace-from") || vm.count("trace-to")))
+    throw InputError("--trace-from/--trace-to need --vcd");
+  if (trace_from > trace_to)
+    throw InputError("--trace-from " + std::to_string(trace_from) + " is after --trace-to " + std::to_string(trace_to));
   if (mode != "functional" && mode != "timing") throw InputError("--mode: expected functional or timing, got '" + mode + "'");
   const bool functional = mode == "functional";
   if (check && !functional) throw InputError("--check needs --mode functional (timing mode moves no data)");
+  if (!functional && (!input_file.empty() || !expect_files.empty() || !dump_files.empty()))
+    throw InputError("--input, --expect and --dump-output need --mode functional");
+  if (check && !expect_files.empty()) throw InputError("--check and --expect are exclusive");
+  if (tol.rtol < 0 || tol.atol < 0) throw InputError("--rtol and --atol must be >= 0");
   if (bw_window == 0) throw InputError("--bw-window must be > 0");
 
   ArchParams arch = load_arch(c.arch, parse_sets(c.sets));
@@ -222,11 +252,22 @@ int cmd_run(const std::vector<std::string>& args) {
   compiler::Program prog = compiler::compile(g, arch, copt);
   const double compile_s = seconds_since(t0);
   std::vector<uint8_t> input;
-  if (functional) input = compiler::make_input(g, copt.dtype, g.seed);
+  if (functional)
+    input = input_file.empty() ? compiler::make_input(g, copt.dtype, g.seed)
+                               : read_input_tensor(input_file, g.tensor(g.input).shape, copt.dtype);
 
   SimOptions sopt;
   sopt.functional = functional;
   sopt.bw_window = bw_window;
+  sopt.timeline = !out.empty() && !no_timeline;
+  if (vcd) {
+    std::error_code ec;
+    std::filesystem::create_directories(out, ec);
+    if (ec) throw InputError(out + ": cannot create the output directory (" + ec.message() + ")");
+    sopt.vcd_path = out + "/trace.vcd";
+    sopt.trace_from = trace_from;
+    sopt.trace_to = trace_to;
+  }
   SimResult sim = simulate(arch, prog, input, sopt);
 
   RunReport rep;
@@ -239,13 +280,32 @@ int cmd_run(const std::vector<std::string>& args) {
   rep.sim = &sim;
   rep.compile_seconds = compile_s;
   if (check && sim.finished) rep.check = compare(sim.outputs, compiler::run_reference(g, copt.dtype, input), copt.dtype);
+  if (!expect_files.empty() && sim.finished)
+    rep.check = compare_outputs_with_files(sim.outputs, copt.dtype, expect_files, tol);
+  if (!dump_files.empty() && sim.finished) dump_outputs(g, sim.outputs, copt.dtype, dump_files);
   if (!quiet) print_summary(std::cout, rep);
   if (!out.empty()) {
     write_reports(out, rep);
-    if (!quiet) std::cout << "  reports          " << out << "/{report.json,layers.csv,bandwidth.csv}\n";
+    if (!quiet) std::cout << "  reports          " << out << "/{report.json,layers.csv,bandwidth.csv,timeline.json}\n";
+    if (vcd) {
+      write_gtkw(out + "/trace.gtkw", sopt.vcd_path);
+      if (!quiet) std::cout << "  waveform         " << out << "/trace.vcd   (gtkwave " << out << "/trace.vcd " << out
+                            << "/trace.gtkw)\n";
+    }
+    if (fst) {
+      const FstResult r = convert_to_fst(sopt.vcd_path, out + "/trace.fst");
+      if (!r.ok) std::cerr << "fusesim: warning: " << r.message << "\n";
+      else if (!quiet) std::cout << "  fst              " << r.message << "\n";
+    }
   }
   if (!sim.finished) {
     std::cerr << "fusesim: run failed: " << sim.fault << "\n";
+    return 1;
+  }
+  if (!expect_files.empty() && !rep.check.passed) {
+    std::cerr << "fusesim: expect failed: " << rep.check.mismatches << " of " << rep.check.elements
+              << " outputs exceed atol + rtol*|expected| (max abs err " << rep.check.max_abs_err << ", max rel err "
+              << rep.check.rel_err << ")\n";
     return 1;
   }
   if (rep.check.done && !rep.check.passed) {
@@ -360,6 +420,8 @@ int cmd_inspect(const std::vector<std::string>& args) {
 
 }  // namespace
 
+std::string default_arch_file() { return default_arch(); }
+
 int cli_main(int argc, char* argv[]) {
   std::vector<std::string> args(argv + 1, argv + argc);
   try {
@@ -381,6 +443,8 @@ int cli_main(int argc, char* argv[]) {
     if (cmd == "run") return cmd_run(rest);
     if (cmd == "compile") return cmd_compile(rest);
     if (cmd == "inspect") return cmd_inspect(rest);
+    if (cmd == "sweep") return sweep_main(rest);
+    if (cmd == "onnx-test") return onnx_test_main(rest);
     throw UsageError("unknown command '" + cmd + "'");
   } catch (const UsageError& e) {
     std::cerr << "fusesim: error: " << e.what() << "\n" << kUsage;

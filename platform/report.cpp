@@ -3,6 +3,7 @@
 #include "report.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -10,6 +11,7 @@
 #include <sstream>
 
 #include "json_writer.h"
+#include "trace_files.h"
 #include "version.h"
 
 namespace fusesim {
@@ -76,7 +78,7 @@ EnergyBreakdown energy_of_layer(const ArchParams& a, const hw::LayerStats& l, ui
   e.nbin = buffer_energy(a, l.buffers, 0);
   e.sb = buffer_energy(a, l.buffers, 1);
   e.nbout = buffer_energy(a, l.buffers, 2);
-  e.dram = static_cast<double>(l.dram_read_bytes + l.dram_write_bytes) * a.energy.dram_byte_pj;
+  e.dram = static_cast<double>(l.dram_read_bytes + l.fetch_bytes + l.dram_write_bytes) * a.energy.dram_byte_pj;
   e.static_ = a.energy.static_mw * static_cast<double>(cycles) * a.period_ns();
   return e;
 }
@@ -148,6 +150,17 @@ void write_report_json(const std::string& path, const RunReport& r) {
   j.begin_object("energy_breakdown_pj");
   j.kv("mac", e.mac).kv("nbin", e.nbin).kv("nbout", e.nbout).kv("sb", e.sb).kv("dram", e.dram).kv("static", e.static_);
   j.end_object();
+  // The per-access energies the breakdown was computed with (docs/energy.md).
+  j.begin_object("energy_per_access_pj");
+  j.kv("mac", a.energy.mac_pj).kv("nbin_byte", a.energy.nbin_byte_pj).kv("sb_byte", a.energy.sb_byte_pj);
+  j.kv("nbout_byte", a.energy.nbout_byte_pj).kv("dram_byte", a.energy.dram_byte_pj);
+  j.kv("static_mw", a.energy.static_mw).kv("period_ns", a.period_ns());
+  j.end_object();
+  // Token waits by the channel waited on: who waited for whom (docs/traces.md).
+  j.begin_object("stall_cycles_by_cause");
+  for (int ch = 0; ch < hw::kNumChannels; ++ch) j.kv(hw::stall_cause_name(ch), s.stall_channel_cycles[ch]);
+  j.end_object();
+  j.kv("bw_window_cycles", s.bw_window);
   j.kv("onchip_bytes", a.onchip_bytes());
   j.kv("instructions", static_cast<uint64_t>(r.program->instrs.size()));
   j.kv("compile_seconds", r.compile_seconds).kv("simulate_seconds", r.sim->wall_seconds);
@@ -198,27 +211,94 @@ void write_report_json(const std::string& path, const RunReport& r) {
   j.end_object();
 }
 
+// Adds every counter of `b` into `a` (first/last cycles widen).
+void accumulate(hw::LayerStats& a, const hw::LayerStats& b) {
+  a.first_cycle = std::min(a.first_cycle, b.first_cycle);
+  a.last_cycle = std::max(a.last_cycle, b.last_cycle);
+  a.macs += b.macs;
+  a.nfu_busy_cycles += b.nfu_busy_cycles;
+  a.dram_read_bytes += b.dram_read_bytes;
+  a.dram_write_bytes += b.dram_write_bytes;
+  a.fetch_bytes += b.fetch_bytes;
+  for (int u = 0; u < hw::kNumUnits; ++u) {
+    a.stall_token_cycles[u] += b.stall_token_cycles[u];
+    a.stall_fetch_cycles[u] += b.stall_fetch_cycles[u];
+  }
+  for (int c = 0; c < hw::kNumChannels; ++c) a.stall_channel_cycles[c] += b.stall_channel_cycles[c];
+  for (int k = 0; k < 3; ++k) {
+    a.buffers[k].read_bytes += b.buffers[k].read_bytes;
+    a.buffers[k].write_bytes += b.buffers[k].write_bytes;
+    a.buffers[k].peak_bytes = std::max(a.buffers[k].peak_bytes, b.buffers[k].peak_bytes);
+  }
+}
+
+struct LayerRow {
+  std::string name, members;
+  hw::LayerStats stats;
+  uint64_t attributed = 0;  // this row's share of the run's cycles (the shares add up to cycles)
+};
+
+// One row per schedule entry, plus one "(unscheduled)" row for counters charged to layer
+// indices past the schedule (e.g. an END word's layer field), so that every column adds up.
+std::vector<LayerRow> layer_rows(const RunReport& r) {
+  const hw::Stats& s = r.sim->stats;
+  const auto& sched = r.program->schedule;
+  std::vector<LayerRow> rows(sched.size());
+  for (std::size_t i = 0; i < sched.size(); ++i) {
+    rows[i].name = sched[i].name;
+    for (const auto& m : sched[i].members) rows[i].members += (rows[i].members.empty() ? "" : ";") + m;
+    if (i < s.layers.size()) rows[i].stats = s.layers[i];
+  }
+  LayerRow extra{"(unscheduled)", "", {}, 0};
+  bool any_extra = false;
+  for (std::size_t i = sched.size(); i < s.layers.size(); ++i) {
+    const hw::LayerStats& l = s.layers[i];
+    if (l.first_cycle == UINT64_MAX && l.fetch_bytes == 0 && l.macs == 0) continue;
+    accumulate(extra.stats, l);
+    any_extra = true;
+  }
+  if (any_extra) rows.push_back(extra);
+  // Attributed cycles: ordered by first start, a row owns the cycles from its first start to
+  // the next row's; the first also owns the run's start-up, the last runs to the end.
+  std::vector<std::size_t> ran;
+  for (std::size_t i = 0; i < rows.size(); ++i)
+    if (rows[i].stats.first_cycle != UINT64_MAX) ran.push_back(i);
+  std::stable_sort(ran.begin(), ran.end(),
+                   [&](std::size_t x, std::size_t y) { return rows[x].stats.first_cycle < rows[y].stats.first_cycle; });
+  for (std::size_t k = 0; k < ran.size(); ++k) {
+    const uint64_t from = k == 0 ? 0 : std::min(rows[ran[k]].stats.first_cycle, s.cycles);
+    const uint64_t to = k + 1 < ran.size() ? std::min(rows[ran[k + 1]].stats.first_cycle, s.cycles) : s.cycles;
+    rows[ran[k]].attributed = to - std::min(to, from);
+  }
+  return rows;
+}
+
 void write_layers_csv(const std::string& path, const RunReport& r) {
   const ArchParams& a = *r.arch;
-  const hw::Stats& s = r.sim->stats;
   std::ofstream f(path);
-  f << "index,name,layers,start_cycle,end_cycle,cycles,stall_load_token,stall_compute_token,"
-       "stall_store_token,macs,nfu_busy_cycles,nfu_utilization,dram_read_bytes,dram_write_bytes,avg_bw_gbps,"
-       "nbin_bytes,sb_bytes,nbout_bytes,energy_pj\n";
-  for (std::size_t i = 0; i < r.program->schedule.size(); ++i) {
-    const auto& se = r.program->schedule[i];
-    hw::LayerStats l = i < s.layers.size() ? s.layers[i] : hw::LayerStats{};
+  f << "index,name,layers,start_cycle,end_cycle,cycles,attributed_cycles,"
+       "stall_load_token,stall_compute_token,stall_store_token,"
+       "stall_nfu_wait_load,stall_load_wait_nfu,stall_store_wait_nfu,stall_nfu_wait_store,"
+       "stall_load_fetch,stall_compute_fetch,stall_store_fetch,"
+       "macs,nfu_busy_cycles,nfu_utilization,dram_read_bytes,dram_write_bytes,fetch_bytes,avg_bw_gbps,"
+       "nbin_read_bytes,nbin_write_bytes,sb_read_bytes,sb_write_bytes,nbout_read_bytes,nbout_write_bytes,"
+       "energy_pj\n";
+  const std::vector<LayerRow> rows = layer_rows(r);
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    const hw::LayerStats& l = rows[i].stats;
     const bool ran = l.first_cycle != UINT64_MAX;
     const uint64_t start = ran ? l.first_cycle : 0, end = ran ? l.last_cycle : 0, cyc = end - start;
-    std::string members;
-    for (const auto& m : se.members) members += (members.empty() ? "" : ";") + m;
-    auto bytes = [&](int b) { return l.buffers[b].read_bytes + l.buffers[b].write_bytes; };
-    f << i << ',' << se.name << ',' << members << ',' << start << ',' << end << ',' << cyc << ','
-      << l.stall_token_cycles[0] << ',' << l.stall_token_cycles[1] << ',' << l.stall_token_cycles[2] << ','
-      << l.macs << ',' << l.nfu_busy_cycles << ',' << utilization(l.macs, cyc, a) << ','
-      << l.dram_read_bytes << ',' << l.dram_write_bytes << ','
-      << gbps(l.dram_read_bytes + l.dram_write_bytes, cyc, a.clock_ghz) << ',' << bytes(0) << ','
-      << bytes(1) << ',' << bytes(2) << ',' << energy_of_layer(a, l, 0).total() << '\n';
+    const uint64_t read = l.dram_read_bytes + l.fetch_bytes;  // the run's DRAM reads include fetch
+    f << i << ',' << rows[i].name << ',' << rows[i].members << ',' << start << ',' << end << ',' << cyc << ','
+      << rows[i].attributed;
+    for (int u = 0; u < hw::kNumUnits; ++u) f << ',' << l.stall_token_cycles[u];
+    for (int c = 0; c < hw::kNumChannels; ++c) f << ',' << l.stall_channel_cycles[c];
+    for (int u = 0; u < hw::kNumUnits; ++u) f << ',' << l.stall_fetch_cycles[u];
+    f << ',' << l.macs << ',' << l.nfu_busy_cycles << ',' << utilization(l.macs, cyc, a) << ',' << read << ','
+      << l.dram_write_bytes << ',' << l.fetch_bytes << ',' << gbps(read + l.dram_write_bytes, cyc, a.clock_ghz);
+    for (int b = 0; b < 3; ++b) f << ',' << l.buffers[b].read_bytes << ',' << l.buffers[b].write_bytes;
+    f << ',' << std::fixed << std::setprecision(3) << energy_of_layer(a, l, rows[i].attributed).total()
+      << std::defaultfloat << std::setprecision(6) << '\n';
   }
 }
 
@@ -227,10 +307,13 @@ void write_bandwidth_csv(const std::string& path, const RunReport& r) {
   const hw::Stats& s = r.sim->stats;
   std::ofstream f(path);
   f << "cycle_start,cycle_end,dram_read_bytes,dram_write_bytes,read_GBps,write_GBps,utilization\n";
-  const std::size_t n = std::max(s.bw_read.size(), s.bw_write.size());
+  // Every window of the run, idle ones included, so that plots show the gaps.
+  const uint64_t window = std::max<uint64_t>(1, s.bw_window);
+  const std::size_t n = std::max({s.bw_read.size(), s.bw_write.size(),
+                                  static_cast<std::size_t>((s.cycles + window - 1) / window)});
   for (std::size_t i = 0; i < n; ++i) {
     const uint64_t rd = i < s.bw_read.size() ? s.bw_read[i] : 0, wr = i < s.bw_write.size() ? s.bw_write[i] : 0;
-    const uint64_t c0 = i * s.bw_window, c1 = std::min<uint64_t>(c0 + s.bw_window, std::max(s.cycles, c0 + 1));
+    const uint64_t c0 = i * window, c1 = std::min<uint64_t>(c0 + window, std::max(s.cycles, c0 + 1));
     const double rg = gbps(rd, c1 - c0, a.clock_ghz), wg = gbps(wr, c1 - c0, a.clock_ghz);
     f << c0 << ',' << c1 << ',' << rd << ',' << wr << ',' << rg << ',' << wg << ','
       << (rg + wg) / a.dram_bandwidth_gbps << '\n';
@@ -244,6 +327,13 @@ void write_reports(const std::string& dir, const RunReport& r) {
   write_report_json(dir + "/report.json", r);
   write_layers_csv(dir + "/layers.csv", r);
   write_bandwidth_csv(dir + "/bandwidth.csv", r);
+  const hw::Stats& s = r.sim->stats;
+  if (!s.timeline.empty()) {
+    std::vector<std::string> names;
+    for (const auto& se : r.program->schedule) names.push_back(se.name);
+    const auto period_ps = static_cast<uint64_t>(std::llround(1000.0 / r.arch->clock_ghz));
+    write_timeline_json(dir + "/timeline.json", s, names, period_ps, r.arch->clock_ghz);
+  }
 }
 
 }  // namespace fusesim

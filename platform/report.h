@@ -40,7 +40,8 @@ EnergyBreakdown energy_of(const ArchParams& arch, const hw::Stats& s);
 EnergyBreakdown energy_of_layer(const ArchParams& arch, const hw::LayerStats& l, uint64_t cycles);
 
 void print_summary(std::ostream& os, const RunReport& r);
-// Writes report.json, layers.csv and bandwidth.csv into `dir` (created if needed).
+// Writes report.json, layers.csv and bandwidth.csv into `dir` (created if needed), and
+// timeline.json when the run kept its per-instruction timeline (SimOptions::timeline).
 void write_reports(const std::string& dir, const RunReport& r);
 
 }  // namespace fusesim

@@ -50,6 +50,9 @@ SimResult simulate(const ArchParams& arch, const compiler::Program& program,
   aopt.mode = opt.functional ? hw::Mode::Functional : hw::Mode::Timing;
   aopt.bw_window = opt.bw_window;
   aopt.keep_timeline = opt.timeline;
+  aopt.vcd_path = opt.vcd_path;
+  aopt.trace_from = opt.trace_from;
+  aopt.trace_to = opt.trace_to;
   Top top("top", arch, program, opt.functional ? &input : nullptr, aopt);
   sc_start();
   SimResult r;

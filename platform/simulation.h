@@ -16,6 +16,8 @@ struct SimOptions {
   bool functional = true;      // false: timing-only, no data moved or computed
   uint64_t bw_window = 1000;   // cycles per DRAM bandwidth sample
   bool timeline = false;       // keep per-instruction records
+  std::string vcd_path;        // non-empty: write the VCD waveform there (hw/tracer.h)
+  uint64_t trace_from = 0, trace_to = UINT64_MAX;  // VCD window, cycles from CTRL.start
 };
 
 struct SimResult {

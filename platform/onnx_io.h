@@ -1,0 +1,52 @@
+// Tensor I/O in ONNX's TensorProto format: network inputs (--input), expected outputs
+// (--expect, with a relative and absolute tolerance) and dumped outputs (--dump-output).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "compiler/graph.h"
+#include "isa/isa.h"
+#include "report.h"
+
+namespace fusesim {
+
+struct FloatTensor {
+  std::string name;
+  std::vector<int64_t> dims;
+  std::vector<float> values;
+};
+
+// Reads a serialized TensorProto of any numeric type as floats. Throws InputError.
+FloatTensor read_float_tensor(const std::string& path);
+// Writes `t` as a float TensorProto (raw_data). Throws InputError when the file cannot be written.
+void write_float_tensor(const std::string& path, const FloatTensor& t);
+
+// The network input from a TensorProto file, in the program's data format (C x H x W; int16
+// Q8.8 or fp32). The element count must match `shape` and the batch must be 1.
+std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape, isa::DType dtype);
+
+// Data-format bytes (an output of the simulation) as floats: int16 is dequantized from Q8.8.
+std::vector<float> data_to_floats(const std::vector<uint8_t>& bytes, isa::DType dtype);
+
+// ONNX dims of a graph tensor: [1,N] after a fully connected layer or a flatten, else [1,C,H,W].
+std::vector<int64_t> onnx_dims(const compiler::Graph& g, int data_id);
+
+struct Tolerance {
+  double rtol = 1e-3, atol = 1e-5;
+};
+// Element-wise |got - want| <= atol + rtol * |want| (NaN matches NaN). max_abs_err and rel_err
+// (the largest |got - want| / |want| over nonzero `want`) are reported either way.
+CheckResult compare_with_expected(const std::vector<float>& got, const FloatTensor& want, Tolerance tol,
+                                  const std::string& against);
+
+// --expect for every file given: file k against output k, merged into one result (passed only if
+// all pass). Throws InputError when there are more files than outputs.
+CheckResult compare_outputs_with_files(const std::vector<std::vector<uint8_t>>& outputs, isa::DType dtype,
+                                       const std::vector<std::string>& files, Tolerance tol);
+// --dump-output: output k of graph `g` to files[k] as a float TensorProto named after the tensor.
+void dump_outputs(const compiler::Graph& g, const std::vector<std::vector<uint8_t>>& outputs, isa::DType dtype,
+                  const std::vector<std::string>& files);
+
+}  // namespace fusesim

@@ -1,0 +1,472 @@
+// The sweep driver: worker processes (fork + exec of this binary's `run`), their results,
+// progress on the terminal, and the closing summary.
+#include "sweep.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/program_options.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "isa/errors.h"
+#include "sweep_spec.h"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace fusesim {
+
+namespace sweep {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Metrics copied from each worker's report.json, in results column order.
+const std::vector<std::string> kMetrics = {"cycles",          "time_ns",        "macs",        "dram_read_bytes",
+                                           "dram_write_bytes", "avg_bw_gbps",    "peak_bw_gbps", "nfu_utilization",
+                                           "energy_pj",       "onchip_bytes"};
+
+// Results column of a point parameter: compiler.fusion -> fusion; arch.* keys stay whole.
+std::string column_of(const std::string& key) { return key.rfind("compiler.", 0) == 0 ? key.substr(9) : key; }
+
+double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+std::string hms(double s) {
+  if (!std::isfinite(s) || s < 0) return "?";
+  long t = std::lround(s);
+  std::ostringstream o;
+  if (t >= 3600) o << t / 3600 << "h" << std::setw(2) << std::setfill('0') << (t / 60) % 60 << "m";
+  else if (t >= 60) o << t / 60 << "m" << std::setw(2) << std::setfill('0') << t % 60 << "s";
+  else o << t << "s";
+  return o.str();
+}
+
+std::string with_commas(double v) {
+  if (!std::isfinite(v)) return "-";
+  std::string s = format_number(std::round(v));
+  for (int i = static_cast<int>(s.size()) - 3; i > (s[0] == '-' ? 1 : 0); i -= 3) s.insert(static_cast<std::size_t>(i), ",");
+  return s;
+}
+
+// "key=value" of the varying parameters, for progress lines and the summary.
+std::string describe(const Row& row, const std::vector<std::string>& shown) {
+  std::string s;
+  for (const auto& k : shown) {
+    const Cell* c = find(row, k);
+    if (!c) continue;
+    s += (s.empty() ? "" : " ") + (k == "model" ? c->text : k + "=" + c->text);
+  }
+  return s;
+}
+
+// The worker's error: its last "fusesim: ..." line on stderr (SystemC adds "In file:" lines
+// after it), else its last line; without the "fusesim: error: " prefix.
+std::string error_line(const std::string& err) {
+  std::string last, last_ours;
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);) {
+    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();
+    if (!line.empty()) last = line;
+    if (line.rfind("fusesim: ", 0) == 0) last_ours = line;
+  }
+  if (!last_ours.empty()) last = last_ours;
+  for (const char* prefix : {"fusesim: error: ", "fusesim: "})
+    if (last.rfind(prefix, 0) == 0) {
+      last = last.substr(std::strlen(prefix));
+      break;
+    }
+  return last;
+}
+
+Row params_row(const Point& p) {
+  Row r;
+  r.emplace_back("id", Cell::str(p.id));
+  r.emplace_back("index", Cell::raw(std::to_string(p.index)));
+  for (const auto& [k, v] : p.params)
+    r.emplace_back(column_of(k), Cell::str(k == "model" || k == "arch" ? stem(v) : v));
+  return r;
+}
+
+class Progress {
+ public:
+  Progress(std::size_t total, std::size_t already, std::vector<std::string> shown)
+      : tty_(::isatty(2)), total_(total), already_(already), shown_(std::move(shown)), start_(Clock::now()) {}
+
+  void finished(const Row& row, double wall) {
+    ++done_;
+    const Cell* status = find(row, "status");
+    const bool ok = status && status->text == "ok";
+    (ok ? ok_ : failed_)++;
+    std::ostringstream line;
+    line << "[" << std::setw(static_cast<int>(std::to_string(total_).size())) << already_ + done_ << "/" << total_
+         << "] " << std::left << std::setw(6) << (ok ? "ok" : "FAILED") << std::right << std::fixed
+         << std::setprecision(1) << std::setw(6) << wall << "s  " << describe(row, shown_);
+    if (ok) line << "  cycles " << with_commas(number(row, "cycles"));
+    else line << "  : " << find(row, "error")->text;
+    if (tty_) {
+      clear();
+      if (!ok) std::cerr << line.str() << "\n";  // the bar carries the rest
+      draw(0);
+    } else {
+      std::cerr << line.str() << "\n";
+    }
+  }
+
+  void tick(std::size_t running) {
+    if (tty_) draw(running);
+  }
+
+  void end() {
+    if (tty_) {
+      clear();
+      std::cerr.flush();
+    }
+  }
+
+  std::size_t failed() const { return failed_; }
+
+ private:
+  bool tty_;
+  std::size_t total_, already_, done_ = 0, ok_ = 0, failed_ = 0;
+  std::vector<std::string> shown_;
+  Clock::time_point start_;
+
+  void clear() { std::cerr << "\r\033[K"; }
+  void draw(std::size_t running) {
+    const double elapsed = seconds(Clock::now() - start_);
+    const std::size_t todo = total_ - already_;
+    const double eta = done_ ? elapsed / static_cast<double>(done_) * static_cast<double>(todo - done_) : NAN;
+    constexpr int kWidth = 30;
+    const int filled = total_ ? static_cast<int>(kWidth * (already_ + done_) / total_) : kWidth;
+    std::cerr << "\r\033[K[" << std::string(static_cast<std::size_t>(filled), '#')
+              << std::string(static_cast<std::size_t>(kWidth - filled), '.') << "] " << already_ + done_ << "/" << total_
+              << "  ok " << ok_ << "  failed " << failed_;
+    if (running) std::cerr << "  running " << running;
+    std::cerr << "  elapsed " << hms(elapsed) << "  ETA " << (done_ ? hms(eta) : "?") << std::flush;
+  }
+};
+
+struct Worker {
+  pid_t pid = -1;
+  int err_fd = -1;
+  std::string err;
+  const Point* point = nullptr;
+  std::string workdir;
+  Clock::time_point start;
+  bool timed_out = false;
+};
+
+// Reads what is available; returns false at end of file.
+bool drain(Worker& w, bool block) {
+  char buf[4096];
+  for (;;) {
+    ssize_t n = ::read(w.err_fd, buf, sizeof buf);
+    if (n > 0) {
+      w.err.append(buf, static_cast<std::size_t>(n));
+      if (w.err.size() > 65536) w.err.erase(0, w.err.size() - 32768);  // keep the tail
+      if (!block) return true;
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return true;
+    return false;
+  }
+}
+
+Worker spawn(const Point& p, const std::string& workdir) {
+  std::vector<std::string> args = p.run_args();
+  args.insert(args.begin(), "fusesim");
+  for (const char* a : {"--out", workdir.c_str(), "--quiet", "--no-timeline"}) args.emplace_back(a);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  const pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    // A worker must not outlive a killed sweep: --resume reruns its point.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(fds[1], 2);
+    int null = ::open("/dev/null", O_WRONLY);
+    if (null >= 0) ::dup2(null, 1);
+    ::execv("/proc/self/exe", argv.data());
+    const char msg[] = "fusesim: cannot exec the worker /proc/self/exe\n";
+    [[maybe_unused]] ssize_t n = ::write(2, msg, sizeof msg - 1);
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  ::fcntl(fds[0], F_SETFL, ::fcntl(fds[0], F_GETFL) | O_NONBLOCK);
+  Worker w;
+  w.pid = pid;
+  w.err_fd = fds[0];
+  w.point = &p;
+  w.workdir = workdir;
+  w.start = Clock::now();
+  return w;
+}
+
+// The row for a finished worker: its parameters, status and metrics.
+Row result_row(const Worker& w, int status, double wall) {
+  Row r = params_row(*w.point);
+  std::string error;
+  Row report;
+  if (w.timed_out) {
+    error = "timed out after " + format_number(std::round(wall)) + " s";
+  } else if (WIFSIGNALED(status)) {
+    error = std::string("worker killed by signal ") + std::to_string(WTERMSIG(status)) + " (" +
+            strsignal(WTERMSIG(status)) + ")";
+    if (!error_line(w.err).empty()) error += ": " + error_line(w.err);
+  } else if (WEXITSTATUS(status) != 0) {
+    error = error_line(w.err);
+    if (error.empty()) error = "worker failed";
+    error += " (exit " + std::to_string(WEXITSTATUS(status)) + ")";
+  } else {
+    std::ifstream in(w.workdir + "/report.json");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    try {
+      if (!in) throw std::runtime_error("missing");
+      report = parse_flat_json(ss.str());
+    } catch (const std::exception& e) {
+      error = std::string("cannot read the worker's report.json: ") + e.what();
+    }
+  }
+  r.emplace_back("status", Cell::str(error.empty() ? "ok" : "failed"));
+  r.emplace_back("error", Cell::str(error));
+  for (const auto& m : kMetrics) {
+    const Cell* c = error.empty() ? find(report, m) : nullptr;
+    r.emplace_back(m, c ? *c : Cell::raw(""));
+  }
+  char wall_s[32];
+  std::snprintf(wall_s, sizeof wall_s, "%.3f", wall);
+  r.emplace_back("wall_s", Cell::raw(wall_s));
+  r.emplace_back("model_path", Cell::str(w.point->model_path));
+  r.emplace_back("arch_path", Cell::str(w.point->arch_path));
+  return r;
+}
+
+// Runs `todo` with at most `jobs` workers at a time, appending each row to `store`.
+void run_points(const std::vector<const Point*>& todo, unsigned jobs, double timeout_s, ResultStore& store,
+                Progress& progress) {
+  const std::string work_root = store.dir() + "/.work";
+  std::error_code ec;
+  fs::remove_all(work_root, ec);  // leftovers of a killed sweep (the store's lock is ours)
+  fs::create_directories(work_root, ec);
+  std::vector<Worker> running;
+  std::size_t next = 0;
+  while (next < todo.size() || !running.empty()) {
+    while (running.size() < jobs && next < todo.size()) {
+      const Point& p = *todo[next++];
+      running.push_back(spawn(p, work_root + "/" + p.id));
+    }
+    std::vector<pollfd> pfds;
+    for (const auto& w : running) pfds.push_back({w.err_fd, POLLIN, 0});
+    ::poll(pfds.data(), pfds.size(), 250);
+    for (auto& w : running) drain(w, false);
+
+    for (auto& w : running) {
+      if (timeout_s > 0 && !w.timed_out && seconds(Clock::now() - w.start) > timeout_s) {
+        ::kill(w.pid, SIGKILL);
+        w.timed_out = true;
+      }
+    }
+    for (auto it = running.begin(); it != running.end();) {
+      int status = 0;
+      pid_t r = ::waitpid(it->pid, &status, WNOHANG);
+      if (r == 0 || (r < 0 && errno == EINTR)) {
+        ++it;
+        continue;
+      }
+      const double wall = seconds(Clock::now() - it->start);
+      ::fcntl(it->err_fd, F_SETFL, ::fcntl(it->err_fd, F_GETFL) & ~O_NONBLOCK);
+      drain(*it, true);
+      ::close(it->err_fd);
+      Row row = result_row(*it, status, wall);
+      store.append(row);
+      progress.finished(row, wall);
+      fs::remove_all(it->workdir, ec);
+      it = running.erase(it);
+    }
+    progress.tick(running.size());
+  }
+  progress.end();
+  fs::remove_all(work_root, ec);
+}
+
+constexpr const char* kUsage =
+    "usage: fusesim sweep SPEC [-j N] [--out DIR] [--resume] [--dry-run]\n"
+    "Runs every point of a sweep spec (configs/sweeps/*.yaml; format in docs/sweeps.md), one worker process\n"
+    "per point, appending a row per point to DIR/results.csv and DIR/results.jsonl as it finishes.";
+
+}  // namespace
+
+std::vector<std::size_t> pareto_front(const std::vector<std::pair<double, double>>& xy) {
+  std::vector<std::size_t> idx;
+  for (std::size_t i = 0; i < xy.size(); ++i)
+    if (!std::isnan(xy[i].first) && !std::isnan(xy[i].second)) idx.push_back(i);
+  std::stable_sort(idx.begin(), idx.end(), [&](std::size_t a, std::size_t b) {
+    return xy[a].first != xy[b].first ? xy[a].first < xy[b].first : xy[a].second < xy[b].second;
+  });
+  std::vector<std::size_t> front;
+  double best_y = INFINITY;
+  for (std::size_t i : idx)
+    if (xy[i].second < best_y) {  // strictly better y than every point with x no larger
+      front.push_back(i);
+      best_y = xy[i].second;
+    }
+  return front;
+}
+
+void print_summary(std::ostream& os, const std::vector<Row>& rows, const std::vector<std::string>& shown) {
+  std::map<std::string, std::vector<const Row*>> by_model;
+  std::size_t ok = 0;
+  for (const auto& r : rows) {
+    const Cell* s = find(r, "status");
+    if (!s || s->text != "ok") continue;
+    ++ok;
+    const Cell* m = find(r, "model");
+    by_model[m ? m->text : "?"].push_back(&r);
+  }
+  os << "summary: " << rows.size() << " points, " << ok << " ok, " << rows.size() - ok << " failed\n";
+  std::vector<std::string> params;  // the model is the heading
+  for (const auto& k : shown)
+    if (k != "model") params.push_back(k);
+  for (const auto& [model, rs] : by_model) {
+    os << "\n" << model << " (" << rs.size() << " ok points)\n";
+    auto best = [&](const char* metric) {
+      const Row* b = nullptr;
+      for (const Row* r : rs) {
+        double v = number(*r, metric);
+        if (!std::isnan(v) && (!b || v < number(*b, metric))) b = r;
+      }
+      return b;
+    };
+    if (const Row* b = best("cycles"))
+      os << "  best by cycles  " << std::setw(16) << with_commas(number(*b, "cycles")) << " cycles   "
+         << describe(*b, params) << "\n";
+    if (const Row* b = best("energy_pj"))
+      os << "  best by energy  " << std::setw(13) << std::fixed << std::setprecision(3)
+         << number(*b, "energy_pj") * 1e-9 << " mJ   " << std::setw(16) << with_commas(number(*b, "cycles"))
+         << " cycles   " << describe(*b, params) << "\n";
+    std::vector<std::pair<double, double>> xy;
+    for (const Row* r : rs) xy.emplace_back(number(*r, "onchip_bytes"), number(*r, "cycles"));
+    auto front = pareto_front(xy);
+    os << "  Pareto front, cycles vs on-chip bytes (" << front.size() << " points):\n";
+    os << "    " << std::setw(14) << "on-chip bytes" << std::setw(18) << "cycles" << "   parameters\n";
+    for (std::size_t i : front)
+      os << "    " << std::setw(14) << with_commas(xy[i].first) << std::setw(18) << with_commas(xy[i].second) << "   "
+         << describe(*rs[i], params) << "\n";
+  }
+}
+
+}  // namespace sweep
+
+int sweep_main(const std::vector<std::string>& args) {
+  using namespace sweep;
+  std::string spec_path, out;
+  unsigned jobs = std::max(1u, static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  bool resume = false, dry_run = false, overwrite = false;
+  double timeout_s = 0;
+  po::options_description desc("sweep options");
+  desc.add_options()("help,h", "show this help")
+      ("spec", po::value(&spec_path), "the sweep spec (YAML)")
+      ("jobs,j", po::value(&jobs)->default_value(jobs), "worker processes at a time")
+      ("out,o", po::value(&out), "results directory (default out/sweeps/<spec name>)")
+      ("resume", po::bool_switch(&resume), "complete a killed sweep: skip points already in DIR/results.jsonl")
+      ("overwrite", po::bool_switch(&overwrite), "discard results already in DIR")
+      ("dry-run,n", po::bool_switch(&dry_run), "list the points and exit")
+      ("timeout", po::value(&timeout_s)->default_value(0), "seconds before a point is killed and recorded as failed (0: none)");
+  po::positional_options_description pos;
+  pos.add("spec", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    std::cout << kUsage << "\n\n" << desc << "\n";
+    return 0;
+  }
+  po::notify(vm);
+  if (spec_path.empty()) throw InputError("sweep: a spec file is required (fusesim sweep SPEC; see --help)");
+  if (jobs == 0) throw InputError("-j must be at least 1");
+  if (timeout_s < 0) throw InputError("--timeout must be >= 0");
+  if (resume && overwrite) throw InputError("--resume and --overwrite exclude each other");
+
+  const SweepSpec spec = load_spec(spec_path);
+  const Expansion ex = expand(spec);
+  std::vector<std::string> shown;  // the parameters that vary, for progress and summary lines
+  for (const auto& a : spec.axes) shown.push_back(column_of(a.key));
+
+  if (dry_run) {
+    std::cout << spec.name << ": " << ex.points.size() << " points (" << ex.total << " in the product, "
+              << ex.rejected << " rejected by constraints)\n";
+    for (const auto& p : ex.points) {
+      std::cout << std::setw(6) << p.index << "  " << p.id;
+      for (const auto& [k, v] : p.params) std::cout << "  " << column_of(k) << "=" << (k == "model" || k == "arch" ? stem(v) : v);
+      std::cout << "\n";
+    }
+    return 0;
+  }
+  if (out.empty()) out = "out/sweeps/" + spec.name;
+
+  std::vector<std::string> columns = {"id", "index"};
+  for (const auto& [k, v] : ex.points.empty() ? std::vector<Param>{} : ex.points.front().params) columns.push_back(column_of(k));
+  columns.push_back("status");
+  columns.push_back("error");
+  columns.insert(columns.end(), kMetrics.begin(), kMetrics.end());
+  columns.push_back("wall_s");
+
+  ResultStore store(out, columns, resume, overwrite);
+  std::vector<const Point*> todo;
+  for (const auto& p : ex.points)
+    if (!store.has(p.id)) todo.push_back(&p);
+  const std::size_t already = ex.points.size() - todo.size();
+  std::cerr << "sweep " << spec.name << ": " << ex.points.size() << " points";
+  if (ex.rejected) std::cerr << " (" << ex.rejected << " rejected by constraints)";
+  if (resume) std::cerr << ", " << already << " already done" << (store.dropped() ? ", " + std::to_string(store.dropped()) + " partial or duplicate rows dropped" : "");
+  std::cerr << "; " << todo.size() << " to run with -j " << jobs << " -> " << out << "/results.csv\n";
+
+  const auto t0 = Clock::now();
+  Progress progress(ex.points.size(), already, shown);
+  run_points(todo, jobs, timeout_s, store, progress);
+  const double wall = seconds(Clock::now() - t0);
+
+  // The summary covers this spec's points, including those of earlier (resumed) runs.
+  std::vector<Row> rows;
+  std::map<std::string, bool> in_spec;
+  for (const auto& p : ex.points) in_spec[p.id] = true;
+  std::size_t ok = 0;
+  for (const auto& r : store.rows()) {
+    const Cell* id = find(r, "id");
+    if (!id || !in_spec.count(id->text)) continue;
+    rows.push_back(r);
+    const Cell* s = find(r, "status");
+    if (s && s->text == "ok") ++ok;
+  }
+  std::ostringstream summary;
+  print_summary(summary, rows, shown);
+  std::cout << summary.str();
+  std::ofstream(out + "/summary.txt") << summary.str();
+  std::cout << "\nran " << todo.size() << " points in " << std::fixed << std::setprecision(1) << wall << " s ("
+            << std::setprecision(1) << (wall > 0 ? 60.0 * static_cast<double>(todo.size()) / wall : 0.0)
+            << " points/min at -j " << jobs << "); results in " << out << "/results.csv\n";
+  return !rows.empty() && ok == 0 ? 1 : 0;
+}
+
+}  // namespace fusesim

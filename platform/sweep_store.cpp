@@ -1,0 +1,328 @@
+// Results store: flat JSON rows, CSV rows, crash-safe appends and the resume logic.
+#include "sweep_store.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "isa/errors.h"
+#include "json_writer.h"
+
+namespace fs = std::filesystem;
+
+namespace fusesim::sweep {
+
+namespace {
+
+class JsonScanner {
+ public:
+  explicit JsonScanner(const std::string& s) : s_(s) {}
+
+  Row object() {
+    Row row;
+    expect('{');
+    ws();
+    if (peek() == '}') {
+      ++pos_;
+      return end(row);
+    }
+    for (;;) {
+      ws();
+      std::string key = string();
+      ws();
+      expect(':');
+      ws();
+      char c = peek();
+      if (c == '{' || c == '[') skip_nested();
+      else if (c == '"') row.emplace_back(key, Cell::str(string()));
+      else row.emplace_back(key, Cell::raw(bare()));
+      ws();
+      if (peek() == ',') {
+        ++pos_;
+        continue;
+      }
+      expect('}');
+      return end(row);
+    }
+  }
+
+ private:
+  const std::string& s_;
+  std::size_t pos_ = 0;
+
+  [[noreturn]] void bad(const std::string& msg) const {
+    throw std::runtime_error("JSON: " + msg + " at character " + std::to_string(pos_ + 1));
+  }
+  char peek() const { return pos_ < s_.size() ? s_[pos_] : '\0'; }
+  void ws() {
+    while (pos_ < s_.size() && std::strchr(" \t\r\n", s_[pos_])) ++pos_;
+  }
+  void expect(char c) {
+    if (peek() != c) bad(std::string("expected '") + c + "'");
+    ++pos_;
+  }
+  Row end(Row& row) {
+    ws();
+    if (pos_ != s_.size()) bad("trailing characters");
+    return std::move(row);
+  }
+  static void utf8(std::string& out, unsigned cp) {
+    if (cp < 0x80) {
+      out += static_cast<char>(cp);
+    } else if (cp < 0x800) {
+      out += static_cast<char>(0xC0 | (cp >> 6));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    } else {
+      out += static_cast<char>(0xE0 | (cp >> 12));
+      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
+      out += static_cast<char>(0x80 | (cp & 0x3F));
+    }
+  }
+  std::string string() {
+    expect('"');
+    std::string out;
+    for (;;) {
+      if (pos_ >= s_.size()) bad("unterminated string");
+      char c = s_[pos_++];
+      if (c == '"') return out;
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (pos_ >= s_.size()) bad("unterminated escape");
+      char e = s_[pos_++];
+      switch (e) {
+        case '"': case '\\': case '/': out += e; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          if (pos_ + 4 > s_.size()) bad("short \\u escape");
+          char* endp = nullptr;
+          std::string hex = s_.substr(pos_, 4);
+          unsigned cp = static_cast<unsigned>(std::strtoul(hex.c_str(), &endp, 16));
+          if (endp != hex.c_str() + 4) bad("bad \\u escape");
+          utf8(out, cp);
+          pos_ += 4;
+          break;
+        }
+        default: bad(std::string("bad escape \\") + e);
+      }
+    }
+  }
+  std::string bare() {  // number, true, false, null
+    std::size_t start = pos_;
+    while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || std::strchr("+-.", s_[pos_])))
+      ++pos_;
+    std::string tok = s_.substr(start, pos_ - start);
+    if (tok == "true" || tok == "false" || tok == "null") return tok;
+    char* endp = nullptr;
+    std::strtod(tok.c_str(), &endp);
+    if (tok.empty() || endp != tok.c_str() + tok.size()) bad("bad value '" + tok + "'");
+    return tok;
+  }
+  void skip_nested() {
+    int depth = 0;
+    do {
+      char c = peek();
+      if (c == '\0') bad("unterminated object or array");
+      if (c == '"') {
+        string();
+        continue;
+      }
+      if (c == '{' || c == '[') ++depth;
+      if (c == '}' || c == ']') --depth;
+      ++pos_;
+    } while (depth > 0);
+  }
+};
+
+void write_all(int fd, const std::string& data, const std::string& what) {
+  std::size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw std::runtime_error("cannot write " + what + ": " + std::strerror(errno));
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+// Writes `content` to `path` atomically (temporary file, fsync, rename).
+void replace_file(const std::string& path, const std::string& content) {
+  const std::string tmp = path + ".tmp";
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw InputError(tmp + ": cannot create: " + std::strerror(errno));
+  write_all(fd, content, tmp);
+  ::fsync(fd);
+  ::close(fd);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw InputError(path + ": cannot replace: " + std::strerror(errno));
+}
+
+std::string header_line(const std::vector<std::string>& columns) {
+  std::string h;
+  for (std::size_t i = 0; i < columns.size(); ++i) h += (i ? "," : "") + csv_field(columns[i]);
+  return h + "\n";
+}
+
+}  // namespace
+
+const Cell* find(const Row& row, const std::string& key) {
+  for (const auto& [k, c] : row)
+    if (k == key) return &c;
+  return nullptr;
+}
+
+double number(const Row& row, const std::string& key) {
+  const Cell* c = find(row, key);
+  if (!c || c->quoted || c->text.empty()) return NAN;
+  char* end = nullptr;
+  double v = std::strtod(c->text.c_str(), &end);
+  return end == c->text.c_str() + c->text.size() ? v : NAN;
+}
+
+Row parse_flat_json(const std::string& text) { return JsonScanner(text).object(); }
+
+std::string to_json_line(const Row& row) {
+  std::string s = "{";
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    const auto& [k, c] = row[i];
+    s += (i ? "," : "") + std::string("\"") + JsonWriter::escape(k) + "\":";
+    s += c.quoted ? "\"" + JsonWriter::escape(c.text) + "\"" : (c.text.empty() ? "null" : c.text);
+  }
+  return s + "}\n";
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string q = "\"";
+  for (char c : s) {
+    if (c == '"') q += '"';
+    q += (c == '\n' || c == '\r') ? ' ' : c;
+  }
+  return q + "\"";
+}
+
+std::string to_csv_line(const Row& row, const std::vector<std::string>& columns) {
+  std::string s;
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    const Cell* c = find(row, columns[i]);
+    if (i) s += ',';
+    if (c && !(!c->quoted && c->text == "null")) s += csv_field(c->text);
+  }
+  return s + "\n";
+}
+
+std::vector<std::string> complete_lines(const std::string& content, std::size_t& complete_bytes) {
+  std::vector<std::string> lines;
+  std::size_t start = 0;
+  for (std::size_t nl; (nl = content.find('\n', start)) != std::string::npos; start = nl + 1)
+    lines.push_back(content.substr(start, nl - start));
+  complete_bytes = start;
+  return lines;
+}
+
+ResultStore::ResultStore(const std::string& dir, std::vector<std::string> csv_columns, bool resume, bool overwrite)
+    : dir_(dir), columns_(std::move(csv_columns)) {
+  try {
+    open(resume, overwrite);
+  } catch (...) {
+    close_all();  // no destructor runs for a throwing constructor: release the lock here
+    throw;
+  }
+}
+
+void ResultStore::open(bool resume, bool overwrite) {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (!fs::is_directory(dir_)) throw InputError("--out " + dir_ + ": cannot create the directory");
+  const std::string lock = dir_ + "/.lock";
+  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (lock_fd_ < 0) throw InputError(lock + ": cannot open: " + std::strerror(errno));
+  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
+    throw InputError("--out " + dir_ + ": another sweep is writing into this directory");
+  const std::string jsonl = dir_ + "/results.jsonl";
+  if (resume) {
+    load_existing();
+  } else if (!overwrite && fs::exists(jsonl) && fs::file_size(jsonl, ec) > 0) {
+    throw InputError("--out " + dir_ + ": results.jsonl already holds results; add --resume to complete that "
+                     "sweep or --overwrite to start over");
+  }
+  rewrite_files();
+  open_for_append();
+}
+
+ResultStore::~ResultStore() { close_all(); }
+
+void ResultStore::close_all() {
+  for (int* fd : {&jsonl_fd_, &csv_fd_, &lock_fd_})
+    if (*fd >= 0) {
+      ::close(*fd);
+      *fd = -1;
+    }
+}
+
+void ResultStore::load_existing() {
+  std::ifstream in(dir_ + "/results.jsonl", std::ios::binary);
+  if (!in) return;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string content = ss.str();
+  std::size_t complete = 0;
+  for (const auto& line : complete_lines(content, complete)) {
+    if (line.empty()) continue;
+    try {
+      Row r = parse_flat_json(line);
+      const Cell* id = find(r, "id");
+      if (!id || id->text.empty() || !ids_.insert(id->text).second) {
+        ++dropped_;
+        continue;
+      }
+      rows_.push_back(std::move(r));
+    } catch (const std::runtime_error&) {
+      ++dropped_;
+    }
+  }
+  if (complete < content.size()) ++dropped_;  // a row cut short by a kill
+}
+
+void ResultStore::rewrite_files() {
+  std::string jsonl, csv = header_line(columns_);
+  for (const auto& r : rows_) {
+    jsonl += to_json_line(r);
+    csv += to_csv_line(r, columns_);
+  }
+  replace_file(dir_ + "/results.jsonl", jsonl);
+  replace_file(dir_ + "/results.csv", csv);
+}
+
+void ResultStore::open_for_append() {
+  for (auto [fd, name] : {std::pair<int*, const char*>{&jsonl_fd_, "/results.jsonl"}, {&csv_fd_, "/results.csv"}}) {
+    const std::string path = dir_ + name;
+    *fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (*fd < 0) throw InputError(path + ": cannot open for appending: " + std::strerror(errno));
+  }
+}
+
+void ResultStore::append(const Row& row) {
+  const Cell* id = find(row, "id");
+  if (!id) throw std::logic_error("result row without an id");
+  // results.jsonl first: it is what --resume trusts; results.csv is rebuilt from it on resume.
+  write_all(jsonl_fd_, to_json_line(row), dir_ + "/results.jsonl");
+  ::fdatasync(jsonl_fd_);
+  write_all(csv_fd_, to_csv_line(row, columns_), dir_ + "/results.csv");
+  ids_.insert(id->text);
+  rows_.push_back(row);
+}
+
+}  // namespace fusesim::sweep

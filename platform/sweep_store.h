@@ -1,0 +1,70 @@
+// The sweep results store: DIR/results.jsonl (the source of truth) and DIR/results.csv, one row
+// per point, each row appended with a single write() so a killed sweep never leaves half a row
+// behind that --resume would keep.
+#pragma once
+
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace fusesim::sweep {
+
+// A JSON scalar kept as text: numbers, true/false/null verbatim; strings unescaped.
+struct Cell {
+  bool quoted = false;
+  std::string text;
+  static Cell str(std::string s) { return {true, std::move(s)}; }
+  static Cell raw(std::string s) { return {false, std::move(s)}; }
+};
+using Row = std::vector<std::pair<std::string, Cell>>;
+
+const Cell* find(const Row& row, const std::string& key);
+// The number in `key`, or NaN when absent, empty or not a number.
+double number(const Row& row, const std::string& key);
+
+// Parses one JSON object; nested objects and arrays are skipped (not returned).
+// Throws std::runtime_error on malformed input.
+Row parse_flat_json(const std::string& text);
+std::string to_json_line(const Row& row);  // one line, ending in '\n'
+std::string csv_field(const std::string& s);
+std::string to_csv_line(const Row& row, const std::vector<std::string>& columns);
+
+// Splits `content` into complete lines; reports the byte length of the complete part.
+std::vector<std::string> complete_lines(const std::string& content, std::size_t& complete_bytes);
+
+class ResultStore {
+ public:
+  // Opens DIR (created if needed) and takes an exclusive lock on it. Without `resume`,
+  // existing results are an error unless `overwrite`. With `resume`, results.jsonl is read:
+  // a trailing partial line and unreadable or duplicate rows are dropped, and both files are
+  // rewritten from what remains so they agree. Throws InputError.
+  ResultStore(const std::string& dir, std::vector<std::string> csv_columns, bool resume, bool overwrite);
+  ~ResultStore();
+  ResultStore(const ResultStore&) = delete;
+  ResultStore& operator=(const ResultStore&) = delete;
+
+  bool has(const std::string& id) const { return ids_.count(id) != 0; }
+  const std::vector<Row>& rows() const { return rows_; }
+  std::size_t dropped() const { return dropped_; }  // rows discarded while resuming
+  const std::string& dir() const { return dir_; }
+
+  // Appends one row (which must have an "id") to both files and syncs results.jsonl.
+  void append(const Row& row);
+
+ private:
+  std::string dir_;
+  std::vector<std::string> columns_;
+  std::vector<Row> rows_;
+  std::set<std::string> ids_;
+  std::size_t dropped_ = 0;
+  int lock_fd_ = -1, jsonl_fd_ = -1, csv_fd_ = -1;
+
+  void open(bool resume, bool overwrite);
+  void close_all();
+  void load_existing();
+  void rewrite_files();
+  void open_for_append();
+};
+
+}  // namespace fusesim::sweep
