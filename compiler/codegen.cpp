@@ -19,6 +19,28 @@ namespace {
 using isa::Instr;
 uint32_t u32(int64_t v) { return static_cast<uint32_t>(v); }
 
+// A contiguous transfer of n elements: one row when it fits the 16-bit size0, else rows of
+// 32768 elements (size1 x size0) plus a remainder.
+constexpr int64_t kMaxRow = 32768;
+void flat_transfer(std::vector<Instr>& out, const Instr& proto, int64_t n, int64_t esize, int64_t belem) {
+  int64_t done = 0;
+  if (n > 65535) {
+    const int64_t rows = std::min<int64_t>(n / kMaxRow, 65535);
+    Instr in = proto;
+    in.size0 = u32(kMaxRow), in.size1 = u32(rows), in.size2 = 1, in.stride1 = u32(kMaxRow);
+    out.push_back(in);
+    done = rows * kMaxRow;
+  }
+  while (done < n) {
+    const int64_t m = std::min<int64_t>(n - done, 65535);
+    Instr in = proto;
+    in.dram_addr = u32(proto.dram_addr + done * esize);
+    in.buf_addr = u32(proto.buf_addr + done * belem);
+    in.size0 = u32(m), in.size1 = 1, in.size2 = 1;
+    out.push_back(in);
+    done += m;
+  }
+}
 // ---------------------------------------------------------------------------------------------
 // Steps and the dependency-token protocol
 class StepEmitter {
@@ -27,6 +49,15 @@ class StepEmitter {
   // Output tiles: the NBout half a group of steps accumulates into, stored once.
   int begin_out_tile() { return tiles_++; }
   void load(const Instr& in) { steps_.back().loads.push_back(in); }
+  // A flat (contiguous) LOAD of n data elements, split when longer than one pattern row.
+  void flat_load(isa::Buffer buf, uint64_t dram, uint64_t buf_addr, int64_t n, int64_t esize) {
+    Instr proto;
+    proto.opcode = static_cast<uint32_t>(isa::Opcode::Load);
+    proto.buf = static_cast<uint32_t>(buf);
+    proto.dram_addr = static_cast<uint32_t>(dram);
+    proto.buf_addr = static_cast<uint32_t>(buf_addr);
+    flat_transfer(steps_.back().loads, proto, n, esize, buf == isa::Buffer::NBout ? 4 : esize);
+  }
   void compute(const Instr& in, int tile) {
     steps_.back().computes.push_back(in);
     steps_.back().compute_tiles.push_back(tile);
@@ -103,11 +134,6 @@ Instr make_load(isa::Buffer buf, uint64_t dram, uint64_t buf_addr) {
   in.buf = static_cast<uint32_t>(buf);
   in.dram_addr = u32(dram);
   in.buf_addr = u32(buf_addr);
-  return in;
-}
-Instr flat_load(isa::Buffer buf, uint64_t dram, uint64_t buf_addr, int64_t n) {
-  Instr in = make_load(buf, dram, buf_addr);
-  in.size0 = u32(n), in.size1 = 1, in.size2 = 1;
   return in;
 }
 Instr make_store(uint64_t dram, uint64_t buf_addr) {
@@ -218,35 +244,32 @@ void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& 
         input_load(dense ? grp * wl.cin + ci0 : co0, nci, cur_in);
       }
       // weights (laid out tile by tile in DRAM: one run each) and bias
-      int64_t w_sb = 0, b_sb = 0;
+      int64_t w_sb = 0;  // the bias follows the weights in SB (ISA v2)
       if (weights) {
         const int64_t wco0 = (dense ? grp * wl.cout : 0) + co0;
         const int64_t per = dense ? nci * taps : taps;
         if (tp.resident_weights) {
-          b_sb = wl.cout * w_row * es + co0 * es;
           w_sb = co0 * w_row * es;
           if (!resident_loaded) {
             resident_loaded = true;
-            e.load(flat_load(isa::Buffer::SB, c.w_addr[l.id], 0, wl.cout * w_row));
-            if (wl.bias) e.load(flat_load(isa::Buffer::SB, c.b_addr[l.id], wl.cout * w_row * es, wl.cout));
+            e.flat_load(isa::Buffer::SB, c.w_addr[l.id], 0, wl.cout * w_row, es);
+            if (wl.bias) e.flat_load(isa::Buffer::SB, c.b_addr[l.id], wl.cout * w_row * es, wl.cout, es);
           }
         } else {
           const bool reuse_w = ws && !first_sp;
           if (!reuse_w) {
             cur_w = (w_cnt++ % D) * c.sb_half;
             const int64_t block = dense ? (grp * wl.cout * wl.cin + co0 * wl.cin + ci0 * nco) * taps : co0 * taps;
-            e.load(flat_load(isa::Buffer::SB, c.w_addr[l.id] + block * es, cur_w, nco * per));
-            if (wl.bias && first_ci) e.load(flat_load(isa::Buffer::SB, c.b_addr[l.id] + wco0 * es, cur_w + nco * per * es, nco));
+            e.flat_load(isa::Buffer::SB, c.w_addr[l.id] + block * es, cur_w, nco * per, es);
+            if (wl.bias && first_ci) e.flat_load(isa::Buffer::SB, c.b_addr[l.id] + wco0 * es, cur_w + nco * per * es, nco, es);
           }
           w_sb = cur_w;
-          b_sb = cur_w + nco * per * es;
         }
       }
       Instr cp = make_compute(op);
       cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
       cp.in_addr = u32(cur_in);
       cp.w_addr = u32(w_sb);
-      cp.bias_addr = u32(b_sb);
       cp.out_addr = u32(out_addr);
       cp.cin = u32(nci), cp.cout = u32(nco);
       cp.in_h = u32(ir), cp.in_w = u32(ic), cp.out_h = u32(rows), cp.out_w = u32(cols);
@@ -260,7 +283,7 @@ void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& 
       e.compute(cp, tile);
     }
     Instr st = make_store(out_base + ((((dense ? grp * wl.cout : 0) + co0) * wl.oh + r0) * wl.ow + c0) * es, out_addr);
-    if (rows == wl.oh && cols == wl.ow) {
+    if (rows == wl.oh && cols == wl.ow && nco * rows * cols <= 65535) {
       st.size0 = u32(nco * rows * cols), st.size1 = 1, st.size2 = 1;
     } else {
       st.size0 = u32(cols), st.size1 = u32(rows), st.size2 = u32(nco);
@@ -361,13 +384,13 @@ void gen_add(Ctx& c, const LayerNode& l, StepEmitter& e) {
     const int64_t in_addr = (cnt % D) * c.nbin_half, out_addr = (cnt % D) * c.nbout_half;
     ++cnt;
     e.begin_step();
-    e.load(flat_load(isa::Buffer::NBin, a + p * c.esize, in_addr, m));
-    e.load(flat_load(isa::Buffer::NBin, b + p * c.esize, in_addr + m * c.esize, m));
+    e.flat_load(isa::Buffer::NBin, a + p * c.esize, in_addr, m, c.esize);
+    e.flat_load(isa::Buffer::NBin, b + p * c.esize, in_addr + m * c.esize, m, c.esize);
     flat_computes(e, c, isa::ComputeOp::Act, in_addr, out_addr, m, isa::Activation::None, tile);
     flat_computes(e, c, isa::ComputeOp::Add, in_addr + m * c.esize, out_addr, m, l.attrs.act, tile);
-    Instr st = make_store(o + p * c.esize, out_addr);
-    st.size0 = u32(m), st.size1 = 1, st.size2 = 1;
-    e.store(st, tile);
+    std::vector<Instr> sts;
+    flat_transfer(sts, make_store(o + p * c.esize, out_addr), m, c.esize, 4);
+    for (const Instr& st : sts) e.store(st, tile);
   }
 }
 
@@ -644,6 +667,15 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   end.layer = groups.empty() ? 0 : static_cast<uint32_t>(groups.size() - 1);
   p.instrs.push_back(end);
 
+  // Every word must encode; a failure here is a codegen bug, named with its instruction.
+  for (std::size_t i = 0; i < p.instrs.size(); ++i) {
+    try {
+      (void)isa::encode(p.instrs[i]);
+    } catch (const std::invalid_argument& ex) {
+      throw std::logic_error("codegen: instruction " + std::to_string(i) + " (" + isa::disassemble(p.instrs[i]) +
+                             "): " + ex.what());
+    }
+  }
   p.prog_addr = static_cast<uint32_t>((top + 4095) / 4096 * 4096);
   p.dram_footprint = p.prog_addr + p.instrs.size() * isa::kInstrBytes;
   if (p.dram_footprint > arch.dram_bytes)

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <limits>
 
 #include "isa/numerics.h"
 
@@ -25,6 +26,9 @@ void copy_in(std::vector<T>& dst, const uint8_t* src, size_t n) {
 }
 
 }  // namespace
+
+// Biases follow the weights in SB (ISA v2).
+uint64_t Nfu::bias_addr(const Instr& in, const Footprint& f) { return uint64_t{in.w_addr} + f.weights; }
 
 Nfu::Nfu(RunContext& ctx, Buffer& nbin, Buffer& sb, Buffer& nbout)
     : ctx_(ctx), nbin_(nbin), sb_(sb), nbout_(nbout) {}
@@ -69,8 +73,10 @@ Nfu::Footprint Nfu::footprint(const Instr& in) const {
   f.in = g.in_elems() * isa::elem_bytes(static_cast<isa::Buffer>(in.in_buf), dtype);
   if (is_conv(op)) f.weights = g.weight_elems() * esize;
   if (is_conv(op) && in.has_bias) f.bias = uint64_t{g.cout} * esize;
-  f.out_write = g.out_elems() * 4;
-  if ((is_conv(op) && in.accumulate) || op == ComputeOp::Add) f.out_read = f.out_write;
+  // With an output halo the whole padded map is written; partial sums are read from inside it.
+  f.out_write = uint64_t{g.cout} * (in.out_pad_top + g.out_h + in.out_pad_bottom) *
+                (in.out_pad_left + g.out_w + in.out_pad_right) * 4;
+  if ((is_conv(op) && in.accumulate) || op == ComputeOp::Add) f.out_read = g.out_elems() * 4;
   return f;
 }
 
@@ -128,7 +134,7 @@ bool Nfu::validate(const Instr& in, uint32_t index) {
   };
   const Region regions[] = {{&input_buffer(in), in.in_addr, f.in, "input map"},
                             {&sb_, in.w_addr, f.weights, "weights"},
-                            {&sb_, in.bias_addr, f.bias, "biases"},
+                            {&sb_, bias_addr(in, f), f.bias, "biases"},
                             {&nbout_, in.out_addr, f.out_write, "output map"}};
   for (const Region& r : regions) {
     if (r.bytes == 0 || r.buf->contains(r.addr, r.bytes)) continue;
@@ -166,7 +172,23 @@ void Nfu::run(const Instr& in, Scratch<Data, Acc>& s) {
   const auto act = static_cast<isa::Activation>(in.act);
   const kernels::Geometry g = geometry(in);
   const size_t n = g.out_elems();
+  const bool halo = in.out_pad_top | in.out_pad_bottom | in.out_pad_left | in.out_pad_right;
+  // Without a halo the kernels work in place on NBout; with one, on a dense scratch map that
+  // is scattered into the padded output afterwards.
   uint8_t* out = nbout_.at(in.out_addr);
+  const size_t pw = in.out_pad_left + g.out_w + in.out_pad_right, ph = in.out_pad_top + g.out_h + in.out_pad_bottom;
+  if (halo) {
+    s.dense.resize(n * sizeof(Acc));
+    const bool reads_out = (is_conv(op) && in.accumulate) || op == ComputeOp::Add;
+    if (reads_out)
+      for (size_t c = 0; c < g.cout; ++c)
+        for (size_t y = 0; y < g.out_h; ++y)
+          std::memcpy(s.dense.data() + ((c * g.out_h + y) * g.out_w) * sizeof(Acc),
+                      out + ((c * ph + in.out_pad_top + y) * pw + in.out_pad_left) * sizeof(Acc),
+                      g.out_w * sizeof(Acc));
+  }
+  uint8_t* const final_out = out;
+  if (halo) out = s.dense.data();
   gather_input<Data, Acc>(in, g, s.in);
   s.acc.resize(n);
   switch (op) {
@@ -176,7 +198,7 @@ void Nfu::run(const Instr& in, Scratch<Data, Acc>& s) {
       if (in.accumulate) {
         copy_in(s.acc, out, n);
       } else if (in.has_bias) {
-        copy_in(s.bias, sb_.at(in.bias_addr), g.cout);
+        copy_in(s.bias, sb_.at(bias_addr(in, footprint(in))), g.cout);
         if constexpr (sizeof(Data) == 2)
           kernels::bias_init(g, s.bias.data(), in.shift, s.acc.data());
         else
@@ -206,7 +228,25 @@ void Nfu::run(const Instr& in, Scratch<Data, Acc>& s) {
       kernels::activate(s.in.data(), n, act, s.acc.data());
       break;
   }
-  std::memcpy(out, s.acc.data(), n * sizeof(Acc));
+  if (!halo) {
+    std::memcpy(out, s.acc.data(), n * sizeof(Acc));
+    return;
+  }
+  // Ring of pad values (zero, or the lowest value for a max-pool consumer), then the interior.
+  Acc padv{0};
+  if (in.out_pad_value == static_cast<uint32_t>(isa::PadValue::Min)) {
+    if constexpr (sizeof(Data) == 2)
+      padv = numerics::kInt16Min;
+    else
+      padv = -std::numeric_limits<float>::infinity();
+  }
+  std::vector<Acc>& full = s.padded;
+  full.assign(size_t{g.cout} * ph * pw, padv);
+  for (size_t c = 0; c < g.cout; ++c)
+    for (size_t y = 0; y < g.out_h; ++y)
+      std::memcpy(&full[(c * ph + in.out_pad_top + y) * pw + in.out_pad_left], &s.acc[(c * g.out_h + y) * g.out_w],
+                  g.out_w * sizeof(Acc));
+  std::memcpy(final_out, full.data(), full.size() * sizeof(Acc));
 }
 
 void Nfu::count(const Instr& in) {
@@ -225,7 +265,7 @@ void Nfu::count(const Instr& in) {
   count_buf(in_nbout ? nbout_ : nbin_, in_nbout ? isa::Buffer::NBout : isa::Buffer::NBin, in.in_addr, f.in, 0,
             f.in);
   count_buf(sb_, isa::Buffer::SB, in.w_addr, f.weights, 0, f.weights);
-  count_buf(sb_, isa::Buffer::SB, in.bias_addr, f.bias, 0, f.bias);
+  count_buf(sb_, isa::Buffer::SB, bias_addr(in, f), f.bias, 0, f.bias);
   count_buf(nbout_, isa::Buffer::NBout, in.out_addr, f.out_read, f.out_write, f.out_write);
 }
 
@@ -234,7 +274,7 @@ void Nfu::trace_regions(Tracer& t, const Instr& in) const {
   const Footprint f = footprint(in);
   t.touch(kComputeUnit, static_cast<int>(in.in_buf), in.in_addr, f.in);
   t.touch(kComputeUnit, static_cast<int>(isa::Buffer::SB), in.w_addr, f.weights);
-  t.touch(kComputeUnit, static_cast<int>(isa::Buffer::SB), in.bias_addr, f.bias);
+  t.touch(kComputeUnit, static_cast<int>(isa::Buffer::SB), bias_addr(in, f), f.bias);
   t.touch(kComputeUnit, static_cast<int>(isa::Buffer::NBout), in.out_addr, f.out_write);
 }
 

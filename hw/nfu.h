@@ -34,10 +34,12 @@ class Nfu {
   struct Footprint {
     uint64_t in = 0, weights = 0, bias = 0, out_read = 0, out_write = 0;
   };
+  static uint64_t bias_addr(const isa::Instr& in, const Footprint& f);
   template <class Data, class Acc>
   struct Scratch {
     std::vector<Data> in, weights, bias;
-    std::vector<Acc> acc;
+    std::vector<Acc> acc, padded;
+    std::vector<uint8_t> dense;
   };
 
   RunContext& ctx_;

@@ -62,6 +62,9 @@ class OnnxImporter {
     load();
     g_.name = std::filesystem::path(path_).stem().string();
     const auto& graph = model_.graph();
+    // An op fusesim does not know is the first thing to report, before any data is read.
+    for (int i = 0; i < graph.node_size(); ++i)
+      if (!known_op(graph.node(i).op_type())) unsupported(i, "unsupported op");
     for (const auto& init : graph.initializer()) {
       Value v;
       v.is_const = true;
@@ -220,9 +223,15 @@ class OnnxImporter {
         throw OnnxUnsupported(path_ + ": graph input '" + runtime[k]->name() + "': the graph has " +
                                   std::to_string(runtime.size()) + " runtime inputs; fusesim runs one",
                               std::to_string(runtime.size()) + " runtime inputs");
+      const std::string what = path_ + ": graph input '" + runtime[k]->name() + "'";
+      if (!runtime[k]->type().has_tensor_type()) throw OnnxUnsupported(what + " is not a tensor", "non-tensor input");
       Value v;
       v.is_const = true;
-      v.c = decode_tensor(read_tensor_file(opt_.bind_inputs[k]), base_dir_, opt_.bind_inputs[k]);
+      try {
+        v.c = decode_tensor(read_tensor_file(opt_.bind_inputs[k]), base_dir_, opt_.bind_inputs[k]);
+      } catch (const InputError& e) {
+        throw OnnxUnsupported(what + ": " + e.what(), std::string("input '") + runtime[k]->name() + "': " + e.what());
+      }
       values_[runtime[k]->name()] = std::move(v);
     }
     const onnx::ValueInfoProto& in = *runtime[0];
@@ -299,6 +308,14 @@ class OnnxImporter {
   }
 
   // ---- nodes ----
+  static bool known_op(const std::string& op) {
+    static const std::set<std::string> ops = {
+        "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Slice", "Cast", "Add", "Sub", "Mul", "Div",
+        "Concat", "Reshape", "Flatten", "Transpose", "Identity", "Dropout", "Conv", "Gemm", "MatMul", "Relu",
+        "Sigmoid", "Tanh", "LeakyRelu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization"};
+    return ops.count(op) > 0;
+  }
+
   void import_node(int i, const NodeProto& n) {
     if (!n.domain().empty() && n.domain() != "ai.onnx") unsupported(i, "unsupported op (domain " + n.domain() + ")");
     const std::string& op = n.op_type();

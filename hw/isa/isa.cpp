@@ -34,7 +34,9 @@ std::vector<FieldSpec> transfer_fields(bool with_padding) {
 
 std::vector<FieldSpec> compute_fields() {
   return with_common({F(op, 32, 4),         F(in_buf, 36, 2),     F(in_addr, 38, 22),
-                      F(w_addr, 60, 22),    F(bias_addr, 82, 22), F(out_addr, 104, 22),
+                      F(w_addr, 60, 22),    F(out_pad_top, 82, 4),  F(out_pad_bottom, 86, 4),
+                      F(out_pad_left, 90, 4), F(out_pad_right, 94, 4), F(out_pad_value, 98, 1),
+                      F(out_addr, 104, 22),
                       F(cin, 126, 16),      F(cout, 142, 16),     F(in_h, 158, 12),
                       F(in_w, 170, 12),     F(out_h, 182, 12),    F(out_w, 194, 12),
                       F(kh, 206, 8),        F(kw, 214, 8),        F(stride_h, 222, 4),

@@ -11,7 +11,7 @@
 namespace fusesim::isa {
 
 // Bump when the encoding or the meaning of any field changes.
-constexpr uint32_t kIsaVersion = 1;
+constexpr uint32_t kIsaVersion = 2;
 constexpr std::size_t kInstrBytes = 32;  // fixed 256-bit words
 using Word = std::array<uint64_t, 4>;
 
@@ -54,9 +54,14 @@ struct Instr {
   uint32_t op = 0;       // ComputeOp
   uint32_t in_buf = 0;   // Buffer holding the input map: NBin or NBout
   uint32_t in_addr = 0;  // byte address of the input map [cin][in_h][in_w]
-  uint32_t w_addr = 0;   // SB byte address of weights [cout][cin][kh][kw] (DwConv: [c][kh][kw])
-  uint32_t bias_addr = 0;  // SB byte address of cout biases (when has_bias)
+  uint32_t w_addr = 0;   // SB byte address of weights [cout][cin][kh][kw] (DwConv: [c][kh][kw]),
+                         // followed directly by cout biases when has_bias
   uint32_t out_addr = 0;   // NBout byte address of the output map [cout][out_h][out_w]
+  // Output halo (v2): the output map written is [cout][out_pad_top + out_h + out_pad_bottom]
+  // [out_pad_left + out_w + out_pad_right]; computed values land inside, the ring holds the pad
+  // value. A fused consumer reads it as a ready-padded input map.
+  uint32_t out_pad_top = 0, out_pad_bottom = 0, out_pad_left = 0, out_pad_right = 0;
+  uint32_t out_pad_value = 0;  // PadValue
   uint32_t cin = 0, cout = 0, in_h = 0, in_w = 0, out_h = 0, out_w = 0;
   uint32_t kh = 0, kw = 0, stride_h = 0, stride_w = 0, dil_h = 0, dil_w = 0;
   uint32_t accumulate = 0;  // 1: NFU-2 starts from the partial sums in NBout; 0: from bias/zero

@@ -111,12 +111,13 @@ TEST_F(Accel, TimingModeTakesIdenticalCycles) {
 // reading NBout: the centre of the box sum is 9, so every pooled quadrant is 2 * 9 + 0.5.
 std::vector<Instr> two_pass_program(isa::DType dtype) {
   std::vector<Instr> p = box_sum_program();
-  Instr lb = load(Buffer::SB, kW + 64, 64, 1);
+  // ISA v2: the bias sits right after the 3x3 weights in SB
+  const uint32_t bias_sb = 9 * isa::data_bytes(dtype);
+  Instr lb = load(Buffer::SB, kW + 64, bias_sb, 1);
   lb.push_next = 1;
   p[1].push_next = 0;
   Instr first = p[2], second = p[2];
   first.has_bias = 1;
-  first.bias_addr = 64;
   first.final = 0;
   first.push_next = 0;
   second.pop_prev = 0;

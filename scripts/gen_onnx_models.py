@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Generates the project's small ONNX models in models/onnx/ with Debian's python3-onnx.
+
+  residual_block.onnx   conv-bn-relu, conv-bn, skip add, relu, global pool, flatten, gemm (opset 13)
+  concat_block.onnx     three branches (1x1, 3x3, maxpool) concatenated, Clip(0,6), and the
+                        Shape/Gather/Unsqueeze/Concat subgraph torch emits for x.view(n, -1) (opset 11)
+  channel_shuffle.onnx  grouped 1x1 conv, Reshape-Transpose-Reshape channel shuffle, depthwise conv
+                        with auto_pad SAME_UPPER, average pool (opset 9: Reshape shape input, Unsqueeze
+                        axes attribute)
+
+Weights are drawn from a fixed seed, so the files are reproducible. Usage:
+  /usr/bin/python3 scripts/gen_onnx_models.py [OUTDIR]   (default models/onnx)
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+RNG = np.random.default_rng(20240501)
+
+
+def weights(name, *shape, scale=None):
+    fan_in = int(np.prod(shape[1:])) if len(shape) > 1 else 1
+    bound = scale if scale is not None else 1.0 / np.sqrt(fan_in)
+    return numpy_helper.from_array(RNG.uniform(-bound, bound, size=shape).astype(np.float32), name)
+
+
+def batchnorm_params(prefix, c):
+    return [
+        numpy_helper.from_array(RNG.uniform(0.5, 1.5, c).astype(np.float32), prefix + "_gamma"),
+        numpy_helper.from_array(RNG.uniform(-0.2, 0.2, c).astype(np.float32), prefix + "_beta"),
+        numpy_helper.from_array(RNG.uniform(-0.1, 0.1, c).astype(np.float32), prefix + "_mean"),
+        numpy_helper.from_array(RNG.uniform(0.5, 1.5, c).astype(np.float32), prefix + "_var"),
+    ]
+
+
+def ints(name, values):
+    return numpy_helper.from_array(np.array(values, dtype=np.int64), name)
+
+
+def save(model, path):
+    onnx.checker.check_model(model)
+    model = onnx.shape_inference.infer_shapes(model)  # value_info lets the importer check its shapes
+    onnx.save(model, path)
+    print(f"{path}: {os.path.getsize(path)} bytes")
+
+
+def residual_block(out):
+    c = 8
+    nodes = [
+        helper.make_node("Conv", ["input", "w1"], ["c1"], name="conv1", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c1", "bn1_gamma", "bn1_beta", "bn1_mean", "bn1_var"], ["b1"],
+                         name="bn1", epsilon=1e-5),
+        helper.make_node("Relu", ["b1"], ["r1"], name="relu1"),
+        helper.make_node("Conv", ["r1", "w2", "bias2"], ["c2"], name="conv2", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("BatchNormalization", ["c2", "bn2_gamma", "bn2_beta", "bn2_mean", "bn2_var"], ["b2"],
+                         name="bn2", epsilon=1e-3),
+        helper.make_node("Add", ["b2", "input"], ["sum"], name="add"),
+        helper.make_node("Relu", ["sum"], ["r2"], name="relu2"),
+        helper.make_node("GlobalAveragePool", ["r2"], ["gap"], name="gap"),
+        helper.make_node("Flatten", ["gap"], ["flat"], name="flatten", axis=1),
+        helper.make_node("Gemm", ["flat", "fc_w", "fc_b"], ["logits"], name="fc", transB=1),
+    ]
+    inits = [weights("w1", c, c, 3, 3), weights("w2", c, c, 3, 3),
+             numpy_helper.from_array(RNG.uniform(-0.1, 0.1, c).astype(np.float32), "bias2"),
+             weights("fc_w", 10, c), numpy_helper.from_array(RNG.uniform(-0.1, 0.1, 10).astype(np.float32), "fc_b")]
+    inits += batchnorm_params("bn1", c) + batchnorm_params("bn2", c)
+    graph = helper.make_graph(nodes, "residual_block",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, c, 12, 12])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 10])], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fusesim"),
+         os.path.join(out, "residual_block.onnx"))
+
+
+def concat_block(out):
+    nodes = [
+        helper.make_node("Conv", ["input", "wa", "ba"], ["a"], name="branch_1x1", kernel_shape=[1, 1]),
+        helper.make_node("Conv", ["input", "wb", "bb"], ["b"], name="branch_3x3", kernel_shape=[3, 3],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("MaxPool", ["input"], ["p"], name="branch_pool", kernel_shape=[3, 3], strides=[1, 1],
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Concat", ["a", "b", "p"], ["cat"], name="concat", axis=1),
+        helper.make_node("Clip", ["cat", "zero", "six"], ["act"], name="relu6"),
+        helper.make_node("MaxPool", ["act"], ["pooled"], name="pool", kernel_shape=[2, 2], strides=[2, 2],
+                         ceil_mode=1),
+        # torch's x.view(x.size(0), -1): a shape subgraph folded at import
+        helper.make_node("Shape", ["pooled"], ["shape"], name="shape"),
+        helper.make_node("Gather", ["shape", "idx0"], ["n"], name="gather", axis=0),
+        helper.make_node("Unsqueeze", ["n"], ["n1"], name="unsqueeze", axes=[0]),
+        helper.make_node("Concat", ["n1", "minus_one"], ["target"], name="target_shape", axis=0),
+        helper.make_node("Reshape", ["pooled", "target"], ["flat"], name="reshape"),
+        helper.make_node("MatMul", ["flat", "fc_w"], ["logits"], name="fc"),
+    ]
+    cin = 6
+    inits = [weights("wa", 4, cin, 1, 1), numpy_helper.from_array(np.zeros(4, np.float32), "ba"),
+             weights("wb", 6, cin, 3, 3), numpy_helper.from_array(RNG.uniform(-0.1, 0.1, 6).astype(np.float32), "bb"),
+             numpy_helper.from_array(np.array(0, np.float32), "zero"),
+             numpy_helper.from_array(np.array(6, np.float32), "six"),
+             ints("idx0", 0), ints("minus_one", [-1]),
+             weights("fc_w", 16 * 3 * 3, 7, scale=0.05)]
+    graph = helper.make_graph(nodes, "concat_block",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, cin, 5, 5])],
+                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [1, 7])], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 11)], producer_name="fusesim"),
+         os.path.join(out, "concat_block.onnx"))
+
+
+def channel_shuffle(out):
+    c, g = 16, 4
+    nodes = [
+        helper.make_node("Conv", ["input", "w1"], ["c1"], name="gconv", kernel_shape=[1, 1], group=g),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu"),
+        helper.make_node("Reshape", ["r1", "shape5"], ["v5"], name="shuffle_view"),
+        helper.make_node("Transpose", ["v5"], ["t5"], name="shuffle_transpose", perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Reshape", ["t5", "shape4"], ["shuffled"], name="shuffle_merge"),
+        helper.make_node("Conv", ["shuffled", "wd", "bd"], ["d"], name="dwconv", kernel_shape=[3, 3], group=c,
+                         strides=[2, 2], auto_pad="SAME_UPPER"),
+        helper.make_node("AveragePool", ["d"], ["out"], name="avgpool", kernel_shape=[3, 3], strides=[1, 1],
+                         pads=[1, 1, 1, 1], count_include_pad=1),
+    ]
+    inits = [weights("w1", c, c // g, 1, 1), weights("wd", c, 1, 3, 3),
+             numpy_helper.from_array(RNG.uniform(-0.1, 0.1, c).astype(np.float32), "bd"),
+             ints("shape5", [1, g, c // g, 8, 8]), ints("shape4", [1, c, 8, 8])]
+    graph = helper.make_graph(nodes, "channel_shuffle",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, c, 8, 8])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, c, 4, 4])], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 9)], producer_name="fusesim"),
+         os.path.join(out, "channel_shuffle.onnx"))
+
+
+def main():
+    out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models", "onnx")
+    os.makedirs(out, exist_ok=True)
+    residual_block(out)
+    concat_block(out)
+    channel_shuffle(out)
+
+
+if __name__ == "__main__":
+    main()
