@@ -10,6 +10,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "fused.h"
 #include "isa/errors.h"
 #include "isa/numerics.h"
 
@@ -304,6 +305,167 @@ void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& 
   }
 }
 
+
+// ---------------------------------------------------------------------------------------------
+// Fused groups (fused.h): per output tile of the last layer, every layer computes its region
+// into NBout (alternating two slots), the first layer reading NBin, the others NBout.
+
+void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
+  const int D = c.av.mode.depth;
+  const std::size_t n = P.layers.size();
+  const int64_t es = c.esize;
+  const FusedLayer& first = P.layers.front();
+  const WinLayer& last = P.layers.back().wl;
+  const int64_t in_base = c.addr(c.g.layer(first.id).inputs[0]);
+  const int64_t out_base = c.addr(c.g.layer(P.layers.back().id).output);
+  // Slot sizes from the largest (unclipped) regions, as the planner sized them.
+  int64_t slot_elems[2] = {0, 0};
+  {
+    std::vector<int64_t> rows(n + 1), cols(n + 1);
+    rows[n] = P.tr, cols[n] = P.tc;
+    for (std::size_t i = n; i-- > 0;) {
+      const WinLayer& w = P.layers[i].wl;
+      rows[i] = (rows[i + 1] - 1) * w.sh + (w.kh - 1) * w.dh + 1;
+      cols[i] = (cols[i + 1] - 1) * w.sw + (w.kw - 1) * w.dw + 1;
+    }
+    for (std::size_t i = 0; i < n; ++i)
+      slot_elems[i % 2] = std::max(slot_elems[i % 2], P.layers[i].wl.cout * rows[i + 1] * cols[i + 1]);
+  }
+  // Resident weights: every (layer, co chunk, ci chunk) block with its bias, loaded once.
+  std::vector<std::map<std::pair<int64_t, int64_t>, int64_t>> sb_at(n);
+  bool resident_pending = P.resident;
+  auto chunk_ci = [](const FusedLayer& f) { return f.wl.kind == WinKind::Conv ? f.tci : f.wl.cout; };
+  if (P.resident) {
+    int64_t pos = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const FusedLayer& f = P.layers[i];
+      if (f.wl.kind != WinKind::Conv && f.wl.kind != WinKind::DwConv) continue;
+      const bool dn = f.wl.kind == WinKind::Conv;
+      for (int64_t co0 = 0; co0 < f.wl.cout; co0 += f.tco)
+        for (int64_t ci0 = 0; ci0 < (dn ? f.wl.cin : 1); ci0 += chunk_ci(f)) {
+          const int64_t nco = std::min(f.tco, f.wl.cout - co0), nci = dn ? std::min(f.tci, f.wl.cin - ci0) : 1;
+          sb_at[i][{co0, ci0}] = pos;
+          pos += nco * nci * f.wl.kh * f.wl.kw * es + (f.wl.bias && ci0 == 0 ? nco * es : 0);
+        }
+    }
+  }
+  int64_t in_cnt = 0, w_cnt = 0, tile_cnt = 0;
+  std::vector<AxisRegion> R, C;
+  for (int64_t r0 = 0; r0 < last.oh; r0 += P.tr)
+    for (int64_t c0 = 0; c0 < last.ow; c0 += P.tc) {
+      int64_t rlo = 0, rhi = 0, clo = 0, chi = 0;
+      fused_axis(P.layers, true, r0, std::min(last.oh, r0 + P.tr), R, rlo, rhi);
+      fused_axis(P.layers, false, c0, std::min(last.ow, c0 + P.tc), C, clo, chi);
+      const int tile = e.begin_out_tile();
+      const int64_t base = (tile_cnt++ % D) * c.nbout_half;
+      const int64_t slot[2] = {base, base + slot_elems[0] * 4};
+      int64_t cur_in = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const FusedLayer& f = P.layers[i];
+        const WinLayer& w = f.wl;
+        const LayerNode& l = c.g.layer(f.id);
+        const bool dn = w.kind == WinKind::Conv, weights = dn || w.kind == WinKind::DwConv;
+        const int64_t taps = w.kh * w.kw;
+        const int64_t rr = R[i].hi - R[i].lo, cc = C[i].hi - C[i].lo;
+        const bool ring = i + 1 < n;
+        const int64_t ph = (ring ? R[i].pad_lo + R[i].pad_hi : 0) + rr, pw = (ring ? C[i].pad_lo + C[i].pad_hi : 0) + cc;
+        // this layer's padded input map
+        const int64_t ih = i == 0 ? rhi - rlo : R[i - 1].pad_lo + (R[i - 1].hi - R[i - 1].lo) + R[i - 1].pad_hi;
+        const int64_t iw = i == 0 ? chi - clo : C[i - 1].pad_lo + (C[i - 1].hi - C[i - 1].lo) + C[i - 1].pad_hi;
+        const isa::ComputeOp op = w.kind == WinKind::Conv     ? isa::ComputeOp::Conv
+                                  : w.kind == WinKind::DwConv ? isa::ComputeOp::DwConv
+                                  : w.kind == WinKind::MaxPool ? isa::ComputeOp::MaxPool
+                                                               : isa::ComputeOp::AvgPool;
+        auto input_load = [&](int64_t ch0, int64_t nch) {
+          cur_in = (in_cnt++ % D) * c.nbin_half;
+          const int64_t vr0 = std::max<int64_t>(0, rlo), vr1 = std::min(w.h, rhi);
+          const int64_t vc0 = std::max<int64_t>(0, clo), vc1 = std::min(w.w, chi);
+          Instr in = make_load(isa::Buffer::NBin, in_base + ((ch0 * w.h + vr0) * w.w + vc0) * es, cur_in);
+          in.size0 = u32(chi - clo), in.size1 = u32(rhi - rlo), in.size2 = u32(nch);
+          in.stride1 = u32(w.w), in.stride2 = u32(w.h * w.w);
+          in.pad_top = u32(vr0 - rlo), in.pad_bottom = u32(rhi - vr1);
+          in.pad_left = u32(vc0 - clo), in.pad_right = u32(chi - vc1);
+          in.pad_value = static_cast<uint32_t>(w.kind == WinKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero);
+          e.load(in);
+        };
+        auto step = [&](int64_t co0, int64_t ci0, bool load_input) {
+          const int64_t nco = std::min(f.tco, w.cout - co0);
+          const int64_t nci = dn ? std::min(f.tci, w.cin - ci0) : nco;
+          const bool first_ci = ci0 == 0, last_ci = !dn || ci0 + f.tci >= w.cin;
+          e.begin_step();
+          if (resident_pending) {  // the group's weights, once, ahead of the first COMPUTE
+            resident_pending = false;
+            for (std::size_t k = 0; k < n; ++k) {
+              const FusedLayer& fk = P.layers[k];
+              const bool dk = fk.wl.kind == WinKind::Conv;
+              for (const auto& [key, at] : sb_at[k]) {
+                const int64_t kco = std::min(fk.tco, fk.wl.cout - key.first);
+                const int64_t kci = dk ? std::min(fk.tci, fk.wl.cin - key.second) : 1;
+                const int64_t t2 = fk.wl.kh * fk.wl.kw;
+                const int64_t block = dk ? (key.first * fk.wl.cin + key.second * kco) * t2 : key.first * t2;
+                e.flat_load(isa::Buffer::SB, c.w_addr[fk.id] + block * es, at, kco * kci * t2, es);
+                if (fk.wl.bias && key.second == 0)
+                  e.flat_load(isa::Buffer::SB, c.b_addr[fk.id] + key.first * es, at + kco * kci * t2 * es, kco, es);
+              }
+            }
+          }
+          if (load_input) input_load(dn ? ci0 : co0, nci);
+          int64_t w_sb = 0;
+          if (weights) {
+            if (P.resident) {
+              w_sb = sb_at[i].at({co0, dn ? ci0 : 0});
+            } else {
+              w_sb = (w_cnt++ % D) * c.sb_half;
+              const int64_t block = dn ? (co0 * w.cin + ci0 * nco) * taps : co0 * taps;
+              e.flat_load(isa::Buffer::SB, c.w_addr[f.id] + block * es, w_sb, nco * (dn ? nci : 1) * taps, es);
+              if (w.bias && first_ci)
+                e.flat_load(isa::Buffer::SB, c.b_addr[f.id] + co0 * es, w_sb + nco * (dn ? nci : 1) * taps * es, nco, es);
+            }
+          }
+          Instr cp = make_compute(op);
+          if (i == 0) {
+            cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
+            cp.in_addr = u32(cur_in);
+          } else {
+            cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBout);
+            cp.in_addr = u32(slot[(i - 1) % 2] + (dn ? ci0 : co0) * ih * iw * 4);
+          }
+          cp.w_addr = u32(w_sb);
+          cp.out_addr = u32(slot[i % 2] + co0 * ph * pw * 4);
+          cp.cin = u32(nci), cp.cout = u32(nco);
+          cp.in_h = u32(ih), cp.in_w = u32(iw), cp.out_h = u32(rr), cp.out_w = u32(cc);
+          cp.kh = u32(w.kh), cp.kw = u32(w.kw), cp.stride_h = u32(w.sh), cp.stride_w = u32(w.sw);
+          cp.dil_h = u32(w.dh), cp.dil_w = u32(w.dw);
+          cp.accumulate = weights && !first_ci;
+          cp.has_bias = weights && w.bias && first_ci;
+          cp.final = last_ci;
+          cp.act = last_ci ? static_cast<uint32_t>(l.attrs.act) : 0;
+          cp.shift = weights && c.dt == isa::DType::Int16 ? numerics::kWeightFrac : 0;
+          if (ring) {
+            cp.out_pad_top = u32(R[i].pad_lo), cp.out_pad_bottom = u32(R[i].pad_hi);
+            cp.out_pad_left = u32(C[i].pad_lo), cp.out_pad_right = u32(C[i].pad_hi);
+            cp.out_pad_value = static_cast<uint32_t>(f.consumer_pad);
+          }
+          e.compute(cp, tile);
+        };
+        if (dn && i == 0) {
+          for (int64_t ci0 = 0; ci0 < w.cin; ci0 += f.tci)
+            for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco) step(co0, ci0, co0 == 0);
+        } else if (dn) {
+          for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco)
+            for (int64_t ci0 = 0; ci0 < w.cin; ci0 += f.tci) step(co0, ci0, false);
+        } else {
+          for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco) step(co0, 0, i == 0);
+        }
+      }
+      const int64_t rr = R[n - 1].hi - R[n - 1].lo, cc = C[n - 1].hi - C[n - 1].lo;
+      Instr st = make_store(out_base + (r0 * last.ow + c0) * es, slot[(n - 1) % 2]);
+      st.size0 = u32(cc), st.size1 = u32(rr), st.size2 = u32(last.cout);
+      st.stride1 = u32(last.ow), st.stride2 = u32(last.oh * last.ow);
+      e.store(st, tile);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Elementwise passes: add, standalone activation, copies (identity, concat, reshape without
 // elimination) and channel shuffle. The tensor is viewed as [C][HW] and chunked.
@@ -508,6 +670,13 @@ bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions
                     std::string* tiles) {
   const ArchView av = arch_view(arch, opt.dtype, opt.pipeline);
   est = Estimate{};
+  if (grp.layers.size() > 1) {
+    FusedPlan fp;
+    if (!plan_fused(g, av, grp.layers, fp)) return false;
+    est = fp.est;
+    if (tiles) *tiles = fp.str();
+    return true;
+  }
   for (int id : grp.layers) {
     const LayerNode& l = g.layer(id);
     WinLayer wl;
@@ -567,7 +736,21 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
 
   // Tiling first: the weight layout in DRAM follows the tiles.
   std::map<int, TilePlan> plans;
-  for (const Group& grp : groups)
+  std::map<std::size_t, FusedPlan> fused;
+  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
+    const Group& grp = groups[gi];
+    if (grp.layers.size() > 1) {
+      FusedPlan fp;
+      if (!plan_fused(g, c.av, grp.layers, fp))
+        throw std::logic_error("fused group '" + g.layer(grp.layers.front()).name + "' has no tiling");
+      for (const FusedLayer& f : fp.layers) {  // the weight layout follows the chunks
+        TilePlan tp;
+        tp.tile = {f.tco, f.tci, 0, 0};
+        plans[f.id] = tp;
+      }
+      fused[gi] = std::move(fp);
+      continue;
+    }
     for (int id : grp.layers) {
       WinLayer wl;
       TilePlan tp;
@@ -576,6 +759,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
       if (!plan_window(g, c.av, opt, id, wl, tp)) no_tile(c, g.layer(id), wl);
       plans[id] = tp;
     }
+  }
   c.w_addr.assign(g.layers.size(), -1);
   c.b_addr.assign(g.layers.size(), -1);
   for (int id : order) {
@@ -633,12 +817,18 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     ScheduleEntry se;
     se.name = g.layer(grp.layers.front()).name;
     StepEmitter e;
-    for (int id : grp.layers) {
+    if (fused.count(gi)) {
+      for (int id : grp.layers) {
+        se.members.push_back(g.layer(id).name);
+        se.macs += g.layer_macs(id);
+      }
+      gen_fused(c, fused.at(gi), e);
+    }
+    for (int id : fused.count(gi) ? std::vector<int>{} : grp.layers) {
       const LayerNode& l = g.layer(id);
       se.members.push_back(l.name);
       se.macs += g.layer_macs(id);
       WinLayer wl;
-      TilePlan tp;
       if (win_layer_of(g, id, wl)) {
         gen_window(c, l, wl, plans.at(id), e);
       } else if (l.op == OpKind::Add) {

@@ -171,6 +171,7 @@ Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool res
                                           : G * l.cout * l.oh * C.tiles;
   const int64_t store = dma_time(static_cast<double>(e.dram_write), out_runs, out_tiles, av);
   e.cycles = combine(compute, load, store, e.steps, av.mode);
+  e.instrs = in_loads + w_instrs + e.steps + out_tiles + (av.mode.sync ? e.steps : 0);
   return e;
 }
 
@@ -225,6 +226,7 @@ Estimate estimate_elementwise(int64_t elems, int reads, int computes, int64_t ch
   const int64_t load = dma_time(static_cast<double>(e.dram_read), e.steps * reads, e.steps * reads, av);
   const int64_t store = dma_time(static_cast<double>(e.dram_write), e.steps, e.steps, av);
   e.cycles = combine(compute, load, store, e.steps, av.mode);
+  e.instrs = e.steps * (reads + computes + 1 + (av.mode.sync ? 1 : 0));
   return e;
 }
 

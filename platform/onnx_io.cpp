@@ -27,18 +27,21 @@ void write_float_tensor(const std::string& path, const FloatTensor& t) {
   p.set_name(t.name);
   p.set_data_type(onnx::TensorProto::FLOAT);
   for (int64_t d : t.dims) p.add_dims(d);
-  p.set_raw_data(std::string(reinterpret_cast<const char*>(t.values.data()), t.values.size() * sizeof(float)));
+  p.set_raw_data(
+      std::string(reinterpret_cast<const char*>(t.values.data()), t.values.size() * sizeof(float)));
   std::ofstream out(path, std::ios::binary);
   if (!out || !p.SerializeToOstream(&out)) throw InputError(path + ": cannot write");
 }
 
-std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape, isa::DType dtype) {
+std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape,
+                                       isa::DType dtype) {
   const FloatTensor t = read_float_tensor(path);
   if (t.dims.size() >= 2 && t.dims[0] != 1)
-    throw InputError(path + ": tensor " + compiler::dims_str(t.dims) + " has batch " + std::to_string(t.dims[0]) +
-                     " (fusesim runs batch 1)");
+    throw InputError(path + ": tensor " + compiler::dims_str(t.dims) + " has batch " +
+                     std::to_string(t.dims[0]) + " (fusesim runs batch 1)");
   if (static_cast<int64_t>(t.values.size()) != shape.elems())
-    throw InputError(path + ": tensor " + compiler::dims_str(t.dims) + " does not fit the network input " + shape.str());
+    throw InputError(path + ": tensor " + compiler::dims_str(t.dims) + " does not fit the network input " +
+                     shape.str());
   std::vector<uint8_t> bytes(t.values.size() * isa::data_bytes(dtype));
   if (dtype == isa::DType::Fp32) {
     std::memcpy(bytes.data(), t.values.data(), bytes.size());
@@ -69,7 +72,8 @@ std::vector<float> data_to_floats(const std::vector<uint8_t>& bytes, isa::DType 
 std::vector<int64_t> onnx_dims(const compiler::Graph& g, int data_id) {
   const compiler::DataNode& d = g.tensor(data_id);
   const int p = d.producer;
-  const bool vector = p >= 0 && (g.layer(p).op == compiler::OpKind::FullyConnected || g.layer(p).op == compiler::OpKind::Flatten);
+  const bool vector = p >= 0 && (g.layer(p).op == compiler::OpKind::FullyConnected ||
+                                 g.layer(p).op == compiler::OpKind::Flatten);
   if (vector) return {1, d.shape.elems()};
   return {1, d.shape.c, d.shape.h, d.shape.w};
 }
@@ -83,7 +87,8 @@ CheckResult compare_with_expected(const std::vector<float>& got, const FloatTens
     c.passed = false;
     c.elements = got.size();
     c.mismatches = got.size();
-    c.against += " (" + std::to_string(got.size()) + " outputs, " + std::to_string(want.values.size()) + " expected)";
+    c.against +=
+        " (" + std::to_string(got.size()) + " outputs, " + std::to_string(want.values.size()) + " expected)";
     return c;
   }
   for (std::size_t k = 0; k < got.size(); ++k) {
@@ -103,13 +108,14 @@ CheckResult compare_with_expected(const std::vector<float>& got, const FloatTens
 CheckResult compare_outputs_with_files(const std::vector<std::vector<uint8_t>>& outputs, isa::DType dtype,
                                        const std::vector<std::string>& files, Tolerance tol) {
   if (files.size() > outputs.size())
-    throw InputError("--expect: " + std::to_string(files.size()) + " files for " + std::to_string(outputs.size()) +
-                     " network outputs");
+    throw InputError("--expect: " + std::to_string(files.size()) + " files for " +
+                     std::to_string(outputs.size()) + " network outputs");
   CheckResult all;
   all.done = true;
   all.passed = true;
   for (std::size_t k = 0; k < files.size(); ++k) {
-    const CheckResult r = compare_with_expected(data_to_floats(outputs[k], dtype), read_float_tensor(files[k]), tol, files[k]);
+    const CheckResult r =
+        compare_with_expected(data_to_floats(outputs[k], dtype), read_float_tensor(files[k]), tol, files[k]);
     all.passed = all.passed && r.passed;
     all.elements += r.elements;
     all.mismatches += r.mismatches;
@@ -120,8 +126,8 @@ CheckResult compare_outputs_with_files(const std::vector<std::vector<uint8_t>>& 
   return all;
 }
 
-void dump_outputs(const compiler::Graph& g, const std::vector<std::vector<uint8_t>>& outputs, isa::DType dtype,
-                  const std::vector<std::string>& files) {
+void dump_outputs(const compiler::Graph& g, const std::vector<std::vector<uint8_t>>& outputs,
+                  isa::DType dtype, const std::vector<std::string>& files) {
   if (files.size() > outputs.size() || files.size() > g.outputs.size())
     throw InputError("--dump-output: " + std::to_string(files.size()) + " files for " +
                      std::to_string(outputs.size()) + " network outputs");

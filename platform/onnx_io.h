@@ -25,7 +25,8 @@ void write_float_tensor(const std::string& path, const FloatTensor& t);
 
 // The network input from a TensorProto file, in the program's data format (C x H x W; int16
 // Q8.8 or fp32). The element count must match `shape` and the batch must be 1.
-std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape, isa::DType dtype);
+std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape,
+                                       isa::DType dtype);
 
 // Data-format bytes (an output of the simulation) as floats: int16 is dequantized from Q8.8.
 std::vector<float> data_to_floats(const std::vector<uint8_t>& bytes, isa::DType dtype);
@@ -46,7 +47,7 @@ CheckResult compare_with_expected(const std::vector<float>& got, const FloatTens
 CheckResult compare_outputs_with_files(const std::vector<std::vector<uint8_t>>& outputs, isa::DType dtype,
                                        const std::vector<std::string>& files, Tolerance tol);
 // --dump-output: output k of graph `g` to files[k] as a float TensorProto named after the tensor.
-void dump_outputs(const compiler::Graph& g, const std::vector<std::vector<uint8_t>>& outputs, isa::DType dtype,
-                  const std::vector<std::string>& files);
+void dump_outputs(const compiler::Graph& g, const std::vector<std::vector<uint8_t>>& outputs,
+                  isa::DType dtype, const std::vector<std::string>& files);
 
 }  // namespace fusesim

@@ -3,12 +3,12 @@
 // back through a pipe. The parent keeps up to -j children running and prints in case order.
 #include "onnx_test.h"
 
-#include <boost/program_options.hpp>
 #include <fcntl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstring>
@@ -61,7 +61,8 @@ Case make_case(const fs::path& dir) {
   c.name = dir.filename().string();
   if (c.name.empty()) c.name = dir.parent_path().filename().string();
   for (const auto& e : fs::directory_iterator(dir))
-    if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0) c.sets.push_back(e.path());
+    if (e.is_directory() && e.path().filename().string().rfind("test_data_set_", 0) == 0)
+      c.sets.push_back(e.path());
   std::sort(c.sets.begin(), c.sets.end());
   return c;
 }
@@ -102,7 +103,8 @@ std::string run_one(const Case& c, const fs::path& set, const Settings& s) {
     compiler::Graph g = compiler::import_onnx((c.dir / "model.onnx").string(), opt);
     if (inputs.empty()) return "F " + set.filename().string() + " has no input_N.pb";
     if (g.outputs.size() != outputs.size())
-      return "F the model has " + std::to_string(g.outputs.size()) + " outputs, the data set " + std::to_string(outputs.size());
+      return "F the model has " + std::to_string(g.outputs.size()) + " outputs, the data set " +
+             std::to_string(outputs.size());
     const ArchParams arch = load_arch(s.arch);
     compiler::CompileOptions copt;
     copt.dtype = isa::DType::Fp32;
@@ -123,8 +125,8 @@ std::string run_one(const Case& c, const fs::path& set, const Settings& s) {
                                                   read_float_tensor(outputs[k]), s.tol, outputs[k]);
       if (!r.passed) {
         std::ostringstream os;
-        os << "F output " << k << ": " << r.mismatches << " of " << r.elements << " elements differ (max abs err "
-           << r.max_abs_err << ", max rel err " << r.rel_err << ")";
+        os << "F output " << k << ": " << r.mismatches << " of " << r.elements
+           << " elements differ (max abs err " << r.max_abs_err << ", max rel err " << r.rel_err << ")";
         return os.str();
       }
     }
@@ -181,8 +183,10 @@ pid_t spawn(const Case& c, const Job& j, const Settings& s, int& read_fd) {
 
 const char* kUsage =
     "usage: fusesim onnx-test DIR... [-j N] [--rtol R] [--atol A] [--timeout S] [--arch A]\n"
-    "Runs ONNX test case folders (model.onnx + test_data_set_*/input_N.pb, output_N.pb), or folders of them,\n"
-    "in fp32 on the accelerator. One line per case: PASS, FAIL with the error, or UNSUPPORTED with the op or\n"
+    "Runs ONNX test case folders (model.onnx + test_data_set_*/input_N.pb, output_N.pb), or folders of "
+    "them,\n"
+    "in fp32 on the accelerator. One line per case: PASS, FAIL with the error, or UNSUPPORTED with the op "
+    "or\n"
     "reason; then 'N passed, N failed, N unsupported'. Exit 1 if a supported case fails.";
 
 }  // namespace
@@ -193,13 +197,14 @@ int onnx_test_main(const std::vector<std::string>& args) {
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   double timeout_s = 300;
   po::options_description desc("onnx-test options");
-  desc.add_options()("help,h", "show this help")
-      ("dir", po::value(&dirs)->composing(), "case folder, or a folder of case folders (positional)")
-      ("jobs,j", po::value(&jobs)->default_value(jobs), "cases run in parallel")
-      ("rtol", po::value(&s.tol.rtol)->default_value(1e-3), "relative tolerance")
-      ("atol", po::value(&s.tol.atol)->default_value(1e-4), "absolute tolerance")
-      ("timeout", po::value(&timeout_s)->default_value(300), "seconds per data set before it counts as failed")
-      ("arch,a", po::value(&s.arch)->default_value(default_arch_file()), "architecture YAML");
+  desc.add_options()("help,h", "show this help")("dir", po::value(&dirs)->composing(),
+                                                 "case folder, or a folder of case folders (positional)")(
+      "jobs,j", po::value(&jobs)->default_value(jobs), "cases run in parallel")(
+      "rtol", po::value(&s.tol.rtol)->default_value(1e-3), "relative tolerance")(
+      "atol", po::value(&s.tol.atol)->default_value(1e-4), "absolute tolerance")(
+      "timeout", po::value(&timeout_s)->default_value(300),
+      "seconds per data set before it counts as failed")(
+      "arch,a", po::value(&s.arch)->default_value(default_arch_file()), "architecture YAML");
   po::positional_options_description pos;
   pos.add("dir", -1);
   po::variables_map vm;
@@ -223,8 +228,8 @@ int onnx_test_main(const std::vector<std::string>& args) {
     for (const auto& set : cases[i].sets) queue.push_back({i, set});
     pending[i] = cases[i].sets.size();
   }
-  std::cout << "fusesim onnx-test: " << cases.size() << " cases, fp32, rtol " << s.tol.rtol << ", atol " << s.tol.atol
-            << ", -j " << jobs << "\n";
+  std::cout << "fusesim onnx-test: " << cases.size() << " cases, fp32, rtol " << s.tol.rtol << ", atol "
+            << s.tol.atol << ", -j " << jobs << "\n";
 
   std::size_t passed = 0, failed = 0, unsupported = 0, next_print = 0, next_job = 0;
   auto print_ready = [&]() {
@@ -233,7 +238,8 @@ int onnx_test_main(const std::vector<std::string>& args) {
       const std::string& name = cases[next_print].name;
       // A case fails if any data set fails; it is unsupported if the import says so.
       auto first = [&](char k) {
-        return std::find_if(r.begin(), r.end(), [k](const std::string& x) { return !x.empty() && x[0] == k; });
+        return std::find_if(r.begin(), r.end(),
+                            [k](const std::string& x) { return !x.empty() && x[0] == k; });
       };
       if (auto f = first('F'); f != r.end()) {
         std::cout << "FAIL " << name << ": " << f->substr(2) << "\n";
@@ -280,8 +286,9 @@ int onnx_test_main(const std::vector<std::string>& args) {
     drain(r);
     close(r.fd);
     if (r.out.empty()) {
-      r.out = WIFSIGNALED(status) ? "F crashed (signal " + std::to_string(WTERMSIG(status)) + ")"
-                                  : "F exited with status " + std::to_string(WEXITSTATUS(status)) + " and no result";
+      r.out = WIFSIGNALED(status)
+                  ? "F crashed (signal " + std::to_string(WTERMSIG(status)) + ")"
+                  : "F exited with status " + std::to_string(WEXITSTATUS(status)) + " and no result";
     }
     const std::size_t ci = queue[r.job].case_index;
     results[ci].push_back(r.out);

@@ -50,7 +50,8 @@ void for_each_index(const std::vector<int64_t>& dims, F f) {
 
 int64_t norm_axis(int64_t axis, std::size_t rank) {
   const int64_t r = static_cast<int64_t>(rank);
-  if (axis < -r || axis >= r) throw InputError("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
+  if (axis < -r || axis >= r)
+    throw InputError("axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
   return axis < 0 ? axis + r : axis;
 }
 
@@ -89,9 +90,15 @@ ConstTensor binary(Binary op, const ConstTensor& a, const ConstTensor& b) {
     if (r.integer) {
       const int64_t x = a.i[ia], y = b.i[ib];
       switch (op) {
-        case Binary::Add: r.i[k] = x + y; break;
-        case Binary::Sub: r.i[k] = x - y; break;
-        case Binary::Mul: r.i[k] = x * y; break;
+        case Binary::Add:
+          r.i[k] = x + y;
+          break;
+        case Binary::Sub:
+          r.i[k] = x - y;
+          break;
+        case Binary::Mul:
+          r.i[k] = x * y;
+          break;
         case Binary::Div:
           if (y == 0) throw InputError("integer division by zero");
           r.i[k] = x / y;
@@ -101,10 +108,18 @@ ConstTensor binary(Binary op, const ConstTensor& a, const ConstTensor& b) {
       const double x = a.at(ia), y = b.at(ib);
       double v = 0;
       switch (op) {
-        case Binary::Add: v = x + y; break;
-        case Binary::Sub: v = x - y; break;
-        case Binary::Mul: v = x * y; break;
-        case Binary::Div: v = x / y; break;
+        case Binary::Add:
+          v = x + y;
+          break;
+        case Binary::Sub:
+          v = x - y;
+          break;
+        case Binary::Mul:
+          v = x * y;
+          break;
+        case Binary::Div:
+          v = x / y;
+          break;
       }
       r.f[k] = static_cast<float>(v);
     }
@@ -127,7 +142,8 @@ ConstTensor gather(const ConstTensor& data, const ConstTensor& indices, int64_t 
     for (int64_t j = 0; j < nidx; ++j) {
       int64_t ix = indices.i[j];
       if (ix < 0) ix += extent;
-      if (ix < 0 || ix >= extent) throw InputError("Gather index " + std::to_string(indices.i[j]) + " out of range");
+      if (ix < 0 || ix >= extent)
+        throw InputError("Gather index " + std::to_string(indices.i[j]) + " out of range");
       for (int64_t in = 0; in < inner; ++in)
         copy_elem(r, (o * nidx + j) * inner + in, data, (o * extent + ix) * inner + in);
     }
@@ -144,7 +160,8 @@ ConstTensor concat(const std::vector<const ConstTensor*>& parts, int64_t axis) {
   for (const auto* p : parts) {
     if (p->dims.size() != d0.size()) throw InputError("Concat of tensors of different ranks");
     for (std::size_t k = 0; k < d0.size(); ++k)
-      if (static_cast<int64_t>(k) != axis && p->dims[k] != d0[k]) throw InputError("Concat of mismatched shapes");
+      if (static_cast<int64_t>(k) != axis && p->dims[k] != d0[k])
+        throw InputError("Concat of mismatched shapes");
     out[axis] += p->dims[axis];
     integer = integer && p->integer;
   }

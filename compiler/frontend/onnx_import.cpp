@@ -3,6 +3,8 @@
 // C x H x W, C x 1 x L and N x 1 x 1; anything else is reported as unsupported.
 #include "onnx_import.h"
 
+#include <google/protobuf/io/coded_stream.h>
+
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -12,8 +14,6 @@
 #include <set>
 #include <sstream>
 #include <unordered_map>
-
-#include <google/protobuf/io/coded_stream.h>
 
 #include "compiler/compiler.h"
 #include "isa/numerics.h"
@@ -89,14 +89,16 @@ class OnnxImporter {
     google::protobuf::io::CodedInputStream stream(reinterpret_cast<const uint8_t*>(bytes.data()),
                                                   static_cast<int>(bytes.size()));
     stream.SetTotalBytesLimit(INT32_MAX);
-    if (!model_.ParseFromCodedStream(&stream)) throw InputError(path_ + ": not an ONNX model (protobuf parse failed)");
+    if (!model_.ParseFromCodedStream(&stream))
+      throw InputError(path_ + ": not an ONNX model (protobuf parse failed)");
     opset_ = 0;
     for (const auto& op : model_.opset_import())
       if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
     if (opset_ == 0) opset_ = 1;
     if (opset_ > 17)
-      throw OnnxUnsupported(path_ + ": opset " + std::to_string(opset_) + " (fusesim supports opsets 7 to 17)",
-                            "opset " + std::to_string(opset_));
+      throw OnnxUnsupported(
+          path_ + ": opset " + std::to_string(opset_) + " (fusesim supports opsets 7 to 17)",
+          "opset " + std::to_string(opset_));
   }
 
   std::string node_label(int i) const {
@@ -176,7 +178,9 @@ class OnnxImporter {
 
   // ONNX dims -> C x H x W. Batch must be 1.
   Shape chw(int i, const std::vector<int64_t>& d) const {
-    if (d.size() < 2 || d.size() > 4) unsupported(i, "rank-" + std::to_string(d.size()) + " tensor " + dims_str(d) + " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])");
+    if (d.size() < 2 || d.size() > 4)
+      unsupported(i, "rank-" + std::to_string(d.size()) + " tensor " + dims_str(d) +
+                         " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])");
     if (d[0] != 1) unsupported(i, "batch " + std::to_string(d[0]) + " (fusesim runs batch 1)");
     if (d.size() == 4) return {d[1], d[2], d[3]};
     if (d.size() == 3) return {d[1], 1, d[2]};
@@ -217,20 +221,23 @@ class OnnxImporter {
     std::vector<const onnx::ValueInfoProto*> runtime;
     for (const auto& in : graph.input())
       if (!values_.count(in.name())) runtime.push_back(&in);
-    if (runtime.empty()) throw OnnxUnsupported(path_ + ": the graph has no runtime input", "no runtime input");
+    if (runtime.empty())
+      throw OnnxUnsupported(path_ + ": the graph has no runtime input", "no runtime input");
     for (std::size_t k = 1; k < runtime.size(); ++k) {
       if (k >= opt_.bind_inputs.size())
         throw OnnxUnsupported(path_ + ": graph input '" + runtime[k]->name() + "': the graph has " +
                                   std::to_string(runtime.size()) + " runtime inputs; fusesim runs one",
                               std::to_string(runtime.size()) + " runtime inputs");
       const std::string what = path_ + ": graph input '" + runtime[k]->name() + "'";
-      if (!runtime[k]->type().has_tensor_type()) throw OnnxUnsupported(what + " is not a tensor", "non-tensor input");
+      if (!runtime[k]->type().has_tensor_type())
+        throw OnnxUnsupported(what + " is not a tensor", "non-tensor input");
       Value v;
       v.is_const = true;
       try {
         v.c = decode_tensor(read_tensor_file(opt_.bind_inputs[k]), base_dir_, opt_.bind_inputs[k]);
       } catch (const InputError& e) {
-        throw OnnxUnsupported(what + ": " + e.what(), std::string("input '") + runtime[k]->name() + "': " + e.what());
+        throw OnnxUnsupported(what + ": " + e.what(),
+                              std::string("input '") + runtime[k]->name() + "': " + e.what());
       }
       values_[runtime[k]->name()] = std::move(v);
     }
@@ -239,21 +246,26 @@ class OnnxImporter {
     const std::string what = path_ + ": graph input '" + in.name() + "'";
     if (!in.type().has_tensor_type()) throw OnnxUnsupported(what + " is not a tensor", "non-tensor input");
     if (tt.elem_type() != onnx::TensorProto::FLOAT)
-      throw OnnxUnsupported(what + " has type " + onnx_type_name(tt.elem_type()) + " (fusesim takes float inputs)",
-                            std::string("input type ") + onnx_type_name(tt.elem_type()));
+      throw OnnxUnsupported(
+          what + " has type " + onnx_type_name(tt.elem_type()) + " (fusesim takes float inputs)",
+          std::string("input type ") + onnx_type_name(tt.elem_type()));
     std::vector<int64_t> dims;
     for (int k = 0; k < tt.shape().dim_size(); ++k) {
       const auto& d = tt.shape().dim(k);
-      if (d.has_dim_value()) dims.push_back(d.dim_value());
-      else if (k == 0) dims.push_back(1);  // a symbolic batch: fusesim runs batch 1
-      else throw OnnxUnsupported(what + ": dimension " + std::to_string(k) + " is not static", "dynamic input shape");
+      if (d.has_dim_value())
+        dims.push_back(d.dim_value());
+      else if (k == 0)
+        dims.push_back(1);  // a symbolic batch: fusesim runs batch 1
+      else
+        throw OnnxUnsupported(what + ": dimension " + std::to_string(k) + " is not static",
+                              "dynamic input shape");
     }
     if (dims.size() < 2 || dims.size() > 4 || dims[0] != 1)
-      throw OnnxUnsupported(what + " has shape " + dims_str(dims) +
-                                " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])",
-                            dims.size() >= 2 && dims.size() <= 4 ? "batch " + std::to_string(dims[0])
-                                                                 : "rank-" + std::to_string(dims.size()) + " input");
-    const Shape s = dims.size() == 4 ? Shape{dims[1], dims[2], dims[3]}
+      throw OnnxUnsupported(
+          what + " has shape " + dims_str(dims) + " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])",
+          dims.size() >= 2 && dims.size() <= 4 ? "batch " + std::to_string(dims[0])
+                                               : "rank-" + std::to_string(dims.size()) + " input");
+    const Shape s = dims.size() == 4   ? Shape{dims[1], dims[2], dims[3]}
                     : dims.size() == 3 ? Shape{dims[1], 1, dims[2]}
                                        : Shape{dims[1], 1, 1};
     g_.input = g_.add_data(in.name(), s);
@@ -266,12 +278,14 @@ class OnnxImporter {
   void add_outputs() {
     for (const auto& out : model_.graph().output()) {
       auto it = values_.find(out.name());
-      if (it == values_.end()) throw InputError(path_ + ": graph output '" + out.name() + "' is never produced");
+      if (it == values_.end())
+        throw InputError(path_ + ": graph output '" + out.name() + "' is never produced");
       const Value& v = it->second;
       if (v.is_const)
         throw OnnxUnsupported(path_ + ": graph output '" + out.name() + "' is a constant (nothing to run)",
                               "constant output");
-      if (v.shuffle_stage) throw OnnxUnsupported(path_ + ": graph output '" + out.name() + "' is rank 5", "rank-5 output");
+      if (v.shuffle_stage)
+        throw OnnxUnsupported(path_ + ": graph output '" + out.name() + "' is rank 5", "rank-5 output");
       g_.outputs.push_back(v.data);
     }
     if (g_.outputs.empty()) throw InputError(path_ + ": the graph has no outputs");
@@ -289,8 +303,8 @@ class OnnxImporter {
         std::vector<int64_t> want;
         for (const auto& d : shape.dim()) want.push_back(d.has_dim_value() ? d.dim_value() : -1);
         const int p = it->second.producer_node;
-        throw InputError((p >= 0 ? where(p) : path_) + ": tensor '" + vi.name() + "' has shape " + dims_str(want) +
-                         " in the file but " + dims_str(dims) + " on import");
+        throw InputError((p >= 0 ? where(p) : path_) + ": tensor '" + vi.name() + "' has shape " +
+                         dims_str(want) + " in the file but " + dims_str(dims) + " on import");
       }
     };
     for (const auto& vi : model_.graph().value_info()) check(vi);
@@ -302,22 +316,49 @@ class OnnxImporter {
     for (const auto& [id, want] : onnx_shapes_) {
       const Shape& got = g_.tensor(id).shape;
       if (!(got == want.first))
-        throw InputError(where(want.second) + ": fusesim infers shape " + got.str() + " for '" + g_.tensor(id).name +
-                         "' but ONNX gives " + want.first.str());
+        throw InputError(where(want.second) + ": fusesim infers shape " + got.str() + " for '" +
+                         g_.tensor(id).name + "' but ONNX gives " + want.first.str());
     }
   }
 
   // ---- nodes ----
   static bool known_op(const std::string& op) {
-    static const std::set<std::string> ops = {
-        "Constant", "Shape", "Gather", "Unsqueeze", "Squeeze", "Slice", "Cast", "Add", "Sub", "Mul", "Div",
-        "Concat", "Reshape", "Flatten", "Transpose", "Identity", "Dropout", "Conv", "Gemm", "MatMul", "Relu",
-        "Sigmoid", "Tanh", "LeakyRelu", "Clip", "MaxPool", "AveragePool", "GlobalAveragePool", "BatchNormalization"};
+    static const std::set<std::string> ops = {"Constant",
+                                              "Shape",
+                                              "Gather",
+                                              "Unsqueeze",
+                                              "Squeeze",
+                                              "Slice",
+                                              "Cast",
+                                              "Add",
+                                              "Sub",
+                                              "Mul",
+                                              "Div",
+                                              "Concat",
+                                              "Reshape",
+                                              "Flatten",
+                                              "Transpose",
+                                              "Identity",
+                                              "Dropout",
+                                              "Conv",
+                                              "Gemm",
+                                              "MatMul",
+                                              "Relu",
+                                              "Sigmoid",
+                                              "Tanh",
+                                              "LeakyRelu",
+                                              "Clip",
+                                              "MaxPool",
+                                              "AveragePool",
+                                              "GlobalAveragePool",
+                                              "BatchNormalization",
+                                              "ReduceMean"};
     return ops.count(op) > 0;
   }
 
   void import_node(int i, const NodeProto& n) {
-    if (!n.domain().empty() && n.domain() != "ai.onnx") unsupported(i, "unsupported op (domain " + n.domain() + ")");
+    if (!n.domain().empty() && n.domain() != "ai.onnx")
+      unsupported(i, "unsupported op (domain " + n.domain() + ")");
     const std::string& op = n.op_type();
     // Constant subgraphs fold whatever the op, where fusesim knows how.
     if (op == "Constant") return constant(i, n);
@@ -336,9 +377,11 @@ class OnnxImporter {
     if (op == "Conv") return conv(i, n);
     if (op == "Gemm") return gemm(i, n);
     if (op == "MatMul") return matmul(i, n);
-    if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "LeakyRelu" || op == "Clip") return activation(i, n);
+    if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "LeakyRelu" || op == "Clip")
+      return activation(i, n);
     if (op == "MaxPool" || op == "AveragePool") return pool(i, n, op == "MaxPool");
     if (op == "GlobalAveragePool") return global_avgpool(i, n);
+    if (op == "ReduceMean") return reduce_mean(i, n);
     if (op == "BatchNormalization") return batchnorm(i, n);
     unsupported(i, "unsupported op");
   }
@@ -396,7 +439,8 @@ class OnnxImporter {
   }
 
   std::vector<int64_t> axes_of(int i, const NodeProto& n, int input_index) const {
-    if (opset_ >= 13 && has_input(n, input_index)) return ints_of(i, const_input(i, input_index, "axes"), "axes");
+    if (opset_ >= 13 && has_input(n, input_index))
+      return ints_of(i, const_input(i, input_index, "axes"), "axes");
     return attr_ints(n, "axes");
   }
 
@@ -448,7 +492,8 @@ class OnnxImporter {
     if (ends.size() != starts.size() || axes.size() != starts.size() || steps.size() != starts.size())
       bad(i, "starts, ends, axes and steps differ in length");
     for (auto& a : axes) {
-      if (a < -static_cast<int64_t>(d.size()) || a >= static_cast<int64_t>(d.size())) bad(i, "axis out of range");
+      if (a < -static_cast<int64_t>(d.size()) || a >= static_cast<int64_t>(d.size()))
+        bad(i, "axis out of range");
       if (a < 0) a += static_cast<int64_t>(d.size());
     }
     if (v.is_const) {
@@ -460,12 +505,29 @@ class OnnxImporter {
         bad(i, e.what());
       }
     }
-    // On a runtime tensor only the whole range is supported (it is then an alias).
+    // On a runtime tensor: the whole range is an alias; a contiguous channel range (torch's
+    // chunk/split, as in ShuffleNet v2) becomes a 1x1 convolution with one-hot weights, which the
+    // NFU computes exactly (x * 1 + 0s). Its MACs are real work on the accelerator and are counted.
+    const Value& x = runtime_input(i, 0);
+    constfold::SliceRange channels{0, 1, d.size() > 1 ? d[1] : 0};
     for (std::size_t k = 0; k < axes.size(); ++k) {
       const auto r = constfold::slice_range(d[axes[k]], starts[k], ends[k], steps[k]);
-      if (r.start != 0 || r.step != 1 || r.count != d[axes[k]]) unsupported(i, "slicing a runtime tensor");
+      if (r.start == 0 && r.step == 1 && r.count == d[axes[k]]) continue;
+      if (axes[k] != 1 || r.step != 1 || r.count == 0)
+        unsupported(i, "slicing a runtime tensor outside a contiguous channel range");
+      channels = r;
     }
-    set_alias(i, runtime_input(i, 0));
+    if (channels.start == 0 && channels.count == d[1]) return set_alias(i, x);
+    const int64_t C = d[1];
+    std::vector<float> onehot(static_cast<std::size_t>(channels.count * C), 0.0f);
+    for (int64_t o = 0; o < channels.count; ++o)
+      onehot[static_cast<std::size_t>(o * C + channels.start + o)] = 1.0f;
+    std::vector<int64_t> out = d;
+    out[1] = channels.count;
+    LayerAttrs a;
+    a.out_channels = channels.count;
+    LayerNode& l = emit(i, d.size() == 2 ? OpKind::FullyConnected : OpKind::Conv, {x.data}, out, a);
+    l.weights = std::move(onehot);
   }
 
   void cast(int i, const NodeProto& n) {
@@ -477,7 +539,8 @@ class OnnxImporter {
     const Value& v = input(i, 0);
     if (!to_float && !to_int) unsupported(i, std::string("cast to ") + onnx_type_name(to));
     if (v.is_const) return set_const(i, constfold::cast(v.c, to_int));
-    if (to != onnx::TensorProto::FLOAT) unsupported(i, std::string("cast of a runtime tensor to ") + onnx_type_name(to));
+    if (to != onnx::TensorProto::FLOAT)
+      unsupported(i, std::string("cast of a runtime tensor to ") + onnx_type_name(to));
     set_alias(i, runtime_input(i, 0));
   }
 
@@ -499,7 +562,10 @@ class OnnxImporter {
   void arithmetic(int i, const NodeProto& n) {
     const std::string& op = n.op_type();
     using constfold::Binary;
-    const Binary kind = op == "Add" ? Binary::Add : op == "Sub" ? Binary::Sub : op == "Mul" ? Binary::Mul : Binary::Div;
+    const Binary kind = op == "Add"   ? Binary::Add
+                        : op == "Sub" ? Binary::Sub
+                        : op == "Mul" ? Binary::Mul
+                                      : Binary::Div;
     const Value& a = input(i, 0);
     const Value& b = input(i, 1);
     if (a.is_const && b.is_const) {
@@ -520,9 +586,12 @@ class OnnxImporter {
     const bool const_first = a.is_const;
     const Value& x = runtime_input(i, const_first ? 1 : 0);
     const ConstTensor& c = const_first ? a.c : b.c;
-    if (const_first && (kind == Binary::Sub || kind == Binary::Div)) unsupported(i, "a constant minus or over a runtime tensor");
+    if (const_first && (kind == Binary::Sub || kind == Binary::Div))
+      unsupported(i, "a constant minus or over a runtime tensor");
     std::vector<float> pc = per_channel(c, x.dims);
-    if (pc.empty()) unsupported(i, "with a constant of shape " + dims_str(c.dims) + " that is not per-channel for " + dims_str(x.dims));
+    if (pc.empty())
+      unsupported(i, "with a constant of shape " + dims_str(c.dims) + " that is not per-channel for " +
+                         dims_str(x.dims));
     if (kind == Binary::Mul || kind == Binary::Div) {
       if (kind == Binary::Div)
         for (float& f : pc) f = 1.0f / f;
@@ -560,14 +629,16 @@ class OnnxImporter {
       if (input(i, k).is_const) unsupported(i, "of runtime and constant tensors");
       const Value& v = runtime_input(i, k);
       const int64_t r = static_cast<int64_t>(v.dims.size());
-      if ((axis < 0 ? axis + r : axis) != 1) unsupported(i, "axis " + std::to_string(axis) + " (only channels)");
+      if ((axis < 0 ? axis + r : axis) != 1)
+        unsupported(i, "axis " + std::to_string(axis) + " (only channels)");
       if (out.empty()) {
         out = v.dims;
       } else {
         std::vector<int64_t> a = v.dims, b = out;
         if (a.size() != b.size()) bad(i, "inputs of different ranks");
         a[1] = b[1] = 0;
-        if (a != b) bad(i, "inputs " + dims_str(out) + " and " + dims_str(v.dims) + " differ outside the channel axis");
+        if (a != b)
+          bad(i, "inputs " + dims_str(out) + " and " + dims_str(v.dims) + " differ outside the channel axis");
         out[1] += v.dims[1];
       }
       ins.push_back(v.data);
@@ -576,7 +647,8 @@ class OnnxImporter {
   }
 
   // Resolves a Reshape target (0 copies, -1 infers) against the input dims.
-  std::vector<int64_t> reshape_target(int i, const std::vector<int64_t>& in, std::vector<int64_t> t, bool allowzero) const {
+  std::vector<int64_t> reshape_target(int i, const std::vector<int64_t>& in, std::vector<int64_t> t,
+                                      bool allowzero) const {
     int infer = -1;
     int64_t known = 1;
     for (std::size_t k = 0; k < t.size(); ++k) {
@@ -598,13 +670,15 @@ class OnnxImporter {
       if (known == 0 || total % known) bad(i, "cannot infer -1 for " + dims_str(in) + " -> " + dims_str(t));
       t[infer] = total / known;
     }
-    if (dims_elems(t) != total) bad(i, "reshape of " + dims_str(in) + " to " + dims_str(t) + " changes the element count");
+    if (dims_elems(t) != total)
+      bad(i, "reshape of " + dims_str(in) + " to " + dims_str(t) + " changes the element count");
     return t;
   }
 
   void reshape(int i, const NodeProto& n) {
     const Value& v = input(i, 0);
-    std::vector<int64_t> target = opset_ >= 5 ? ints_of(i, const_input(i, 1, "shape"), "shape") : attr_ints(n, "shape");
+    std::vector<int64_t> target =
+        opset_ >= 5 ? ints_of(i, const_input(i, 1, "shape"), "shape") : attr_ints(n, "shape");
     const std::vector<int64_t>& d = v.is_const ? v.c.dims : v.dims;
     target = reshape_target(i, d, target, attr_int(n, "allowzero", 0) != 0);
     if (v.is_const) {
@@ -613,7 +687,8 @@ class OnnxImporter {
       return set_const(i, std::move(c));
     }
     if (v.shuffle_stage == 2) {  // Reshape(rank 5) -> Transpose -> Reshape: a channel shuffle
-      if (target.size() != 4 || target[1] != v.dims[1] * v.dims[2] || target[2] != v.dims[3] || target[3] != v.dims[4])
+      if (target.size() != 4 || target[1] != v.dims[1] * v.dims[2] || target[2] != v.dims[3] ||
+          target[3] != v.dims[4])
         unsupported(i, "reshape of a rank-5 tensor that is not the end of a channel shuffle");
       LayerAttrs at;
       at.groups = v.shuffle_groups;
@@ -650,13 +725,16 @@ class OnnxImporter {
     int64_t axis = attr_int(n, "axis", 1);
     if (axis < 0) axis += static_cast<int64_t>(d.size());
     if (axis < 0 || axis > static_cast<int64_t>(d.size())) bad(i, "axis out of range");
-    const std::vector<int64_t> out = {dims_elems({d.begin(), d.begin() + axis}), dims_elems({d.begin() + axis, d.end()})};
+    const std::vector<int64_t> out = {dims_elems({d.begin(), d.begin() + axis}),
+                                      dims_elems({d.begin() + axis, d.end()})};
     if (v.is_const) {
       ConstTensor c = v.c;
       c.dims = out;
       return set_const(i, std::move(c));
     }
-    if (out[0] != 1) unsupported(i, "axis " + std::to_string(axis) + " gives " + dims_str(out) + " (batch " + std::to_string(out[0]) + ")");
+    if (out[0] != 1)
+      unsupported(i, "axis " + std::to_string(axis) + " gives " + dims_str(out) + " (batch " +
+                         std::to_string(out[0]) + ")");
     const Value& x = runtime_input(i, 0);
     LayerAttrs at;
     at.reshape_to = chw(i, out);
@@ -669,7 +747,8 @@ class OnnxImporter {
     std::vector<int64_t> perm = attr_ints(n, "perm");
     if (perm.empty())
       for (int64_t k = static_cast<int64_t>(d.size()) - 1; k >= 0; --k) perm.push_back(k);
-    if (perm.size() != d.size()) bad(i, "perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(d.size()));
+    if (perm.size() != d.size())
+      bad(i, "perm has " + std::to_string(perm.size()) + " entries for rank " + std::to_string(d.size()));
     if (v.is_const) {
       try {
         return set_const(i, constfold::transpose(v.c, perm));
@@ -678,7 +757,9 @@ class OnnxImporter {
       }
     }
     if (v.shuffle_stage == 1) {
-      if (perm != std::vector<int64_t>{0, 2, 1, 3, 4}) unsupported(i, "perm " + dims_str(perm) + " on a rank-5 tensor (a channel shuffle needs [0,2,1,3,4])");
+      if (perm != std::vector<int64_t>{0, 2, 1, 3, 4})
+        unsupported(i,
+                    "perm " + dims_str(perm) + " on a rank-5 tensor (a channel shuffle needs [0,2,1,3,4])");
       Value p = v;
       p.shuffle_stage = 2;
       p.producer_node = i;
@@ -692,7 +773,8 @@ class OnnxImporter {
       out.push_back(d.at(p));
       if (d.at(p) != 1) kept.push_back(p);
     }
-    if (!std::is_sorted(kept.begin(), kept.end())) unsupported(i, "perm " + dims_str(perm) + " (only channel shuffles and unit-dim moves)");
+    if (!std::is_sorted(kept.begin(), kept.end()))
+      unsupported(i, "perm " + dims_str(perm) + " (only channel shuffles and unit-dim moves)");
     reshape_runtime(i, x, out);
   }
 
@@ -725,7 +807,9 @@ class OnnxImporter {
     auto spatial = [&](const char* name, int64_t def) {
       std::vector<int64_t> v = attr_ints(n, name);
       if (v.empty()) v.assign(sp, def);
-      if (v.size() != sp) bad(i, std::string(name) + " has " + std::to_string(v.size()) + " entries for " + std::to_string(sp) + " spatial dims");
+      if (v.size() != sp)
+        bad(i, std::string(name) + " has " + std::to_string(v.size()) + " entries for " + std::to_string(sp) +
+                   " spatial dims");
       for (int64_t x : v)
         if (x < 1) bad(i, std::string(name) + " must be >= 1");
       return v;
@@ -747,7 +831,8 @@ class OnnxImporter {
         w.pe[o] = pads[k + sp];
       } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
         const int64_t out = (in[k] + strides[k] - 1) / strides[k];
-        const int64_t total = std::max<int64_t>(0, (out - 1) * strides[k] + (kernel[k] - 1) * dil[k] + 1 - in[k]);
+        const int64_t total =
+            std::max<int64_t>(0, (out - 1) * strides[k] + (kernel[k] - 1) * dil[k] + 1 - in[k]);
         const int64_t small = total / 2, big = total - small;
         w.pb[o] = auto_pad == "SAME_UPPER" ? small : big;
         w.pe[o] = auto_pad == "SAME_UPPER" ? big : small;
@@ -760,7 +845,8 @@ class OnnxImporter {
     return w;
   }
 
-  std::vector<int64_t> spatial_out(int64_t c, const std::vector<int64_t>& in_dims, const Window& w, bool ceil_mode) {
+  std::vector<int64_t> spatial_out(int64_t c, const std::vector<int64_t>& in_dims, const Window& w,
+                                   bool ceil_mode) {
     std::vector<int64_t> out = {1, c};
     const std::size_t sp = in_dims.size() - 2;
     for (std::size_t k = 0; k < sp; ++k) {
@@ -788,7 +874,8 @@ class OnnxImporter {
     if (v.is_const) unsupported(i, "on a constant input");
     const Value& x = runtime_input(i, 0);
     if (x.dims.size() != 3 && x.dims.size() != 4)
-      unsupported(i, "rank-" + std::to_string(x.dims.size()) + " input " + dims_str(x.dims) + " (1-D and 2-D only)");
+      unsupported(
+          i, "rank-" + std::to_string(x.dims.size()) + " input " + dims_str(x.dims) + " (1-D and 2-D only)");
     chw(i, x.dims);  // batch check
     return x;
   }
@@ -796,13 +883,16 @@ class OnnxImporter {
   void conv(int i, const NodeProto& n) {
     const Value& x = spatial_input(i);
     const ConstTensor& W = const_input(i, 1, "weights");
-    if (W.dims.size() != x.dims.size()) bad(i, "weights " + dims_str(W.dims) + " do not match input " + dims_str(x.dims));
+    if (W.dims.size() != x.dims.size())
+      bad(i, "weights " + dims_str(W.dims) + " do not match input " + dims_str(x.dims));
     const int64_t group = attr_int(n, "group", 1), C = x.dims[1], M = W.dims[0];
     if (group < 1 || C % group || M % group || W.dims[1] != C / group)
-      bad(i, "weights " + dims_str(W.dims) + " with group " + std::to_string(group) + " do not fit " + std::to_string(C) + " input channels");
+      bad(i, "weights " + dims_str(W.dims) + " with group " + std::to_string(group) + " do not fit " +
+                 std::to_string(C) + " input channels");
     std::vector<int64_t> kernel(W.dims.begin() + 2, W.dims.end());
     const auto ks = attr_ints(n, "kernel_shape");
-    if (!ks.empty() && ks != kernel) bad(i, "kernel_shape " + dims_str(ks) + " differs from the weights " + dims_str(W.dims));
+    if (!ks.empty() && ks != kernel)
+      bad(i, "kernel_shape " + dims_str(ks) + " differs from the weights " + dims_str(W.dims));
     const std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
     const Window w = window(i, n, in, kernel, false);
     LayerAttrs a;
@@ -812,7 +902,8 @@ class OnnxImporter {
     std::vector<float> bias;
     if (has_input(n, 2)) {
       bias = const_input(i, 2, "bias").as_floats();
-      if (static_cast<int64_t>(bias.size()) != M) bad(i, "bias has " + std::to_string(bias.size()) + " values for " + std::to_string(M) + " outputs");
+      if (static_cast<int64_t>(bias.size()) != M)
+        bad(i, "bias has " + std::to_string(bias.size()) + " values for " + std::to_string(M) + " outputs");
       a.has_bias = true;
     }
     LayerNode& l = emit(i, OpKind::Conv, {x.data}, spatial_out(M, x.dims, w, false), a);
@@ -821,7 +912,8 @@ class OnnxImporter {
   }
 
   // Fully connected from a [1,K] runtime tensor and a [N][K] weight matrix.
-  void fully_connected(int i, const Value& x, std::vector<float> weights, int64_t N, std::vector<float> bias) {
+  void fully_connected(int i, const Value& x, std::vector<float> weights, int64_t N,
+                       std::vector<float> bias) {
     LayerAttrs a;
     a.out_channels = N;
     a.has_bias = !bias.empty();
@@ -846,7 +938,8 @@ class OnnxImporter {
     const float alpha = attr_float(n, "alpha", 1.0f), beta = attr_float(n, "beta", 1.0f);
     const bool transB = attr_int(n, "transB", 0) != 0;
     const int64_t K = x.dims[1];
-    if (B.dims.size() != 2 || B.dims[transB ? 1 : 0] != K) bad(i, "B " + dims_str(B.dims) + " does not fit A " + dims_str(x.dims));
+    if (B.dims.size() != 2 || B.dims[transB ? 1 : 0] != K)
+      bad(i, "B " + dims_str(B.dims) + " does not fit A " + dims_str(x.dims));
     const int64_t N = B.dims[transB ? 0 : 1];
     std::vector<float> w = B.as_floats();
     if (!transB) w = constfold::transpose(B, {1, 0}).as_floats();
@@ -896,10 +989,15 @@ class OnnxImporter {
         if (has_input(n, 1)) lo = static_cast<float>(const_input(i, 1, "min").at(0));
         if (has_input(n, 2)) hi = static_cast<float>(const_input(i, 2, "max").at(0));
       }
-      if (lo == 0 && hi == 6) a.act = isa::Activation::Relu6;
-      else if (lo == 0 && hi >= FLT_MAX) a.act = isa::Activation::Relu;
-      else if (lo <= -FLT_MAX && hi >= FLT_MAX) a.act = isa::Activation::None;
-      else unsupported(i, "min=" + std::to_string(lo) + " max=" + std::to_string(hi) + " (only ReLU and ReLU6 clips)");
+      if (lo == 0 && hi == 6)
+        a.act = isa::Activation::Relu6;
+      else if (lo == 0 && hi >= FLT_MAX)
+        a.act = isa::Activation::Relu;
+      else if (lo <= -FLT_MAX && hi >= FLT_MAX)
+        a.act = isa::Activation::None;
+      else
+        unsupported(
+            i, "min=" + std::to_string(lo) + " max=" + std::to_string(hi) + " (only ReLU and ReLU6 clips)");
     }
     const Value& v = input(i, 0);
     if (v.is_const) unsupported(i, "on a constant input");
@@ -916,7 +1014,8 @@ class OnnxImporter {
     const Value& x = spatial_input(i);
     const std::vector<int64_t> kernel = attr_ints(n, "kernel_shape");
     const std::vector<int64_t> in(x.dims.begin() + 2, x.dims.end());
-    if (kernel.size() != in.size()) bad(i, "kernel_shape " + dims_str(kernel) + " does not match input " + dims_str(x.dims));
+    if (kernel.size() != in.size())
+      bad(i, "kernel_shape " + dims_str(kernel) + " does not match input " + dims_str(x.dims));
     if (max && attr_int(n, "storage_order", 0) != 0) unsupported(i, "storage_order=1");
     const bool ceil_mode = attr_int(n, "ceil_mode", 0) != 0;
     const Window w = window(i, n, in, kernel, ceil_mode);
@@ -925,7 +1024,8 @@ class OnnxImporter {
     apply_window(a, w);
     a.ceil_mode = ceil_mode;
     if (!max) a.count_include_pad = attr_int(n, "count_include_pad", 0) != 0;
-    emit(i, max ? OpKind::MaxPool : OpKind::AvgPool, {x.data}, spatial_out(x.dims[1], x.dims, w, ceil_mode), a);
+    emit(i, max ? OpKind::MaxPool : OpKind::AvgPool, {x.data}, spatial_out(x.dims[1], x.dims, w, ceil_mode),
+         a);
   }
 
   void global_avgpool(int i, const NodeProto&) {
@@ -933,6 +1033,28 @@ class OnnxImporter {
     std::vector<int64_t> out = x.dims;
     for (std::size_t k = 2; k < out.size(); ++k) out[k] = 1;
     emit(i, OpKind::GlobalAvgPool, {x.data}, out);
+  }
+
+  // ReduceMean over H and W (torch's x.mean([2, 3])) is a global average pool, flattened
+  // when keepdims is 0. Other axes are unsupported.
+  void reduce_mean(int i, const NodeProto& n) {
+    const Value& x = spatial_input(i);
+    std::vector<int64_t> axes = axes_of(i, n, 1);
+    const int64_t r = static_cast<int64_t>(x.dims.size());
+    for (auto& a : axes) a = a < 0 ? a + r : a;
+    std::sort(axes.begin(), axes.end());
+    std::vector<int64_t> spatial;
+    for (int64_t k = 2; k < r; ++k) spatial.push_back(k);
+    if (axes != spatial)
+      unsupported(i, "axes " + dims_str(axes) + " (only the spatial axes, as a global average pool)");
+    std::vector<int64_t> pooled = x.dims;
+    for (std::size_t k = 2; k < pooled.size(); ++k) pooled[k] = 1;
+    const int data = emit(i, OpKind::GlobalAvgPool, {x.data}, pooled).output;
+    if (attr_int(n, "keepdims", 1) != 0) return;
+    g_.tensor(data).name += "_pooled";  // the node's output name goes to the flatten
+    LayerAttrs a;
+    a.reshape_to = chw(i, {1, x.dims[1]});
+    emit(i, OpKind::Flatten, {data}, {1, x.dims[1]}, a);
   }
 
   void batchnorm(int i, const NodeProto& n) {
@@ -947,7 +1069,9 @@ class OnnxImporter {
     const int64_t C = x.dims[1];
     auto param = [&](int k, const char* role) {
       std::vector<float> p = const_input(i, k, role).as_floats();
-      if (static_cast<int64_t>(p.size()) != C) bad(i, std::string(role) + " has " + std::to_string(p.size()) + " values for " + std::to_string(C) + " channels");
+      if (static_cast<int64_t>(p.size()) != C)
+        bad(i, std::string(role) + " has " + std::to_string(p.size()) + " values for " + std::to_string(C) +
+                   " channels");
       return p;
     };
     LayerAttrs a;
@@ -971,7 +1095,9 @@ class OnnxImporter {
 
 }  // namespace
 
-Graph import_onnx(const std::string& path, const OnnxImportOptions& opt) { return OnnxImporter(path, opt).run(); }
+Graph import_onnx(const std::string& path, const OnnxImportOptions& opt) {
+  return OnnxImporter(path, opt).run();
+}
 
 Graph import_onnx(const std::string& path) { return import_onnx(path, OnnxImportOptions{}); }
 

@@ -43,18 +43,23 @@ std::size_t raw_elem_bytes(int t) {
   switch (t) {
     case TensorProto::UINT8:
     case TensorProto::INT8:
-    case TensorProto::BOOL: return 1;
+    case TensorProto::BOOL:
+      return 1;
     case TensorProto::UINT16:
     case TensorProto::INT16:
     case TensorProto::FLOAT16:
-    case TensorProto::BFLOAT16: return 2;
+    case TensorProto::BFLOAT16:
+      return 2;
     case TensorProto::FLOAT:
     case TensorProto::INT32:
-    case TensorProto::UINT32: return 4;
+    case TensorProto::UINT32:
+      return 4;
     case TensorProto::DOUBLE:
     case TensorProto::INT64:
-    case TensorProto::UINT64: return 8;
-    default: return 0;
+    case TensorProto::UINT64:
+      return 8;
+    default:
+      return 0;
   }
 }
 
@@ -65,20 +70,34 @@ double raw_value(const char* p, int t) {
     return v;
   };
   switch (t) {
-    case TensorProto::UINT8: return load(uint8_t{});
-    case TensorProto::INT8: return load(int8_t{});
-    case TensorProto::BOOL: return load(uint8_t{}) != 0;
-    case TensorProto::UINT16: return load(uint16_t{});
-    case TensorProto::INT16: return load(int16_t{});
-    case TensorProto::FLOAT16: return half_to_float(load(uint16_t{}));
-    case TensorProto::BFLOAT16: return bfloat16_to_float(load(uint16_t{}));
-    case TensorProto::FLOAT: return load(float{});
-    case TensorProto::INT32: return load(int32_t{});
-    case TensorProto::UINT32: return load(uint32_t{});
-    case TensorProto::DOUBLE: return load(double{});
-    case TensorProto::INT64: return static_cast<double>(load(int64_t{}));
-    case TensorProto::UINT64: return static_cast<double>(load(uint64_t{}));
-    default: return 0;
+    case TensorProto::UINT8:
+      return load(uint8_t{});
+    case TensorProto::INT8:
+      return load(int8_t{});
+    case TensorProto::BOOL:
+      return load(uint8_t{}) != 0;
+    case TensorProto::UINT16:
+      return load(uint16_t{});
+    case TensorProto::INT16:
+      return load(int16_t{});
+    case TensorProto::FLOAT16:
+      return half_to_float(load(uint16_t{}));
+    case TensorProto::BFLOAT16:
+      return bfloat16_to_float(load(uint16_t{}));
+    case TensorProto::FLOAT:
+      return load(float{});
+    case TensorProto::INT32:
+      return load(int32_t{});
+    case TensorProto::UINT32:
+      return load(uint32_t{});
+    case TensorProto::DOUBLE:
+      return load(double{});
+    case TensorProto::INT64:
+      return static_cast<double>(load(int64_t{}));
+    case TensorProto::UINT64:
+      return static_cast<double>(load(uint64_t{}));
+    default:
+      return 0;
   }
 }
 
@@ -86,9 +105,12 @@ std::string read_external(const TensorProto& t, const std::string& base_dir, con
   std::string location;
   int64_t offset = 0, length = -1;
   for (const auto& kv : t.external_data()) {
-    if (kv.key() == "location") location = kv.value();
-    else if (kv.key() == "offset") offset = std::stoll(kv.value());
-    else if (kv.key() == "length") length = std::stoll(kv.value());
+    if (kv.key() == "location")
+      location = kv.value();
+    else if (kv.key() == "offset")
+      offset = std::stoll(kv.value());
+    else if (kv.key() == "length")
+      length = std::stoll(kv.value());
   }
   if (location.empty()) throw InputError(what + ": external data without a location");
   const std::string file = (std::filesystem::path(base_dir) / location).string();
@@ -127,23 +149,40 @@ std::string dims_str(const std::vector<int64_t>& dims) {
 
 const char* onnx_type_name(int t) {
   switch (t) {
-    case TensorProto::FLOAT: return "float";
-    case TensorProto::UINT8: return "uint8";
-    case TensorProto::INT8: return "int8";
-    case TensorProto::UINT16: return "uint16";
-    case TensorProto::INT16: return "int16";
-    case TensorProto::INT32: return "int32";
-    case TensorProto::INT64: return "int64";
-    case TensorProto::STRING: return "string";
-    case TensorProto::BOOL: return "bool";
-    case TensorProto::FLOAT16: return "float16";
-    case TensorProto::DOUBLE: return "double";
-    case TensorProto::UINT32: return "uint32";
-    case TensorProto::UINT64: return "uint64";
-    case TensorProto::COMPLEX64: return "complex64";
-    case TensorProto::COMPLEX128: return "complex128";
-    case TensorProto::BFLOAT16: return "bfloat16";
-    default: return "undefined";
+    case TensorProto::FLOAT:
+      return "float";
+    case TensorProto::UINT8:
+      return "uint8";
+    case TensorProto::INT8:
+      return "int8";
+    case TensorProto::UINT16:
+      return "uint16";
+    case TensorProto::INT16:
+      return "int16";
+    case TensorProto::INT32:
+      return "int32";
+    case TensorProto::INT64:
+      return "int64";
+    case TensorProto::STRING:
+      return "string";
+    case TensorProto::BOOL:
+      return "bool";
+    case TensorProto::FLOAT16:
+      return "float16";
+    case TensorProto::DOUBLE:
+      return "double";
+    case TensorProto::UINT32:
+      return "uint32";
+    case TensorProto::UINT64:
+      return "uint64";
+    case TensorProto::COMPLEX64:
+      return "complex64";
+    case TensorProto::COMPLEX128:
+      return "complex128";
+    case TensorProto::BFLOAT16:
+      return "bfloat16";
+    default:
+      return "undefined";
   }
 }
 
@@ -154,21 +193,20 @@ ConstTensor decode_tensor(const TensorProto& t, const std::string& base_dir, con
     if (d < 0) throw InputError(what + ": negative dimension in " + dims_str(c.dims));
   const int type = t.data_type();
   const std::size_t esize = raw_elem_bytes(type);
-  if (esize == 0) throw InputError(what + ": tensors of type " + std::string(onnx_type_name(type)) + " are not supported");
+  if (esize == 0)
+    throw InputError(what + ": tensors of type " + std::string(onnx_type_name(type)) + " are not supported");
   c.integer = !is_float_type(type);
   const int64_t n = dims_elems(c.dims);
   std::vector<double> v;  // staging; converted to the compact vector below
-  auto take = [&](const auto& field) {
-    v.assign(field.begin(), field.end());
-  };
+  auto take = [&](const auto& field) { v.assign(field.begin(), field.end()); };
 
   const bool external = t.data_location() == TensorProto::EXTERNAL;
   if (external || t.has_raw_data()) {
     const std::string ext = external ? read_external(t, base_dir, what) : std::string();
     const std::string& raw = external ? ext : t.raw_data();
     if (raw.size() != static_cast<std::size_t>(n) * esize)
-      throw InputError(what + ": " + std::to_string(raw.size()) + " data bytes for " + std::to_string(n) + " " +
-                       onnx_type_name(type) + " elements of " + dims_str(c.dims));
+      throw InputError(what + ": " + std::to_string(raw.size()) + " data bytes for " + std::to_string(n) +
+                       " " + onnx_type_name(type) + " elements of " + dims_str(c.dims));
     if (type == TensorProto::FLOAT) {  // the common case, without staging
       c.f.resize(static_cast<std::size_t>(n));
       std::memcpy(c.f.data(), raw.data(), raw.size());
@@ -178,18 +216,28 @@ ConstTensor decode_tensor(const TensorProto& t, const std::string& base_dir, con
     for (int64_t k = 0; k < n; ++k) v[k] = raw_value(raw.data() + k * esize, type);
   } else {
     switch (type) {
-      case TensorProto::FLOAT: take(t.float_data()); break;
-      case TensorProto::DOUBLE: take(t.double_data()); break;
-      case TensorProto::INT64: take(t.int64_data()); break;
+      case TensorProto::FLOAT:
+        take(t.float_data());
+        break;
+      case TensorProto::DOUBLE:
+        take(t.double_data());
+        break;
+      case TensorProto::INT64:
+        take(t.int64_data());
+        break;
       case TensorProto::UINT32:
-      case TensorProto::UINT64: take(t.uint64_data()); break;
+      case TensorProto::UINT64:
+        take(t.uint64_data());
+        break;
       case TensorProto::FLOAT16:
         for (int32_t b : t.int32_data()) v.push_back(half_to_float(static_cast<uint16_t>(b)));
         break;
       case TensorProto::BFLOAT16:
         for (int32_t b : t.int32_data()) v.push_back(bfloat16_to_float(static_cast<uint16_t>(b)));
         break;
-      default: take(t.int32_data()); break;  // int8/16/32, uint8/16, bool
+      default:
+        take(t.int32_data());
+        break;  // int8/16/32, uint8/16, bool
     }
     if (static_cast<int64_t>(v.size()) != n)
       throw InputError(what + ": " + std::to_string(v.size()) + " values for " + std::to_string(n) +

@@ -1,14 +1,123 @@
-// Fusion planning: partitions the topological order into groups.
+// Fusion planning: partitions the topological order into groups. A fused group is a chain of
+// consecutive layers (each reads only its predecessor, whose output nobody else reads) of
+// window ops. A group is admitted only if the cost model says it is faster than running its
+// layers one by one and its DRAM traffic (exact for a given tiling) is not higher, so fusion
+// never increases DRAM traffic.
+//
+//   greedy:  walk the order; extend the current group by the next layer while that lowers
+//            the estimated cycles of the pair (group so far, next layer).
+//   optimal: dynamic program over the topological order,
+//              best[i] = min over j of best[j] + cost(layers j..i-1),
+//            over every admissible group j..i-1 of at most kMaxGroup layers. Cost-model calls:
+//            O(N * kMaxGroup) group plans, each a tile search over the last layer's output
+//            (O(H * W) candidates in the worst case), so O(N * kMaxGroup * H * W * kMaxGroup).
+//            The result is optimal for the cost model over contiguous chains.
 #include "codegen.h"
+#include "fused.h"
 #include "passes.h"
 
+#include <limits>
+
 namespace fusesim::compiler {
+namespace {
 
-bool fusable_pair(const Graph&, int, int) { return false; }
+constexpr std::size_t kMaxGroup = 10;
 
-std::vector<Group> plan_groups(const Graph& g, const ArchParams&, const CompileOptions&) {
+bool is_output(const Graph& g, int d) {
+  for (int o : g.outputs)
+    if (o == d) return true;
+  return false;
+}
+
+struct Scorer {
+  const Graph& g;
+  const ArchParams& arch;
+  const CompileOptions& opt;
+  std::vector<Estimate> single;  // per position in the order
+  std::vector<bool> single_ok;
+
+  bool group(const std::vector<int>& ids, Estimate& e) const {
+    return estimate_group(g, arch, opt, Group{ids}, e);
+  }
+};
+
+}  // namespace
+
+bool fusable_pair(const Graph& g, int a, int b) {
+  if (!fusable_kind(g, a) || !fusable_kind(g, b)) return false;
+  const LayerNode& la = g.layer(a);
+  const LayerNode& lb = g.layer(b);
+  if (lb.inputs.size() != 1 || lb.inputs[0] != la.output) return false;
+  const DataNode& d = g.tensor(la.output);
+  if (d.consumers.size() != 1 || d.consumers[0] != b || is_output(g, la.output) || d.alias_of >= 0) return false;
+  for (const DataNode& x : g.data)
+    if (x.alias_of == la.output) return false;
+  return true;
+}
+
+std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const CompileOptions& opt) {
+  const std::vector<int> order = g.topo_order();
+  const std::size_t n = order.size();
   std::vector<Group> groups;
-  for (int id : g.topo_order()) groups.push_back(Group{{id}});
+  // Fusion keeps intermediates on chip, which is layer elimination's removal of the
+  // store->load pairs; with elimination off every layer stays its own group.
+  if (opt.fusion == Fusion::None || !opt.elimination) {
+    for (int id : order) groups.push_back(Group{{id}});
+    return groups;
+  }
+  Scorer sc{g, arch, opt, std::vector<Estimate>(n), std::vector<bool>(n)};
+  for (std::size_t i = 0; i < n; ++i) sc.single_ok[i] = sc.group({order[i]}, sc.single[i]);
+  // Admissible group j..i (inclusive): a chain, plannable, not more DRAM bytes than unfused.
+  auto admissible = [&](std::size_t j, std::size_t i, Estimate& e) {
+    int64_t bytes = 0;
+    for (std::size_t k = j; k <= i; ++k) {
+      if (!sc.single_ok[k]) return false;
+      bytes += sc.single[k].dram_bytes_with_fetch();
+    }
+    std::vector<int> ids(order.begin() + static_cast<long>(j), order.begin() + static_cast<long>(i) + 1);
+    return sc.group(ids, e) && e.dram_bytes_with_fetch() <= bytes;
+  };
+  if (opt.fusion == Fusion::Greedy) {
+    std::size_t start = 0;
+    Estimate cur = sc.single[0];
+    for (std::size_t i = 1; i <= n; ++i) {
+      Estimate ext;
+      if (i < n && i - start < kMaxGroup && fusable_pair(g, order[i - 1], order[i]) && admissible(start, i, ext) &&
+          ext.cycles < cur.cycles + sc.single[i].cycles) {
+        cur = ext;
+        continue;
+      }
+      groups.push_back(Group{std::vector<int>(order.begin() + static_cast<long>(start), order.begin() + static_cast<long>(i))});
+      if (i < n) start = i, cur = sc.single[i];
+    }
+    return groups;
+  }
+  // Optimal: DP over prefixes.
+  const int64_t inf = std::numeric_limits<int64_t>::max() / 4;
+  std::vector<int64_t> best(n + 1, inf);
+  std::vector<std::size_t> from(n + 1, 0);
+  best[0] = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    // the group ending at i, starting at j (walk j down while the chain holds)
+    for (std::size_t j = i + 1; j-- > 0;) {
+      if (i - j + 1 > kMaxGroup) break;
+      if (j < i && !fusable_pair(g, order[j], order[j + 1])) break;
+      if (best[j] >= inf) continue;
+      int64_t c;
+      if (j == i) {
+        c = sc.single[i].cycles;
+      } else {
+        Estimate e;
+        if (!admissible(j, i, e)) continue;
+        c = e.cycles;
+      }
+      if (best[j] + c < best[i + 1]) best[i + 1] = best[j] + c, from[i + 1] = j;
+    }
+  }
+  std::vector<Group> rev;
+  for (std::size_t i = n; i > 0; i = from[i])
+    rev.push_back(Group{std::vector<int>(order.begin() + static_cast<long>(from[i]), order.begin() + static_cast<long>(i))});
+  groups.assign(rev.rbegin(), rev.rend());
   return groups;
 }
 

@@ -36,12 +36,14 @@ class OnnxBuilder {
     value_info(model_.mutable_graph()->add_value_info(), name, dims, onnx::TensorProto::FLOAT);
     return *this;
   }
-  onnx::TensorProto& init(const std::string& name, const std::vector<int64_t>& dims, const std::vector<float>& v) {
+  onnx::TensorProto& init(const std::string& name, const std::vector<int64_t>& dims,
+                          const std::vector<float>& v) {
     onnx::TensorProto* t = model_.mutable_graph()->add_initializer();
     fill(*t, name, dims, v);
     return *t;
   }
-  OnnxBuilder& init_ints(const std::string& name, const std::vector<int64_t>& dims, const std::vector<int64_t>& v) {
+  OnnxBuilder& init_ints(const std::string& name, const std::vector<int64_t>& dims,
+                         const std::vector<int64_t>& v) {
     onnx::TensorProto* t = model_.mutable_graph()->add_initializer();
     t->set_name(name);
     t->set_data_type(onnx::TensorProto::INT64);
@@ -85,7 +87,8 @@ class OnnxBuilder {
 
   // Writes the model to a fresh temp file named NAME.onnx and returns its path.
   std::string save(const std::string& name) const {
-    const auto dir = std::filesystem::temp_directory_path() / ("fusesim_onnx_test_" + std::to_string(::getpid()));
+    const auto dir =
+        std::filesystem::temp_directory_path() / ("fusesim_onnx_test_" + std::to_string(::getpid()));
     std::filesystem::create_directories(dir);
     const std::string path = (dir / (name + ".onnx")).string();
     std::ofstream f(path, std::ios::binary);
@@ -102,7 +105,8 @@ class OnnxBuilder {
   }
 
  private:
-  static void value_info(onnx::ValueInfoProto* vi, const std::string& name, const std::vector<int64_t>& dims, int type) {
+  static void value_info(onnx::ValueInfoProto* vi, const std::string& name, const std::vector<int64_t>& dims,
+                         int type) {
     vi->set_name(name);
     auto* tt = vi->mutable_type()->mutable_tensor_type();
     tt->set_elem_type(type);

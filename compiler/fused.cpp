@@ -1,0 +1,193 @@
+// Fused-group planning and its cost model. See fused.h.
+#include "fused.h"
+
+#include <algorithm>
+
+#include "codegen.h"
+
+namespace fusesim::compiler {
+namespace {
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t blocks_sum(int64_t n, int64_t t, int64_t tn) {
+  int64_t s = 0;
+  for (int64_t a = 0; a < n; a += t) s += ceil_div(std::min(t, n - a), tn);
+  return s;
+}
+bool dense(const WinLayer& l) { return l.kind == WinKind::Conv; }
+bool has_weights(const WinLayer& l) { return l.kind == WinKind::Conv || l.kind == WinKind::DwConv; }
+
+struct AxisGeo {
+  int64_t k, s, d, p, in;
+};
+AxisGeo geo(const WinLayer& w, bool rows) {
+  return rows ? AxisGeo{w.kh, w.sh, w.dh, w.pt, w.h} : AxisGeo{w.kw, w.sw, w.dw, w.pl, w.w};
+}
+
+}  // namespace
+
+std::string FusedPlan::str() const {
+  std::string s = "fused rows=" + std::to_string(tr) + " cols=" + std::to_string(tc) + (resident ? " w-resident" : "");
+  for (const auto& l : layers) s += " [co=" + std::to_string(l.tco) + " ci=" + std::to_string(l.tci) + "]";
+  return s;
+}
+
+bool fusable_kind(const Graph& g, int id) {
+  WinLayer w;
+  if (!win_layer_of(g, id, w)) return false;
+  const LayerNode& l = g.layer(id);
+  if (l.op == OpKind::FullyConnected || l.op == OpKind::GlobalAvgPool) return false;
+  if (w.kind == WinKind::Conv && w.groups != 1) return false;
+  // ring and halo fields are 4 bits wide
+  return w.pt <= 15 && w.pl <= 15 && l.attrs.pad_bottom <= 15 && l.attrs.pad_right <= 15;
+}
+
+void fused_axis(const std::vector<FusedLayer>& L, bool rows, int64_t o0, int64_t o1, std::vector<AxisRegion>& out,
+                int64_t& in_lo, int64_t& in_hi) {
+  const std::size_t n = L.size();
+  out.assign(n, AxisRegion{});
+  out[n - 1] = {o0, o1, 0, 0};
+  for (std::size_t i = n; i-- > 0;) {
+    const AxisGeo a = geo(L[i].wl, rows);
+    const int64_t lo = out[i].lo * a.s - a.p, hi = (out[i].hi - 1) * a.s - a.p + (a.k - 1) * a.d + 1;
+    if (i == 0) {
+      in_lo = lo, in_hi = hi;
+    } else {
+      const int64_t vlo = std::max<int64_t>(0, lo), vhi = std::min(a.in, hi);
+      out[i - 1] = {vlo, vhi, vlo - lo, hi - vhi};
+    }
+  }
+}
+
+bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& best) {
+  const std::size_t n = ids.size();
+  std::vector<FusedLayer> L(n);
+  int64_t w_total = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    L[i].id = ids[i];
+    if (!fusable_kind(g, ids[i])) return false;
+    win_layer_of(g, ids[i], L[i].wl);
+    w_total += L[i].wl.weight_elems();
+    if (i + 1 < n) {
+      const OpKind next = g.layer(ids[i + 1]).op;
+      L[i].consumer_pad = next == OpKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero;
+    }
+  }
+  const WinLayer& last = L[n - 1].wl;
+  const bool resident = w_total <= av.sb_total_elems;
+  const int64_t sb_chunk = resident ? av.sb_total_elems : av.sb_elems;
+  // Candidate output tiles of the last layer.
+  auto cands = [](int64_t e) {
+    std::vector<int64_t> v;
+    for (int64_t k = 1; k <= e; ++k) {
+      const int64_t t = ceil_div(e, k);
+      if (v.empty() || v.back() != t) v.push_back(t);
+    }
+    return v;
+  };
+  bool found = false;
+  for (int64_t tr : cands(last.oh))
+    for (int64_t tc : cands(last.ow)) {
+      // Unclipped (largest) region sizes, backward from the tile.
+      std::vector<int64_t> rows(n + 1), cols(n + 1);  // rows[i+1]: layer i's output; rows[0]: input
+      rows[n] = tr, cols[n] = tc;
+      for (std::size_t i = n; i-- > 0;) {
+        const WinLayer& w = L[i].wl;
+        rows[i] = (rows[i + 1] - 1) * w.sh + (w.kh - 1) * w.dh + 1;
+        cols[i] = (cols[i + 1] - 1) * w.sw + (w.kw - 1) * w.dw + 1;
+      }
+      // NBout: the regions alternate between two slots (padded sizes; the last is the tile).
+      int64_t slot[2] = {0, 0};
+      for (std::size_t i = 0; i < n; ++i) {
+        const int64_t r = i + 1 < n ? rows[i + 1] : tr, c = i + 1 < n ? cols[i + 1] : tc;
+        // a layer's output region with its ring is the next layer's (padded) input
+        const int64_t pr = i + 1 < n ? rows[i + 1] : r, pc = i + 1 < n ? cols[i + 1] : c;
+        slot[i % 2] = std::max(slot[i % 2], L[i].wl.cout * pr * pc);
+      }
+      if (slot[0] + slot[1] > av.nbout_elems) continue;
+      // First layer's input chunk in NBin.
+      const int64_t in_plane = rows[0] * cols[0];
+      if (in_plane > av.nbin_elems) continue;
+      std::vector<FusedLayer> C = L;
+      bool ok = true;
+      for (std::size_t i = 0; i < n && ok; ++i) {
+        const WinLayer& w = C[i].wl;
+        const int64_t taps = w.kh * w.kw;
+        if (!dense(w)) {
+          C[i].tci = 1;
+          C[i].tco = has_weights(w) ? std::min(w.cout, sb_chunk / (taps + 1)) : w.cout;
+          if (i == 0) C[i].tco = std::min(C[i].tco, av.nbin_elems / in_plane);
+          ok = C[i].tco >= 1;
+          continue;
+        }
+        int64_t tci = w.cin;
+        if (i == 0) tci = std::min(tci, av.nbin_elems / in_plane);
+        if (resident) {
+          C[i].tco = w.cout, C[i].tci = tci;
+        } else {
+          int64_t tco = std::min(w.cout, sb_chunk / (tci * taps + 1));
+          if (tco < 1) {
+            tco = 1;
+            tci = std::min(tci, (sb_chunk - 1) / taps);
+          }
+          if (tco >= av.tn) tco = tco / av.tn * av.tn;
+          C[i].tco = tco, C[i].tci = tci;
+        }
+        ok = C[i].tci >= 1 && C[i].tco >= 1;
+      }
+      if (!ok) continue;
+      // Exact sums over tiles, axis by axis (regions are products of a row and a column range).
+      std::vector<int64_t> SR(n, 0), SC(n, 0);
+      int64_t SRin = 0, SCin = 0, SRpad = 0, SCpad = 0, nrt = 0, nct = 0;
+      std::vector<AxisRegion> reg;
+      for (int64_t r0 = 0; r0 < last.oh; r0 += tr, ++nrt) {
+        int64_t lo = 0, hi = 0;
+        fused_axis(C, true, r0, std::min(last.oh, r0 + tr), reg, lo, hi);
+        for (std::size_t i = 0; i < n; ++i) SR[i] += reg[i].hi - reg[i].lo;
+        SRin += std::min(C[0].wl.h, hi) - std::max<int64_t>(0, lo);
+        SRpad += hi - lo;
+      }
+      for (int64_t c0 = 0; c0 < last.ow; c0 += tc, ++nct) {
+        int64_t lo = 0, hi = 0;
+        fused_axis(C, false, c0, std::min(last.ow, c0 + tc), reg, lo, hi);
+        for (std::size_t i = 0; i < n; ++i) SC[i] += reg[i].hi - reg[i].lo;
+        SCin += std::min(C[0].wl.w, hi) - std::max<int64_t>(0, lo);
+        SCpad += hi - lo;
+      }
+      const int64_t T = nrt * nct;
+      Estimate e;
+      int64_t compute = 0, chunks = 0, w_loads = 0;
+      for (std::size_t i = 0; i < n; ++i) {
+        const WinLayer& w = C[i].wl;
+        const int64_t nco = ceil_div(w.cout, C[i].tco), nci = dense(w) ? ceil_div(w.cin, C[i].tci) : 1;
+        const int64_t blocks = blocks_sum(w.cout, C[i].tco, av.tn) * SR[i] * SC[i];
+        const int64_t inner = dense(w) ? blocks_sum(w.cin, C[i].tci, av.tn) * w.kh * w.kw : w.kh * w.kw;
+        compute += blocks * inner + (av.mode.fine ? T * nco * nci * av.stages : blocks * nci * av.stages);
+        chunks += nco * nci;
+        if (has_weights(w)) w_loads += nco * nci * (w.bias ? 2 : 1);
+      }
+      e.steps = T * chunks;
+      const int64_t nci0 = dense(C[0].wl) ? ceil_div(C[0].wl.cin, C[0].tci) : ceil_div(C[0].wl.cout, C[0].tco);
+      const int64_t in_elems = C[0].wl.cin * SRin * SCin;
+      e.dram_read = (in_elems + w_total * (resident ? 1 : T)) * av.esize;
+      e.dram_write = last.cout * last.oh * last.ow * av.esize;
+      const int64_t in_runs = nct == 1 && SCin == C[0].wl.w ? C[0].wl.cin * nrt : C[0].wl.cin * SRin * nct;
+      const int64_t loads = T * nci0 + (resident ? w_loads : T * w_loads);
+      const int64_t load = dma_time(static_cast<double>(e.dram_read), in_runs + (resident ? w_loads : T * w_loads), loads, av);
+      const int64_t out_runs = nct == 1 ? T * (nrt == 1 ? 1 : last.cout) : last.cout * last.oh * nct;
+      const int64_t store = dma_time(static_cast<double>(e.dram_write), out_runs, T, av);
+      (void)SRpad, (void)SCpad;
+      e.cycles = combine(compute, load, store, e.steps, av.mode);
+      e.instrs = loads + e.steps + T + (av.mode.sync ? e.steps : 0);
+      if (!found || e.cycles < best.est.cycles) {
+        best.layers = C;
+        best.tr = tr, best.tc = tc;
+        best.resident = resident;
+        best.est = e;
+        found = true;
+      }
+    }
+  return found;
+}
+
+}  // namespace fusesim::compiler

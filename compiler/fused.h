@@ -1,0 +1,48 @@
+// Fused groups (layer fusion): a chain of window layers (conv, depthwise conv, pooling) run
+// tile by tile over the last layer's output. Each layer computes the region of its output the
+// next layer needs (halos are recomputed, not cached) into NBout, with the zero or -inf ring
+// the consumer's padding needs (the COMPUTE output halo, ISA v2); only the first layer's input
+// is loaded and only the last layer's output is stored. Intermediates never touch DRAM: this
+// is layer elimination's removal of the store->load pairs inside a group.
+#pragma once
+
+#include <vector>
+
+#include "compiler.h"
+#include "cost_model.h"
+
+namespace fusesim::compiler {
+
+struct FusedLayer {
+  int id = -1;
+  WinLayer wl;
+  int64_t tco = 1, tci = 1;  // output / input channel chunk per COMPUTE
+  isa::PadValue consumer_pad = isa::PadValue::Zero;  // the ring value the next layer needs
+};
+
+struct FusedPlan {
+  std::vector<FusedLayer> layers;
+  int64_t tr = 1, tc = 1;  // output tile of the last layer
+  bool resident = false;   // every weight of the group stays in SB for the whole group
+  Estimate est;
+  std::string str() const;
+};
+
+// One spatial axis of one tile, for every layer: valid output range and the padding ring the
+// consumer needs around it; index 0 also carries the first layer's input range.
+struct AxisRegion {
+  int64_t lo = 0, hi = 0;        // valid output range of the layer
+  int64_t pad_lo = 0, pad_hi = 0;  // ring the consumer needs (0 for the last layer)
+};
+// Backward pass along one axis. `rows`: true for the row axis. Returns the first layer's
+// input range [in_lo, in_hi) (may extend past the map: padding).
+void fused_axis(const std::vector<FusedLayer>& L, bool rows, int64_t o0, int64_t o1, std::vector<AxisRegion>& out,
+                int64_t& in_lo, int64_t& in_hi);
+
+// Whether the layer can be a member of a fused group.
+bool fusable_kind(const Graph& g, int id);
+
+// Plans a chain (ids in order). False when no tile fits.
+bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& out);
+
+}  // namespace fusesim::compiler

@@ -1,0 +1,316 @@
+// ONNX import: op mapping, weight layouts, padding rules, constant folding, unsupported
+// reporting and the committed models, each checked against numbers derived by hand.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "compiler/compiler.h"
+#include "compiler/frontend/onnx_import.h"
+#include "compiler/frontend/onnx_support.h"
+#include "onnx_builder.h"
+
+namespace fusesim::compiler {
+namespace {
+
+using fusesim::testing::iota_floats;
+using fusesim::testing::OnnxBuilder;
+
+// Live layers of `g` in topological order.
+std::vector<const LayerNode*> layers_of(const Graph& g) {
+  std::vector<const LayerNode*> out;
+  for (int id : g.topo_order()) out.push_back(&g.layer(id));
+  return out;
+}
+
+const LayerNode& only_layer(const Graph& g, OpKind op) {
+  const LayerNode* found = nullptr;
+  for (const auto& l : g.layers)
+    if (l.op == op) {
+      EXPECT_EQ(found, nullptr) << "more than one " << op_kind_name(op);
+      found = &l;
+    }
+  if (!found) throw std::runtime_error(std::string("no ") + op_kind_name(op) + " layer");
+  return *found;
+}
+
+std::string model_path(const std::string& name) {
+  return std::string(FUSESIM_SOURCE_DIR) + "/models/onnx/" + name + ".onnx";
+}
+
+TEST(OnnxImport, GemmWithoutTransBTransposesTheWeights) {
+  OnnxBuilder b;
+  b.input("x", {1, 2}).output("y", {1, 3});
+  b.init("B", {2, 3}, iota_floats(6));  // B[k][n] = 3k + n
+  b.init("C", {3}, {10, 20, 30});
+  b.node("Gemm", {"x", "B", "C"}, {"y"}, "fc");
+  Graph g = import_onnx(b.save("gemm"));
+  const LayerNode& fc = only_layer(g, OpKind::FullyConnected);
+  EXPECT_EQ(fc.attrs.out_channels, 3);
+  // weights[n][k] = B[k][n]
+  EXPECT_EQ(fc.weights, (std::vector<float>{0, 3, 1, 4, 2, 5}));
+  EXPECT_EQ(fc.bias, (std::vector<float>{10, 20, 30}));
+  EXPECT_EQ(g.tensor(fc.output).shape, (Shape{3, 1, 1}));
+  EXPECT_EQ(g.total_macs(), 6);
+}
+
+TEST(OnnxImport, GemmAlphaBetaScaleWeightsAndBias) {
+  OnnxBuilder b;
+  b.input("x", {1, 2}).output("y");
+  b.init("B", {2, 2}, {1, 2, 3, 4});
+  b.init("C", {1}, {5});
+  auto& n = b.node("Gemm", {"x", "B", "C"}, {"y"}, "fc");
+  OnnxBuilder::attr(n, "transB", int64_t{1});
+  OnnxBuilder::attr(n, "alpha", 2.0f);
+  OnnxBuilder::attr(n, "beta", 0.5f);
+  Graph g = import_onnx(b.save("gemm_ab"));
+  const LayerNode& fc = only_layer(g, OpKind::FullyConnected);
+  EXPECT_EQ(fc.weights, (std::vector<float>{2, 4, 6, 8}));  // transB: already [N][K]
+  EXPECT_EQ(fc.bias, (std::vector<float>{2.5f, 2.5f}));     // scalar broadcast, times beta
+}
+
+TEST(OnnxImport, MatMulWithConstantB) {
+  OnnxBuilder b;
+  b.input("x", {1, 3}).output("y");
+  b.init("B", {3, 2}, iota_floats(6));
+  b.node("MatMul", {"x", "B"}, {"y"}, "mm");
+  Graph g = import_onnx(b.save("matmul"));
+  const LayerNode& fc = only_layer(g, OpKind::FullyConnected);
+  EXPECT_EQ(fc.weights, (std::vector<float>{0, 2, 4, 1, 3, 5}));
+  EXPECT_FALSE(fc.attrs.has_bias);
+}
+
+// SAME padding: out = ceil(in / stride); total = (out - 1) * stride + (k - 1) * d + 1 - in;
+// SAME_UPPER puts the odd pixel at the end, SAME_LOWER at the start.
+TEST(OnnxImport, ConvAutoPadSameUpperAndLower) {
+  for (const char* mode : {"SAME_UPPER", "SAME_LOWER"}) {
+    OnnxBuilder b;
+    b.input("x", {1, 1, 6, 6}).output("y");
+    b.init("W", {2, 1, 4, 4}, std::vector<float>(32, 1.0f));
+    auto& n = b.node("Conv", {"x", "W"}, {"y"}, "conv");
+    OnnxBuilder::attr(n, "auto_pad", std::string(mode));
+    Graph g = import_onnx(b.save(std::string("autopad_") + mode));
+    const LayerNode& c = only_layer(g, OpKind::Conv);
+    // in 6, k 4, s 1: out 6, total 3
+    const bool upper = std::string(mode) == "SAME_UPPER";
+    EXPECT_EQ(c.attrs.pad_top, upper ? 1 : 2) << mode;
+    EXPECT_EQ(c.attrs.pad_bottom, upper ? 2 : 1) << mode;
+    EXPECT_EQ(c.attrs.pad_left, upper ? 1 : 2) << mode;
+    EXPECT_EQ(g.tensor(c.output).shape, (Shape{2, 6, 6}));
+    EXPECT_EQ(g.total_macs(), 2 * 16 * 36);
+  }
+}
+
+TEST(OnnxImport, ConvGroupsDilationsStridesAndPads) {
+  OnnxBuilder b;
+  b.input("x", {1, 4, 9, 9}).output("y");
+  b.init("W", {8, 2, 3, 3}, std::vector<float>(8 * 2 * 9, 0.5f));
+  b.init("bias", {8}, iota_floats(8));
+  auto& n = b.node("Conv", {"x", "W", "bias"}, {"y"}, "conv");
+  OnnxBuilder::attr(n, "group", int64_t{2});
+  OnnxBuilder::attr(n, "dilations", {2, 2});
+  OnnxBuilder::attr(n, "strides", {2, 1});
+  OnnxBuilder::attr(n, "pads", {1, 0, 2, 3});  // top, left, bottom, right
+  Graph g = import_onnx(b.save("conv_attrs"));
+  const LayerNode& c = only_layer(g, OpKind::Conv);
+  EXPECT_EQ(c.attrs.groups, 2);
+  EXPECT_EQ(c.attrs.dil_h, 2);
+  EXPECT_EQ(c.attrs.stride_h, 2);
+  EXPECT_EQ(c.attrs.stride_w, 1);
+  EXPECT_EQ(c.attrs.pad_top, 1);
+  EXPECT_EQ(c.attrs.pad_left, 0);
+  EXPECT_EQ(c.attrs.pad_bottom, 2);
+  EXPECT_EQ(c.attrs.pad_right, 3);
+  EXPECT_TRUE(c.attrs.has_bias);
+  // H: (9 + 3 - 5) / 2 + 1 = 4; W: (9 + 3 - 5) / 1 + 1 = 8
+  EXPECT_EQ(g.tensor(c.output).shape, (Shape{8, 4, 8}));
+}
+
+TEST(OnnxImport, Conv1dMapsToOneRow) {
+  OnnxBuilder b;
+  b.input("x", {1, 3, 10}).output("y", {1, 2, 8});
+  b.init("W", {2, 3, 3}, std::vector<float>(18, 1.0f));
+  b.node("Conv", {"x", "W"}, {"y"}, "conv1d");
+  Graph g = import_onnx(b.save("conv1d"));
+  const LayerNode& c = only_layer(g, OpKind::Conv);
+  EXPECT_EQ(c.attrs.kernel_h, 1);
+  EXPECT_EQ(c.attrs.kernel_w, 3);
+  EXPECT_EQ(g.tensor(g.input).shape, (Shape{3, 1, 10}));
+  EXPECT_EQ(g.tensor(c.output).shape, (Shape{2, 1, 8}));
+}
+
+TEST(OnnxImport, ClipBecomesRelu6OrReluAcrossOpsets) {
+  {
+    OnnxBuilder b(11);  // min/max are inputs
+    b.input("x", {1, 2, 3, 3}).output("y");
+    b.init("lo", {}, {0});
+    b.init("hi", {}, {6});
+    b.node("Clip", {"x", "lo", "hi"}, {"y"}, "clip");
+    EXPECT_EQ(only_layer(import_onnx(b.save("clip11")), OpKind::Activation).attrs.act,
+              isa::Activation::Relu6);
+  }
+  {
+    OnnxBuilder b(6);  // min/max are attributes
+    b.input("x", {1, 2, 3, 3}).output("y");
+    auto& n = b.node("Clip", {"x"}, {"y"}, "clip");
+    OnnxBuilder::attr(n, "min", 0.0f);
+    EXPECT_EQ(only_layer(import_onnx(b.save("clip6")), OpKind::Activation).attrs.act, isa::Activation::Relu);
+  }
+  {
+    OnnxBuilder b(11);
+    b.input("x", {1, 2, 3, 3}).output("y");
+    b.init("lo", {}, {-1});
+    b.node("Clip", {"x", "lo"}, {"y"}, "clip_m1");
+    EXPECT_THROW(import_onnx(b.save("clip_bad")), OnnxUnsupported);
+  }
+}
+
+TEST(OnnxImport, PerChannelAddAndMulConstants) {
+  OnnxBuilder b;
+  b.input("x", {1, 3, 4, 4}).output("y");
+  b.init("scale", {3, 1, 1}, {1, 2, 3});
+  b.init("shift", {1, 3, 1, 1}, {-1, 0, 1});
+  b.node("Mul", {"x", "scale"}, {"m"}, "mul");
+  b.node("Add", {"shift", "m"}, {"y"}, "add");
+  Graph g = import_onnx(b.save("perchannel"));
+  EXPECT_EQ(only_layer(g, OpKind::Mul).weights, (std::vector<float>{1, 2, 3}));
+  const LayerNode& bn = only_layer(g, OpKind::BatchNorm);
+  EXPECT_EQ(bn.bn_beta, (std::vector<float>{-1, 0, 1}));
+  EXPECT_EQ(bn.bn_gamma, (std::vector<float>{1, 1, 1}));
+  EXPECT_EQ(bn.bn_var, (std::vector<float>{1, 1, 1}));
+  EXPECT_EQ(bn.attrs.bn_eps, 0.0f);
+}
+
+TEST(OnnxImport, ShapeSubgraphFoldsIntoFlatten) {
+  // torch's x.view(x.size(0), -1) at opset 13 (Unsqueeze axes as an input)
+  OnnxBuilder b;
+  b.input("x", {1, 4, 3, 3}).output("y", {1, 36});
+  b.init_ints("zero", {}, {0}).init_ints("axes0", {1}, {0}).init_ints("minus1", {1}, {-1});
+  b.node("Shape", {"x"}, {"s"});
+  b.node("Gather", {"s", "zero"}, {"n"});
+  b.node("Unsqueeze", {"n", "axes0"}, {"n1"});
+  OnnxBuilder::attr(b.node("Concat", {"n1", "minus1"}, {"target"}), "axis", int64_t{0});
+  b.node("Reshape", {"x", "target"}, {"y"}, "view");
+  Graph g = import_onnx(b.save("shape_subgraph"));
+  const auto ls = layers_of(g);
+  ASSERT_EQ(ls.size(), 1u);  // the shape arithmetic leaves no layers
+  EXPECT_EQ(ls[0]->op, OpKind::Flatten);
+  EXPECT_EQ(g.tensor(ls[0]->output).shape, (Shape{36, 1, 1}));
+}
+
+TEST(OnnxImport, ExternalDataIsReadRelativeToTheModel) {
+  OnnxBuilder b;
+  b.input("x", {1, 2}).output("y");
+  onnx::TensorProto& w = b.init("W", {2, 2}, {});
+  w.set_data_location(onnx::TensorProto::EXTERNAL);
+  auto* loc = w.add_external_data();
+  loc->set_key("location");
+  loc->set_value("weights.bin");
+  auto* off = w.add_external_data();
+  off->set_key("offset");
+  off->set_value("4");
+  b.node("MatMul", {"x", "W"}, {"y"}, "mm");
+  const std::string path = b.save("external");
+  const float data[5] = {99, 1, 2, 3, 4};  // the first float is skipped by the offset
+  std::ofstream(std::filesystem::path(path).parent_path() / "weights.bin", std::ios::binary)
+      .write(reinterpret_cast<const char*>(data), sizeof data);
+  Graph g = import_onnx(path);
+  EXPECT_EQ(only_layer(g, OpKind::FullyConnected).weights, (std::vector<float>{1, 3, 2, 4}));
+}
+
+TEST(OnnxImport, UnsupportedOpNamesTheNodeAndOpType) {
+  OnnxBuilder b;
+  b.input("x", {1, 10}).output("y");
+  b.node("Softmax", {"x"}, {"y"}, "prob");
+  try {
+    import_onnx(b.save("softmax"));
+    FAIL() << "no error";
+  } catch (const OnnxUnsupported& e) {
+    EXPECT_EQ(std::string(e.what()), "softmax.onnx: node 'prob' (Softmax): unsupported op");
+    EXPECT_EQ(e.reason, "Softmax");
+  }
+}
+
+TEST(OnnxImport, UnsupportedAttributeAndBatchNameTheNode) {
+  {
+    OnnxBuilder b;
+    b.input("x", {1, 2, 3, 3}).output("y");
+    OnnxBuilder::attr(b.node("LeakyRelu", {"x"}, {"y"}, "lrelu"), "alpha", 0.2f);
+    try {
+      import_onnx(b.save("leaky"));
+      FAIL() << "no error";
+    } catch (const OnnxUnsupported& e) {
+      EXPECT_NE(std::string(e.what()).find("node 'lrelu' (LeakyRelu): attribute alpha=0.2"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  {
+    OnnxBuilder b;
+    b.input("x", {2, 3, 4, 4}).output("y");
+    b.node("Relu", {"x"}, {"y"}, "relu");
+    try {
+      import_onnx(b.save("batch2"));
+      FAIL() << "no error";
+    } catch (const OnnxUnsupported& e) {
+      EXPECT_EQ(e.reason, "batch 2");
+    }
+  }
+}
+
+TEST(OnnxImport, ValueInfoShapeMismatchIsAnError) {
+  OnnxBuilder b;
+  b.input("x", {1, 2, 8, 8}).output("y");
+  auto& n = b.node("MaxPool", {"x"}, {"y"}, "pool");
+  OnnxBuilder::attr(n, "kernel_shape", {2, 2});
+  OnnxBuilder::attr(n, "strides", {2, 2});
+  b.value_info("y", {1, 2, 5, 5});  // the right answer is 4x4
+  try {
+    import_onnx(b.save("bad_value_info"));
+    FAIL() << "no error";
+  } catch (const OnnxUnsupported&) {
+    FAIL() << "a wrong shape is an error, not an unsupported feature";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'pool' (MaxPool)"), std::string::npos) << e.what();
+  }
+}
+
+// ---- the committed models ----
+
+TEST(OnnxModels, ResidualBlockLayersAndMacs) {
+  Graph g = load_model(model_path("residual_block"));
+  std::vector<OpKind> ops;
+  for (const auto* l : layers_of(g)) ops.push_back(l->op);
+  EXPECT_EQ(ops, (std::vector<OpKind>{OpKind::Conv, OpKind::BatchNorm, OpKind::Activation, OpKind::Conv,
+                                      OpKind::BatchNorm, OpKind::Add, OpKind::Activation,
+                                      OpKind::GlobalAvgPool, OpKind::Flatten, OpKind::FullyConnected}));
+  EXPECT_EQ(g.name, "residual_block");
+  EXPECT_EQ(g.tensor(g.input).shape, (Shape{8, 12, 12}));
+  // two 3x3 convs 8 -> 8 on 12x12, then fc 8 -> 10
+  EXPECT_EQ(g.total_macs(), 2 * (8 * 8 * 9 * 144) + 8 * 10);
+  // the skip connection reads the network input
+  const LayerNode& add = only_layer(g, OpKind::Add);
+  EXPECT_EQ(add.inputs.at(1), g.input);
+}
+
+TEST(OnnxModels, ConcatBlockFoldsItsShapeSubgraph) {
+  Graph g = load_model(model_path("concat_block"));
+  const LayerNode& cat = only_layer(g, OpKind::Concat);
+  EXPECT_EQ(cat.inputs.size(), 3u);
+  EXPECT_EQ(g.tensor(cat.output).shape, (Shape{4 + 6 + 6, 5, 5}));
+  const LayerNode& fc = only_layer(g, OpKind::FullyConnected);
+  EXPECT_EQ(g.tensor(fc.inputs[0]).shape, (Shape{16 * 3 * 3, 1, 1}));  // ceil-mode pool: 5 -> 3
+  EXPECT_EQ(only_layer(g, OpKind::Activation).attrs.act, isa::Activation::Relu6);
+  EXPECT_EQ(g.total_macs(), 4 * 6 * 25 + 6 * 6 * 9 * 25 + 144 * 7);
+}
+
+TEST(OnnxModels, ChannelShuffleIsOneLayer) {
+  Graph g = load_model(model_path("channel_shuffle"));
+  const LayerNode& cs = only_layer(g, OpKind::ChannelShuffle);
+  EXPECT_EQ(cs.attrs.groups, 4);
+  EXPECT_EQ(g.tensor(cs.output).shape, (Shape{16, 8, 8}));
+  // grouped 1x1 (16 x 4 per pixel) and depthwise 3x3 stride 2 with SAME_UPPER (8 -> 4)
+  EXPECT_EQ(g.total_macs(), 16 * 4 * 64 + 16 * 9 * 16);
+}
+
+}  // namespace
+}  // namespace fusesim::compiler
