@@ -69,16 +69,57 @@ class StepEmitter {
   }
   int64_t steps() const { return static_cast<int64_t>(steps_.size()); }
 
-  // Sets the token flags and appends the group's instructions to `out`.
-  void finish(const PipeMode& m, uint32_t layer, isa::DType dt, std::vector<Instr>& out) {
+  // Sets the token flags and appends the group's instructions to `out`. `half` gives the bytes
+  // of one NBin and one SB half (the whole buffer when not double-buffered).
+  //
+  // Loads wait for the NBin/SB region they overwrite to be free: the first LOAD of a step pops
+  // a compute->load token that the last COMPUTE reading that region pushed. Tokens are counted
+  // and both queues are in order, so a step pops only when it needs a later COMPUTE than the
+  // previous popping step did, and exactly those COMPUTEs push. NBout halves alternate per
+  // output tile: a tile's first COMPUTE waits for the STORE of the tile D before it.
+  void finish(const PipeMode& m, uint32_t layer, isa::DType dt, int64_t nbin_half, int64_t sb_half,
+              std::vector<Instr>& out) {
     const int D = m.depth;
     const int n = static_cast<int>(steps_.size());
     std::vector<char> tile_seen(tiles_, 0);
+    // Pass 1: which step each step's loads must wait for.
+    std::vector<char> push_at(n, 0), pop_at(n, 0);
+    if (!m.sync) {
+      int last_reader[2][2] = {{-1, -1}, {-1, -1}};  // [NBin, SB][half]
+      int popped = -1;
+      auto slot = [&](uint32_t buf, uint64_t addr) {
+        const int b = buf == static_cast<uint32_t>(isa::Buffer::SB) ? 1 : 0;
+        const int64_t h = b ? sb_half : nbin_half;
+        return std::pair<int, int>{b, static_cast<int>(std::min<int64_t>(D - 1, static_cast<int64_t>(addr) / std::max<int64_t>(1, h)))};
+      };
+      for (int i = 0; i < n; ++i) {
+        int need = -1;
+        for (const Instr& ld : steps_[i].loads) {
+          if (ld.buf == static_cast<uint32_t>(isa::Buffer::NBout)) continue;
+          const auto [b, h] = slot(ld.buf, ld.buf_addr);
+          need = std::max(need, last_reader[b][h]);
+        }
+        if (need > popped) {
+          pop_at[i] = 1;
+          push_at[need] = 1;
+          popped = need;
+        }
+        for (const Instr& c : steps_[i].computes) {
+          if (c.in_buf == static_cast<uint32_t>(isa::Buffer::NBin)) {
+            const auto [b, h] = slot(c.in_buf, c.in_addr);
+            last_reader[b][h] = i;
+          }
+          if (c.op == static_cast<uint32_t>(isa::ComputeOp::Conv) || c.op == static_cast<uint32_t>(isa::ComputeOp::DwConv)) {
+            const auto [b, h] = slot(static_cast<uint32_t>(isa::Buffer::SB), c.w_addr);
+            last_reader[b][h] = i;
+          }
+        }
+      }
+    }
     for (int i = 0; i < n; ++i) {
       Step& s = steps_[i];
-      const bool next_loads = i + D < n && !steps_[i + D].loads.empty();
       if (!s.loads.empty()) {
-        s.loads.front().pop_next = !m.sync && i >= D;
+        s.loads.front().pop_next = pop_at[i];
         s.loads.back().push_next = 1;
       }
       for (std::size_t k = 0; k < s.computes.size(); ++k) {
@@ -89,7 +130,7 @@ class StepEmitter {
           tile_seen[t] = 1;
           if (!m.sync && t >= D) c.pop_next = 1;
         }
-        if (k + 1 == s.computes.size() && !m.sync && next_loads) c.push_prev = 1;
+        if (k + 1 == s.computes.size() && push_at[i]) c.push_prev = 1;
       }
       // The last COMPUTE of a tile pushes to the store queue: mark it for each stored tile.
       for (int t : s.store_tiles) {
@@ -841,7 +882,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     estimate_group(g, arch, opt, grp, est, &se.tiles);
     se.est_cycles = est.cycles;
     se.est_dram_bytes = est.dram_bytes();
-    e.finish(mode, static_cast<uint32_t>(gi), c.dt, p.instrs);
+    e.finish(mode, static_cast<uint32_t>(gi), c.dt, c.nbin_half, c.sb_half, p.instrs);
     // Groups communicate through DRAM: a barrier orders one group's stores before the next
     // group's loads (fusion is what removes these round trips).
     if (!mode.sync && gi + 1 < groups.size()) {

@@ -89,6 +89,8 @@ ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p) {
   v.dma_fixed = a.dma_setup_cycles + static_cast<int64_t>(a.dram_latency_cycles());
   v.dram_latency = static_cast<int64_t>(a.dram_latency_cycles());
   v.outstanding = std::max<uint32_t>(1, a.dma_outstanding);
+  v.burst_bytes = std::max<uint32_t>(1, a.dma_burst_bytes);
+  v.row_miss = static_cast<int64_t>(a.dram_row_miss_cycles());
   v.nbin_port = std::max<uint32_t>(1, a.nbin.port_bytes);
   v.sb_port = std::max<uint32_t>(1, a.sb.port_bytes);
   v.nbout_port = std::max<uint32_t>(1, a.nbout.port_bytes);
@@ -96,8 +98,12 @@ ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p) {
 }
 
 int64_t dma_time(double bytes, int64_t runs, int64_t instrs, const ArchView& av) {
+  // The bus, or the outstanding window (Little's law): each burst waits the latency, and the
+  // first burst of a run usually opens a new DRAM row. A run adds about one partial burst.
   const double bus = bytes / av.dram_bytes_per_cycle;
-  const double lat = static_cast<double>(runs) * static_cast<double>(av.dram_latency) / static_cast<double>(av.outstanding);
+  const double bursts = bytes / static_cast<double>(av.burst_bytes) + static_cast<double>(runs);
+  const double lat = (bursts * static_cast<double>(av.dram_latency) + static_cast<double>(runs * av.row_miss)) /
+                     static_cast<double>(av.outstanding);
   return static_cast<int64_t>(std::max(bus, lat)) + instrs * av.dma_fixed;
 }
 

@@ -66,7 +66,8 @@ struct ArchView {  // what the tiler needs from ArchParams, per dtype and mode
   int64_t tn = 16, stages = 3;
   double dram_bytes_per_cycle = 13;
   int64_t dma_fixed = 50;  // setup + latency cycles per DMA instruction
-  int64_t dram_latency = 49, outstanding = 8;  // a run waits the latency; runs overlap up to this
+  int64_t dram_latency = 49, outstanding = 16;  // a burst waits the latency; bursts overlap up to this
+  int64_t burst_bytes = 64, row_miss = 15;
   int64_t nbin_port = 32, sb_port = 512, nbout_port = 64;
   PipeMode mode;
 };
