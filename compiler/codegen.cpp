@@ -725,7 +725,7 @@ bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions
     if (win_layer_of(g, id, wl)) {
       if (!plan_window(g, av, opt, id, wl, tp)) return false;
       est.cycles += tp.est.cycles, est.dram_read += tp.est.dram_read, est.dram_write += tp.est.dram_write;
-      est.steps += tp.est.steps;
+      est.steps += tp.est.steps, est.instrs += tp.est.instrs, est.onchip = std::max(est.onchip, tp.est.onchip);
       if (tiles)
         *tiles += (tiles->empty() ? "" : "; ") + tp.tile.str() +
                   (tp.resident_weights ? " w-resident" : tp.weight_stationary ? " w-stationary" : "");
@@ -735,6 +735,8 @@ bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions
       Estimate e = l.op == OpKind::Add ? estimate_elementwise(n, 2, 2, std::min(av.nbin_elems / 2, av.nbout_elems), av)
                                        : estimate_elementwise(n, 1, 1, cap, av);
       est.cycles += e.cycles, est.dram_read += e.dram_read, est.dram_write += e.dram_write, est.steps += e.steps;
+      est.instrs += e.instrs;
+      est.onchip = std::max(est.onchip, (std::min(av.nbin_elems, av.nbout_elems) * (av.esize + 4)) * av.mode.depth);
       if (tiles) *tiles += (tiles->empty() ? "" : "; ") + std::string("flat chunk=") + std::to_string(cap);
     }
   }
@@ -783,7 +785,9 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     if (grp.layers.size() > 1) {
       FusedPlan fp;
       if (!plan_fused(g, c.av, grp.layers, fp))
-        throw std::logic_error("fused group '" + g.layer(grp.layers.front()).name + "' has no tiling");
+        throw InputError("fused group " + g.layer(grp.layers.front()).name + ".." + g.layer(grp.layers.back()).name +
+                         ": no tile fits the buffers of arch '" + arch.name + "' (pipeline " +
+                         pipeline_name(opt.pipeline) + "); the smallest fused tile needs more NBin or NBout");
       for (const FusedLayer& f : fp.layers) {  // the weight layout follows the chunks
         TilePlan tp;
         tp.tile = {f.tco, f.tci, 0, 0};
@@ -882,6 +886,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     estimate_group(g, arch, opt, grp, est, &se.tiles);
     se.est_cycles = est.cycles;
     se.est_dram_bytes = est.dram_bytes();
+    se.onchip_bytes = est.onchip;
     e.finish(mode, static_cast<uint32_t>(gi), c.dt, c.nbin_half, c.sb_half, p.instrs);
     // Groups communicate through DRAM: a barrier orders one group's stores before the next
     // group's loads (fusion is what removes these round trips).

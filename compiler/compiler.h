@@ -32,6 +32,9 @@ struct CompileOptions {
   bool elimination = true;
   std::map<std::string, TileOverride> tiles;  // by layer name
   bool materialize = true;  // false (timing-only runs): no weight bytes are generated
+  // Manual fused groups, FIRST..LAST by layer name (inclusive, a chain in topological order).
+  // They override --fusion for their layers; the other layers follow --fusion.
+  std::vector<std::pair<std::string, std::string>> fuse;
 };
 
 struct Segment {  // bytes placed in DRAM before the run
@@ -53,6 +56,7 @@ struct ScheduleEntry {
   int64_t macs = 0;
   int64_t est_cycles = 0;            // cost model estimate
   int64_t est_dram_bytes = 0;
+  int64_t onchip_bytes = 0;          // NBin + NBout + SB bytes the tiling uses (all halves)
 };
 
 struct Program {

@@ -178,6 +178,13 @@ Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool res
   const int64_t store = dma_time(static_cast<double>(e.dram_write), out_runs, out_tiles, av);
   e.cycles = combine(compute, load, store, e.steps, av.mode);
   e.instrs = in_loads + w_instrs + e.steps + out_tiles + (av.mode.sync ? e.steps : 0);
+  {
+    const int64_t D = av.mode.depth;
+    const int64_t ir = (t.tr - 1) * l.sh + (l.kh - 1) * l.dh + 1, ic = (t.tc - 1) * l.sw + (l.kw - 1) * l.dw + 1;
+    const int64_t tco = std::min(t.tco, l.cout), tci = dense(l) ? std::min(t.tci, l.cin) : tco;
+    const int64_t wt = has_weights(l) ? (dense(l) ? tco * tci * l.kh * l.kw : tco * l.kh * l.kw) + (l.bias ? tco : 0) : 0;
+    e.onchip = D * tci * ir * ic * av.esize + D * tco * t.tr * t.tc * 4 + (resident ? l.weight_elems() : D * wt) * av.esize;
+  }
   return e;
 }
 

@@ -44,6 +44,7 @@ struct Estimate {
   int64_t dram_read = 0, dram_write = 0;
   int64_t steps = 0;
   int64_t instrs = 0;  // instruction words, which the controller also fetches from DRAM
+  int64_t onchip = 0;  // NBin + NBout + SB bytes the tiling occupies (every half)
   int64_t dram_bytes() const { return dram_read + dram_write; }
   int64_t dram_bytes_with_fetch() const { return dram_read + dram_write + instrs * int64_t{isa::kInstrBytes}; }
 };

@@ -179,6 +179,15 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
       (void)SRpad, (void)SCpad;
       e.cycles = combine(compute, load, store, e.steps, av.mode);
       e.instrs = loads + e.steps + T + (av.mode.sync ? e.steps : 0);
+      {
+        int64_t wmax = 0;
+        for (const FusedLayer& f : C)
+          if (has_weights(f.wl))
+            wmax = std::max(wmax, (dense(f.wl) ? f.tco * f.tci : f.tco) * f.wl.kh * f.wl.kw + (f.wl.bias ? f.tco : 0));
+        const int64_t ch0 = dense(C[0].wl) ? C[0].tci : C[0].tco;
+        e.onchip = av.mode.depth * (ch0 * in_plane * av.esize + (slot[0] + slot[1]) * 4) +
+                   (resident ? w_total : av.mode.depth * wmax) * av.esize;
+      }
       if (!found || e.cycles < best.est.cycles) {
         best.layers = C;
         best.tr = tr, best.tc = tc;

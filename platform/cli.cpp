@@ -56,7 +56,7 @@ std::string default_arch() {
 
 struct CommonOptions {
   std::string model, arch, dtype = "int16", fusion = "none", pipeline = "full", elimination = "on";
-  std::vector<std::string> sets, tiles;
+  std::vector<std::string> sets, tiles, fuse;
 };
 
 void add_model_options(po::options_description& d, CommonOptions& c) {
@@ -68,7 +68,8 @@ void add_model_options(po::options_description& d, CommonOptions& c) {
       ("fusion", po::value(&c.fusion)->default_value("none"), "layer fusion: none, greedy or optimal")
       ("pipeline", po::value(&c.pipeline)->default_value("full"), "pipelining: none, fine, coarse or full")
       ("elimination", po::value(&c.elimination)->default_value("on"), "layer elimination: on or off")
-      ("tile", po::value(&c.tiles)->composing(), "manual tile: --tile LAYER=cout,cin,rows,cols (0 = auto; repeatable)");
+      ("tile", po::value(&c.tiles)->composing(), "manual tile: --tile LAYER=cout,cin,rows,cols (0 = auto; repeatable)")
+      ("fuse", po::value(&c.fuse)->composing(), "manual fused group: --fuse FIRST:LAST (a chain of layers; repeatable)");
 }
 
 isa::DType parse_dtype(const std::string& s) {
@@ -119,6 +120,12 @@ compiler::CompileOptions compile_options(const CommonOptions& c) {
   o.fusion = compiler::parse_fusion(c.fusion);
   o.pipeline = compiler::parse_pipeline(c.pipeline);
   o.elimination = parse_on_off("--elimination", c.elimination);
+  for (const auto& f : c.fuse) {
+    const auto colon = f.find(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == f.size())
+      throw InputError("--fuse " + f + ": expected FIRST:LAST (layer names)");
+    o.fuse.emplace_back(f.substr(0, colon), f.substr(colon + 1));
+  }
   for (const auto& t : c.tiles) {
     std::string layer;
     auto tile = parse_tile(t, layer);
@@ -322,14 +329,15 @@ const char* kCompileUsage =
 
 void print_schedule(std::ostream& os, const compiler::Program& p) {
   os << std::left << std::setw(5) << "#" << std::setw(28) << "group" << std::setw(36) << "tiles" << std::right
-     << std::setw(16) << "MACs" << std::setw(14) << "est cycles" << std::setw(16) << "est DRAM B" << "  layers\n";
+     << std::setw(16) << "MACs" << std::setw(14) << "est cycles" << std::setw(16) << "est DRAM B" << std::setw(12)
+     << "on-chip B" << "  layers\n";
   for (std::size_t i = 0; i < p.schedule.size(); ++i) {
     const auto& s = p.schedule[i];
     std::string members;
     for (const auto& m : s.members) members += (members.empty() ? "" : ",") + m;
     os << std::left << std::setw(5) << i << std::setw(28) << s.name << std::setw(36) << s.tiles << std::right
-       << std::setw(16) << s.macs << std::setw(14) << s.est_cycles << std::setw(16) << s.est_dram_bytes << "  "
-       << members << "\n";
+       << std::setw(16) << s.macs << std::setw(14) << s.est_cycles << std::setw(16) << s.est_dram_bytes << std::setw(12)
+       << s.onchip_bytes << "  " << members << "\n";
   }
 }
 

@@ -197,6 +197,7 @@ void write_report_json(const std::string& path, const RunReport& r) {
     for (const auto& m : se.members) j.value(m);
     j.end_array();
     j.kv("macs", se.macs).kv("est_cycles", se.est_cycles).kv("est_dram_bytes", se.est_dram_bytes);
+    j.kv("onchip_bytes", se.onchip_bytes);
     if (i < s.layers.size() && s.layers[i].first_cycle != UINT64_MAX)
       j.kv("sim_cycles", s.layers[i].last_cycle - s.layers[i].first_cycle);
     j.end_object();

@@ -38,7 +38,7 @@ using Clock = std::chrono::steady_clock;
 // Metrics copied from each worker's report.json, in results column order.
 const std::vector<std::string> kMetrics = {"cycles",          "time_ns",        "macs",        "dram_read_bytes",
                                            "dram_write_bytes", "avg_bw_gbps",    "peak_bw_gbps", "nfu_utilization",
-                                           "energy_pj",       "onchip_bytes"};
+                                           "energy_pj",       "onchip_bytes",   "compulsory_dram_bytes", "dram_fetch_bytes"};
 
 // Results column of a point parameter: compiler.fusion -> fusion; arch.* keys stay whole.
 std::string column_of(const std::string& key) { return key.rfind("compiler.", 0) == 0 ? key.substr(9) : key; }

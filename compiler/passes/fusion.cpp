@@ -16,7 +16,10 @@
 #include "fused.h"
 #include "passes.h"
 
+#include <algorithm>
 #include <limits>
+
+#include "isa/errors.h"
 
 namespace fusesim::compiler {
 namespace {
@@ -55,10 +58,55 @@ bool fusable_pair(const Graph& g, int a, int b) {
   return true;
 }
 
+namespace {
+
+// --fuse FIRST:LAST: positions [first, last] in the order, validated as a fusable chain.
+std::vector<std::pair<std::size_t, std::size_t>> manual_groups(const Graph& g, const std::vector<int>& order,
+                                                               const CompileOptions& opt) {
+  std::vector<std::pair<std::size_t, std::size_t>> out;
+  auto pos_of = [&](const std::string& name) {
+    for (std::size_t i = 0; i < order.size(); ++i)
+      if (g.layer(order[i]).name == name) return i;
+    throw InputError("--fuse: no layer '" + name + "' in " + g.name +
+                     " (after canonicalization and elimination; see fusesim inspect)");
+  };
+  for (const auto& [a, b] : opt.fuse) {
+    const std::size_t i = pos_of(a), j = pos_of(b);
+    if (j <= i) throw InputError("--fuse " + a + ":" + b + ": '" + b + "' does not come after '" + a + "'");
+    for (std::size_t k = i; k < j; ++k)
+      if (!fusable_pair(g, order[k], order[k + 1]))
+        throw InputError("--fuse " + a + ":" + b + ": '" + g.layer(order[k]).name + "' -> '" +
+                         g.layer(order[k + 1]).name + "' cannot be fused (a fused group is a chain of conv/pool layers "
+                         "whose intermediates have no other reader)");
+    for (const auto& [x, y] : out)
+      if (!(j < x || i > y)) throw InputError("--fuse " + a + ":" + b + ": overlaps another --fuse group");
+    out.emplace_back(i, j);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+}  // namespace
+
 std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const CompileOptions& opt) {
   const std::vector<int> order = g.topo_order();
   const std::size_t n = order.size();
   std::vector<Group> groups;
+  if (!opt.fuse.empty()) {
+    if (!opt.elimination) throw InputError("--fuse needs --elimination on (fused groups keep intermediates on chip)");
+    const auto manual = manual_groups(g, order, opt);
+    std::size_t k = 0;
+    for (std::size_t i = 0; i < n;) {
+      if (k < manual.size() && manual[k].first == i) {
+        groups.push_back(Group{std::vector<int>(order.begin() + static_cast<long>(i),
+                                                order.begin() + static_cast<long>(manual[k].second) + 1)});
+        i = manual[k++].second + 1;
+      } else {
+        groups.push_back(Group{{order[i++]}});
+      }
+    }
+    return groups;
+  }
   // Fusion keeps intermediates on chip, which is layer elimination's removal of the
   // store->load pairs; with elimination off every layer stays its own group.
   if (opt.fusion == Fusion::None || !opt.elimination) {
