@@ -83,7 +83,10 @@ class Executor {
     std::vector<T> v(static_cast<std::size_t>(n.shape.elems()));
     bool any = false;
     for (const DataNode& s : g_.data)
-      if (s.alias_of == d) {
+      // slices written into `d`: outputs of live layers or of inner (eliminated) concats; not
+      // views of `d` (the output of an eliminated identity/dropout/flatten/reshape after it)
+      if (s.alias_of == d && s.producer >= 0 &&
+          (!g_.layer(s.producer).removed || g_.layer(s.producer).op == OpKind::Concat)) {
         const std::vector<T>& sv = value(s.id);
         std::copy(sv.begin(), sv.end(), v.begin() + s.channel_offset * n.shape.h * n.shape.w);
         any = true;
