@@ -707,9 +707,10 @@ void check_avgpool(const Graph& g, const LayerNode& l) {
 
 }  // namespace
 
-bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions& opt, const Group& grp, Estimate& est,
-                    std::string* tiles) {
-  const ArchView av = arch_view(arch, opt.dtype, opt.pipeline);
+namespace {
+
+bool estimate_with(const Graph& g, const ArchView& av, const CompileOptions& opt, const Group& grp, Estimate& est,
+                   std::string* tiles) {
   est = Estimate{};
   if (grp.layers.size() > 1) {
     FusedPlan fp;
@@ -741,6 +742,34 @@ bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions
     }
   }
   return true;
+}
+
+// The buffer view of a group. Coarse and full pipelining double-buffer (ping-pong halves);
+// where halving the buffers costs more than the overlap gains (smaller tiles, more reloads:
+// DianNao's 2 KiB NBin), the group keeps whole buffers and only the NFU overlap. Chosen by
+// the cost model; false when nothing fits.
+bool group_view(const Graph& g, const ArchParams& arch, const CompileOptions& opt, const Group& grp, ArchView& view,
+                Estimate& est, std::string* tiles) {
+  view = arch_view(arch, opt.dtype, opt.pipeline);
+  const bool ok2 = estimate_with(g, view, opt, grp, est, tiles);
+  if (view.mode.depth == 1) return ok2;
+  const ArchView v1 = arch_view(arch, opt.dtype, opt.pipeline, 1);
+  Estimate e1;
+  std::string t1;
+  if (!estimate_with(g, v1, opt, grp, e1, tiles ? &t1 : nullptr)) return ok2;
+  if (!ok2 || e1.cycles < est.cycles) {
+    view = v1, est = e1;
+    if (tiles) *tiles = t1 + " (whole buffers)";
+  }
+  return true;
+}
+
+}  // namespace
+
+bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions& opt, const Group& grp, Estimate& est,
+                    std::string* tiles) {
+  ArchView v;
+  return group_view(g, arch, opt, grp, v, est, tiles);
 }
 
 Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const std::vector<Group>& groups) {
@@ -780,8 +809,19 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   // Tiling first: the weight layout in DRAM follows the tiles.
   std::map<int, TilePlan> plans;
   std::map<std::size_t, FusedPlan> fused;
+  std::vector<ArchView> views(groups.size(), c.av);
+  std::vector<Estimate> group_est(groups.size());
+  std::vector<std::string> group_tiles(groups.size());
+  auto use_view = [&](const ArchView& v) {
+    c.av = v;
+    c.nbin_half = v.nbin_elems * c.esize;
+    c.sb_half = v.sb_elems * c.esize;
+    c.nbout_half = v.nbout_elems * 4;
+  };
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
     const Group& grp = groups[gi];
+    use_view(arch_view(arch, opt.dtype, opt.pipeline));
+    if (group_view(g, arch, opt, grp, views[gi], group_est[gi], &group_tiles[gi])) use_view(views[gi]);
     if (grp.layers.size() > 1) {
       FusedPlan fp;
       if (!plan_fused(g, c.av, grp.layers, fp))
@@ -856,9 +896,10 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   }
 
   // Instructions
-  const PipeMode mode = c.av.mode;
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
     const Group& grp = groups[gi];
+    use_view(views[gi]);
+    const PipeMode mode = c.av.mode;
     ScheduleEntry se;
     se.name = g.layer(grp.layers.front()).name;
     StepEmitter e;
@@ -882,8 +923,8 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
         gen_elementwise(c, l, e);
       }
     }
-    Estimate est;
-    estimate_group(g, arch, opt, grp, est, &se.tiles);
+    const Estimate& est = group_est[gi];
+    se.tiles = group_tiles[gi];
     se.est_cycles = est.cycles;
     se.est_dram_bytes = est.dram_bytes();
     se.onchip_bytes = est.onchip;

@@ -75,9 +75,10 @@ PipeMode pipe_mode(Pipeline p) {
   return m;
 }
 
-ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p) {
+ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p, int depth) {
   ArchView v;
   v.mode = pipe_mode(p);
+  if (depth) v.mode.depth = depth;
   v.esize = isa::data_bytes(dtype);
   v.nbin_elems = static_cast<int64_t>(a.nbin.bytes) / v.mode.depth / v.esize;
   v.sb_elems = static_cast<int64_t>(a.sb.bytes) / v.mode.depth / v.esize;

@@ -72,7 +72,9 @@ struct ArchView {  // what the tiler needs from ArchParams, per dtype and mode
   int64_t nbin_port = 32, sb_port = 512, nbout_port = 64;
   PipeMode mode;
 };
-ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p);
+// `depth` 0: the mode's own (2 for coarse/full); 1: whole buffers with the mode's NFU overlap
+// (what coarse/full fall back to for a group where halving the buffers costs more than it gains).
+ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p, int depth = 0);
 
 // Fits `t` (0 fields free) for `l`; returns false when nothing fits. Never throws.
 bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out);
