@@ -4,9 +4,9 @@
 
 #include <vector>
 
-#include "compiler.h"
-#include "cost_model.h"
-#include "passes/passes.h"
+#include "compiler/compiler.h"
+#include "compiler/cost_model.h"
+#include "compiler/passes/passes.h"
 
 namespace fusesim::compiler {
 

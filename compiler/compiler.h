@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "graph.h"
+#include "compiler/graph.h"
 #include "isa/arch_params.h"
 #include "isa/isa.h"
 

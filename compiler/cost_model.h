@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "compiler.h"
+#include "compiler/compiler.h"
 
 namespace fusesim::compiler {
 

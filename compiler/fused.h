@@ -8,8 +8,8 @@
 
 #include <vector>
 
-#include "compiler.h"
-#include "cost_model.h"
+#include "compiler/compiler.h"
+#include "compiler/cost_model.h"
 
 namespace fusesim::compiler {
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "graph.h"
+#include "compiler/graph.h"
 
 namespace fusesim::compiler {
 

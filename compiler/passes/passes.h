@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "compiler.h"
+#include "compiler/compiler.h"
 
 namespace fusesim::compiler {
 
