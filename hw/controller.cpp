@@ -63,6 +63,9 @@ bool Controller::request(uint32_t first, Chunk& chunk) {
     return false;
   }
   ctx_.stats().fetch_bytes += chunk.bytes.size();
+  chunk.instrs.resize(chunk.count);
+  for (uint32_t i = 0; i < chunk.count; ++i)
+    chunk.instrs[i] = isa::decode(isa::from_bytes(chunk.bytes.data() + size_t{i} * isa::kInstrBytes));
   attribute_fetch(chunk);
   chunk.ready = request_->done_cycle;
   return true;
@@ -89,7 +92,7 @@ void Controller::fetch_thread() {
     if (more && !request(after, next)) return;
     for (uint32_t i = 0; i < cur.count; ++i) {
       const uint32_t index = cur.first + i;
-      const auto word = isa::decode(isa::from_bytes(cur.bytes.data() + size_t{i} * isa::kInstrBytes));
+      const auto& word = cur.instrs[i];
       if (!word) {
         ctx_.fault("decode", index, "controller",
                    "decode: instruction " + std::to_string(index) + " (controller) is not a valid ISA v" +
@@ -305,10 +308,7 @@ void Controller::trace_busy(int unit, const InstrQueue::Entry& e, bool on) {
 // Charges each fetched instruction word to its layer, so that the layers' DRAM reads add up to
 // the run's (instruction fetch included). Words that do not decode are charged to layer 0.
 void Controller::attribute_fetch(const Chunk& chunk) {
-  for (uint32_t i = 0; i < chunk.count; ++i) {
-    const auto word = isa::decode(isa::from_bytes(chunk.bytes.data() + size_t{i} * isa::kInstrBytes));
-    ctx_.layer(word ? word->layer : 0).fetch_bytes += isa::kInstrBytes;
-  }
+  for (const auto& word : chunk.instrs) ctx_.layer(word ? word->layer : 0).fetch_bytes += isa::kInstrBytes;
 }
 
 // ---- deadlock -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <systemc>
 #include <tlm>
@@ -36,11 +37,13 @@ class Controller : public sc_core::sc_module {
   enum class CtrlState { Idle, Fetching, WaitQueueFull, WaitDrain, Done };
   // Token channels between neighbouring queues: hw::Channel in stats.h.
 
-  // A block of fetched instruction words, usable from `ready` on.
+  // A block of fetched instruction words, usable from `ready` on, each decoded once on arrival
+  // (nullopt: not a valid word).
   struct Chunk {
     uint32_t first = 0, count = 0;
     uint64_t ready = 0;
     std::vector<uint8_t> bytes;
+    std::vector<std::optional<isa::Instr>> instrs;
   };
 
   RunContext& ctx_;

@@ -1,6 +1,7 @@
-// LOAD/STORE execution per docs/isa.md. Timing: setup_cycles, then every contiguous run is one
-// TLM transaction whose bursts the DRAM pipelines against this engine's outstanding window;
-// the buffer port (bytes per cycle) is a lower bound. Data moves only in functional mode.
+// LOAD/STORE execution per docs/isa.md. Timing: setup_cycles, then every contiguous run is timed
+// as one DRAM request whose bursts the DRAM pipelines against this engine's outstanding window
+// (all runs travel in one scatter-gather TLM transaction); the buffer port (bytes per cycle) is
+// a lower bound. Data moves only in functional mode.
 #include "dma.h"
 
 #include <algorithm>
@@ -26,6 +27,7 @@ Dma::Dma(sc_core::sc_module_name name, RunContext& ctx, std::array<Buffer*, 3> b
   request_->burst_bytes = ctx.arch().dma_burst_bytes;
   request_->window = &window_;
   request_->move_data = ctx.functional();
+  request_->runs = &dram_runs_;
 }
 
 void Dma::fail(const Transfer& t, const char* kind, const std::string& msg) {
@@ -121,60 +123,79 @@ void Dma::fill_padding(const Transfer& t) {
   for (uint64_t e = 0; e < elems; ++e) std::memcpy(dst + e * t.belem, pad, t.belem);
 }
 
-// int16 DRAM elements in scratch_ -> int32 accumulators in NBout.
-void Dma::widen(const Transfer& t, const Run& r) {
-  uint8_t* dst = t.buffer->at(t.in->buf_addr + r.buf * t.belem);
-  for (uint64_t i = 0; i < r.count; ++i) {
-    int16_t v;
-    std::memcpy(&v, scratch_.data() + i * 2, 2);
-    const int32_t w = v;
-    std::memcpy(dst + i * 4, &w, 4);
-  }
-}
-
-// int32 accumulators in NBout -> saturated int16 DRAM elements in scratch_.
-void Dma::narrow(const Transfer& t, const Run& r) {
-  const uint8_t* src = t.buffer->at(t.in->buf_addr + r.buf * t.belem);
-  for (uint64_t i = 0; i < r.count; ++i) {
-    int32_t v;
-    std::memcpy(&v, src + i * 4, 4);
-    const int16_t n = numerics::sat16(v);
-    std::memcpy(scratch_.data() + i * 2, &n, 2);
-  }
-}
-
-// One TLM transaction for one run; returns the cycle its last byte has moved.
-uint64_t Dma::move(const Transfer& t, const Run& r, uint64_t issue_cycle) {
-  const bool load = unit_ == kLoadUnit, functional = ctx_.functional();
-  const bool direct = t.esize == t.belem;  // no widening or narrowing: DRAM <-> buffer in place
-  const uint64_t bytes = r.count * t.esize;
-  uint8_t* data = nullptr;
-  if (functional) {
-    if (direct) {
-      data = t.buffer->at(t.in->buf_addr + r.buf * t.belem);
+// Functional STORE: the runs' NBout accumulators into staging_ in DRAM format, int32 saturated
+// to int16 when the element sizes differ.
+void Dma::pack(const Transfer& t) {
+  uint8_t* out = staging_.data();
+  for (const Run& r : runs_) {
+    const uint8_t* src = t.buffer->at(t.in->buf_addr + r.buf * t.belem);
+    if (t.esize == t.belem) {
+      std::memcpy(out, src, r.count * t.esize);
     } else {
-      scratch_.resize(bytes);
-      data = scratch_.data();
-      if (!load) narrow(t, r);
+      for (uint64_t i = 0; i < r.count; ++i) {
+        int32_t v;
+        std::memcpy(&v, src + i * 4, 4);
+        const int16_t n = numerics::sat16(v);
+        std::memcpy(out + i * 2, &n, 2);
+      }
     }
+    out += r.count * t.esize;
+  }
+}
+
+// Functional LOAD: staging_ into the buffer, int16 widened to int32 accumulators when the element
+// sizes differ (NBout).
+void Dma::unpack(const Transfer& t) {
+  const uint8_t* in = staging_.data();
+  for (const Run& r : runs_) {
+    uint8_t* dst = t.buffer->at(t.in->buf_addr + r.buf * t.belem);
+    if (t.esize == t.belem) {
+      std::memcpy(dst, in, r.count * t.esize);
+    } else {
+      for (uint64_t i = 0; i < r.count; ++i) {
+        int16_t v;
+        std::memcpy(&v, in + i * 2, 2);
+        const int32_t w = v;
+        std::memcpy(dst + i * 4, &w, 4);
+      }
+    }
+    in += r.count * t.esize;
+  }
+}
+
+// All runs of the pattern as one scatter-gather TLM transaction: the DRAM times each run as its
+// own request issued at `issue_cycle`, pipelined against this engine's window. Adds the DRAM
+// bytes moved (up to and including a failing run) to `dram_bytes` and the completion to `done`.
+bool Dma::transfer(const Transfer& t, uint64_t issue_cycle, uint64_t& done, uint64_t& dram_bytes) {
+  const bool load = unit_ == kLoadUnit, functional = ctx_.functional();
+  uint64_t bytes = 0;
+  for (const DramRun& r : dram_runs_) bytes += r.bytes;
+  if (functional) {
+    staging_.resize(bytes);
+    if (!load) pack(t);
   }
   payload_.set_command(load ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
-  payload_.set_address(r.dram * t.esize);
-  payload_.set_data_ptr(data);
+  payload_.set_address(dram_runs_.front().addr);
+  payload_.set_data_ptr(functional ? staging_.data() : nullptr);
   payload_.set_data_length(static_cast<unsigned>(bytes));
   payload_.set_streaming_width(static_cast<unsigned>(bytes));
   payload_.set_byte_enable_ptr(nullptr);
   payload_.set_dmi_allowed(false);
   payload_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   request_->issue_cycle = issue_cycle;
+  request_->failed_run = 0;
   sc_core::sc_time delay = ctx_.delay_until(issue_cycle);
   socket->b_transport(payload_, delay);
   if (payload_.is_response_error()) {
-    fail(t, "dram-range", "DRAM rejected address " + std::to_string(r.dram * t.esize));
-    return issue_cycle;
+    const size_t bad = std::min(request_->failed_run, dram_runs_.size() - 1);
+    for (size_t i = 0; i <= bad; ++i) dram_bytes += dram_runs_[i].bytes;
+    fail(t, "dram-range", "DRAM rejected address " + std::to_string(dram_runs_[bad].addr));
+    return false;
   }
-  if (functional && load && !direct) widen(t, r);
-  return request_->done_cycle;
+  dram_bytes += bytes;
+  done = std::max(done, request_->done_cycle);
+  if (functional && load) unpack(t);
+  return true;
 }
 
 uint64_t Dma::execute(const Instr& in, uint32_t index) {
@@ -182,15 +203,19 @@ uint64_t Dma::execute(const Instr& in, uint32_t index) {
   Transfer t{&in, index, nullptr, 0, 0, 0, 0, 0, 0};
   if (!validate(t)) return now;
   const bool load = unit_ == kLoadUnit;
-  if (load && ctx_.functional()) fill_padding(t);
+  const bool functional = ctx_.functional();
+  if (load && functional) fill_padding(t);
 
   const uint64_t issue = now + ctx_.arch().dma_setup_cycles;
   uint64_t done = issue, dram_bytes = 0;
+  runs_.clear();
+  dram_runs_.clear();
   for_each_run(t, [&](const Run& r) {
-    if (ctx_.halted()) return;
-    done = std::max(done, move(t, r, issue));
-    dram_bytes += r.count * t.esize;
+    if (functional) runs_.push_back(r);  // kept for moving the data
+    dram_runs_.push_back({r.dram * t.esize, r.count * t.esize});
   });
+  // A fault raised elsewhere in this same instant stops the transfer before any DRAM access.
+  if (!dram_runs_.empty() && !ctx_.halted()) transfer(t, issue, done, dram_bytes);
   const uint64_t buf_bytes = uint64_t{in.size0} * in.size1 * in.size2 * t.belem;
   done = std::max(done, issue + t.buffer->port_cycles(buf_bytes));
 

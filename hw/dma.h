@@ -48,17 +48,19 @@ class Dma : public sc_core::sc_module {
   Unit unit_;
   BurstWindow window_;
   tlm::tlm_generic_payload payload_;
-  DramRequest* request_;          // owned by payload_
-  std::vector<uint8_t> scratch_;  // DRAM-format bytes of one run when the element sizes differ
+  DramRequest* request_;            // owned by payload_
+  std::vector<Run> runs_;           // the current transfer's runs
+  std::vector<DramRun> dram_runs_;  // the same runs as DRAM byte ranges
+  std::vector<uint8_t> staging_;    // functional mode: the runs' DRAM-format bytes, back to back
 
   bool validate(Transfer& t);
   void fail(const Transfer& t, const char* kind, const std::string& msg);
   template <class Fn>
   static void for_each_run(const Transfer& t, Fn fn);
   void fill_padding(const Transfer& t);
-  uint64_t move(const Transfer& t, const Run& r, uint64_t issue_cycle);
-  void widen(const Transfer& t, const Run& r);
-  void narrow(const Transfer& t, const Run& r);
+  bool transfer(const Transfer& t, uint64_t issue_cycle, uint64_t& done, uint64_t& dram_bytes);
+  void pack(const Transfer& t);
+  void unpack(const Transfer& t);
 };
 
 }  // namespace fusesim::hw

@@ -18,6 +18,8 @@ DramModel::DramModel(sc_core::sc_module_name name, RunContext& ctx)
       bytes_(ctx.arch().dram_bytes),
       latency_(ctx.arch().dram_latency_cycles()),
       row_miss_(ctx.arch().dram_row_miss_cycles()),
+      row_bytes_(std::max<uint64_t>(1, ctx.arch().dram_row_bytes)),
+      open_page_(ctx.arch().dram_open_page),
       open_row_(std::max<uint32_t>(1, ctx.arch().dram_banks), -1),
       pages_((bytes_ + kPageBytes - 1) / kPageBytes) {
   // bytes per cycle = bandwidth_gbps / clock_ghz, kept as a reduced integer ratio.
@@ -32,43 +34,153 @@ DramModel::DramModel(sc_core::sc_module_name name, RunContext& ctx)
 }
 
 bool DramModel::row_hit(uint64_t addr) {
-  const auto& a = ctx_.arch();
-  const uint64_t row_index = addr / a.dram_row_bytes;  // rows interleave across banks
+  if (addr >= row_lo_ && addr < row_hi_) return true;  // the latest burst's row, still open
+  const uint64_t row_index = addr / row_bytes_;        // rows interleave across banks
   const size_t bank = row_index % open_row_.size();
   const int64_t row = static_cast<int64_t>(row_index / open_row_.size());
-  const bool hit = a.dram_open_page && open_row_[bank] == row;
-  open_row_[bank] = a.dram_open_page ? row : -1;
+  const bool hit = open_page_ && open_row_[bank] == row;
+  open_row_[bank] = open_page_ ? row : -1;
+  if (open_page_) {
+    row_lo_ = row_index * row_bytes_;
+    row_hi_ = row_lo_ + row_bytes_;
+  }
   return hit;
 }
 
-void DramModel::count(uint64_t bytes, bool write, uint64_t cycle, bool hit) {
+const DramModel::Occupancy& DramModel::occupancy(uint64_t bytes) {
+  for (const Occupancy& o : occupancy_)
+    if (o.bytes == bytes) return o;
+  Occupancy& o = occupancy_[occupancy_next_];
+  occupancy_next_ ^= 1;
+  const uint64_t ticks = bytes * byte_ticks_;
+  o = {bytes, ticks / cycle_ticks_, ticks % cycle_ticks_};
+  return o;
+}
+
+// Bandwidth windows are counted from the run's start; cycles before it fall into window 0.
+uint64_t& DramModel::bw_slot(uint64_t cycle, bool write) {
+  Stats& s = ctx_.stats();
+  const uint64_t base = ctx_.start_cycle(), len = std::max<uint64_t>(1, s.bw_window);
+  if (cycle < bw_lo_ || cycle >= bw_hi_ || base != bw_base_ || len != bw_len_) {
+    bw_base_ = base;
+    bw_len_ = len;
+    bw_index_ = (cycle - std::min(cycle, base)) / len;
+    bw_lo_ = bw_index_ == 0 ? 0 : base + bw_index_ * len;
+    bw_hi_ = base + (bw_index_ + 1) * len;
+  }
+  auto& series = write ? s.bw_write : s.bw_read;
+  if (series.size() <= bw_index_) {
+    s.bw_read.resize(bw_index_ + 1, 0);
+    s.bw_write.resize(bw_index_ + 1, 0);
+  }
+  return series[bw_index_];
+}
+
+void DramModel::count(uint64_t bytes, bool write, uint64_t cycle) {
   Stats& s = ctx_.stats();
   (write ? s.dram_write_bytes : s.dram_read_bytes) += bytes;
-  (hit ? s.dram_row_hits : s.dram_row_misses) += 1;
-  const uint64_t w = (cycle - std::min(cycle, ctx_.start_cycle())) / std::max<uint64_t>(1, s.bw_window);
-  auto& series = write ? s.bw_write : s.bw_read;
-  if (series.size() <= w) {
-    s.bw_read.resize(w + 1, 0);
-    s.bw_write.resize(w + 1, 0);
+  bw_slot(cycle, write) += bytes;
+}
+
+uint64_t DramModel::burst(const Stream& s, uint64_t bytes, bool hit, uint64_t& start) {
+  const uint64_t issue = s.window ? std::max(s.issue_cycle, s.window->earliest_issue()) : s.issue_cycle;
+  const uint64_t ready = issue + latency_ + (hit ? 0 : row_miss_);
+  if (ready > busy_.cycle || (ready == busy_.cycle && busy_.rem == 0)) busy_ = {ready, 0};
+  start = busy_.cycle;  // the bus is free from max(ready, busy)
+  const Occupancy& o = occupancy(bytes);
+  busy_.cycle += o.cycles;
+  busy_.rem += o.rem;
+  if (busy_.rem >= cycle_ticks_) {
+    busy_.rem -= cycle_ticks_;
+    ++busy_.cycle;
   }
-  series[w] += bytes;
+  const uint64_t done = busy_.cycle + (busy_.rem != 0);
+  if (s.window) s.window->push(done);
+  if (s.counted) {
+    count(bytes, s.write, start);
+    (hit ? ctx_.stats().dram_row_hits : ctx_.stats().dram_row_misses) += 1;
+  }
+  return done;
+}
+
+// Whole rows of a long run. Each row is one row-buffer lookup for its first burst, then bursts
+// of the same size, all issued against the window. Once the window rather than issue_cycle
+// decides when bursts issue, timing is invariant under shifting the whole state (bus and window
+// completions) by whole cycles. So when a row, timed exactly, leaves the state exactly `shift`
+// cycles later than it found it, each following row with the same first-burst outcome repeats it
+// `shift` cycles later: it is replayed with one lookup and O(window) work instead of per burst.
+uint64_t DramModel::replay_rows(const Stream& s, uint64_t& addr, uint64_t end, uint64_t burst_bytes) {
+  BurstWindow& w = *s.window;
+  const size_t k = w.size();
+  const uint64_t per_row = row_bytes_ / burst_bytes;
+  RowTemplate& t = row_template_;
+  bool repeats = false;  // t is a fixed point of the state, modulo its shift
+  uint64_t copies = 0, done = 0;
+  ring_before_.resize(k);
+  for (; end - addr >= row_bytes_; addr += row_bytes_) {
+    const bool first_hit = row_hit(addr);
+    if (repeats && first_hit == t.first_hit) {
+      const uint64_t shift = ++copies * t.shift;
+      w.replay(per_row, t.shift);
+      busy_.cycle += t.shift;
+      done = t.last_done + shift;
+      if (!s.counted) continue;
+      Stats& st = ctx_.stats();
+      st.dram_row_hits += t.hits;
+      st.dram_row_misses += t.misses;
+      uint64_t& slot = bw_slot(t.starts.front() + shift, s.write);
+      if (t.starts.back() + shift < bw_hi_) {  // the whole row falls into one bandwidth window
+        (s.write ? st.dram_write_bytes : st.dram_read_bytes) += row_bytes_;
+        slot += row_bytes_;
+      } else {
+        for (uint64_t start : t.starts) count(burst_bytes, s.write, start + shift);
+      }
+      continue;
+    }
+    // Time this row exactly; it becomes the template if it maps the state onto a shifted copy.
+    for (size_t i = 0; i < k; ++i) ring_before_[i] = w.oldest(i);
+    const BusTime before = busy_;
+    t.first_hit = first_hit;
+    t.hits = t.misses = 0;
+    t.starts.resize(per_row);
+    for (uint64_t j = 0; j < per_row; ++j) {
+      const bool hit = j == 0 ? first_hit : row_hit(addr + j * burst_bytes);
+      (hit ? t.hits : t.misses) += 1;
+      done = burst(s, burst_bytes, hit, t.starts[j]);
+    }
+    t.last_done = done;
+    t.shift = w.oldest(0) - ring_before_[0];
+    copies = 0;
+    repeats =
+        ring_before_[0] >= s.issue_cycle && busy_.rem == before.rem && busy_.cycle == before.cycle + t.shift;
+    for (size_t i = 1; repeats && i < k; ++i) repeats = w.oldest(i) == ring_before_[i] + t.shift;
+  }
+  return done;
 }
 
 uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t issue_cycle,
                              uint32_t burst_bytes, BurstWindow* window, bool counted) {
-  const uint64_t burst = std::max<uint32_t>(1, burst_bytes);
-  uint64_t done = issue_cycle;
-  for (uint64_t a = addr, end = addr + len; a < end;) {
-    const uint64_t n = std::min(end, (a / burst + 1) * burst) - a;  // bursts are burst-aligned
-    const uint64_t issue = window ? std::max(issue_cycle, window->earliest_issue()) : issue_cycle;
-    const bool hit = row_hit(a);
-    const uint64_t ready = issue + latency_ + (hit ? 0 : row_miss_);
-    const uint64_t start_ticks = std::max(ready * cycle_ticks_, busy_until_ticks_);
-    busy_until_ticks_ = start_ticks + n * byte_ticks_;
-    const uint64_t burst_done = (busy_until_ticks_ + cycle_ticks_ - 1) / cycle_ticks_;
-    if (window) window->push(burst_done);
-    if (counted) count(n, write, start_ticks / cycle_ticks_, hit);
-    done = std::max(done, burst_done);
+  const uint64_t burst_len = std::max<uint32_t>(1, burst_bytes);
+  const Stream s{issue_cycle, window, write, counted};
+  const uint64_t end = addr + len;
+  uint64_t done = issue_cycle, start = 0, a = addr;
+  if (a < end) {  // bursts are burst-aligned: only the first may start mid-burst
+    const bool pow2 = (burst_len & (burst_len - 1)) == 0;
+    const uint64_t n = std::min(end, pow2 ? (a | (burst_len - 1)) + 1 : (a / burst_len + 1) * burst_len) - a;
+    done = std::max(done, burst(s, n, row_hit(a), start));
+    a += n;
+  }
+  // Rows are replayed only for windowed streams whose bursts tile the rows exactly.
+  const bool replay = window && end - a >= 2 * row_bytes_ && row_bytes_ % burst_len == 0;
+  uint64_t next_row = replay ? (a + row_bytes_ - 1) / row_bytes_ * row_bytes_ : ~uint64_t{0};
+  while (a < end) {
+    if (a == next_row) {
+      if (end - a >= 2 * row_bytes_) done = std::max(done, replay_rows(s, a, end, burst_len));
+      next_row = a + row_bytes_;
+      if (a >= end) break;
+    }
+    const uint64_t n = std::min(end - a, burst_len);
+    done = std::max(done, burst(s, n, row_hit(a), start));
     a += n;
   }
   return done;
@@ -108,10 +220,6 @@ void DramModel::write(uint64_t addr, const uint8_t* src, uint64_t len) {
   });
 }
 
-bool DramModel::in_range(const tlm::tlm_generic_payload& p) const {
-  return p.get_address() <= bytes_ && p.get_data_length() <= bytes_ - p.get_address();
-}
-
 // Byte enables and streaming (a streaming width below the length) are not modelled; a width
 // of 0 is taken as unset. Debug transport ignores both, as TLM-2.0 specifies.
 bool DramModel::supported(const tlm::tlm_generic_payload& p) {
@@ -119,8 +227,48 @@ bool DramModel::supported(const tlm::tlm_generic_payload& p) {
   return p.get_byte_enable_ptr() == nullptr && (sw == 0 || sw >= p.get_data_length());
 }
 
+// Scatter-gather: the runs lie back to back in the payload's data; each is timed as its own
+// request. Returns the completion cycle; a run that leaves the DRAM stops it with an address
+// error and is noted in `failed_run`.
+uint64_t DramModel::serve_runs(tlm::tlm_generic_payload& p, DramRequest& req) {
+  const bool write = p.is_write();
+  uint8_t* data = p.get_data_ptr();
+  uint64_t done = req.issue_cycle, offset = 0;
+  for (size_t i = 0; i < req.runs->size(); ++i) {
+    const DramRun& r = (*req.runs)[i];
+    if (!in_range(r.addr, r.bytes)) {
+      req.failed_run = i;
+      p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+      return done;
+    }
+    done =
+        std::max(done, schedule(r.addr, r.bytes, write, req.issue_cycle, req.burst_bytes, req.window, true));
+    if (req.move_data) {
+      if (write)
+        this->write(r.addr, data + offset, r.bytes);
+      else
+        read(r.addr, data + offset, r.bytes);
+    }
+    offset += r.bytes;
+  }
+  p.set_response_status(tlm::TLM_OK_RESPONSE);
+  return done;
+}
+
 void DramModel::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
-  if (!in_range(p)) {
+  DramRequest* req = nullptr;
+  p.get_extension(req);
+  if (req && req->runs) {
+    if (!supported(p)) {
+      p.set_response_status(p.get_byte_enable_ptr() ? tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE
+                                                    : tlm::TLM_BURST_ERROR_RESPONSE);
+      return;
+    }
+    req->done_cycle = serve_runs(p, *req);
+    delay = ctx_.delay_until(req->done_cycle);
+    return;
+  }
+  if (!in_range(p.get_address(), p.get_data_length())) {
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
     return;
   }
@@ -130,8 +278,6 @@ void DramModel::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay
     return;
   }
   const bool write = p.is_write();
-  DramRequest* req = nullptr;
-  p.get_extension(req);
   const uint64_t issue = req ? req->issue_cycle : ctx_.cycle_of(sc_core::sc_time_stamp() + delay);
   const uint64_t done = schedule(p.get_address(), p.get_data_length(), write, issue,
                                  req ? req->burst_bytes : ctx_.arch().dma_burst_bytes,
@@ -143,7 +289,7 @@ void DramModel::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay
 }
 
 unsigned DramModel::transport_dbg(tlm::tlm_generic_payload& p) {
-  if (!in_range(p) || p.get_command() == tlm::TLM_IGNORE_COMMAND) return 0;
+  if (!in_range(p.get_address(), p.get_data_length()) || p.get_command() == tlm::TLM_IGNORE_COMMAND) return 0;
   if (p.is_write())
     write(p.get_address(), p.get_data_ptr(), p.get_data_length());
   else

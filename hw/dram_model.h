@@ -4,6 +4,7 @@
 
 #include <tlm_utils/simple_target_socket.h>
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <systemc>
@@ -31,25 +32,70 @@ class DramModel : public sc_core::sc_module {
 
  private:
   static constexpr uint64_t kPageBytes = 64 * 1024;
+
+  // A time on the bus in ticks, held as whole cycles plus the ticks past the last cycle
+  // boundary (rem < cycle_ticks_), so that no burst needs a division.
+  struct BusTime {
+    uint64_t cycle = 0, rem = 0;
+  };
+  // How long `bytes` occupy the bus, in the same form.
+  struct Occupancy {
+    uint64_t bytes = ~uint64_t{0}, cycles = 0, rem = 0;
+  };
+  // What one schedule() call has in common for all its bursts.
+  struct Stream {
+    uint64_t issue_cycle;
+    BurstWindow* window;
+    bool write, counted;
+  };
+  // The outcome of one exactly timed row, replayed for the following rows while they repeat it
+  // (see replay_rows in the .cpp).
+  struct RowTemplate {
+    bool first_hit = false;
+    uint64_t shift = 0;             // cycles every later copy of the row is shifted by
+    uint64_t hits = 0, misses = 0;  // row-buffer outcomes of its bursts
+    uint64_t last_done = 0;
+    std::vector<uint64_t> starts;  // start cycle of each burst on the bus
+  };
+
   RunContext& ctx_;
   uint64_t bytes_;
   // Bandwidth as an exact ratio: one byte takes byte_ticks_ ticks, a cycle is cycle_ticks_.
   uint64_t byte_ticks_, cycle_ticks_;
-  uint64_t busy_until_ticks_ = 0;
+  BusTime busy_;  // the bus is reserved up to here
   uint64_t latency_, row_miss_;
+  uint64_t row_bytes_;
+  bool open_page_;
   std::vector<int64_t> open_row_;  // per bank; -1 none
+  // [row_lo_, row_hi_): the row of the latest burst, open in its bank (open page only), so the
+  // bursts that follow it in that row are hits without a lookup.
+  uint64_t row_lo_ = 0, row_hi_ = 0;
+  std::array<Occupancy, 2> occupancy_;  // the two burst sizes seen last
+  size_t occupancy_next_ = 0;
+  // The bandwidth window that cycles [bw_lo_, bw_hi_) fall into, for a run starting at bw_base_
+  // with bw_len_-cycle windows.
+  uint64_t bw_base_ = 0, bw_len_ = 0, bw_lo_ = 1, bw_hi_ = 0, bw_index_ = 0;
+  RowTemplate row_template_;
+  std::vector<uint64_t> ring_before_;  // a window's completions, oldest first
   std::vector<std::unique_ptr<uint8_t[]>> pages_;
 
   uint8_t* page(uint64_t index, bool create);
   template <class Fn>
   void for_each_page(uint64_t addr, uint64_t len, Fn fn);
   bool row_hit(uint64_t addr);
-  void count(uint64_t bytes, bool write, uint64_t cycle, bool hit);
+  const Occupancy& occupancy(uint64_t bytes);
+  // Times one burst of `bytes` at `addr` whose row-buffer outcome is `hit`; returns its
+  // completion cycle and sets `start` to the cycle it takes the bus.
+  uint64_t burst(const Stream& s, uint64_t bytes, bool hit, uint64_t& start);
+  uint64_t replay_rows(const Stream& s, uint64_t& addr, uint64_t end, uint64_t burst_bytes);
+  void count(uint64_t bytes, bool write, uint64_t cycle);
+  uint64_t& bw_slot(uint64_t cycle, bool write);
+  uint64_t serve_runs(tlm::tlm_generic_payload& p, DramRequest& req);
 
   void b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
   unsigned transport_dbg(tlm::tlm_generic_payload& p);
   bool get_direct_mem_ptr(tlm::tlm_generic_payload& p, tlm::tlm_dmi& dmi);
-  bool in_range(const tlm::tlm_generic_payload& p) const;
+  bool in_range(uint64_t addr, uint64_t len) const { return addr <= bytes_ && len <= bytes_ - addr; }
   static bool supported(const tlm::tlm_generic_payload& p);
 };
 

@@ -15,10 +15,25 @@ namespace fusesim::hw {
 class BurstWindow {
  public:
   explicit BurstWindow(uint32_t outstanding) : done_(std::max<uint32_t>(1, outstanding), 0) {}
+  size_t size() const { return done_.size(); }
   uint64_t earliest_issue() const { return done_[next_]; }
   void push(uint64_t done_cycle) {
     done_[next_] = done_cycle;
-    next_ = (next_ + 1) % done_.size();
+    if (++next_ == done_.size()) next_ = 0;
+  }
+  // The i-th oldest completion cycle (0 = the one the next burst waits for).
+  uint64_t oldest(size_t i) const {
+    const size_t j = next_ + i;
+    return done_[j < done_.size() ? j : j - done_.size()];
+  }
+  // The state after `bursts` more bursts whose completions are the current ones, oldest
+  // first, each `cycles` later: how the DRAM replays a repeating stretch in one step.
+  void replay(uint64_t bursts, uint64_t cycles) {
+    const size_t turn = static_cast<size_t>(bursts % done_.size());
+    std::rotate(done_.rbegin(), done_.rbegin() + turn, done_.rend());
+    for (uint64_t& d : done_) d += cycles;
+    next_ += turn;
+    if (next_ >= done_.size()) next_ -= done_.size();
   }
 
  private:
@@ -26,12 +41,23 @@ class BurstWindow {
   size_t next_ = 0;
 };
 
+// One contiguous piece of a gathered (LOAD) or scattered (STORE) transfer.
+struct DramRun {
+  uint64_t addr = 0;   // DRAM byte address
+  uint64_t bytes = 0;  // length; the payload's data holds the runs back to back
+};
+
 struct DramRequest : tlm::tlm_extension<DramRequest> {
   uint64_t issue_cycle = 0;  // absolute cycle the first burst may issue
   uint32_t burst_bytes = 64;
   BurstWindow* window = nullptr;  // null: every burst issues at issue_cycle
   bool move_data = true;          // false in timing-only mode: reserve time, copy nothing
-  uint64_t done_cycle = 0;        // out: absolute cycle the last byte has moved
+  // Scatter-gather: when non-null, the runs are served in order, all issued at issue_cycle, as if
+  // each were its own request; the payload's address is the first run's (for routing) and its
+  // length the runs' total. On a run outside the DRAM it stops there with an address error.
+  const std::vector<DramRun>* runs = nullptr;
+  uint64_t done_cycle = 0;  // out: absolute cycle the last byte has moved
+  size_t failed_run = 0;    // out: on an address error with `runs`, the run that failed
 
   tlm::tlm_extension_base* clone() const override { return new DramRequest(*this); }
   void copy_from(const tlm::tlm_extension_base& other) override {

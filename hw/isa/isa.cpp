@@ -48,19 +48,18 @@ std::vector<FieldSpec> compute_fields() {
 #undef F
 
 uint64_t get_bits(const Word& w, unsigned lsb, unsigned width) {
-  uint64_t v = 0;
-  for (unsigned i = 0; i < width; ++i) {
-    unsigned bit = lsb + i;
-    v |= ((w[bit / 64] >> (bit % 64)) & 1ull) << i;
-  }
-  return v;
+  // A field spans at most two 64-bit words (widths are <= 32).
+  const unsigned i = lsb / 64, off = lsb % 64;
+  uint64_t v = w[i] >> off;
+  if (off + width > 64) v |= w[i + 1] << (64 - off);
+  return width >= 64 ? v : v & ((uint64_t{1} << width) - 1);
 }
 
 void set_bits(Word& w, unsigned lsb, unsigned width, uint64_t v) {
-  for (unsigned i = 0; i < width; ++i) {
-    unsigned bit = lsb + i;
-    if ((v >> i) & 1ull) w[bit / 64] |= 1ull << (bit % 64);
-  }
+  if (width < 64) v &= (uint64_t{1} << width) - 1;
+  const unsigned i = lsb / 64, off = lsb % 64;
+  w[i] |= v << off;
+  if (off + width > 64) w[i + 1] |= v >> (64 - off);
 }
 
 }  // namespace
@@ -169,14 +168,19 @@ Word encode(const Instr& in) {
 std::optional<Instr> decode(const Word& w) {
   uint32_t opc = static_cast<uint32_t>(get_bits(w, 0, 4));
   if (opc > static_cast<uint32_t>(Opcode::End)) return std::nullopt;
-  Instr in;
-  Word used{};
-  for (const auto& f : fields_of(static_cast<Opcode>(opc))) {
-    in.*(f.member) = static_cast<uint32_t>(get_bits(w, f.lsb, f.width));
-    set_bits(used, f.lsb, f.width, f.width >= 64 ? ~0ull : ((1ull << f.width) - 1));
-  }
+  // The bits each opcode's fields cover, computed once from the table.
+  static const std::array<Word, 6> used_bits = [] {
+    std::array<Word, 6> u{};
+    for (uint32_t o = 0; o < u.size(); ++o)
+      for (const auto& f : fields_of(static_cast<Opcode>(o)))
+        set_bits(u[o], f.lsb, f.width, f.width >= 64 ? ~0ull : ((1ull << f.width) - 1));
+    return u;
+  }();
+  const Word& used = used_bits[opc];
   for (int i = 0; i < 4; ++i)
     if (w[i] & ~used[i]) return std::nullopt;
+  Instr in;
+  for (const auto& f : fields_of(static_cast<Opcode>(opc))) in.*(f.member) = static_cast<uint32_t>(get_bits(w, f.lsb, f.width));
   // Enumerated fields must name a known value.
   if (opc == static_cast<uint32_t>(Opcode::Compute)) {
     if (in.op > static_cast<uint32_t>(ComputeOp::Act) || in.act > static_cast<uint32_t>(Activation::LeakyRelu) ||
