@@ -895,7 +895,13 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     }
   }
 
-  // Instructions
+  // Instructions (reserved from the cost model's count: the vector of large words is the
+  // biggest allocation of a compile)
+  {
+    int64_t n = 1;
+    for (const Estimate& e : group_est) n += e.instrs + 1;
+    p.instrs.reserve(static_cast<std::size_t>(n + n / 8));
+  }
   for (std::size_t gi = 0; gi < groups.size(); ++gi) {
     const Group& grp = groups[gi];
     use_view(views[gi]);

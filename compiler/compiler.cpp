@@ -59,6 +59,11 @@ Graph load_model(const std::string& path) {
   return g;
 }
 
+void canonicalize_for_inspect(Graph& g) {
+  infer_shapes(g);
+  canonicalize(g);
+}
+
 Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
   infer_shapes(g);
   if (opt.materialize) materialize_weights(g);

@@ -79,6 +79,11 @@ Graph load_model(const std::string& path);
 // Shape inference and validation only (what `fusesim inspect` needs). Throws InputError.
 void infer_shapes(Graph& g);
 
+// Shape inference then canonicalization (BatchNorm folding, activation merging), without
+// weights and without layer elimination: the layers the NFU will run (`fusesim inspect
+// --canonical`). Throws InputError.
+void canonicalize_for_inspect(Graph& g);
+
 // Runs the pass pipeline on `g` (which is left canonicalized, as the reference needs it) and
 // generates the program. Throws InputError when the arch cannot hold any tile of some layer.
 Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt);

@@ -129,9 +129,23 @@ bool tile_fits(const WinLayer& l, const ArchView& av, const Tile& t) {
   return true;
 }
 
+namespace {
+// The estimate from per-axis sums (shared by every tile candidate with the same rows/cols)
+// and the channel block sums (per tco / tci).
+Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws, const AxisSums& R,
+                       const AxisSums& C, int64_t co_blocks, int64_t ci_blocks);
+}  // namespace
+
 Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws) {
   const AxisSums R = axis_sums(l.oh, t.tr, l.sh, l.kh, l.dh, l.pt, l.h);
   const AxisSums C = axis_sums(l.ow, t.tc, l.sw, l.kw, l.dw, l.pl, l.w);
+  return estimate_from(l, av, t, resident, ws, R, C, blocks_sum(l.cout, t.tco, av.tn),
+                       dense(l) ? blocks_sum(l.cin, t.tci, av.tn) : 0);
+}
+
+namespace {
+Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws, const AxisSums& R,
+                       const AxisSums& C, int64_t co_blocks, int64_t ci_blocks) {
   const int64_t nsp = R.tiles * C.tiles, nco = ceil_div(l.cout, t.tco);
   const int64_t nci = dense(l) ? ceil_div(l.cin, t.tci) : 1;
   const int64_t G = dense(l) ? l.groups : 1;
@@ -148,10 +162,10 @@ Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool res
   const int64_t out_elems = G * l.cout * l.oh * l.ow;
   e.dram_write = out_elems * av.esize;
   // NFU: blocks of Tn outputs, `inner` cycles each (docs/isa.md).
-  const int64_t blocks = G * blocks_sum(l.cout, t.tco, av.tn) * l.oh * l.ow;
+  const int64_t blocks = G * co_blocks * l.oh * l.ow;
   int64_t inner_total, drains;
   if (dense(l)) {
-    inner_total = blocks_sum(l.cin, t.tci, av.tn) * l.kh * l.kw;
+    inner_total = ci_blocks * l.kh * l.kw;
     drains = nci;
   } else {
     inner_total = l.kh * l.kw;
@@ -189,6 +203,8 @@ Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool res
   return e;
 }
 
+}  // namespace
+
 bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out) {
   const auto cos = fixed.tco ? std::vector<int64_t>{std::min(fixed.tco, l.cout)} : candidates(l.cout, av.tn);
   const auto cis = !dense(l) ? std::vector<int64_t>{0}
@@ -197,27 +213,33 @@ bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TileP
   const auto trs = fixed.tr ? std::vector<int64_t>{std::min(fixed.tr, l.oh)} : candidates(l.oh, 1);
   const auto tcs = fixed.tc ? std::vector<int64_t>{std::min(fixed.tc, l.ow)} : candidates(l.ow, 1);
   bool found = false;
-  for (int64_t tco : cos)
-    for (int64_t tci : cis)
-      for (int64_t tc : tcs) {
+  std::vector<AxisSums> rsum(trs.size()), csum(tcs.size());
+  for (std::size_t i = 0; i < trs.size(); ++i) rsum[i] = axis_sums(l.oh, trs[i], l.sh, l.kh, l.dh, l.pt, l.h);
+  for (std::size_t i = 0; i < tcs.size(); ++i) csum[i] = axis_sums(l.ow, tcs[i], l.sw, l.kw, l.dw, l.pl, l.w);
+  for (int64_t tco : cos) {
+    const int64_t co_blocks = blocks_sum(l.cout, tco, av.tn);
+    for (int64_t tci : cis) {
+      const int64_t ci_blocks = dense(l) ? blocks_sum(l.cin, tci, av.tn) : 0;
+      for (std::size_t ic = 0; ic < tcs.size(); ++ic) {
+        const int64_t tc = tcs[ic];
         // The largest row count that fits (fits is monotone in rows).
         Tile t{tco, dense(l) ? tci : tco, 0, tc};
-        int64_t best_tr = 0;
-        for (auto it = trs.rbegin(); it != trs.rend(); ++it) {
-          t.tr = *it;
+        std::size_t ir = trs.size();
+        for (std::size_t k = trs.size(); k-- > 0;) {
+          t.tr = trs[k];
           if (tile_fits(l, av, t)) {
-            best_tr = *it;
+            ir = k;
             break;
           }
         }
-        if (!best_tr) continue;
-        t.tr = best_tr;
+        if (ir == trs.size()) continue;
+        t.tr = trs[ir];
         const bool resident = dense(l) ? (l.groups == 1 && tco >= l.cout && t.tci >= l.cin)
                                        : (has_weights(l) && tco >= l.cout);
         for (int ws = 0; ws < 2; ++ws) {
           // weight-stationary needs one input-channel tile (dense) and weights to reuse
           if (ws && (resident || !has_weights(l) || (dense(l) && t.tci < l.cin))) continue;
-          const Estimate e = estimate(l, av, t, resident, ws);
+          const Estimate e = estimate_from(l, av, t, resident, ws, rsum[ir], csum[ic], co_blocks, ci_blocks);
           if (!found || e.cycles < out.est.cycles ||
               (e.cycles == out.est.cycles && e.dram_bytes() < out.est.dram_bytes())) {
             out.tile = t;
@@ -228,6 +250,8 @@ bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TileP
           }
         }
       }
+    }
+  }
   return found;
 }
 
