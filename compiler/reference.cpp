@@ -74,7 +74,10 @@ class Executor {
     auto it = values_.find(d);
     if (it != values_.end()) return it->second;
     const DataNode& n = g_.tensor(d);
-    if (n.alias_of >= 0) {
+    // The output of an eliminated concat owns its slices even when it is itself a slice of an
+    // outer concat: gather it from its own slices first.
+    const bool concat_out = n.producer >= 0 && g_.layer(n.producer).removed && g_.layer(n.producer).op == OpKind::Concat;
+    if (n.alias_of >= 0 && !concat_out) {
       const std::vector<T>& root = value(n.alias_of);
       const int64_t off = n.channel_offset * n.shape.h * n.shape.w;
       return values_[d] = std::vector<T>(root.begin() + off, root.begin() + off + n.shape.elems());

@@ -379,20 +379,24 @@ int cmd_compile(const std::vector<std::string>& args) {
 }
 
 const char* kInspectUsage =
-    "usage: fusesim inspect --model M [--json]\n"
-    "Prints each layer's op, output shape, MACs and parameters, and the totals.";
+    "usage: fusesim inspect --model M [--json] [--canonical]\n"
+    "Prints each layer's op, output shape, MACs and parameters (and, with --json, activation), and the totals.";
 
 int cmd_inspect(const std::vector<std::string>& args) {
   std::string model;
-  bool json = false;
+  bool json = false, canonical = false;
   po::options_description desc("inspect options");
   desc.add_options()("help,h", "show this help")
       ("model,m", po::value(&model)->required(), "network: models/*.yaml or an .onnx file")
-      ("json", po::bool_switch(&json), "print JSON (top-level macs and params)");
+      ("json", po::bool_switch(&json), "print JSON (top-level macs and params)")
+      ("canonical", po::bool_switch(&canonical), "after canonicalization (BatchNorm folded, activations merged)");
   po::variables_map vm;
   if (!parse(args, desc, vm, kInspectUsage)) return 0;
   compiler::Graph g = compiler::load_model(model);
-  compiler::infer_shapes(g);
+  if (canonical)
+    compiler::canonicalize_for_inspect(g);
+  else
+    compiler::infer_shapes(g);
   const auto order = g.topo_order();
   if (json) {
     JsonWriter j(std::cout);
@@ -405,6 +409,7 @@ int cmd_inspect(const std::vector<std::string>& args) {
       const auto& l = g.layer(id);
       j.begin_object();
       j.kv("name", l.name).kv("op", compiler::op_kind_name(l.op)).kv("output", g.tensor(l.output).shape.str());
+      j.kv("act", isa::activation_name(l.attrs.act));
       j.kv("macs", g.layer_macs(id)).kv("params", g.layer_params(id));
       j.end_object();
     }

@@ -38,7 +38,7 @@ for m in $models; do
   for mode in $modes; do
     out="$work/$m-$mode"
     t0=$(now)
-    if "$fusesim" run --model "models/$m.yaml" --mode "$mode" --out "$out" --quiet >"$out.log" 2>&1; then
+    if "$fusesim" run --model "models/$m.yaml" --mode "$mode" --out "$out" --no-timeline --quiet >"$out.log" 2>&1; then
       t1=$(now)
       read -r cycles compile_s sim_s < <(python3 -c '
 import json, sys

@@ -104,11 +104,14 @@ def main():
         for net in NETS:
             base = points.get((net, arch, "none", "none", "on"))
             full = points.get((net, arch, "none", "full", "on"))
-            cand = [(int(r["cycles"]), k) for k, r in points.items() if k[0] == net and k[1] == arch]
+            # ties go to the simplest choice: fusion none < greedy < optimal, elimination on
+            rank = {"none": 0, "greedy": 1, "optimal": 2, "fine": 1, "coarse": 2, "full": 3, "on": 0, "off": 1}
+            cand = [(int(r["cycles"]), rank[k[2]], rank[k[3]], rank[k[4]], k) for k, r in points.items()
+                    if k[0] == net and k[1] == arch]
             if not base or not full or not cand:
                 w("| %s | (missing points) |||||||||||| " % net)
                 continue
-            bc, bk = min(cand)
+            bc, _, _, _, bk = min(cand)
             best = points[bk]
             dram = lambda r: int(r["dram_read_bytes"]) + int(r["dram_write_bytes"])
             macs = int(full["macs"])

@@ -94,6 +94,13 @@ void canonicalize(Graph& g) {
       l.attrs.groups = c;
       l.attrs.kernel_h = l.attrs.kernel_w = 1;
       l.attrs.has_bias = false;
+    } else if ((l.op == OpKind::MaxPool || l.op == OpKind::AvgPool) && l.attrs.kernel_h == 1 &&
+               l.attrs.kernel_w == 1 && l.attrs.stride_h == 1 && l.attrs.stride_w == 1 && !l.attrs.pad_top &&
+               !l.attrs.pad_left && !l.attrs.pad_bottom && !l.attrs.pad_right &&
+               l.attrs.act == isa::Activation::None) {
+      // A 1x1 window with stride 1 (torchvision's AdaptiveAvgPool2d on a map already at the target
+      // size, exported to ONNX) is the identity: elimination then removes it.
+      l.op = OpKind::Identity;
     } else if (l.op == OpKind::Activation) {
       const int p = sole_producer(g, l.inputs[0]);
       if (p >= 0 && can_take_act(g.layer(p))) {
