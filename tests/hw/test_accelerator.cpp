@@ -1,6 +1,7 @@
 // Whole programs through the Accelerator with a tiny host: CSRs, IRQ, controller, tokens,
 // identical cycles in timing and functional mode, and reported faults.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -245,7 +246,7 @@ TEST_F(Accel, ProgramWithoutEndIsReported) {
 
 // With a VCD path the run writes a waveform whose busy lines toggle once per instruction.
 TEST_F(Accel, VcdTraceRecordsUnitActivity) {
-  const std::string path = ::testing::TempDir() + "fusesim_hw_trace.vcd";
+  const std::string path = ::testing::TempDir() + "fusesim_hw_trace_" + std::to_string(::getpid()) + ".vcd";
   std::remove(path.c_str());
   {
     ArchParams arch = round_arch();

@@ -3,6 +3,7 @@
 // up to the run's totals, the timeline never overlaps within a unit, and the GTKWave save file
 // names only signals the VCD declares.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cstdio>
@@ -75,7 +76,9 @@ struct Traced {
 
 Traced run_traced(uint32_t tiles, uint64_t from = 0, uint64_t to = UINT64_MAX, uint64_t bw_window = 50) {
   static int n = 0;
-  const std::string path = ::testing::TempDir() + "fusesim_trace_" + std::to_string(n++) + ".vcd";
+  // ctest runs each test in its own process, in parallel: the name must be unique per process
+  const std::string path = ::testing::TempDir() + "fusesim_trace_" + std::to_string(::getpid()) + "_" +
+                           std::to_string(n++) + ".vcd";
   Traced out;
   {
     sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
@@ -369,7 +372,7 @@ TEST_F(Trace, TimelineHasOneSlicePerInstructionWithoutOverlap) {
     }
     EXPECT_EQ(count, r.stats.units[u].instrs);
   }
-  const std::string path = ::testing::TempDir() + "fusesim_timeline.json";
+  const std::string path = ::testing::TempDir() + "fusesim_timeline_" + std::to_string(::getpid()) + ".json";
   write_timeline_json(path, r.stats, {"first", "second \"quoted\""}, kPeriodPs, 1.0);
   std::ifstream f(path);
   std::stringstream ss;
@@ -392,7 +395,7 @@ TEST_F(Trace, TimelineHasOneSlicePerInstructionWithoutOverlap) {
 
 // The save file groups the signals and names each exactly as the VCD declares it.
 TEST_F(Trace, GtkwNamesDeclaredSignalsInBalancedGroups) {
-  const std::string path = ::testing::TempDir() + "fusesim_trace.gtkw";
+  const std::string path = ::testing::TempDir() + "fusesim_trace_" + std::to_string(::getpid()) + ".gtkw";
   write_gtkw(path, "/tmp/x/trace.vcd");
   std::ifstream f(path);
   std::string line, flags;
