@@ -683,12 +683,29 @@ bool win_layer_of(const Graph& g, int id, WinLayer& w) {
 namespace {
 
 // Tiling of one window layer for the options (manual override by layer name).
+// Tile plans by (layer, buffer depth) during one generate(): the group-view choice and the
+// codegen would otherwise search the same tiles up to three times.
+struct PlanCache {
+  std::map<std::pair<int, int>, std::pair<bool, TilePlan>> plans;
+};
+thread_local PlanCache* t_plan_cache = nullptr;
+
 bool plan_window(const Graph& g, const ArchView& av, const CompileOptions& opt, int id, WinLayer& wl, TilePlan& tp) {
   if (!win_layer_of(g, id, wl)) return false;
+  const std::pair<int, int> key{id, av.mode.depth};
+  if (t_plan_cache) {
+    auto hit = t_plan_cache->plans.find(key);
+    if (hit != t_plan_cache->plans.end()) {
+      tp = hit->second.second;
+      return hit->second.first;
+    }
+  }
   Tile fixed;
   auto it = opt.tiles.find(g.layer(id).name);
   if (it != opt.tiles.end()) fixed = {it->second.cout, it->second.cin, it->second.rows, it->second.cols};
-  return choose_tile(wl, av, fixed, tp);
+  const bool ok = choose_tile(wl, av, fixed, tp);
+  if (t_plan_cache) t_plan_cache->plans[key] = {ok, tp};
+  return ok;
 }
 
 void check_avgpool(const Graph& g, const LayerNode& l) {
@@ -773,6 +790,11 @@ bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions
 }
 
 Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const std::vector<Group>& groups) {
+  PlanCache cache;
+  struct Scope {
+    explicit Scope(PlanCache* c) { t_plan_cache = c; }
+    ~Scope() { t_plan_cache = nullptr; }
+  } scope(&cache);
   Program p;
   p.dtype = opt.dtype;
   Ctx c{g, arch, opt, arch_view(arch, opt.dtype, opt.pipeline), opt.dtype, isa::data_bytes(opt.dtype), {}, {}, {}, 0, 0, 0};
