@@ -194,6 +194,34 @@ Instr make_compute(isa::ComputeOp op) {
   return in;
 }
 
+isa::ComputeOp compute_op_of(WinKind k) {
+  switch (k) {
+    case WinKind::Conv: return isa::ComputeOp::Conv;
+    case WinKind::DwConv: return isa::ComputeOp::DwConv;
+    case WinKind::MaxPool: return isa::ComputeOp::MaxPool;
+    case WinKind::AvgPool: return isa::ComputeOp::AvgPool;
+  }
+  return isa::ComputeOp::Conv;
+}
+
+// One COMPUTE of a window layer over a [nci][ih][iw] input map and a [nco][rows][cols] output:
+// the geometry, and the partial-sum fields of input-channel chunk (first_ci, last_ci).
+Instr window_compute(const WinLayer& w, isa::Activation act, isa::DType dt, int64_t nci, int64_t nco, int64_t ih,
+                     int64_t iw, int64_t rows, int64_t cols, bool first_ci, bool last_ci) {
+  const bool weights = w.kind == WinKind::Conv || w.kind == WinKind::DwConv;
+  Instr cp = make_compute(compute_op_of(w.kind));
+  cp.cin = u32(nci), cp.cout = u32(nco);
+  cp.in_h = u32(ih), cp.in_w = u32(iw), cp.out_h = u32(rows), cp.out_w = u32(cols);
+  cp.kh = u32(w.kh), cp.kw = u32(w.kw), cp.stride_h = u32(w.sh), cp.stride_w = u32(w.sw);
+  cp.dil_h = u32(w.dh), cp.dil_w = u32(w.dw);
+  cp.accumulate = weights && !first_ci;
+  cp.has_bias = weights && w.bias && first_ci;
+  cp.final = last_ci;
+  cp.act = last_ci ? static_cast<uint32_t>(act) : 0;
+  cp.shift = weights && dt == isa::DType::Int16 ? numerics::kWeightFrac : 0;
+  return cp;
+}
+
 // ---------------------------------------------------------------------------------------------
 struct Ctx {
   Graph& g;
@@ -238,10 +266,6 @@ void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& 
   const bool dense = wl.kind == WinKind::Conv, weights = dense || wl.kind == WinKind::DwConv;
   const int64_t in_base = c.addr(l.inputs[0]), out_base = c.addr(l.output);
   const int64_t es = c.esize;
-  const isa::ComputeOp op = wl.kind == WinKind::Conv     ? isa::ComputeOp::Conv
-                            : wl.kind == WinKind::DwConv ? isa::ComputeOp::DwConv
-                            : wl.kind == WinKind::MaxPool ? isa::ComputeOp::MaxPool
-                                                          : isa::ComputeOp::AvgPool;
   const isa::PadValue padv = wl.kind == WinKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero;
   const int64_t taps = wl.kh * wl.kw;
   const int64_t w_row = dense ? wl.cin * taps : taps;  // weight elements per output channel
@@ -308,20 +332,11 @@ void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& 
           w_sb = cur_w;
         }
       }
-      Instr cp = make_compute(op);
+      Instr cp = window_compute(wl, l.attrs.act, c.dt, nci, nco, ir, ic, rows, cols, first_ci, last_ci);
       cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
       cp.in_addr = u32(cur_in);
       cp.w_addr = u32(w_sb);
       cp.out_addr = u32(out_addr);
-      cp.cin = u32(nci), cp.cout = u32(nco);
-      cp.in_h = u32(ir), cp.in_w = u32(ic), cp.out_h = u32(rows), cp.out_w = u32(cols);
-      cp.kh = u32(wl.kh), cp.kw = u32(wl.kw), cp.stride_h = u32(wl.sh), cp.stride_w = u32(wl.sw);
-      cp.dil_h = u32(wl.dh), cp.dil_w = u32(wl.dw);
-      cp.accumulate = weights && !first_ci;
-      cp.has_bias = weights && wl.bias && first_ci;
-      cp.final = last_ci;
-      cp.act = last_ci ? static_cast<uint32_t>(l.attrs.act) : 0;
-      cp.shift = weights && c.dt == isa::DType::Int16 ? numerics::kWeightFrac : 0;
       e.compute(cp, tile);
     }
     Instr st = make_store(out_base + ((((dense ? grp * wl.cout : 0) + co0) * wl.oh + r0) * wl.ow + c0) * es, out_addr);
@@ -413,10 +428,6 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
         // this layer's padded input map
         const int64_t ih = i == 0 ? rhi - rlo : R[i - 1].pad_lo + (R[i - 1].hi - R[i - 1].lo) + R[i - 1].pad_hi;
         const int64_t iw = i == 0 ? chi - clo : C[i - 1].pad_lo + (C[i - 1].hi - C[i - 1].lo) + C[i - 1].pad_hi;
-        const isa::ComputeOp op = w.kind == WinKind::Conv     ? isa::ComputeOp::Conv
-                                  : w.kind == WinKind::DwConv ? isa::ComputeOp::DwConv
-                                  : w.kind == WinKind::MaxPool ? isa::ComputeOp::MaxPool
-                                                               : isa::ComputeOp::AvgPool;
         auto input_load = [&](int64_t ch0, int64_t nch) {
           cur_in = (in_cnt++ % D) * c.nbin_half;
           const int64_t vr0 = std::max<int64_t>(0, rlo), vr1 = std::min(w.h, rhi);
@@ -463,7 +474,7 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
                 e.flat_load(isa::Buffer::SB, c.b_addr[f.id] + co0 * es, w_sb + nco * (dn ? nci : 1) * taps * es, nco, es);
             }
           }
-          Instr cp = make_compute(op);
+          Instr cp = window_compute(w, l.attrs.act, c.dt, nci, nco, ih, iw, rr, cc, first_ci, last_ci);
           if (i == 0) {
             cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
             cp.in_addr = u32(cur_in);
@@ -473,15 +484,6 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
           }
           cp.w_addr = u32(w_sb);
           cp.out_addr = u32(slot[i % 2] + co0 * ph * pw * 4);
-          cp.cin = u32(nci), cp.cout = u32(nco);
-          cp.in_h = u32(ih), cp.in_w = u32(iw), cp.out_h = u32(rr), cp.out_w = u32(cc);
-          cp.kh = u32(w.kh), cp.kw = u32(w.kw), cp.stride_h = u32(w.sh), cp.stride_w = u32(w.sw);
-          cp.dil_h = u32(w.dh), cp.dil_w = u32(w.dw);
-          cp.accumulate = weights && !first_ci;
-          cp.has_bias = weights && w.bias && first_ci;
-          cp.final = last_ci;
-          cp.act = last_ci ? static_cast<uint32_t>(l.attrs.act) : 0;
-          cp.shift = weights && c.dt == isa::DType::Int16 ? numerics::kWeightFrac : 0;
           if (ring) {
             cp.out_pad_top = u32(R[i].pad_lo), cp.out_pad_bottom = u32(R[i].pad_hi);
             cp.out_pad_left = u32(C[i].pad_lo), cp.out_pad_right = u32(C[i].pad_hi);
@@ -719,7 +721,6 @@ void check_avgpool(const Graph& g, const LayerNode& l) {
     throw InputError((l.origin.empty() ? std::string() : l.origin + ": ") + "layer '" + l.name +
                      "' (avgpool): a divisor that varies per window (count_include_pad=false with padding, or "
                      "ceil_mode windows past the padding) is not supported by the NFU's AvgPool");
-  if (a.kernel_h * a.kernel_w > 255 && false) return;
 }
 
 }  // namespace

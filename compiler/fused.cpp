@@ -138,22 +138,21 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
       if (!ok) continue;
       // Exact sums over tiles, axis by axis (regions are products of a row and a column range).
       std::vector<int64_t> SR(n, 0), SC(n, 0);
-      int64_t SRin = 0, SCin = 0, SRpad = 0, SCpad = 0, nrt = 0, nct = 0;
+      int64_t SRin = 0, SCin = 0, nrt = 0, nct = 0;
       std::vector<AxisRegion> reg;
-      for (int64_t r0 = 0; r0 < last.oh; r0 += tr, ++nrt) {
-        int64_t lo = 0, hi = 0;
-        fused_axis(C, true, r0, std::min(last.oh, r0 + tr), reg, lo, hi);
-        for (std::size_t i = 0; i < n; ++i) SR[i] += reg[i].hi - reg[i].lo;
-        SRin += std::min(C[0].wl.h, hi) - std::max<int64_t>(0, lo);
-        SRpad += hi - lo;
-      }
-      for (int64_t c0 = 0; c0 < last.ow; c0 += tc, ++nct) {
-        int64_t lo = 0, hi = 0;
-        fused_axis(C, false, c0, std::min(last.ow, c0 + tc), reg, lo, hi);
-        for (std::size_t i = 0; i < n; ++i) SC[i] += reg[i].hi - reg[i].lo;
-        SCin += std::min(C[0].wl.w, hi) - std::max<int64_t>(0, lo);
-        SCpad += hi - lo;
-      }
+      // Per axis: each layer's valid output extent and the first layer's valid input extent,
+      // summed over the tiles along that axis.
+      auto axis = [&](bool rows, int64_t out, int64_t t, int64_t in, std::vector<int64_t>& S, int64_t& Sin,
+                      int64_t& tiles) {
+        for (int64_t o0 = 0; o0 < out; o0 += t, ++tiles) {
+          int64_t lo = 0, hi = 0;
+          fused_axis(C, rows, o0, std::min(out, o0 + t), reg, lo, hi);
+          for (std::size_t i = 0; i < n; ++i) S[i] += reg[i].hi - reg[i].lo;
+          Sin += std::min(in, hi) - std::max<int64_t>(0, lo);
+        }
+      };
+      axis(true, last.oh, tr, C[0].wl.h, SR, SRin, nrt);
+      axis(false, last.ow, tc, C[0].wl.w, SC, SCin, nct);
       const int64_t T = nrt * nct;
       Estimate e;
       int64_t compute = 0, chunks = 0, w_loads = 0;
@@ -176,7 +175,6 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
       const int64_t load = dma_time(static_cast<double>(e.dram_read), in_runs + (resident ? w_loads : T * w_loads), loads, av);
       const int64_t out_runs = nct == 1 ? T * (nrt == 1 ? 1 : last.cout) : last.cout * last.oh * nct;
       const int64_t store = dma_time(static_cast<double>(e.dram_write), out_runs, T, av);
-      (void)SRpad, (void)SCpad;
       e.cycles = combine(compute, load, store, e.steps, av.mode);
       e.instrs = loads + e.steps + T + (av.mode.sync ? e.steps : 0);
       {

@@ -151,6 +151,10 @@ void Graph::bypass(int id, int replacement) {
   l.removed = true;
 }
 
+bool Graph::is_output(int data_id) const {
+  return std::find(outputs.begin(), outputs.end(), data_id) != outputs.end();
+}
+
 int64_t Graph::total_macs() const {
   int64_t s = 0;
   for (const auto& l : layers)

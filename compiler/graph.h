@@ -99,6 +99,7 @@ class Graph {
   const LayerNode& layer(int id) const { return layers.at(id); }
   DataNode& tensor(int id) { return data.at(id); }
   const DataNode& tensor(int id) const { return data.at(id); }
+  bool is_output(int data_id) const;  // a network output
   // Live layers in a topological order (stable: definition order where free).
   std::vector<int> topo_order() const;
   // Removes layer `id`, making its consumers read `replacement` instead of its output.

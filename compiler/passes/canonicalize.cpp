@@ -8,16 +8,10 @@
 namespace fusesim::compiler {
 namespace {
 
-bool is_output(const Graph& g, int data) {
-  for (int o : g.outputs)
-    if (o == data) return true;
-  return false;
-}
-
 // The producer of `data` when `data` has exactly one reader and is not a network output.
 int sole_producer(const Graph& g, int data) {
   const DataNode& d = g.tensor(data);
-  if (d.producer < 0 || d.consumers.size() != 1 || is_output(g, data)) return -1;
+  if (d.producer < 0 || d.consumers.size() != 1 || g.is_output(data)) return -1;
   return d.producer;
 }
 

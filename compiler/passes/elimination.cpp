@@ -10,12 +10,6 @@
 namespace fusesim::compiler {
 namespace {
 
-bool is_output(const Graph& g, int data) {
-  for (int o : g.outputs)
-    if (o == data) return true;
-  return false;
-}
-
 // The data node `d` finally lives in (following aliases).
 int root_of(const Graph& g, int d) {
   while (g.tensor(d).alias_of >= 0) d = g.tensor(d).alias_of;
@@ -47,7 +41,7 @@ int eliminate(Graph& g) {
         for (std::size_t k = 0; k < l.inputs.size() && ok; ++k) {
           const int in = l.inputs[k];
           const DataNode& d = g.tensor(in);
-          ok = d.producer >= 0 && d.alias_of < 0 && !is_output(g, in) &&
+          ok = d.producer >= 0 && d.alias_of < 0 && !g.is_output(in) &&
                std::count(l.inputs.begin(), l.inputs.end(), in) == 1 && root_of(g, in) == in;
         }
         if (!ok) break;

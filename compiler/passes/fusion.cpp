@@ -26,12 +26,6 @@ namespace {
 
 constexpr std::size_t kMaxGroup = 10;
 
-bool is_output(const Graph& g, int d) {
-  for (int o : g.outputs)
-    if (o == d) return true;
-  return false;
-}
-
 struct Scorer {
   const Graph& g;
   const ArchParams& arch;
@@ -52,7 +46,7 @@ bool fusable_pair(const Graph& g, int a, int b) {
   const LayerNode& lb = g.layer(b);
   if (lb.inputs.size() != 1 || lb.inputs[0] != la.output) return false;
   const DataNode& d = g.tensor(la.output);
-  if (d.consumers.size() != 1 || d.consumers[0] != b || is_output(g, la.output) || d.alias_of >= 0) return false;
+  if (d.consumers.size() != 1 || d.consumers[0] != b || g.is_output(la.output) || d.alias_of >= 0) return false;
   for (const DataNode& x : g.data)
     if (x.alias_of == la.output) return false;
   return true;
