@@ -1,6 +1,8 @@
 // The analytic cost model and the tile search. See cost_model.h.
 #include "cost_model.h"
 
+#include "isa/nfu_timing.h"
+
 #include <algorithm>
 #include <cmath>
 #include <set>
@@ -30,12 +32,6 @@ AxisSums axis_sums(int64_t out, int64_t t, int64_t s, int64_t k, int64_t d, int6
   return a;
 }
 
-// Sum over tiles of size t covering n of ceil(tile / tn).
-int64_t blocks_sum(int64_t n, int64_t t, int64_t tn) {
-  int64_t s = 0;
-  for (int64_t a = 0; a < n; a += t) s += ceil_div(std::min(t, n - a), tn);
-  return s;
-}
 
 // Candidate tile sizes for an extent n: every distinct ceil(n / k), plus multiples of `align`.
 std::vector<int64_t> candidates(int64_t n, int64_t align) {
@@ -98,6 +94,22 @@ ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p, int depth)
   return v;
 }
 
+int64_t blocks_sum(int64_t n, int64_t t, int64_t tn) {
+  int64_t s = 0;
+  for (int64_t a = 0; a < n; a += t) s += ceil_div(std::min(t, n - a), tn);
+  return s;
+}
+
+int64_t inner_sum(const WinLayer& l, int64_t tci, int64_t tn) {
+  const uint64_t taps = static_cast<uint64_t>(l.kh * l.kw);
+  if (!dense(l)) return static_cast<int64_t>(isa::nfu_inner_cycles(isa::ComputeOp::DwConv, 1, taps, tn));
+  int64_t s = 0;
+  for (int64_t a = 0; a < l.cin; a += tci)
+    s += static_cast<int64_t>(
+        isa::nfu_inner_cycles(isa::ComputeOp::Conv, static_cast<uint64_t>(std::min(tci, l.cin - a)), taps, tn));
+  return s;
+}
+
 int64_t dma_time(double bytes, int64_t runs, int64_t instrs, const ArchView& av) {
   // The bus, or the outstanding window (Little's law): each burst waits the latency, and the
   // first burst of a run usually opens a new DRAM row. A run adds about one partial burst.
@@ -133,19 +145,19 @@ namespace {
 // The estimate from per-axis sums (shared by every tile candidate with the same rows/cols)
 // and the channel block sums (per tco / tci).
 Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws, const AxisSums& R,
-                       const AxisSums& C, int64_t co_blocks, int64_t ci_blocks);
+                       const AxisSums& C, int64_t co_blocks, int64_t inner_total);
 }  // namespace
 
 Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws) {
   const AxisSums R = axis_sums(l.oh, t.tr, l.sh, l.kh, l.dh, l.pt, l.h);
   const AxisSums C = axis_sums(l.ow, t.tc, l.sw, l.kw, l.dw, l.pl, l.w);
   return estimate_from(l, av, t, resident, ws, R, C, blocks_sum(l.cout, t.tco, av.tn),
-                       dense(l) ? blocks_sum(l.cin, t.tci, av.tn) : 0);
+                       inner_sum(l, t.tci, av.tn));
 }
 
 namespace {
 Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws, const AxisSums& R,
-                       const AxisSums& C, int64_t co_blocks, int64_t ci_blocks) {
+                       const AxisSums& C, int64_t co_blocks, int64_t inner_total) {
   const int64_t nsp = R.tiles * C.tiles, nco = ceil_div(l.cout, t.tco);
   const int64_t nci = dense(l) ? ceil_div(l.cin, t.tci) : 1;
   const int64_t G = dense(l) ? l.groups : 1;
@@ -163,14 +175,7 @@ Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, boo
   e.dram_write = out_elems * av.esize;
   // NFU: blocks of Tn outputs, `inner` cycles each (docs/isa.md).
   const int64_t blocks = G * co_blocks * l.oh * l.ow;
-  int64_t inner_total, drains;
-  if (dense(l)) {
-    inner_total = ci_blocks * l.kh * l.kw;
-    drains = nci;
-  } else {
-    inner_total = l.kh * l.kw;
-    drains = 1;
-  }
+  const int64_t drains = nci;  // every input-channel chunk drains (1 unless dense)
   int64_t compute = blocks * inner_total + (av.mode.fine ? e.steps * av.stages : blocks * drains * av.stages);
   const int64_t nbin_b = in_padded * av.esize, sb_b = w_elems * nsp * av.esize;
   const int64_t nbout_b = out_elems * 4 * (2 * nci - 1);
@@ -219,7 +224,7 @@ bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TileP
   for (int64_t tco : cos) {
     const int64_t co_blocks = blocks_sum(l.cout, tco, av.tn);
     for (int64_t tci : cis) {
-      const int64_t ci_blocks = dense(l) ? blocks_sum(l.cin, tci, av.tn) : 0;
+      const int64_t inner_total = inner_sum(l, tci, av.tn);
       for (std::size_t ic = 0; ic < tcs.size(); ++ic) {
         const int64_t tc = tcs[ic];
         // The largest row count that fits (fits is monotone in rows).
@@ -239,7 +244,7 @@ bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TileP
         for (int ws = 0; ws < 2; ++ws) {
           // weight-stationary needs one input-channel tile (dense) and weights to reuse
           if (ws && (resident || !has_weights(l) || (dense(l) && t.tci < l.cin))) continue;
-          const Estimate e = estimate_from(l, av, t, resident, ws, rsum[ir], csum[ic], co_blocks, ci_blocks);
+          const Estimate e = estimate_from(l, av, t, resident, ws, rsum[ir], csum[ic], co_blocks, inner_total);
           if (!found || e.cycles < out.est.cycles ||
               (e.cycles == out.est.cycles && e.dram_bytes() < out.est.dram_bytes())) {
             out.tile = t;

@@ -79,6 +79,11 @@ ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p, int depth 
 // Fits `t` (0 fields free) for `l`; returns false when nothing fits. Never throws.
 bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out);
 Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws);
+// Sum over tiles of size t covering n of ceil(tile / tn): Tn-blocks of a tiled channel axis.
+int64_t blocks_sum(int64_t n, int64_t t, int64_t tn);
+// NFU inner cycles of one output block over all input-channel chunks of size tci
+// (isa::nfu_inner_cycles summed over the chunks; tci is ignored unless dense).
+int64_t inner_sum(const WinLayer& l, int64_t tci, int64_t tn);
 // DMA time of `instrs` transfers moving `bytes` in `runs` contiguous runs.
 int64_t dma_time(double bytes, int64_t runs, int64_t instrs, const ArchView& av);
 bool tile_fits(const WinLayer& l, const ArchView& av, const Tile& t);

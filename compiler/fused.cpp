@@ -9,11 +9,6 @@ namespace fusesim::compiler {
 namespace {
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t blocks_sum(int64_t n, int64_t t, int64_t tn) {
-  int64_t s = 0;
-  for (int64_t a = 0; a < n; a += t) s += ceil_div(std::min(t, n - a), tn);
-  return s;
-}
 bool dense(const WinLayer& l) { return l.kind == WinKind::Conv; }
 bool has_weights(const WinLayer& l) { return l.kind == WinKind::Conv || l.kind == WinKind::DwConv; }
 
@@ -160,7 +155,7 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
         const WinLayer& w = C[i].wl;
         const int64_t nco = ceil_div(w.cout, C[i].tco), nci = dense(w) ? ceil_div(w.cin, C[i].tci) : 1;
         const int64_t blocks = blocks_sum(w.cout, C[i].tco, av.tn) * SR[i] * SC[i];
-        const int64_t inner = dense(w) ? blocks_sum(w.cin, C[i].tci, av.tn) * w.kh * w.kw : w.kh * w.kw;
+        const int64_t inner = inner_sum(w, C[i].tci, av.tn);
         compute += blocks * inner + (av.mode.fine ? T * nco * nci * av.stages : blocks * nci * av.stages);
         chunks += nco * nci;
         if (has_weights(w)) w_loads += nco * nci * (w.bias ? 2 : 1);

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 
+#include "isa/nfu_timing.h"
 #include "isa/numerics.h"
 
 namespace fusesim::hw {
@@ -85,11 +86,7 @@ uint64_t Nfu::cycles(const Instr& in) const {
   const kernels::Geometry g = geometry(in);
   const uint64_t tn = std::max<uint32_t>(1, ctx_.arch().tn), stages = ctx_.arch().nfu_stages;
   const uint64_t blocks = ceil_div(g.cout, tn) * g.out_h * g.out_w;
-  uint64_t inner = 1;
-  if (op == ComputeOp::Conv)
-    inner = ceil_div(g.cin, tn) * g.kh * g.kw;
-  else if (!is_elementwise(op))
-    inner = uint64_t{g.kh} * g.kw;
+  const uint64_t inner = isa::nfu_inner_cycles(op, g.cin, uint64_t{g.kh} * g.kw, tn);
   const uint64_t pipeline = in.fine ? blocks * inner + stages : blocks * (inner + stages);
   // Buffer ports can only slow the NFU down.
   const Footprint f = footprint(in);

@@ -89,9 +89,10 @@ TEST(Tiling, ChosenTilesFitTheDianNaoBuffers) {
     // Every output is written once; the weights are read at least once.
     EXPECT_EQ(tp.est.dram_write, l.cout * l.oh * l.ow * 2);
     EXPECT_GE(tp.est.dram_read, (l.weight_elems()) * 2);
-    // No tiling beats the NFU: ceil(cout/Tn) * oh * ow blocks of ceil(cin/Tn) * kh * kw cycles
-    // (dense), or kh * kw cycles for Tn channels at once (depthwise, pooling).
-    const int64_t inner = dense ? ceil_div(l.cin, 16) * l.kh * l.kw : l.kh * l.kw;
+    // No tiling beats the NFU: ceil(cout/Tn) * oh * ow blocks of isa::nfu_inner_cycles each
+    // (ceil(cin/Tn) * kh * kw for a dense conv with cin >= Tn; taps in parallel otherwise).
+    const int64_t inner = dense ? (l.cin >= 16 ? ceil_div(l.cin, 16) * l.kh * l.kw : ceil_div(l.cin * l.kh * l.kw, 16))
+                                : ceil_div(l.kh * l.kw, 16);
     EXPECT_GE(tp.est.cycles, ceil_div(l.cout, 16) * l.oh * l.ow * inner);
   }
 }

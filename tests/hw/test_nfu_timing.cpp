@@ -59,8 +59,10 @@ TEST(NfuTiming, BufferPortBoundsElementwiseOps) {
   EXPECT_EQ(hw::Nfu::macs(in), 0u);
 }
 
-// Pooling has Tn channels in parallel and kh*kw cycles per block.
-TEST(NfuTiming, PoolingInnerIsWindow) {
+// Pooling has Tn channels in parallel, and each channel's tree takes Tn window taps a cycle:
+// a 3x3 window is ceil(9/16) = 1 cycle per block (it was kh*kw = 9 before ISA v3), so 4 blocks
+// take 4 * (1 + 3) = 16 cycles, and the NBin port binds: 16*6*6*2 B / 32 B a cycle = 36.
+TEST(NfuTiming, PoolingTakesTapsInParallel) {
   NfuBench b;
   Instr in = op(isa::Opcode::Compute);
   in.op = static_cast<uint32_t>(isa::ComputeOp::MaxPool);
@@ -69,7 +71,42 @@ TEST(NfuTiming, PoolingInnerIsWindow) {
   in.out_h = in.out_w = 2;
   in.kh = in.kw = 3;
   in.stride_h = in.stride_w = 3;
-  EXPECT_EQ(b.nfu.cycles(in), 4u * (9u + 3u));
+  EXPECT_EQ(b.nfu.cycles(in), 36u);
+  // Overlapping 5x5 windows at stride 1 over the same input: 4 blocks * (ceil(25/16) + 3) = 20
+  // NFU cycles, below the same 36-cycle NBin bound; 16 channels of 32 blocks (out 8x8 from a
+  // 12x12 input) are 64 * (2 + 3) = 320 cycles against 16*144*2/32 = 144 for the port.
+  in.kh = in.kw = 5;
+  in.stride_h = in.stride_w = 1;
+  in.out_h = in.out_w = 2;
+  EXPECT_EQ(b.nfu.cycles(in), 36u);
+  in.in_h = in.in_w = 12;
+  in.out_h = in.out_w = 8;
+  EXPECT_EQ(b.nfu.cycles(in), 64u * (2u + 3u));
+}
+
+// Depthwise: 32 channels of 8x8 with a 3x3 window are ceil(32/16) * 64 = 128 blocks of
+// ceil(9/16) = 1 cycle; NBin reads 32*10*10*2 = 6400 B at 32 B a cycle = 200 cycles, which binds.
+TEST(NfuTiming, DepthwiseTakesTapsInParallelUpToThePortBound) {
+  NfuBench b;
+  Instr in = op(isa::Opcode::Compute);
+  in.op = static_cast<uint32_t>(isa::ComputeOp::DwConv);
+  in.cin = in.cout = 32;
+  in.in_h = in.in_w = 10;
+  in.out_h = in.out_w = 8;
+  in.kh = in.kw = 3;
+  in.stride_h = in.stride_w = 1;
+  in.fine = 1;
+  EXPECT_EQ(b.nfu.cycles(in), 200u);
+  EXPECT_EQ(hw::Nfu::macs(in), 32u * 64u * 9u);
+}
+
+// A stem conv (cin 3 < Tn) packs (channel, tap) pairs into the lanes: 3 * 7 * 7 = 147 products
+// per output are ceil(147/16) = 10 cycles instead of ceil(3/16) * 49 = 49.
+TEST(NfuTiming, SmallInputChannelConvPacksTheWindow) {
+  NfuBench b;
+  Instr in = conv(3, 16, 2, 7);
+  in.fine = 1;
+  EXPECT_EQ(b.nfu.cycles(in), 4u * 10u + 3u);
 }
 
 }  // namespace
