@@ -43,12 +43,74 @@ void flat_transfer(std::vector<Instr>& out, const Instr& proto, int64_t n, int64
   }
 }
 // ---------------------------------------------------------------------------------------------
-// Steps and the dependency-token protocol
+// Steps and the dependency-token protocol, over the whole program
+
+// The buffer use of the group a step belongs to.
+struct StepView {
+  PipeMode mode;
+  uint32_t layer = 0;  // group index (Instr::layer)
+  int64_t nbin_half = 0, sb_half = 0, nbout_half = 0;  // bytes of one half (whole buffer if depth 1)
+  bool same_halves(const StepView& o) const {
+    return mode.depth == o.mode.depth && nbin_half == o.nbin_half && sb_half == o.sb_half &&
+           nbout_half == o.nbout_half;
+  }
+};
+
+// Bounding DRAM byte range [lo, hi) of a LOAD or STORE pattern (padding included: conservative).
+std::pair<int64_t, int64_t> dram_range(const Instr& in, int64_t esize) {
+  const int64_t s2 = std::max<int64_t>(1, in.size2), s1 = std::max<int64_t>(1, in.size1);
+  const int64_t last = (s2 - 1) * in.stride2 + (s1 - 1) * in.stride1 + std::max<int64_t>(1, in.size0);
+  return {in.dram_addr, in.dram_addr + last * esize};
+}
+
+// The latest writer of each DRAM byte, as disjoint painted intervals: lo -> (hi, store index).
+class DramWriters {
+ public:
+  void paint(int64_t lo, int64_t hi, int64_t idx) {
+    split(lo);
+    split(hi);
+    auto it = map_.lower_bound(lo);
+    while (it != map_.end() && it->first < hi) it = map_.erase(it);
+    map_.emplace(lo, std::make_pair(hi, idx));
+  }
+  // The latest store index writing any byte of [lo, hi); -1 if none.
+  int64_t latest(int64_t lo, int64_t hi) const {
+    int64_t best = -1;
+    auto it = map_.upper_bound(lo);
+    if (it != map_.begin()) --it;
+    for (; it != map_.end() && it->first < hi; ++it)
+      if (it->second.first > lo) best = std::max(best, it->second.second);
+    return best;
+  }
+
+ private:
+  std::map<int64_t, std::pair<int64_t, int64_t>> map_;
+  void split(int64_t x) {
+    auto it = map_.upper_bound(x);
+    if (it == map_.begin()) return;
+    --it;
+    const auto [hi, idx] = it->second;
+    if (it->first < x && x < hi) {
+      it->second.first = x;
+      map_.emplace(x, std::make_pair(hi, idx));
+    }
+  }
+};
+
 class StepEmitter {
  public:
-  void begin_step() { steps_.emplace_back(); }
-  // Output tiles: the NBout half a group of steps accumulates into, stored once.
-  int begin_out_tile() { return tiles_++; }
+  // Steps from now on belong to this group and use its buffer view.
+  void set_group(const StepView& v) { views_.push_back(v); }
+  void begin_step() {
+    steps_.emplace_back();
+    steps_.back().view = static_cast<int>(views_.size()) - 1;
+  }
+  // Output tiles: the NBout half at `nbout_addr` a group of steps accumulates into, stored once.
+  int begin_out_tile(int64_t nbout_addr) {
+    const StepView& v = views_.back();
+    tile_nbout_.push_back({nbout_addr, nbout_addr + v.nbout_half});
+    return tiles_++;
+  }
   void load(const Instr& in) { steps_.back().loads.push_back(in); }
   // A flat (contiguous) LOAD of n data elements, split when longer than one pattern row.
   void flat_load(isa::Buffer buf, uint64_t dram, uint64_t buf_addr, int64_t n, int64_t esize) {
@@ -67,32 +129,38 @@ class StepEmitter {
     steps_.back().stores.push_back(in);
     steps_.back().store_tiles.push_back(tile);
   }
-  int64_t steps() const { return static_cast<int64_t>(steps_.size()); }
 
-  // Sets the token flags and appends the group's instructions to `out`. `half` gives the bytes
-  // of one NBin and one SB half (the whole buffer when not double-buffered).
+  // Sets the token flags and store fences and appends every instruction to `out`.
   //
   // Loads wait for the NBin/SB region they overwrite to be free: the first LOAD of a step pops
   // a compute->load token that the last COMPUTE reading that region pushed. Tokens are counted
   // and both queues are in order, so a step pops only when it needs a later COMPUTE than the
-  // previous popping step did, and exactly those COMPUTEs push. NBout halves alternate per
-  // output tile: a tile's first COMPUTE waits for the STORE of the tile D before it.
-  void finish(const PipeMode& m, uint32_t layer, isa::DType dt, int64_t nbin_half, int64_t sb_half,
-              std::vector<Instr>& out) {
-    const int D = m.depth;
+  // previous popping step did, and exactly those COMPUTEs push. Likewise a tile's first COMPUTE
+  // waits for the STORE of the latest earlier tile whose NBout region it overwrites. Where the
+  // buffer view changes between groups, every half of the old view counts as overlapping.
+  // A LOAD that reads DRAM bytes an earlier STORE wrote carries a store fence on the latest such
+  // STORE; there is no barrier between groups. Every wait names an earlier instruction, so the
+  // in-order queues cannot deadlock (docs/compiler.md).
+  void finish(isa::DType dt, std::vector<Instr>& out) {
     const int n = static_cast<int>(steps_.size());
-    std::vector<char> tile_seen(tiles_, 0);
-    // Pass 1: which step each step's loads must wait for.
+    const int64_t esize = isa::data_bytes(dt);
     std::vector<char> push_at(n, 0), pop_at(n, 0);
-    if (!m.sync) {
+    // Pass 1: which step each step's loads must wait for (NBin, SB halves of the current view).
+    {
       int last_reader[2][2] = {{-1, -1}, {-1, -1}};  // [NBin, SB][half]
-      int popped = -1;
-      auto slot = [&](uint32_t buf, uint64_t addr) {
-        const int b = buf == static_cast<uint32_t>(isa::Buffer::SB) ? 1 : 0;
-        const int64_t h = b ? sb_half : nbin_half;
-        return std::pair<int, int>{b, static_cast<int>(std::min<int64_t>(D - 1, static_cast<int64_t>(addr) / std::max<int64_t>(1, h)))};
-      };
+      int popped = -1, view = -1;
       for (int i = 0; i < n; ++i) {
+        const StepView& v = views_[steps_[i].view];
+        if (view >= 0 && !v.same_halves(views_[view]))
+          for (auto& b : last_reader) b[0] = b[1] = std::max(b[0], b[1]);
+        view = steps_[i].view;
+        if (v.mode.sync) continue;
+        auto slot = [&](uint32_t buf, uint64_t addr) {
+          const int b = buf == static_cast<uint32_t>(isa::Buffer::SB) ? 1 : 0;
+          const int64_t h = b ? v.sb_half : v.nbin_half;
+          return std::pair<int, int>{
+              b, static_cast<int>(std::min<int64_t>(v.mode.depth - 1, static_cast<int64_t>(addr) / std::max<int64_t>(1, h)))};
+        };
         int need = -1;
         for (const Instr& ld : steps_[i].loads) {
           if (ld.buf == static_cast<uint32_t>(isa::Buffer::NBout)) continue;
@@ -116,11 +184,51 @@ class StepEmitter {
         }
       }
     }
+    // Pass 2: which earlier tile's STORE each tile's first COMPUTE waits for (NBout regions).
+    std::vector<int> tile_wait(tiles_, -1), tile_view(tiles_, -1);
+    std::vector<char> tile_push(tiles_, 0);
+    for (int i = 0; i < n; ++i)
+      for (int t : steps_[i].compute_tiles)
+        if (tile_view[t] < 0) tile_view[t] = steps_[i].view;
+    {
+      int popped = -1;
+      for (int t = 0; t < tiles_; ++t) {
+        if (tile_view[t] < 0 || views_[tile_view[t]].mode.sync) continue;
+        int need = -1;
+        for (int u = t - 1; u >= 0; --u) {
+          const bool overlap = !views_[tile_view[u]].same_halves(views_[tile_view[t]]) ||
+                               (tile_nbout_[u].first < tile_nbout_[t].second && tile_nbout_[t].first < tile_nbout_[u].second);
+          if (overlap) {
+            need = u;
+            break;
+          }
+        }
+        if (need > popped) {
+          tile_wait[t] = need;
+          tile_push[need] = 1;
+          popped = need;
+        }
+      }
+    }
+    // Pass 3: flags, fences, emission.
+    DramWriters writers;
+    int64_t stores = 0, fenced = 0;  // stores emitted so far; stores every later LOAD already waits for
+    std::vector<char> tile_seen(tiles_, 0);
     for (int i = 0; i < n; ++i) {
       Step& s = steps_[i];
+      const StepView& v = views_[s.view];
       if (!s.loads.empty()) {
         s.loads.front().pop_next = pop_at[i];
         s.loads.back().push_next = 1;
+      }
+      for (Instr& ld : s.loads) {
+        const auto [lo, hi] = dram_range(ld, esize);
+        const int64_t w = writers.latest(lo, hi);
+        if (w >= fenced) {
+          ld.store_fence = 1;
+          ld.fence_slack = static_cast<uint32_t>(std::min<int64_t>(stores - (w + 1), kMaxFenceSlack));
+          fenced = stores - ld.fence_slack;
+        }
       }
       for (std::size_t k = 0; k < s.computes.size(); ++k) {
         Instr& c = s.computes[k];
@@ -128,7 +236,7 @@ class StepEmitter {
         if (k == 0 && !s.loads.empty()) c.pop_prev = 1;
         if (!tile_seen[t]) {
           tile_seen[t] = 1;
-          if (!m.sync && t >= D) c.pop_next = 1;
+          if (tile_wait[t] >= 0) c.pop_next = 1;
         }
         if (k + 1 == s.computes.size() && push_at[i]) c.push_prev = 1;
       }
@@ -142,31 +250,39 @@ class StepEmitter {
       }
       for (std::size_t k = 0; k < s.stores.size(); ++k) {
         Instr& st = s.stores[k];
-        st.pop_prev = 1;
-        st.push_prev = !m.sync && s.store_tiles[k] + D < tiles_;
+        const int t = s.store_tiles[k];
+        const bool last_of_tile = k + 1 == s.stores.size() || s.store_tiles[k + 1] != t;
+        st.pop_prev = k == 0 || s.store_tiles[k - 1] != t;
+        st.push_prev = last_of_tile && tile_push[t];
+        const auto [lo, hi] = dram_range(st, esize);
+        writers.paint(lo, hi, stores++);
       }
-      for (auto* v : {&s.loads, &s.computes, &s.stores})
-        for (Instr& in : *v) {
-          in.layer = layer;
+      for (auto* vec : {&s.loads, &s.computes, &s.stores})
+        for (Instr& in : *vec) {
+          in.layer = v.layer;
           in.dtype = static_cast<uint32_t>(dt);
-          if (in.opcode == static_cast<uint32_t>(isa::Opcode::Compute)) in.fine = m.fine;
+          if (in.opcode == static_cast<uint32_t>(isa::Opcode::Compute)) in.fine = v.mode.fine;
           out.push_back(in);
         }
-      if (m.sync) {
+      if (v.mode.sync) {
         Instr sync;
         sync.opcode = static_cast<uint32_t>(isa::Opcode::Sync);
-        sync.layer = layer;
+        sync.layer = v.layer;
         out.push_back(sync);
       }
     }
   }
 
  private:
+  static constexpr int64_t kMaxFenceSlack = (int64_t{1} << 20) - 1;  // the field's width
   struct Step {
     std::vector<Instr> loads, computes, stores;
     std::vector<int> compute_tiles, store_tiles;
+    int view = 0;
   };
+  std::vector<StepView> views_;
   std::vector<Step> steps_;
+  std::vector<std::pair<int64_t, int64_t>> tile_nbout_;  // NBout byte range of each tile
   int tiles_ = 0;
 };
 
@@ -243,20 +359,6 @@ struct Ctx {
   }
 };
 
-[[noreturn]] void no_tile(const Ctx& c, const LayerNode& l, const WinLayer& wl) {
-  // The smallest tile: one output channel, one input channel, one output pixel.
-  const int64_t ir = (wl.kh - 1) * wl.dh + 1, ic = (wl.kw - 1) * wl.dw + 1;
-  throw InputError((l.origin.empty() ? std::string() : l.origin + ": ") + "layer '" + l.name +
-                   "': no tile fits the buffers of arch '" + c.arch.name + "' (pipeline " +
-                   pipeline_name(c.opt.pipeline) + "): the smallest tile needs " +
-                   std::to_string(ir * ic * c.esize) + " B of NBin, " +
-                   std::to_string(wl.kind == WinKind::Conv || wl.kind == WinKind::DwConv
-                                      ? (wl.kh * wl.kw + (wl.bias ? 1 : 0)) * c.esize
-                                      : 0) +
-                   " B of SB and 4 B of NBout per buffer half, which has " + std::to_string(c.nbin_half) + ", " +
-                   std::to_string(c.sb_half) + " and " + std::to_string(c.nbout_half) + " B");
-}
-
 // ---------------------------------------------------------------------------------------------
 // Window layers: conv, fc, depthwise conv, pooling
 
@@ -296,8 +398,8 @@ void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& 
       e.load(in);
     };
     const int64_t nco = std::min(t.tco, wl.cout - co0);
-    const int tile = e.begin_out_tile();
     const int64_t out_addr = (out_cnt++ % D) * c.nbout_half;
+    const int tile = e.begin_out_tile(out_addr);
     const int64_t ci_step = dense ? t.tci : wl.cout;
     for (int64_t ci0 = 0; ci0 < (dense ? wl.cin : 1); ci0 += ci_step) {
       const int64_t nci = dense ? std::min(t.tci, wl.cin - ci0) : nco;
@@ -375,18 +477,8 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   const int64_t in_base = c.addr(c.g.layer(first.id).inputs[0]);
   const int64_t out_base = c.addr(c.g.layer(P.layers.back().id).output);
   // Slot sizes from the largest (unclipped) regions, as the planner sized them.
-  int64_t slot_elems[2] = {0, 0};
-  {
-    std::vector<int64_t> rows(n + 1), cols(n + 1);
-    rows[n] = P.tr, cols[n] = P.tc;
-    for (std::size_t i = n; i-- > 0;) {
-      const WinLayer& w = P.layers[i].wl;
-      rows[i] = (rows[i + 1] - 1) * w.sh + (w.kh - 1) * w.dh + 1;
-      cols[i] = (cols[i + 1] - 1) * w.sw + (w.kw - 1) * w.dw + 1;
-    }
-    for (std::size_t i = 0; i < n; ++i)
-      slot_elems[i % 2] = std::max(slot_elems[i % 2], P.layers[i].wl.cout * rows[i + 1] * cols[i + 1]);
-  }
+  const FusedSlots fs = fused_slots(P);
+  const int64_t slot_elems[2] = {fs.slot[0], fs.slot[1]};
   // Resident weights: every (layer, co chunk, ci chunk) block with its bias, loaded once.
   std::vector<std::map<std::pair<int64_t, int64_t>, int64_t>> sb_at(n);
   bool resident_pending = P.resident;
@@ -412,8 +504,8 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       int64_t rlo = 0, rhi = 0, clo = 0, chi = 0;
       fused_axis(P.layers, true, r0, std::min(last.oh, r0 + P.tr), R, rlo, rhi);
       fused_axis(P.layers, false, c0, std::min(last.ow, c0 + P.tc), C, clo, chi);
-      const int tile = e.begin_out_tile();
       const int64_t base = (tile_cnt++ % D) * c.nbout_half;
+      const int tile = e.begin_out_tile(base);
       const int64_t slot[2] = {base, base + slot_elems[0] * 4};
       int64_t cur_in = 0;
       for (std::size_t i = 0; i < n; ++i) {
@@ -548,8 +640,8 @@ void gen_copies(Ctx& c, const std::vector<CopyChunk>& chunks, isa::Activation ac
   const int D = c.av.mode.depth;
   int64_t cnt = 0;
   for (const CopyChunk& k : chunks) {
-    const int tile = e.begin_out_tile();
     const int64_t in_addr = (cnt % D) * c.nbin_half, out_addr = (cnt % D) * c.nbout_half;
+    const int tile = e.begin_out_tile(out_addr);
     ++cnt;
     e.begin_step();
     Instr ld = make_load(isa::Buffer::NBin, k.src, in_addr);
@@ -585,8 +677,8 @@ void gen_add(Ctx& c, const LayerNode& l, StepEmitter& e) {
   int64_t cnt = 0;
   for (int64_t p = 0; p < n; p += chunk) {
     const int64_t m = std::min(chunk, n - p);
-    const int tile = e.begin_out_tile();
     const int64_t in_addr = (cnt % D) * c.nbin_half, out_addr = (cnt % D) * c.nbout_half;
+    const int tile = e.begin_out_tile(out_addr);
     ++cnt;
     e.begin_step();
     e.flat_load(isa::Buffer::NBin, a + p * c.esize, in_addr, m, c.esize);
@@ -682,120 +774,7 @@ bool win_layer_of(const Graph& g, int id, WinLayer& w) {
   }
 }
 
-namespace {
-
-// Tiling of one window layer for the options (manual override by layer name).
-// Tile plans by (layer, buffer depth) during one generate(): the group-view choice and the
-// codegen would otherwise search the same tiles up to three times.
-struct PlanCache {
-  std::map<std::pair<int, int>, std::pair<bool, TilePlan>> plans;
-};
-thread_local PlanCache* t_plan_cache = nullptr;
-
-bool plan_window(const Graph& g, const ArchView& av, const CompileOptions& opt, int id, WinLayer& wl, TilePlan& tp) {
-  if (!win_layer_of(g, id, wl)) return false;
-  const std::pair<int, int> key{id, av.mode.depth};
-  if (t_plan_cache) {
-    auto hit = t_plan_cache->plans.find(key);
-    if (hit != t_plan_cache->plans.end()) {
-      tp = hit->second.second;
-      return hit->second.first;
-    }
-  }
-  Tile fixed;
-  auto it = opt.tiles.find(g.layer(id).name);
-  if (it != opt.tiles.end()) fixed = {it->second.cout, it->second.cin, it->second.rows, it->second.cols};
-  const bool ok = choose_tile(wl, av, fixed, tp);
-  if (t_plan_cache) t_plan_cache->plans[key] = {ok, tp};
-  return ok;
-}
-
-void check_avgpool(const Graph& g, const LayerNode& l) {
-  if (l.op != OpKind::AvgPool) return;
-  const Shape in = g.tensor(l.inputs[0]).shape, out = g.tensor(l.output).shape;
-  const LayerAttrs& a = l.attrs;
-  const bool padded = a.pad_top || a.pad_left || a.pad_bottom || a.pad_right;
-  const bool overhang = (out.h - 1) * a.stride_h + (a.kernel_h - 1) * a.dil_h + 1 > in.h + a.pad_top + a.pad_bottom ||
-                        (out.w - 1) * a.stride_w + (a.kernel_w - 1) * a.dil_w + 1 > in.w + a.pad_left + a.pad_right;
-  if ((padded && !a.count_include_pad) || overhang)
-    throw InputError((l.origin.empty() ? std::string() : l.origin + ": ") + "layer '" + l.name +
-                     "' (avgpool): a divisor that varies per window (count_include_pad=false with padding, or "
-                     "ceil_mode windows past the padding) is not supported by the NFU's AvgPool");
-}
-
-}  // namespace
-
-namespace {
-
-bool estimate_with(const Graph& g, const ArchView& av, const CompileOptions& opt, const Group& grp, Estimate& est,
-                   std::string* tiles) {
-  est = Estimate{};
-  if (grp.layers.size() > 1) {
-    FusedPlan fp;
-    if (!plan_fused(g, av, grp.layers, fp)) return false;
-    est = fp.est;
-    if (tiles) *tiles = fp.str();
-    return true;
-  }
-  for (int id : grp.layers) {
-    const LayerNode& l = g.layer(id);
-    WinLayer wl;
-    TilePlan tp;
-    if (win_layer_of(g, id, wl)) {
-      if (!plan_window(g, av, opt, id, wl, tp)) return false;
-      est.cycles += tp.est.cycles, est.dram_read += tp.est.dram_read, est.dram_write += tp.est.dram_write;
-      est.steps += tp.est.steps, est.instrs += tp.est.instrs, est.onchip = std::max(est.onchip, tp.est.onchip);
-      if (tiles)
-        *tiles += (tiles->empty() ? "" : "; ") + tp.tile.str() +
-                  (tp.resident_weights ? " w-resident" : tp.weight_stationary ? " w-stationary" : "");
-    } else {
-      const int64_t n = g.tensor(l.output).shape.elems();
-      const int64_t cap = std::min(av.nbin_elems, av.nbout_elems);
-      Estimate e = l.op == OpKind::Add ? estimate_elementwise(n, 2, 2, std::min(av.nbin_elems / 2, av.nbout_elems), av)
-                                       : estimate_elementwise(n, 1, 1, cap, av);
-      est.cycles += e.cycles, est.dram_read += e.dram_read, est.dram_write += e.dram_write, est.steps += e.steps;
-      est.instrs += e.instrs;
-      est.onchip = std::max(est.onchip, (std::min(av.nbin_elems, av.nbout_elems) * (av.esize + 4)) * av.mode.depth);
-      if (tiles) *tiles += (tiles->empty() ? "" : "; ") + std::string("flat chunk=") + std::to_string(cap);
-    }
-  }
-  return true;
-}
-
-// The buffer view of a group. Coarse and full pipelining double-buffer (ping-pong halves);
-// where halving the buffers costs more than the overlap gains (smaller tiles, more reloads:
-// DianNao's 2 KiB NBin), the group keeps whole buffers and only the NFU overlap. Chosen by
-// the cost model; false when nothing fits.
-bool group_view(const Graph& g, const ArchParams& arch, const CompileOptions& opt, const Group& grp, ArchView& view,
-                Estimate& est, std::string* tiles) {
-  view = arch_view(arch, opt.dtype, opt.pipeline);
-  const bool ok2 = estimate_with(g, view, opt, grp, est, tiles);
-  if (view.mode.depth == 1) return ok2;
-  const ArchView v1 = arch_view(arch, opt.dtype, opt.pipeline, 1);
-  Estimate e1;
-  std::string t1;
-  if (!estimate_with(g, v1, opt, grp, e1, tiles ? &t1 : nullptr)) return ok2;
-  if (!ok2 || e1.cycles < est.cycles) {
-    view = v1, est = e1;
-    if (tiles) *tiles = t1 + " (whole buffers)";
-  }
-  return true;
-}
-
-}  // namespace
-
-bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions& opt, const Group& grp, Estimate& est,
-                    std::string* tiles) {
-  ArchView v;
-  return group_view(g, arch, opt, grp, v, est, tiles);
-}
-
-Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const std::vector<Group>& groups) {
-  PlanCache cache;
-  struct Scope {
-    explicit Scope(PlanCache* c) { t_plan_cache = c; }
-    ~Scope() { t_plan_cache = nullptr; }
-  } scope(&cache);
+Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const Schedule& sched) {
   Program p;
   p.dtype = opt.dtype;
   Ctx c{g, arch, opt, arch_view(arch, opt.dtype, opt.pipeline), opt.dtype, isa::data_bytes(opt.dtype), {}, {}, {}, 0, 0, 0};
@@ -829,45 +808,23 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   for (std::size_t d = 0; d < g.data.size(); ++d)
     if (needed[d] && g.data[d].alias_of < 0) c.data_addr[d] = alloc(static_cast<uint64_t>(g.data[d].shape.elems() * c.esize));
 
-  // Tiling first: the weight layout in DRAM follows the tiles.
+  // The weight layout in DRAM follows the tiles (fused groups: their channel chunks).
   std::map<int, TilePlan> plans;
-  std::map<std::size_t, FusedPlan> fused;
-  std::vector<ArchView> views(groups.size(), c.av);
-  std::vector<Estimate> group_est(groups.size());
-  std::vector<std::string> group_tiles(groups.size());
+  for (const GroupSchedule& gs : sched.groups) {
+    for (const auto& [id, tp] : gs.plans) plans[id] = tp;
+    if (gs.fused())
+      for (const FusedLayer& f : gs.fused_plan.layers) {
+        TilePlan tp;
+        tp.tile = {f.tco, f.tci, 0, 0};
+        plans[f.id] = tp;
+      }
+  }
   auto use_view = [&](const ArchView& v) {
     c.av = v;
     c.nbin_half = v.nbin_elems * c.esize;
     c.sb_half = v.sb_elems * c.esize;
     c.nbout_half = v.nbout_elems * 4;
   };
-  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-    const Group& grp = groups[gi];
-    use_view(arch_view(arch, opt.dtype, opt.pipeline));
-    if (group_view(g, arch, opt, grp, views[gi], group_est[gi], &group_tiles[gi])) use_view(views[gi]);
-    if (grp.layers.size() > 1) {
-      FusedPlan fp;
-      if (!plan_fused(g, c.av, grp.layers, fp))
-        throw InputError("fused group " + g.layer(grp.layers.front()).name + ".." + g.layer(grp.layers.back()).name +
-                         ": no tile fits the buffers of arch '" + arch.name + "' (pipeline " +
-                         pipeline_name(opt.pipeline) + "); the smallest fused tile needs more NBin or NBout");
-      for (const FusedLayer& f : fp.layers) {  // the weight layout follows the chunks
-        TilePlan tp;
-        tp.tile = {f.tco, f.tci, 0, 0};
-        plans[f.id] = tp;
-      }
-      fused[gi] = std::move(fp);
-      continue;
-    }
-    for (int id : grp.layers) {
-      WinLayer wl;
-      TilePlan tp;
-      if (!win_layer_of(g, id, wl)) continue;
-      check_avgpool(g, g.layer(id));
-      if (!plan_window(g, c.av, opt, id, wl, tp)) no_tile(c, g.layer(id), wl);
-      plans[id] = tp;
-    }
-  }
   c.w_addr.assign(g.layers.size(), -1);
   c.b_addr.assign(g.layers.size(), -1);
   for (int id : order) {
@@ -922,55 +879,48 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   // biggest allocation of a compile)
   {
     int64_t n = 1;
-    for (const Estimate& e : group_est) n += e.instrs + 1;
+    for (const GroupSchedule& gs : sched.groups) n += gs.est.instrs + 1;
     p.instrs.reserve(static_cast<std::size_t>(n + n / 8));
   }
-  for (std::size_t gi = 0; gi < groups.size(); ++gi) {
-    const Group& grp = groups[gi];
-    use_view(views[gi]);
-    const PipeMode mode = c.av.mode;
+  StepEmitter e;
+  for (std::size_t gi = 0; gi < sched.groups.size(); ++gi) {
+    const GroupSchedule& grp = sched.groups[gi];
+    use_view(group_arch_view(arch, opt, grp));
+    e.set_group({c.av.mode, static_cast<uint32_t>(gi), c.nbin_half, c.sb_half, c.nbout_half});
     ScheduleEntry se;
     se.name = g.layer(grp.layers.front()).name;
-    StepEmitter e;
-    if (fused.count(gi)) {
-      for (int id : grp.layers) {
-        se.members.push_back(g.layer(id).name);
-        se.macs += g.layer_macs(id);
-      }
-      gen_fused(c, fused.at(gi), e);
-    }
-    for (int id : fused.count(gi) ? std::vector<int>{} : grp.layers) {
-      const LayerNode& l = g.layer(id);
-      se.members.push_back(l.name);
+    for (int id : grp.layers) {
+      se.members.push_back(g.layer(id).name);
       se.macs += g.layer_macs(id);
-      WinLayer wl;
-      if (win_layer_of(g, id, wl)) {
-        gen_window(c, l, wl, plans.at(id), e);
-      } else if (l.op == OpKind::Add) {
-        gen_add(c, l, e);
-      } else {
-        gen_elementwise(c, l, e);
+    }
+    if (grp.fused()) {
+      gen_fused(c, grp.fused_plan, e);
+    } else {
+      for (int id : grp.layers) {
+        const LayerNode& l = g.layer(id);
+        WinLayer wl;
+        if (win_layer_of(g, id, wl)) {
+          gen_window(c, l, wl, grp.plans.at(id), e);
+        } else if (l.op == OpKind::Add) {
+          gen_add(c, l, e);
+        } else {
+          gen_elementwise(c, l, e);
+        }
       }
     }
-    const Estimate& est = group_est[gi];
-    se.tiles = group_tiles[gi];
+    const Estimate& est = grp.est;
+    se.tiles = grp.tiles;
     se.est_cycles = est.cycles;
     se.est_dram_bytes = est.dram_bytes();
     se.onchip_bytes = est.onchip;
-    e.finish(mode, static_cast<uint32_t>(gi), c.dt, c.nbin_half, c.sb_half, p.instrs);
-    // Groups communicate through DRAM: a barrier orders one group's stores before the next
-    // group's loads (fusion is what removes these round trips).
-    if (!mode.sync && gi + 1 < groups.size()) {
-      Instr sync;
-      sync.opcode = static_cast<uint32_t>(isa::Opcode::Sync);
-      sync.layer = static_cast<uint32_t>(gi);
-      p.instrs.push_back(sync);
-    }
     p.schedule.push_back(std::move(se));
   }
+  // Groups hand tensors to each other through DRAM; store fences, not barriers, order a
+  // consumer's loads after the stores it reads (coarse-grained pipelining across groups).
+  e.finish(c.dt, p.instrs);
   Instr end;
   end.opcode = static_cast<uint32_t>(isa::Opcode::End);
-  end.layer = groups.empty() ? 0 : static_cast<uint32_t>(groups.size() - 1);
+  end.layer = sched.groups.empty() ? 0 : static_cast<uint32_t>(sched.groups.size() - 1);
   p.instrs.push_back(end);
 
   // Every word must encode; a failure here is a codegen bug, named with its instruction.

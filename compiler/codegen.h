@@ -7,11 +7,13 @@
 #include "compiler/compiler.h"
 #include "compiler/cost_model.h"
 #include "compiler/passes/passes.h"
+#include "compiler/schedule.h"
 
 namespace fusesim::compiler {
 
-// Generates the whole program for `groups` (already in topological order).
-Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const std::vector<Group>& groups);
+// Lowers a Schedule (groups in topological order) into the whole program: DRAM layout of
+// tensors, weights and instructions, instructions, dependency tokens and store fences.
+Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const Schedule& sched);
 
 // The window-layer view of a conv / fc / pool layer (false for other ops).
 bool win_layer_of(const Graph& g, int layer, WinLayer& out);

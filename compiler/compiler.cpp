@@ -70,7 +70,7 @@ Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
   canonicalize(g);
   if (opt.elimination) eliminate(g);
   const std::vector<Group> groups = plan_groups(g, arch, opt);
-  return generate(g, arch, opt, groups);
+  return generate(g, arch, opt, schedule_groups(g, arch, opt, groups));
 }
 
 }  // namespace fusesim::compiler

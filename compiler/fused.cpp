@@ -54,10 +54,13 @@ void fused_axis(const std::vector<FusedLayer>& L, bool rows, int64_t o0, int64_t
   }
 }
 
-bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& best) {
+namespace {
+
+// The group's layers with their window views and the ring values their consumers need.
+bool fused_layers(const Graph& g, const std::vector<int>& ids, std::vector<FusedLayer>& L, int64_t& w_total) {
   const std::size_t n = ids.size();
-  std::vector<FusedLayer> L(n);
-  int64_t w_total = 0;
+  L.assign(n, FusedLayer{});
+  w_total = 0;
   for (std::size_t i = 0; i < n; ++i) {
     L[i].id = ids[i];
     if (!fusable_kind(g, ids[i])) return false;
@@ -68,6 +71,145 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
       L[i].consumer_pad = next == OpKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero;
     }
   }
+  return true;
+}
+
+// Largest (unclipped) region sizes, backward from a tr x tc tile of the last layer, and the
+// NBout slots they need: the regions alternate between two slots (padded sizes).
+struct FusedGeom {
+  std::vector<int64_t> rows, cols;  // [i+1]: layer i's output region; [0]: the first input
+  int64_t slot[2] = {0, 0};         // elements
+  int64_t in_plane = 0;             // the first layer's input region, per channel
+};
+FusedGeom fused_geom(const std::vector<FusedLayer>& L, int64_t tr, int64_t tc) {
+  const std::size_t n = L.size();
+  FusedGeom f;
+  f.rows.assign(n + 1, 0), f.cols.assign(n + 1, 0);
+  f.rows[n] = tr, f.cols[n] = tc;
+  for (std::size_t i = n; i-- > 0;) {
+    const WinLayer& w = L[i].wl;
+    f.rows[i] = (f.rows[i + 1] - 1) * w.sh + (w.kh - 1) * w.dh + 1;
+    f.cols[i] = (f.cols[i + 1] - 1) * w.sw + (w.kw - 1) * w.dw + 1;
+  }
+  // a layer's output region with its ring is the next layer's (padded) input
+  for (std::size_t i = 0; i < n; ++i) f.slot[i % 2] = std::max(f.slot[i % 2], L[i].wl.cout * f.rows[i + 1] * f.cols[i + 1]);
+  f.in_plane = f.rows[0] * f.cols[0];
+  return f;
+}
+
+// The estimate of a fused tiling whose chunks are set (exact sums over the tiles).
+Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, int64_t tr, int64_t tc, bool resident,
+                        int64_t w_total, const FusedGeom& geo) {
+  const std::size_t n = C.size();
+  const WinLayer& last = C[n - 1].wl;
+  std::vector<int64_t> SR(n, 0), SC(n, 0);
+  int64_t SRin = 0, SCin = 0, nrt = 0, nct = 0;
+  std::vector<AxisRegion> reg;
+  // Per axis: each layer's valid output extent and the first layer's valid input extent,
+  // summed over the tiles along that axis.
+  auto axis = [&](bool rows, int64_t out, int64_t t, int64_t in, std::vector<int64_t>& S, int64_t& Sin, int64_t& tiles) {
+    for (int64_t o0 = 0; o0 < out; o0 += t, ++tiles) {
+      int64_t lo = 0, hi = 0;
+      fused_axis(C, rows, o0, std::min(out, o0 + t), reg, lo, hi);
+      for (std::size_t i = 0; i < n; ++i) S[i] += reg[i].hi - reg[i].lo;
+      Sin += std::min(in, hi) - std::max<int64_t>(0, lo);
+    }
+  };
+  axis(true, last.oh, tr, C[0].wl.h, SR, SRin, nrt);
+  axis(false, last.ow, tc, C[0].wl.w, SC, SCin, nct);
+  const int64_t T = nrt * nct;
+  Estimate e;
+  int64_t compute = 0, chunks = 0, w_loads = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const WinLayer& w = C[i].wl;
+    const int64_t nco = ceil_div(w.cout, C[i].tco), nci = dense(w) ? ceil_div(w.cin, C[i].tci) : 1;
+    const int64_t blocks = blocks_sum(w.cout, C[i].tco, av.tn) * SR[i] * SC[i];
+    const int64_t inner = inner_sum(w, C[i].tci, av.tn);
+    compute += blocks * inner + (av.mode.fine ? T * nco * nci * av.stages : blocks * nci * av.stages);
+    chunks += nco * nci;
+    if (has_weights(w)) w_loads += nco * nci * (w.bias ? 2 : 1);
+  }
+  e.steps = T * chunks;
+  const int64_t nci0 = dense(C[0].wl) ? ceil_div(C[0].wl.cin, C[0].tci) : ceil_div(C[0].wl.cout, C[0].tco);
+  const int64_t in_elems = C[0].wl.cin * SRin * SCin;
+  e.dram_read = (in_elems + w_total * (resident ? 1 : T)) * av.esize;
+  e.dram_write = last.cout * last.oh * last.ow * av.esize;
+  const int64_t in_runs = nct == 1 && SCin == C[0].wl.w ? C[0].wl.cin * nrt : C[0].wl.cin * SRin * nct;
+  const int64_t loads = T * nci0 + (resident ? w_loads : T * w_loads);
+  const int64_t load = dma_time(static_cast<double>(e.dram_read), in_runs + (resident ? w_loads : T * w_loads), loads, av);
+  const int64_t out_runs = nct == 1 ? T * (nrt == 1 ? 1 : last.cout) : last.cout * last.oh * nct;
+  const int64_t store = dma_time(static_cast<double>(e.dram_write), out_runs, T, av);
+  e.cycles = combine(compute, load, store, e.steps, av.mode);
+  e.instrs = loads + e.steps + T + (av.mode.sync ? e.steps : 0);
+  int64_t wmax = 0;
+  for (const FusedLayer& f : C)
+    if (has_weights(f.wl))
+      wmax = std::max(wmax, (dense(f.wl) ? f.tco * f.tci : f.tco) * f.wl.kh * f.wl.kw + (f.wl.bias ? f.tco : 0));
+  const int64_t ch0 = dense(C[0].wl) ? C[0].tci : C[0].tco;
+  e.onchip = av.mode.depth * (ch0 * geo.in_plane * av.esize + (geo.slot[0] + geo.slot[1]) * 4) +
+             (resident ? w_total : av.mode.depth * wmax) * av.esize;
+  return e;
+}
+
+// Why a tiling with set chunks does not fit the buffers ("" when it fits).
+std::string fused_misfit(const std::vector<FusedLayer>& C, const ArchView& av, bool resident, int64_t w_total,
+                         const FusedGeom& geo) {
+  if (geo.slot[0] + geo.slot[1] > av.nbout_elems)
+    return "its intermediates need " + std::to_string((geo.slot[0] + geo.slot[1]) * 4) + " B of NBout, which has " +
+           std::to_string(av.nbout_elems * 4) + " B per buffer half";
+  const int64_t ch0 = dense(C[0].wl) ? C[0].tci : C[0].tco;
+  if (ch0 * geo.in_plane > av.nbin_elems)
+    return "its input tile needs " + std::to_string(ch0 * geo.in_plane * av.esize) + " B of NBin, which has " +
+           std::to_string(av.nbin_elems * av.esize) + " B per buffer half";
+  if (resident && w_total > av.sb_total_elems) return "its weights do not all fit SB (w-resident)";
+  for (const FusedLayer& f : C) {
+    if (f.tco < 1 || f.tci < 1 || f.tco > f.wl.cout || (dense(f.wl) && f.tci > f.wl.cin))
+      return "a channel chunk is out of range";
+    if (!has_weights(f.wl) || resident) continue;
+    const int64_t w = (dense(f.wl) ? f.tco * f.tci : f.tco) * f.wl.kh * f.wl.kw + (f.wl.bias ? f.tco : 0);
+    if (w > av.sb_elems)
+      return "a weight chunk needs " + std::to_string(w * av.esize) + " B of SB, which has " +
+             std::to_string(av.sb_elems * av.esize) + " B per buffer half";
+  }
+  return "";
+}
+
+}  // namespace
+
+FusedSlots fused_slots(const FusedPlan& plan) {
+  const FusedGeom geo = fused_geom(plan.layers, plan.tr, plan.tc);
+  FusedSlots s;
+  s.slot[0] = geo.slot[0], s.slot[1] = geo.slot[1], s.in_plane = geo.in_plane;
+  return s;
+}
+
+std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
+  std::vector<FusedLayer> L;
+  int64_t w_total = 0;
+  std::vector<int> ids;
+  for (const FusedLayer& f : plan.layers) ids.push_back(f.id);
+  if (ids.size() < 2 || !fused_layers(g, ids, L, w_total)) return "not a fusable chain";
+  for (std::size_t i = 0; i < L.size(); ++i) {
+    L[i].tco = plan.layers[i].tco;
+    L[i].tci = dense(L[i].wl) ? plan.layers[i].tci : 1;
+  }
+  const WinLayer& last = L.back().wl;
+  if (plan.tr < 1 || plan.tc < 1 || plan.tr > last.oh || plan.tc > last.ow)
+    return "the tile " + std::to_string(plan.tr) + "x" + std::to_string(plan.tc) + " is outside the last layer's " +
+           std::to_string(last.oh) + "x" + std::to_string(last.ow) + " output";
+  const FusedGeom geo = fused_geom(L, plan.tr, plan.tc);
+  const std::string why = fused_misfit(L, av, plan.resident, w_total, geo);
+  if (!why.empty()) return why;
+  plan.layers = L;
+  plan.est = fused_estimate(L, av, plan.tr, plan.tc, plan.resident, w_total, geo);
+  return "";
+}
+
+bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& best) {
+  const std::size_t n = ids.size();
+  std::vector<FusedLayer> L;
+  int64_t w_total = 0;
+  if (!fused_layers(g, ids, L, w_total)) return false;
   const WinLayer& last = L[n - 1].wl;
   const bool resident = w_total <= av.sb_total_elems;
   const int64_t sb_chunk = resident ? av.sb_total_elems : av.sb_elems;
@@ -83,26 +225,9 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
   bool found = false;
   for (int64_t tr : cands(last.oh))
     for (int64_t tc : cands(last.ow)) {
-      // Unclipped (largest) region sizes, backward from the tile.
-      std::vector<int64_t> rows(n + 1), cols(n + 1);  // rows[i+1]: layer i's output; rows[0]: input
-      rows[n] = tr, cols[n] = tc;
-      for (std::size_t i = n; i-- > 0;) {
-        const WinLayer& w = L[i].wl;
-        rows[i] = (rows[i + 1] - 1) * w.sh + (w.kh - 1) * w.dh + 1;
-        cols[i] = (cols[i + 1] - 1) * w.sw + (w.kw - 1) * w.dw + 1;
-      }
-      // NBout: the regions alternate between two slots (padded sizes; the last is the tile).
-      int64_t slot[2] = {0, 0};
-      for (std::size_t i = 0; i < n; ++i) {
-        const int64_t r = i + 1 < n ? rows[i + 1] : tr, c = i + 1 < n ? cols[i + 1] : tc;
-        // a layer's output region with its ring is the next layer's (padded) input
-        const int64_t pr = i + 1 < n ? rows[i + 1] : r, pc = i + 1 < n ? cols[i + 1] : c;
-        slot[i % 2] = std::max(slot[i % 2], L[i].wl.cout * pr * pc);
-      }
-      if (slot[0] + slot[1] > av.nbout_elems) continue;
-      // First layer's input chunk in NBin.
-      const int64_t in_plane = rows[0] * cols[0];
-      if (in_plane > av.nbin_elems) continue;
+      const FusedGeom geo = fused_geom(L, tr, tc);
+      if (geo.slot[0] + geo.slot[1] > av.nbout_elems || geo.in_plane > av.nbin_elems) continue;
+      const int64_t in_plane = geo.in_plane;
       std::vector<FusedLayer> C = L;
       bool ok = true;
       for (std::size_t i = 0; i < n && ok; ++i) {
@@ -131,56 +256,7 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
         ok = C[i].tci >= 1 && C[i].tco >= 1;
       }
       if (!ok) continue;
-      // Exact sums over tiles, axis by axis (regions are products of a row and a column range).
-      std::vector<int64_t> SR(n, 0), SC(n, 0);
-      int64_t SRin = 0, SCin = 0, nrt = 0, nct = 0;
-      std::vector<AxisRegion> reg;
-      // Per axis: each layer's valid output extent and the first layer's valid input extent,
-      // summed over the tiles along that axis.
-      auto axis = [&](bool rows, int64_t out, int64_t t, int64_t in, std::vector<int64_t>& S, int64_t& Sin,
-                      int64_t& tiles) {
-        for (int64_t o0 = 0; o0 < out; o0 += t, ++tiles) {
-          int64_t lo = 0, hi = 0;
-          fused_axis(C, rows, o0, std::min(out, o0 + t), reg, lo, hi);
-          for (std::size_t i = 0; i < n; ++i) S[i] += reg[i].hi - reg[i].lo;
-          Sin += std::min(in, hi) - std::max<int64_t>(0, lo);
-        }
-      };
-      axis(true, last.oh, tr, C[0].wl.h, SR, SRin, nrt);
-      axis(false, last.ow, tc, C[0].wl.w, SC, SCin, nct);
-      const int64_t T = nrt * nct;
-      Estimate e;
-      int64_t compute = 0, chunks = 0, w_loads = 0;
-      for (std::size_t i = 0; i < n; ++i) {
-        const WinLayer& w = C[i].wl;
-        const int64_t nco = ceil_div(w.cout, C[i].tco), nci = dense(w) ? ceil_div(w.cin, C[i].tci) : 1;
-        const int64_t blocks = blocks_sum(w.cout, C[i].tco, av.tn) * SR[i] * SC[i];
-        const int64_t inner = inner_sum(w, C[i].tci, av.tn);
-        compute += blocks * inner + (av.mode.fine ? T * nco * nci * av.stages : blocks * nci * av.stages);
-        chunks += nco * nci;
-        if (has_weights(w)) w_loads += nco * nci * (w.bias ? 2 : 1);
-      }
-      e.steps = T * chunks;
-      const int64_t nci0 = dense(C[0].wl) ? ceil_div(C[0].wl.cin, C[0].tci) : ceil_div(C[0].wl.cout, C[0].tco);
-      const int64_t in_elems = C[0].wl.cin * SRin * SCin;
-      e.dram_read = (in_elems + w_total * (resident ? 1 : T)) * av.esize;
-      e.dram_write = last.cout * last.oh * last.ow * av.esize;
-      const int64_t in_runs = nct == 1 && SCin == C[0].wl.w ? C[0].wl.cin * nrt : C[0].wl.cin * SRin * nct;
-      const int64_t loads = T * nci0 + (resident ? w_loads : T * w_loads);
-      const int64_t load = dma_time(static_cast<double>(e.dram_read), in_runs + (resident ? w_loads : T * w_loads), loads, av);
-      const int64_t out_runs = nct == 1 ? T * (nrt == 1 ? 1 : last.cout) : last.cout * last.oh * nct;
-      const int64_t store = dma_time(static_cast<double>(e.dram_write), out_runs, T, av);
-      e.cycles = combine(compute, load, store, e.steps, av.mode);
-      e.instrs = loads + e.steps + T + (av.mode.sync ? e.steps : 0);
-      {
-        int64_t wmax = 0;
-        for (const FusedLayer& f : C)
-          if (has_weights(f.wl))
-            wmax = std::max(wmax, (dense(f.wl) ? f.tco * f.tci : f.tco) * f.wl.kh * f.wl.kw + (f.wl.bias ? f.tco : 0));
-        const int64_t ch0 = dense(C[0].wl) ? C[0].tci : C[0].tco;
-        e.onchip = av.mode.depth * (ch0 * in_plane * av.esize + (slot[0] + slot[1]) * 4) +
-                   (resident ? w_total : av.mode.depth * wmax) * av.esize;
-      }
+      const Estimate e = fused_estimate(C, av, tr, tc, resident, w_total, geo);
       if (!found || e.cycles < best.est.cycles) {
         best.layers = C;
         best.tr = tr, best.tc = tc;

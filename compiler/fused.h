@@ -45,4 +45,16 @@ bool fusable_kind(const Graph& g, int id);
 // Plans a chain (ids in order). False when no tile fits.
 bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& out);
 
+// The NBout slots (elements) a plan's intermediates alternate between, and the first layer's
+// input region per channel: the largest (unclipped) regions of its tile.
+struct FusedSlots {
+  int64_t slot[2] = {0, 0};
+  int64_t in_plane = 0;
+};
+FusedSlots fused_slots(const FusedPlan& plan);
+
+// Checks a fused plan whose layers (ids, tco, tci), tile and residency are set, as a hand-edited
+// schedule gives them; fills in the rest and the estimate. Returns "" or why it does not fit.
+std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan);
+
 }  // namespace fusesim::compiler

@@ -134,7 +134,11 @@ bool Controller::dispatch(const Instr& in, uint32_t index) {
   }
   ctrl_state_ = CtrlState::Fetching;
   ++pending_;
-  q.push({in, index});
+  uint64_t fence = 0;
+  if (in.opcode == static_cast<uint32_t>(Opcode::Store)) ++stores_dispatched_;
+  if (in.opcode == static_cast<uint32_t>(Opcode::Load) && in.store_fence)
+    fence = stores_dispatched_ - std::min<uint64_t>(stores_dispatched_, in.fence_slack);
+  q.push({in, index, fence});
   if (Tracer* t = ctx_.tracer())
     t->dispatched(static_cast<int>(isa::queue_of(static_cast<Opcode>(in.opcode))), index,
                   static_cast<uint32_t>(q.size()));
@@ -169,6 +173,7 @@ void Controller::close_accounting(uint64_t end) {
         us.idle_cycles += end - std::min(end, mark_[u]);
         break;
       case UnitState::WaitToken:
+      case UnitState::WaitFence:
         us.stall_token_cycles += end - since;
         break;
       case UnitState::Busy:
@@ -218,6 +223,24 @@ bool Controller::take_tokens(int unit, const InstrQueue::Entry& e) {
     ctx_.layer(e.instr.layer).stall_channel_cycles[ch] += waited;
     if (Tracer* t = ctx_.tracer()) t->tokens(ch, tokens_[ch]);
   }
+  return true;
+}
+
+// A fenced LOAD waits for the STOREs before it (docs/isa.md, LOAD). Stores complete in
+// order, so a count says which have.
+bool Controller::pass_fence(int unit, const InstrQueue::Entry& e) {
+  if (e.fence_stores <= stores_completed_) return true;
+  const uint64_t wait_from = ctx_.now();
+  fence_wait_ = e.fence_stores;
+  while (stores_completed_ < e.fence_stores) {
+    unit_state_[unit] = UnitState::WaitFence;
+    check_deadlock();
+    if (ctx_.halted()) return false;
+    sc_core::wait(store_done_event_ | ctx_.halt_event());
+    if (ctx_.halted()) return false;
+  }
+  ctx_.stats().stall_fence_cycles += ctx_.now() - wait_from;
+  ctx_.layer(e.instr.layer).stall_fence_cycles += ctx_.now() - wait_from;
   return true;
 }
 
@@ -274,7 +297,7 @@ void Controller::serve(int unit) {
     ctx_.layer(e.instr.layer).stall_fetch_cycles[unit] += arrived - mark_[unit];
     phase_start_[unit] = arrived;
     mark_[unit] = arrived;
-    if (!neighbours_exist(unit, e) || !take_tokens(unit, e)) return;
+    if (!neighbours_exist(unit, e) || !pass_fence(unit, e) || !take_tokens(unit, e)) return;
     const uint64_t start = ctx_.now();
     us.stall_token_cycles += start - arrived;
     ctx_.layer(e.instr.layer).stall_token_cycles[unit] += start - arrived;
@@ -289,6 +312,10 @@ void Controller::serve(int unit) {
     account(unit, e, start, done);
     trace_busy(unit, e, false);
     give_tokens(unit, e.instr);
+    if (unit == kStoreUnit) {
+      ++stores_completed_;
+      store_done_event_.notify();
+    }
     mark_[unit] = done;
     unit_state_[unit] = UnitState::WaitQueue;
     --pending_;
@@ -323,6 +350,8 @@ bool Controller::unit_stuck(int unit) const {
       return queues_[unit]->empty();
     case UnitState::WaitToken:
       return tokens_[waiting_channel_[unit]] == 0;
+    case UnitState::WaitFence:
+      return stores_completed_ < fence_wait_;
   }
   return false;
 }
@@ -333,7 +362,7 @@ void Controller::check_deadlock() {
   bool any_token = false;
   for (int u = 0; u < kNumUnits; ++u) {
     if (!unit_stuck(u)) return;
-    any_token |= unit_state_[u] == UnitState::WaitToken;
+    any_token |= unit_state_[u] == UnitState::WaitToken || unit_state_[u] == UnitState::WaitFence;
   }
   if (!ctrl_stuck || !any_token) return;
   int64_t first = -1;
@@ -351,6 +380,11 @@ std::string Controller::blocked_report(int64_t& first_index, std::string& units)
     if (unit_state_[u] == UnitState::WaitToken && !queues_[u]->empty()) {
       const uint32_t idx = queues_[u]->front().index;
       os << "instruction " << idx << " waits for a token from " << kFrom[waiting_channel_[u]];
+      if (first_index < 0 || idx < first_index) first_index = idx;
+      units += (units.empty() ? "" : "+") + std::string(unit_name(u));
+    } else if (unit_state_[u] == UnitState::WaitFence && !queues_[u]->empty()) {
+      const uint32_t idx = queues_[u]->front().index;
+      os << "instruction " << idx << " waits for store " << fence_wait_ << " (" << stores_completed_ << " done)";
       if (first_index < 0 || idx < first_index) first_index = idx;
       units += (units.empty() ? "" : "+") + std::string(unit_name(u));
     } else if (unit_state_[u] == UnitState::Busy) {

@@ -33,7 +33,7 @@ class Controller : public sc_core::sc_module {
   void diagnose_unfinished();
 
  private:
-  enum class UnitState { WaitQueue, WaitToken, Busy };
+  enum class UnitState { WaitQueue, WaitToken, WaitFence, Busy };
   enum class CtrlState { Idle, Fetching, WaitQueueFull, WaitDrain, Done };
   // Token channels between neighbouring queues: hw::Channel in stats.h.
 
@@ -61,6 +61,9 @@ class Controller : public sc_core::sc_module {
   CtrlState ctrl_state_ = CtrlState::Idle;
   uint32_t ctrl_index_ = 0;  // instruction the controller is working on
   uint64_t pending_ = 0;     // dispatched but not completed
+  // Store fences (LOAD.store_fence): STOREs dispatched and completed so far (in order).
+  uint64_t stores_dispatched_ = 0, stores_completed_ = 0, fence_wait_ = 0;
+  sc_core::sc_event store_done_event_;
   tlm::tlm_generic_payload payload_;
   DramRequest* request_;  // owned by payload_
 
@@ -77,6 +80,7 @@ class Controller : public sc_core::sc_module {
 
   static int channel(int from, int to);
   bool take_tokens(int unit, const InstrQueue::Entry& e);
+  bool pass_fence(int unit, const InstrQueue::Entry& e);
   void give_tokens(int unit, const isa::Instr& in);
   bool neighbours_exist(int unit, const InstrQueue::Entry& e);
   uint64_t execute(int unit, const InstrQueue::Entry& e);

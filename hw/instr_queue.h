@@ -15,6 +15,7 @@ class InstrQueue {
   struct Entry {
     isa::Instr instr;
     uint32_t index;  // position in the program
+    uint64_t fence_stores = 0;  // LOAD with store_fence: STOREs that must have completed first
   };
 
   explicit InstrQueue(size_t depth) : depth_(depth ? depth : 1) {}

@@ -45,8 +45,10 @@ struct LayerStats {  // per value of Instr::layer
   uint64_t nfu_busy_cycles = 0;
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0;
   std::array<uint64_t, kNumUnits> stall_token_cycles{};
-  // The same token waits split by the channel waited on (sums to stall_token_cycles).
+  // The same token waits split by the channel waited on; with the store-fence waits of the load
+  // unit they sum to stall_token_cycles.
   std::array<uint64_t, kNumChannels> stall_channel_cycles{};
+  uint64_t stall_fence_cycles = 0;
   // Queue empty before this layer's instruction arrived (the controller had not dispatched it).
   std::array<uint64_t, kNumUnits> stall_fetch_cycles{};
   uint64_t fetch_bytes = 0;              // instruction words of this layer read from DRAM
@@ -75,6 +77,7 @@ struct Stats {
   uint64_t dram_row_hits = 0, dram_row_misses = 0;
   std::array<UnitStats, kNumUnits> units{};
   std::array<uint64_t, kNumChannels> stall_channel_cycles{};  // token waits by channel
+  uint64_t stall_fence_cycles = 0;  // LOADs waiting at a store fence (counted as token stalls of the load unit)
   std::array<BufferStats, 3> buffers{};                       // NBin, SB, NBout
   std::vector<LayerStats> layers;
   // DRAM bytes per window of `bw_window` cycles

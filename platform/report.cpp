@@ -159,6 +159,7 @@ void write_report_json(const std::string& path, const RunReport& r) {
   // Token waits by the channel waited on: who waited for whom (docs/traces.md).
   j.begin_object("stall_cycles_by_cause");
   for (int ch = 0; ch < hw::kNumChannels; ++ch) j.kv(hw::stall_cause_name(ch), s.stall_channel_cycles[ch]);
+  j.kv("load_wait_store_fence", s.stall_fence_cycles);
   j.end_object();
   j.kv("bw_window_cycles", s.bw_window);
   j.kv("onchip_bytes", a.onchip_bytes());
@@ -226,6 +227,7 @@ void accumulate(hw::LayerStats& a, const hw::LayerStats& b) {
     a.stall_fetch_cycles[u] += b.stall_fetch_cycles[u];
   }
   for (int c = 0; c < hw::kNumChannels; ++c) a.stall_channel_cycles[c] += b.stall_channel_cycles[c];
+  a.stall_fence_cycles += b.stall_fence_cycles;
   for (int k = 0; k < 3; ++k) {
     a.buffers[k].read_bytes += b.buffers[k].read_bytes;
     a.buffers[k].write_bytes += b.buffers[k].write_bytes;
@@ -279,7 +281,7 @@ void write_layers_csv(const std::string& path, const RunReport& r) {
   std::ofstream f(path);
   f << "index,name,layers,start_cycle,end_cycle,cycles,attributed_cycles,"
        "stall_load_token,stall_compute_token,stall_store_token,"
-       "stall_nfu_wait_load,stall_load_wait_nfu,stall_store_wait_nfu,stall_nfu_wait_store,"
+       "stall_nfu_wait_load,stall_load_wait_nfu,stall_store_wait_nfu,stall_nfu_wait_store,stall_load_wait_store_fence,"
        "stall_load_fetch,stall_compute_fetch,stall_store_fetch,"
        "macs,nfu_busy_cycles,nfu_utilization,dram_read_bytes,dram_write_bytes,fetch_bytes,avg_bw_gbps,"
        "nbin_read_bytes,nbin_write_bytes,sb_read_bytes,sb_write_bytes,nbout_read_bytes,nbout_write_bytes,"
@@ -294,6 +296,7 @@ void write_layers_csv(const std::string& path, const RunReport& r) {
       << rows[i].attributed;
     for (int u = 0; u < hw::kNumUnits; ++u) f << ',' << l.stall_token_cycles[u];
     for (int c = 0; c < hw::kNumChannels; ++c) f << ',' << l.stall_channel_cycles[c];
+    f << ',' << l.stall_fence_cycles;
     for (int u = 0; u < hw::kNumUnits; ++u) f << ',' << l.stall_fetch_cycles[u];
     f << ',' << l.macs << ',' << l.nfu_busy_cycles << ',' << utilization(l.macs, cyc, a) << ',' << read << ','
       << l.dram_write_bytes << ',' << l.fetch_bytes << ',' << gbps(read + l.dram_write_bytes, cyc, a.clock_ghz);

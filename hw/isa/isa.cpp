@@ -21,13 +21,14 @@ std::vector<FieldSpec> with_common(std::vector<FieldSpec> extra) {
   return all;
 }
 
-std::vector<FieldSpec> transfer_fields(bool with_padding) {
+std::vector<FieldSpec> transfer_fields(bool is_load) {
   std::vector<FieldSpec> f = {F(buf, 32, 2),      F(dram_addr, 34, 32), F(buf_addr, 66, 24),
                               F(size0, 90, 16),   F(size1, 106, 16),    F(size2, 122, 16),
                               F(stride1, 138, 24), F(stride2, 162, 24)};
-  if (with_padding) {
+  if (is_load) {  // padding and the store fence
     f.insert(f.end(), {F(pad_top, 186, 4), F(pad_bottom, 190, 4), F(pad_left, 194, 4),
-                       F(pad_right, 198, 4), F(pad_value, 202, 1)});
+                       F(pad_right, 198, 4), F(pad_value, 202, 1), F(store_fence, 203, 1),
+                       F(fence_slack, 204, 20)});
   }
   return with_common(f);
 }

@@ -11,7 +11,7 @@
 namespace fusesim::isa {
 
 // Bump when the encoding or the meaning of any field changes.
-constexpr uint32_t kIsaVersion = 2;
+constexpr uint32_t kIsaVersion = 3;
 constexpr std::size_t kInstrBytes = 32;  // fixed 256-bit words
 using Word = std::array<uint64_t, 4>;
 
@@ -49,6 +49,10 @@ struct Instr {
   uint32_t stride1 = 0, stride2 = 0;         // DRAM strides in elements of dims 1 and 2
   uint32_t pad_top = 0, pad_bottom = 0, pad_left = 0, pad_right = 0;  // padding of dims 1/0
   uint32_t pad_value = 0;  // PadValue
+  // LOAD only (v3): a store fence. With store_fence set the LOAD starts only when every STORE
+  // dispatched before it, except the latest fence_slack of them, has completed: the consumer of
+  // a tensor waits for the stores that wrote it, and no barrier stops the other queues.
+  uint32_t store_fence = 0, fence_slack = 0;
 
   // COMPUTE
   uint32_t op = 0;       // ComputeOp
