@@ -478,7 +478,7 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   const int64_t out_base = c.addr(c.g.layer(P.layers.back().id).output);
   // Slot sizes from the largest (unclipped) regions, as the planner sized them.
   const FusedSlots fs = fused_slots(P);
-  const int64_t slot_elems[2] = {fs.slot[0], fs.slot[1]};
+  const int64_t slot_elems[3] = {fs.slot[0], fs.slot[1], fs.slot[2]};
   // Resident weights: every (layer, co chunk, ci chunk) block with its bias, loaded once.
   std::vector<std::map<std::pair<int64_t, int64_t>, int64_t>> sb_at(n);
   bool resident_pending = P.resident;
@@ -506,9 +506,10 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       fused_axis(P.layers, false, c0, std::min(last.ow, c0 + P.tc), C, clo, chi);
       const int64_t base = (tile_cnt++ % D) * c.nbout_half;
       const int tile = e.begin_out_tile(base);
-      const int64_t slot[2] = {base, base + slot_elems[0] * 4};
-      int64_t cur_in = 0;
-      for (std::size_t i = 0; i < n; ++i) {
+      const int64_t slot[3] = {base, base + slot_elems[0] * 4, base + (slot_elems[0] + slot_elems[1]) * 4};
+      int64_t cur_in = 0, chunk0 = 0;  // chunk0: first intermediate channel of the current chunk
+      // One step of layer i: output channels from co0, input channels from ci0.
+      auto layer_step = [&](std::size_t i, int64_t co0, int64_t ci0, bool load_input) {
         const FusedLayer& f = P.layers[i];
         const WinLayer& w = f.wl;
         const LayerNode& l = c.g.layer(f.id);
@@ -532,7 +533,7 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
           in.pad_value = static_cast<uint32_t>(w.kind == WinKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero);
           e.load(in);
         };
-        auto step = [&](int64_t co0, int64_t ci0, bool load_input) {
+        {
           const int64_t nco = std::min(f.tco, w.cout - co0);
           const int64_t nci = dn ? std::min(f.tci, w.cin - ci0) : nco;
           const bool first_ci = ci0 == 0, last_ci = !dn || ci0 + f.tci >= w.cin;
@@ -572,29 +573,44 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
             cp.in_addr = u32(cur_in);
           } else {
             cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBout);
-            cp.in_addr = u32(slot[(i - 1) % 2] + (dn ? ci0 : co0) * ih * iw * 4);
+            cp.in_addr = u32(slot[(i - 1) % 2] + ((dn ? ci0 : co0) - chunk0) * ih * iw * 4);
           }
           cp.w_addr = u32(w_sb);
-          cp.out_addr = u32(slot[i % 2] + co0 * ph * pw * 4);
+          const bool acc_slot = P.chunked && i + 1 == n;  // a chunked plan's accumulators
+          cp.out_addr = u32(acc_slot ? slot[2] : slot[i % 2] + (co0 - chunk0) * ph * pw * 4);
           if (ring) {
             cp.out_pad_top = u32(R[i].pad_lo), cp.out_pad_bottom = u32(R[i].pad_hi);
             cp.out_pad_left = u32(C[i].pad_lo), cp.out_pad_right = u32(C[i].pad_hi);
             cp.out_pad_value = static_cast<uint32_t>(f.consumer_pad);
           }
           e.compute(cp, tile);
-        };
-        if (dn && i == 0) {
-          for (int64_t ci0 = 0; ci0 < w.cin; ci0 += f.tci)
-            for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco) step(co0, ci0, co0 == 0);
-        } else if (dn) {
-          for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco)
-            for (int64_t ci0 = 0; ci0 < w.cin; ci0 += f.tci) step(co0, ci0, false);
-        } else {
-          for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco) step(co0, 0, i == 0);
+        }
+      };
+      if (P.chunked) {
+        // chunk by chunk over the intermediate channels; the last layer accumulates over them
+        const FusedLayer& f0 = P.layers.front();
+        for (chunk0 = 0; chunk0 < f0.wl.cout; chunk0 += f0.tco) {
+          for (std::size_t i = 0; i + 1 < n; ++i) layer_step(i, chunk0, 0, i == 0 && (chunk0 == 0 || f0.wl.kind != WinKind::Conv));
+          layer_step(n - 1, 0, chunk0, false);
+        }
+        chunk0 = 0;
+      } else {
+        for (std::size_t i = 0; i < n; ++i) {
+          const FusedLayer& f = P.layers[i];
+          const WinLayer& w = f.wl;
+          if (w.kind == WinKind::Conv && i == 0) {
+            for (int64_t ci0 = 0; ci0 < w.cin; ci0 += f.tci)
+              for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco) layer_step(i, co0, ci0, co0 == 0);
+          } else if (w.kind == WinKind::Conv) {
+            for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco)
+              for (int64_t ci0 = 0; ci0 < w.cin; ci0 += f.tci) layer_step(i, co0, ci0, false);
+          } else {
+            for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco) layer_step(i, co0, 0, i == 0);
+          }
         }
       }
       const int64_t rr = R[n - 1].hi - R[n - 1].lo, cc = C[n - 1].hi - C[n - 1].lo;
-      Instr st = make_store(out_base + (r0 * last.ow + c0) * es, slot[(n - 1) % 2]);
+      Instr st = make_store(out_base + (r0 * last.ow + c0) * es, P.chunked ? slot[2] : slot[(n - 1) % 2]);
       st.size0 = u32(cc), st.size1 = u32(rr), st.size2 = u32(last.cout);
       st.stride1 = u32(last.ow), st.stride2 = u32(last.oh * last.ow);
       e.store(st, tile);

@@ -22,7 +22,8 @@ AxisGeo geo(const WinLayer& w, bool rows) {
 }  // namespace
 
 std::string FusedPlan::str() const {
-  std::string s = "fused rows=" + std::to_string(tr) + " cols=" + std::to_string(tc) + (resident ? " w-resident" : "");
+  std::string s = "fused rows=" + std::to_string(tr) + " cols=" + std::to_string(tc) + (resident ? " w-resident" : "") +
+                  (chunked ? " chunked" : "");
   for (const auto& l : layers) s += " [co=" + std::to_string(l.tco) + " ci=" + std::to_string(l.tci) + "]";
   return s;
 }
@@ -35,6 +36,25 @@ bool fusable_kind(const Graph& g, int id) {
   if (w.kind == WinKind::Conv && w.groups != 1) return false;
   // ring and halo fields are 4 bits wide
   return w.pt <= 15 && w.pl <= 15 && l.attrs.pad_bottom <= 15 && l.attrs.pad_right <= 15;
+}
+
+bool chunkable(const std::vector<FusedLayer>& L) {
+  const std::size_t n = L.size();
+  if (n < 2 || !dense(L[n - 1].wl) || L[n - 1].wl.groups != 1) return false;
+  for (std::size_t i = 1; i + 1 < n; ++i)
+    if (dense(L[i].wl)) return false;  // the middle layers must be channel-local
+  return true;
+}
+
+// Sets the channel chunks of a chunked plan: `tk` intermediate channels at a time.
+void set_chunks(std::vector<FusedLayer>& C, int64_t tk) {
+  const std::size_t n = C.size();
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    C[i].tco = std::min(tk, C[i].wl.cout);
+    C[i].tci = dense(C[i].wl) ? C[i].wl.cin : 1;
+  }
+  C[n - 1].tco = C[n - 1].wl.cout;
+  C[n - 1].tci = std::min(tk, C[n - 1].wl.cin);
 }
 
 void fused_axis(const std::vector<FusedLayer>& L, bool rows, int64_t o0, int64_t o1, std::vector<AxisRegion>& out,
@@ -78,10 +98,10 @@ bool fused_layers(const Graph& g, const std::vector<int>& ids, std::vector<Fused
 // NBout slots they need: the regions alternate between two slots (padded sizes).
 struct FusedGeom {
   std::vector<int64_t> rows, cols;  // [i+1]: layer i's output region; [0]: the first input
-  int64_t slot[2] = {0, 0};         // elements
+  int64_t slot[3] = {0, 0, 0};      // elements; [2]: a chunked plan's accumulators
   int64_t in_plane = 0;             // the first layer's input region, per channel
 };
-FusedGeom fused_geom(const std::vector<FusedLayer>& L, int64_t tr, int64_t tc) {
+FusedGeom fused_geom(const std::vector<FusedLayer>& L, int64_t tr, int64_t tc, bool chunked) {
   const std::size_t n = L.size();
   FusedGeom f;
   f.rows.assign(n + 1, 0), f.cols.assign(n + 1, 0);
@@ -91,8 +111,16 @@ FusedGeom fused_geom(const std::vector<FusedLayer>& L, int64_t tr, int64_t tc) {
     f.rows[i] = (f.rows[i + 1] - 1) * w.sh + (w.kh - 1) * w.dh + 1;
     f.cols[i] = (f.cols[i + 1] - 1) * w.sw + (w.kw - 1) * w.dw + 1;
   }
-  // a layer's output region with its ring is the next layer's (padded) input
-  for (std::size_t i = 0; i < n; ++i) f.slot[i % 2] = std::max(f.slot[i % 2], L[i].wl.cout * f.rows[i + 1] * f.cols[i + 1]);
+  // a layer's output region with its ring is the next layer's (padded) input; chunked plans hold
+  // one chunk of each intermediate and the last layer's accumulators apart
+  for (std::size_t i = 0; i < n; ++i) {
+    if (chunked && i + 1 == n) {
+      f.slot[2] = L[i].wl.cout * tr * tc;
+      break;
+    }
+    const int64_t ch = chunked ? L[0].tco : L[i].wl.cout;
+    f.slot[i % 2] = std::max(f.slot[i % 2], ch * f.rows[i + 1] * f.cols[i + 1]);
+  }
   f.in_plane = f.rows[0] * f.cols[0];
   return f;
 }
@@ -146,7 +174,7 @@ Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, in
     if (has_weights(f.wl))
       wmax = std::max(wmax, (dense(f.wl) ? f.tco * f.tci : f.tco) * f.wl.kh * f.wl.kw + (f.wl.bias ? f.tco : 0));
   const int64_t ch0 = dense(C[0].wl) ? C[0].tci : C[0].tco;
-  e.onchip = av.mode.depth * (ch0 * geo.in_plane * av.esize + (geo.slot[0] + geo.slot[1]) * 4) +
+  e.onchip = av.mode.depth * (ch0 * geo.in_plane * av.esize + (geo.slot[0] + geo.slot[1] + geo.slot[2]) * 4) +
              (resident ? w_total : av.mode.depth * wmax) * av.esize;
   return e;
 }
@@ -154,8 +182,9 @@ Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, in
 // Why a tiling with set chunks does not fit the buffers ("" when it fits).
 std::string fused_misfit(const std::vector<FusedLayer>& C, const ArchView& av, bool resident, int64_t w_total,
                          const FusedGeom& geo) {
-  if (geo.slot[0] + geo.slot[1] > av.nbout_elems)
-    return "its intermediates need " + std::to_string((geo.slot[0] + geo.slot[1]) * 4) + " B of NBout, which has " +
+  const int64_t nbout = geo.slot[0] + geo.slot[1] + geo.slot[2];
+  if (nbout > av.nbout_elems)
+    return "its intermediates need " + std::to_string(nbout * 4) + " B of NBout, which has " +
            std::to_string(av.nbout_elems * 4) + " B per buffer half";
   const int64_t ch0 = dense(C[0].wl) ? C[0].tci : C[0].tco;
   if (ch0 * geo.in_plane > av.nbin_elems)
@@ -177,9 +206,10 @@ std::string fused_misfit(const std::vector<FusedLayer>& C, const ArchView& av, b
 }  // namespace
 
 FusedSlots fused_slots(const FusedPlan& plan) {
-  const FusedGeom geo = fused_geom(plan.layers, plan.tr, plan.tc);
+  const FusedGeom geo = fused_geom(plan.layers, plan.tr, plan.tc, plan.chunked);
   FusedSlots s;
-  s.slot[0] = geo.slot[0], s.slot[1] = geo.slot[1], s.in_plane = geo.in_plane;
+  for (int k = 0; k < 3; ++k) s.slot[k] = geo.slot[k];
+  s.in_plane = geo.in_plane;
   return s;
 }
 
@@ -193,11 +223,20 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
     L[i].tco = plan.layers[i].tco;
     L[i].tci = dense(L[i].wl) ? plan.layers[i].tci : 1;
   }
+  if (plan.chunked) {
+    if (!chunkable(L)) return "a chunked group is a dense or channel-local first layer, channel-local middle layers and a dense last layer";
+    set_chunks(L, plan.layers[0].tco);
+    for (std::size_t i = 0; i < L.size(); ++i)
+      if (L[i].tco != plan.layers[i].tco || (dense(L[i].wl) && L[i].tci != plan.layers[i].tci))
+        return "in a chunked group every layer but the last has co = the chunk and ci = all its input channels, "
+               "and the last has co = all its output channels and ci = the chunk (chunk " +
+               std::to_string(plan.layers[0].tco) + ")";
+  }
   const WinLayer& last = L.back().wl;
   if (plan.tr < 1 || plan.tc < 1 || plan.tr > last.oh || plan.tc > last.ow)
     return "the tile " + std::to_string(plan.tr) + "x" + std::to_string(plan.tc) + " is outside the last layer's " +
            std::to_string(last.oh) + "x" + std::to_string(last.ow) + " output";
-  const FusedGeom geo = fused_geom(L, plan.tr, plan.tc);
+  const FusedGeom geo = fused_geom(L, plan.tr, plan.tc, plan.chunked);
   const std::string why = fused_misfit(L, av, plan.resident, w_total, geo);
   if (!why.empty()) return why;
   plan.layers = L;
@@ -223,9 +262,34 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
     return v;
   };
   bool found = false;
+  auto consider = [&](const std::vector<FusedLayer>& C, int64_t tr, int64_t tc, bool chunked, const FusedGeom& geo) {
+    const Estimate e = fused_estimate(C, av, tr, tc, resident, w_total, geo);
+    if (!found || e.cycles < best.est.cycles) {
+      best.layers = C;
+      best.tr = tr, best.tc = tc;
+      best.resident = resident;
+      best.chunked = chunked;
+      best.est = e;
+      found = true;
+    }
+  };
+  // Chunk sizes of a chunked plan, largest first: the whole intermediate, then multiples of Tn.
+  std::vector<int64_t> chunk_sizes;
+  if (chunkable(L)) {
+    const int64_t cmid = L[0].wl.cout;
+    for (int64_t k = cmid; k >= 1; k = k > av.tn ? (k - 1) / av.tn * av.tn : 0) chunk_sizes.push_back(k);
+  }
   for (int64_t tr : cands(last.oh))
     for (int64_t tc : cands(last.ow)) {
-      const FusedGeom geo = fused_geom(L, tr, tc);
+      for (int64_t tk : chunk_sizes) {  // the largest chunk that fits this tile
+        std::vector<FusedLayer> C = L;
+        set_chunks(C, tk);
+        const FusedGeom geo = fused_geom(C, tr, tc, true);
+        if (!fused_misfit(C, av, resident, w_total, geo).empty()) continue;
+        consider(C, tr, tc, true, geo);
+        break;
+      }
+      const FusedGeom geo = fused_geom(L, tr, tc, false);
       if (geo.slot[0] + geo.slot[1] > av.nbout_elems || geo.in_plane > av.nbin_elems) continue;
       const int64_t in_plane = geo.in_plane;
       std::vector<FusedLayer> C = L;
@@ -256,14 +320,7 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
         ok = C[i].tci >= 1 && C[i].tco >= 1;
       }
       if (!ok) continue;
-      const Estimate e = fused_estimate(C, av, tr, tc, resident, w_total, geo);
-      if (!found || e.cycles < best.est.cycles) {
-        best.layers = C;
-        best.tr = tr, best.tc = tc;
-        best.resident = resident;
-        best.est = e;
-        found = true;
-      }
+      consider(C, tr, tc, false, geo);
     }
   return found;
 }
