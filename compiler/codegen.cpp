@@ -731,9 +731,10 @@ void gen_elementwise(Ctx& c, const LayerNode& l, StepEmitter& e) {
       });
       off += s.c;
     }
-  } else {  // activation, identity, dropout, flatten, reshape: one flat copy
+  } else {  // activation, identity, dropout, flatten, reshape, channel slice: one flat copy
     act = l.op == OpKind::Activation ? l.attrs.act : isa::Activation::None;
-    const int64_t src = c.addr(l.inputs[0]), dst = c.addr(l.output);
+    const int64_t skip = l.op == OpKind::ChannelSlice ? l.attrs.slice_start * out.h * out.w : 0;
+    const int64_t src = c.addr(l.inputs[0]) + skip * es, dst = c.addr(l.output);
     chunk_channels(1, out.elems(), copy_cap(c), [&](int64_t, int64_t, int64_t p0, int64_t len) {
       chunks.push_back({src + p0 * es, dst + p0 * es, 1, len, 0, 0});
     });

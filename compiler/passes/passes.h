@@ -22,7 +22,8 @@ void materialize_weights(Graph& g);
 void canonicalize(Graph& g);
 
 // Layer elimination: identity, dropout, flatten and reshape become aliases of their input;
-// concat becomes channel slices its producers write into. Returns the number of layers removed.
+// concat becomes channel slices its producers write into; a channel slice becomes a view of its
+// input (unless a concat reads it). Returns the number of layers removed.
 int eliminate(Graph& g);
 
 // A layer or a fused group: consecutive layers in topological order, a chain whose
