@@ -474,7 +474,7 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   const FusedLayer& first = P.layers.front();
   const WinLayer& last = P.layers.back().wl;
   const int64_t in_base = c.addr(c.g.layer(first.id).inputs[0]);
-  const int64_t out_base = c.addr(c.g.layer(P.layers.back().id).output);
+  const int64_t out_base = c.addr(c.g.layer(P.add_id >= 0 ? P.add_id : P.layers.back().id).output);
   // Slot sizes from the largest (unclipped) regions, as the planner sized them.
   const FusedSlots fs = fused_slots(P);
   const int64_t slot_elems[3] = {fs.slot[0], fs.slot[1], fs.slot[2]};
@@ -609,7 +609,22 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
         }
       }
       const int64_t rr = R[n - 1].hi - R[n - 1].lo, cc = C[n - 1].hi - C[n - 1].lo;
-      Instr st = make_store(out_base + (r0 * last.ow + c0) * es, P.chunked ? slot[2] : slot[(n - 1) % 2]);
+      const int64_t out_slot = P.chunked ? slot[2] : slot[(n - 1) % 2];
+      if (P.add_id >= 0) {
+        // The residual: the output tile plus the same window of the group's input, still in NBin
+        // (a stride-1 chain: output row y is input row y).
+        const int64_t ih0 = rhi - rlo, iw0 = chi - clo;
+        e.begin_step();
+        Instr cp = make_compute(isa::ComputeOp::Add);
+        cp.cin = cp.cout = u32(last.cout);
+        cp.out_h = u32(rr), cp.out_w = u32(cc), cp.in_h = u32(ih0), cp.in_w = u32(iw0);
+        cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
+        cp.in_addr = u32(cur_in + ((R[n - 1].lo - rlo) * iw0 + (C[n - 1].lo - clo)) * es);
+        cp.out_addr = u32(out_slot);
+        cp.act = static_cast<uint32_t>(c.g.layer(P.add_id).attrs.act);
+        e.compute(cp, tile);
+      }
+      Instr st = make_store(out_base + (r0 * last.ow + c0) * es, out_slot);
       st.size0 = u32(cc), st.size1 = u32(rr), st.size2 = u32(last.cout);
       st.stride1 = u32(last.ow), st.stride2 = u32(last.oh * last.ow);
       e.store(st, tile);

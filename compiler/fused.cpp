@@ -23,7 +23,7 @@ AxisGeo geo(const WinLayer& w, bool rows) {
 
 std::string FusedPlan::str() const {
   std::string s = "fused rows=" + std::to_string(tr) + " cols=" + std::to_string(tc) + (resident ? " w-resident" : "") +
-                  (chunked ? " chunked" : "");
+                  (chunked ? " chunked" : "") + (add_id >= 0 ? " +add" : "");
   for (const auto& l : layers) s += " [co=" + std::to_string(l.tco) + " ci=" + std::to_string(l.tci) + "]";
   return s;
 }
@@ -36,6 +36,19 @@ bool fusable_kind(const Graph& g, int id) {
   if (w.kind == WinKind::Conv && w.groups != 1) return false;
   // ring and halo fields are 4 bits wide
   return w.pt <= 15 && w.pl <= 15 && l.attrs.pad_bottom <= 15 && l.attrs.pad_right <= 15;
+}
+
+bool residual_tail(const Graph& g, const std::vector<int>& chain, int add) {
+  if (chain.empty()) return false;
+  const LayerNode& a = g.layer(add);
+  if (a.op != OpKind::Add || a.inputs.size() != 2) return false;
+  const int x = g.layer(chain.front()).inputs[0], y = g.layer(chain.back()).output;
+  if (!((a.inputs[0] == x && a.inputs[1] == y) || (a.inputs[0] == y && a.inputs[1] == x))) return false;
+  const DataNode& d = g.tensor(y);
+  if (d.consumers.size() != 1 || g.is_output(y) || d.alias_of >= 0) return false;
+  for (const DataNode& v : g.data)
+    if (v.alias_of == y) return false;
+  return g.tensor(x).shape == g.tensor(a.output).shape && g.tensor(y).shape == g.tensor(a.output).shape;
 }
 
 bool chunkable(const std::vector<FusedLayer>& L) {
@@ -127,7 +140,7 @@ FusedGeom fused_geom(const std::vector<FusedLayer>& L, int64_t tr, int64_t tc, b
 
 // The estimate of a fused tiling whose chunks are set (exact sums over the tiles).
 Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, int64_t tr, int64_t tc, bool resident,
-                        int64_t w_total, const FusedGeom& geo) {
+                        int64_t w_total, const FusedGeom& geo, bool add) {
   const std::size_t n = C.size();
   const WinLayer& last = C[n - 1].wl;
   std::vector<int64_t> SR(n, 0), SC(n, 0);
@@ -153,9 +166,23 @@ Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, in
     const int64_t nco = ceil_div(w.cout, C[i].tco), nci = dense(w) ? ceil_div(w.cin, C[i].tci) : 1;
     const int64_t blocks = blocks_sum(w.cout, C[i].tco, av.tn) * SR[i] * SC[i];
     const int64_t inner = inner_sum(w, C[i].tci, av.tn);
-    compute += blocks * inner + (av.mode.fine ? T * nco * nci * av.stages : blocks * nci * av.stages);
+    const int64_t nfu = blocks * inner + (av.mode.fine ? T * nco * nci * av.stages : blocks * nci * av.stages);
+    // Buffer ports (docs/isa.md): NBout is written once per input-channel chunk and read back
+    // when accumulating; an intermediate input is read from NBout (4-byte accumulators) once per
+    // output-channel chunk of a dense layer; the first layer reads NBin.
+    const int64_t out_elems = w.cout * SR[i] * SC[i];
+    const int64_t in_elems = w.cin * (i == 0 ? SRin * SCin : SR[i - 1] * SC[i - 1]) * (dense(w) ? nco : 1);
+    const int64_t nbout_bytes = out_elems * 4 * (2 * nci - 1) + (i > 0 ? in_elems * 4 : 0);
+    const int64_t nbin_bytes = i == 0 ? in_elems * av.esize : 0;
+    compute += std::max({nfu, nbout_bytes / av.nbout_port, nbin_bytes / av.nbin_port});
     chunks += nco * nci;
     if (has_weights(w)) w_loads += nco * nci * (w.bias ? 2 : 1);
+  }
+  if (add) {  // one Add per tile: a block a cycle, NBout read and written, the NBin window read
+    const int64_t blocks = blocks_sum(last.cout, last.cout, av.tn) * SR[n - 1] * SC[n - 1];
+    const int64_t port = last.cout * SR[n - 1] * SC[n - 1] * 8 / av.nbout_port;
+    compute += std::max(blocks, port) + (av.mode.fine ? T : blocks) * av.stages;
+    chunks += 1;
   }
   e.steps = T * chunks;
   const int64_t nci0 = dense(C[0].wl) ? ceil_div(C[0].wl.cin, C[0].tci) : ceil_div(C[0].wl.cout, C[0].tco);
@@ -177,6 +204,12 @@ Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, in
   e.onchip = av.mode.depth * (ch0 * geo.in_plane * av.esize + (geo.slot[0] + geo.slot[1] + geo.slot[2]) * 4) +
              (resident ? w_total : av.mode.depth * wmax) * av.esize;
   return e;
+}
+
+// One input load per tile: the whole input stays in NBin for the tile (a residual Add reads it).
+bool single_input_load(const std::vector<FusedLayer>& C) {
+  const FusedLayer& f = C.front();
+  return dense(f.wl) ? f.tci >= f.wl.cin : f.tco >= f.wl.cout;
 }
 
 // Why a tiling with set chunks does not fit the buffers ("" when it fits).
@@ -218,7 +251,8 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
   int64_t w_total = 0;
   std::vector<int> ids;
   for (const FusedLayer& f : plan.layers) ids.push_back(f.id);
-  if (ids.size() < 2 || !fused_layers(g, ids, L, w_total)) return "not a fusable chain";
+  if (ids.size() + (plan.add_id >= 0 ? 1 : 0) < 2 || !fused_layers(g, ids, L, w_total)) return "not a fusable chain";
+  if (plan.add_id >= 0 && !residual_tail(g, ids, plan.add_id)) return "the Add does not close the chain as a residual";
   for (std::size_t i = 0; i < L.size(); ++i) {
     L[i].tco = plan.layers[i].tco;
     L[i].tci = dense(L[i].wl) ? plan.layers[i].tci : 1;
@@ -239,16 +273,25 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
   const FusedGeom geo = fused_geom(L, plan.tr, plan.tc, plan.chunked);
   const std::string why = fused_misfit(L, av, plan.resident, w_total, geo);
   if (!why.empty()) return why;
+  if (plan.add_id >= 0 && !single_input_load(L))
+    return "with a residual Add the first layer must load all its input channels at once (the Add reads them)";
   plan.layers = L;
-  plan.est = fused_estimate(L, av, plan.tr, plan.tc, plan.resident, w_total, geo);
+  plan.est = fused_estimate(L, av, plan.tr, plan.tc, plan.resident, w_total, geo, plan.add_id >= 0);
   return "";
 }
 
-bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& best) {
+bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& group, FusedPlan& best) {
+  std::vector<int> ids = group;
+  int add_id = -1;
+  if (!ids.empty() && g.layer(ids.back()).op == OpKind::Add) {
+    add_id = ids.back();
+    ids.pop_back();
+    if (!residual_tail(g, ids, add_id)) return false;
+  }
   const std::size_t n = ids.size();
   std::vector<FusedLayer> L;
   int64_t w_total = 0;
-  if (!fused_layers(g, ids, L, w_total)) return false;
+  if (n == 0 || !fused_layers(g, ids, L, w_total)) return false;
   const WinLayer& last = L[n - 1].wl;
   const bool resident = w_total <= av.sb_total_elems;
   const int64_t sb_chunk = resident ? av.sb_total_elems : av.sb_elems;
@@ -263,19 +306,21 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
   };
   bool found = false;
   auto consider = [&](const std::vector<FusedLayer>& C, int64_t tr, int64_t tc, bool chunked, const FusedGeom& geo) {
-    const Estimate e = fused_estimate(C, av, tr, tc, resident, w_total, geo);
+    if (add_id >= 0 && !single_input_load(C)) return;
+    const Estimate e = fused_estimate(C, av, tr, tc, resident, w_total, geo, add_id >= 0);
     if (!found || e.cycles < best.est.cycles) {
       best.layers = C;
       best.tr = tr, best.tc = tc;
       best.resident = resident;
       best.chunked = chunked;
+      best.add_id = add_id;
       best.est = e;
       found = true;
     }
   };
   // Chunk sizes of a chunked plan, largest first: the whole intermediate, then multiples of Tn.
   std::vector<int64_t> chunk_sizes;
-  if (chunkable(L)) {
+  if (chunkable(L) && (add_id < 0 || dense(L[0].wl))) {
     const int64_t cmid = L[0].wl.cout;
     for (int64_t k = cmid; k >= 1; k = k > av.tn ? (k - 1) / av.tn * av.tn : 0) chunk_sizes.push_back(k);
   }

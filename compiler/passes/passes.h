@@ -40,4 +40,8 @@ std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const Com
 // output has no other reader and is not a network output, both are window ops).
 bool fusable_pair(const Graph& g, int a, int b);
 
+// Why `ids` cannot be one fused group ("" when it can): a chain of fusable layers, optionally
+// closed by a residual Add of the chain's input and output.
+std::string fusable_group(const Graph& g, const std::vector<int>& ids);
+
 }  // namespace fusesim::compiler
