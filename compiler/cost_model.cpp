@@ -123,7 +123,10 @@ int64_t dma_time(double bytes, int64_t runs, int64_t instrs, const ArchView& av)
 int64_t combine(int64_t compute, int64_t load, int64_t store, int64_t steps, const PipeMode& m) {
   steps = std::max<int64_t>(1, steps);
   if (m.sync) return compute + load + store;
-  if (m.depth == 1) return compute + load + store / steps;
+  // Whole buffers: a step's loads wait for the previous COMPUTEs to free NBin and SB, the next
+  // COMPUTEs for the previous STORE to free NBout, and loads and stores share the DRAM bus, so
+  // nothing overlaps the NFU but a store and the next step's loads.
+  if (m.depth == 1) return compute + load + store;
   // Double-buffered: the slower of the NFU and the shared DRAM bus, plus filling and
   // draining one step.
   return std::max(compute, load + store) + (compute + load + store) / steps;
