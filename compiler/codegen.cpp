@@ -8,6 +8,7 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <set>
 #include <stdexcept>
 
 #include "fused.h"
@@ -63,24 +64,20 @@ std::pair<int64_t, int64_t> dram_range(const Instr& in, int64_t esize) {
   return {in.dram_addr, in.dram_addr + last * esize};
 }
 
-// The latest STORE writing into each part of each tensor. Every tensor (a DRAM allocation)
-// is cut into at most kPages pages; a page remembers the latest store that touched it. Page
-// granularity is conservative (a load may wait for a store to a neighbouring part of its page)
-// and keeps the cost per transfer bounded.
-class DramWriters {
+// The latest instruction (an index) that touched each page of a byte range. Pages are at least
+// 64 B and at most kPages per range: conservative (a neighbour on the same page counts) and
+// bounded in cost per access.
+class PageMap {
  public:
   static constexpr int64_t kPages = 64;
-  void add_tensor(int64_t addr, int64_t bytes) {
-    const int64_t page = std::max<int64_t>(64, (bytes + kPages - 1) / kPages);
-    tensors_.push_back({addr, addr + bytes, page, std::vector<int64_t>(static_cast<std::size_t>((bytes + page - 1) / page), -1)});
+  PageMap(int64_t lo, int64_t bytes)
+      : lo_(lo), hi_(lo + bytes), page_(std::max<int64_t>(64, (bytes + kPages - 1) / kPages)),
+        last_(static_cast<std::size_t>(std::max<int64_t>(1, (bytes + page_ - 1) / page_)), -1) {}
+  int64_t lo() const { return lo_; }
+  bool contains(int64_t a) const { return a >= lo_ && a < hi_; }
+  void mark(int64_t lo, int64_t hi, int64_t idx) {  // indices only grow
+    visit(lo, hi, [&](int64_t& p) { p = idx; });
   }
-  void sort() {
-    std::sort(tensors_.begin(), tensors_.end(), [](const Tensor& a, const Tensor& b) { return a.lo < b.lo; });
-  }
-  void paint(int64_t lo, int64_t hi, int64_t idx) {
-    visit(lo, hi, [&](int64_t& p) { p = idx; });  // store indices only grow
-  }
-  // The latest store index writing any byte of [lo, hi); -1 if none.
   int64_t latest(int64_t lo, int64_t hi) {
     int64_t best = -1;
     visit(lo, hi, [&](int64_t& p) { best = std::max(best, p); });
@@ -88,25 +85,62 @@ class DramWriters {
   }
 
  private:
-  struct Tensor {
-    int64_t lo, hi, page;
-    std::vector<int64_t> pages;
-  };
-  std::vector<Tensor> tensors_;
+  int64_t lo_, hi_, page_;
+  std::vector<int64_t> last_;
   template <class F>
   void visit(int64_t lo, int64_t hi, F&& f) {
-    auto it = std::upper_bound(tensors_.begin(), tensors_.end(), lo, [](int64_t a, const Tensor& t) { return a < t.lo; });
-    if (it == tensors_.begin()) return;
-    Tensor& t = *--it;
-    if (lo >= t.hi) return;  // not a tensor (weights, program)
-    const int64_t p0 = (lo - t.lo) / t.page, p1 = std::min<int64_t>((std::min(hi, t.hi) - 1 - t.lo) / t.page,
-                                                                     static_cast<int64_t>(t.pages.size()) - 1);
-    for (int64_t p = p0; p <= p1; ++p) f(t.pages[static_cast<std::size_t>(p)]);
+    lo = std::max(lo, lo_), hi = std::min(hi, hi_);
+    if (lo >= hi) return;
+    const int64_t p1 = std::min<int64_t>((hi - 1 - lo_) / page_, static_cast<int64_t>(last_.size()) - 1);
+    for (int64_t p = (lo - lo_) / page_; p <= p1; ++p) f(last_[static_cast<std::size_t>(p)]);
   }
 };
 
+// The latest STORE writing into each part of each tensor (a DRAM allocation).
+class DramWriters {
+ public:
+  void add_tensor(int64_t addr, int64_t bytes) { tensors_.emplace_back(addr, bytes); }
+  void sort() {
+    std::sort(tensors_.begin(), tensors_.end(), [](const PageMap& a, const PageMap& b) { return a.lo() < b.lo(); });
+  }
+  void paint(int64_t lo, int64_t hi, int64_t idx) {
+    if (PageMap* t = find(lo)) t->mark(lo, hi, idx);
+  }
+  // The latest store index writing any byte of [lo, hi); -1 if none (weights, the program).
+  int64_t latest(int64_t lo, int64_t hi) {
+    PageMap* t = find(lo);
+    return t ? t->latest(lo, hi) : -1;
+  }
+
+ private:
+  std::vector<PageMap> tensors_;
+  PageMap* find(int64_t a) {
+    auto it = std::upper_bound(tensors_.begin(), tensors_.end(), a, [](int64_t x, const PageMap& t) { return x < t.lo(); });
+    if (it == tensors_.begin()) return nullptr;
+    --it;
+    return it->contains(a) ? &*it : nullptr;
+  }
+};
+
+// Bytes of NBin and SB a COMPUTE reads: [addr, addr + bytes) of its input map (NBin only) and
+// of its weights and biases.
+std::pair<int64_t, int64_t> input_bytes(const Instr& c, int64_t esize) {
+  const int64_t cin = c.cin ? c.cin : c.cout, ih = c.in_h ? c.in_h : c.out_h, iw = c.in_w ? c.in_w : c.out_w;
+  const bool window = (c.op == static_cast<uint32_t>(isa::ComputeOp::Add) || c.op == static_cast<uint32_t>(isa::ComputeOp::Act)) &&
+                      (ih != c.out_h || iw != c.out_w);
+  const int64_t n = window ? (cin - 1) * ih * iw + (c.out_h - 1) * iw + c.out_w : cin * ih * iw;
+  return {c.in_addr, c.in_addr + n * esize};
+}
+std::pair<int64_t, int64_t> weight_bytes(const Instr& c, int64_t esize) {
+  const int64_t taps = std::max<int64_t>(1, c.kh) * std::max<int64_t>(1, c.kw);
+  const bool dw = c.op == static_cast<uint32_t>(isa::ComputeOp::DwConv);
+  const int64_t n = (dw ? c.cout : int64_t{c.cout} * c.cin) * taps + (c.has_bias ? c.cout : 0);
+  return {c.w_addr, c.w_addr + n * esize};
+}
+
 class StepEmitter {
  public:
+  StepEmitter(int64_t nbin_bytes, int64_t sb_bytes) : readers_{PageMap(0, nbin_bytes), PageMap(0, sb_bytes)} {}
   // Steps from now on belong to this group and use its buffer view.
   void set_group(const StepView& v) { views_.push_back(v); }
   void begin_step() {
@@ -146,7 +180,8 @@ class StepEmitter {
   // and both queues are in order, so a step pops only when it needs a later COMPUTE than the
   // previous popping step did, and exactly those COMPUTEs push. Likewise a tile's first COMPUTE
   // waits for the STORE of the latest earlier tile whose NBout region it overwrites. Where the
-  // buffer view changes between groups, every half of the old view counts as overlapping.
+  // buffer view changes between groups, every half of the old view counts as overlapping (NBout;
+  // NBin and SB readers are tracked by byte pages, whatever the view).
   // A LOAD that reads DRAM bytes an earlier STORE wrote carries a store fence on the latest such
   // STORE; there is no barrier between groups. Every wait names an earlier instruction, so the
   // in-order queues cannot deadlock (docs/compiler.md).
@@ -154,22 +189,15 @@ class StepEmitter {
     const int64_t esize = isa::data_bytes(dt);
     for (Step& s : steps_) {
       const StepView& v = views_[s.view];
-      if (view_ >= 0 && !v.same_halves(views_[view_]))
-        for (auto& b : last_reader_) b[0] = b[1] = std::max(b[0], b[1]);
-      view_ = s.view;
-      auto slot = [&](uint32_t buf, uint64_t addr) {
-        const int b = buf == static_cast<uint32_t>(isa::Buffer::SB) ? 1 : 0;
-        const int64_t h = b ? v.sb_half : v.nbin_half;
-        return std::pair<int, int>{
-            b, static_cast<int>(std::min<int64_t>(v.mode.depth - 1, static_cast<int64_t>(addr) / std::max<int64_t>(1, h)))};
-      };
-      // Loads: wait for the last reader of the halves they overwrite; fence on the stores they read.
+      // Loads: wait for the last COMPUTE reading the bytes they overwrite; fence on the stores
+      // they read.
       if (!v.mode.sync) {
         int64_t need = -1;
         for (const Instr& ld : s.loads) {
           if (ld.buf == static_cast<uint32_t>(isa::Buffer::NBout)) continue;
-          const auto [b, h] = slot(ld.buf, ld.buf_addr);
-          need = std::max(need, last_reader_[b][h]);
+          const int64_t n = int64_t{std::max<uint32_t>(1, ld.size0)} * std::max<uint32_t>(1, ld.size1) *
+                            std::max<uint32_t>(1, ld.size2) * esize;
+          need = std::max(need, reader(ld.buf).latest(ld.buf_addr, ld.buf_addr + n));
         }
         if (need > popped_load_) {
           s.loads.front().pop_next = 1;
@@ -217,12 +245,12 @@ class StepEmitter {
       if (last_compute >= 0 && !v.mode.sync)
         for (const Instr& c : s.computes) {
           if (c.in_buf == static_cast<uint32_t>(isa::Buffer::NBin)) {
-            const auto [b, h] = slot(c.in_buf, c.in_addr);
-            last_reader_[b][h] = last_compute;
+            const auto [lo, hi] = input_bytes(c, esize);
+            readers_[0].mark(lo, hi, last_compute);
           }
           if (c.op == static_cast<uint32_t>(isa::ComputeOp::Conv) || c.op == static_cast<uint32_t>(isa::ComputeOp::DwConv)) {
-            const auto [b, h] = slot(static_cast<uint32_t>(isa::Buffer::SB), c.w_addr);
-            last_reader_[b][h] = last_compute;
+            const auto [lo, hi] = weight_bytes(c, esize);
+            readers_[1].mark(lo, hi, last_compute);
           }
         }
       // Stores: the first of a tile waits for its last COMPUTE; the tile's last STORE is the one
@@ -262,8 +290,8 @@ class StepEmitter {
   std::vector<StepView> views_;
   std::vector<Step> steps_;  // not flushed yet
   std::vector<TileInfo> tiles_;
-  int view_ = -1;                                        // view of the last flushed step
-  int64_t last_reader_[2][2] = {{-1, -1}, {-1, -1}};     // [NBin, SB][half]: output index of a COMPUTE
+  PageMap readers_[2];  // NBin, SB: the output index of the last COMPUTE reading each page
+  PageMap& reader(uint32_t buf) { return readers_[buf == static_cast<uint32_t>(isa::Buffer::SB) ? 1 : 0]; }
   int64_t popped_load_ = -1;                             // latest COMPUTE a LOAD waited for
   int popped_tile_ = -1;                                 // latest tile whose STORE a COMPUTE waited for
   int64_t stores_ = 0, fenced_ = 0;  // stores emitted; stores every later LOAD already waits for
@@ -480,7 +508,7 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   const int64_t slot_elems[3] = {fs.slot[0], fs.slot[1], fs.slot[2]};
   // Resident weights: every (layer, co chunk, ci chunk) block with its bias, loaded once.
   std::vector<std::map<std::pair<int64_t, int64_t>, int64_t>> sb_at(n);
-  bool resident_pending = P.resident;
+  std::vector<std::set<std::pair<int64_t, int64_t>>> resident_loaded(n);  // blocks already in SB
   auto chunk_ci = [](const FusedLayer& f) { return f.wl.kind == WinKind::Conv ? f.tci : f.wl.cout; };
   if (P.resident) {
     int64_t pos = 0;
@@ -537,21 +565,16 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
           const int64_t nci = dn ? std::min(f.tci, w.cin - ci0) : nco;
           const bool first_ci = ci0 == 0, last_ci = !dn || ci0 + f.tci >= w.cin;
           e.begin_step();
-          if (resident_pending) {  // the group's weights, once, ahead of the first COMPUTE
-            resident_pending = false;
-            for (std::size_t k = 0; k < n; ++k) {
-              const FusedLayer& fk = P.layers[k];
-              const bool dk = fk.wl.kind == WinKind::Conv;
-              for (const auto& [key, at] : sb_at[k]) {
-                const int64_t kco = std::min(fk.tco, fk.wl.cout - key.first);
-                const int64_t kci = dk ? std::min(fk.tci, fk.wl.cin - key.second) : 1;
-                const int64_t t2 = fk.wl.kh * fk.wl.kw;
-                const int64_t block = dk ? (key.first * fk.wl.cin + key.second * kco) * t2 : key.first * t2;
-                e.flat_load(isa::Buffer::SB, c.w_addr[fk.id] + block * es, at, kco * kci * t2, es);
-                if (fk.wl.bias && key.second == 0)
-                  e.flat_load(isa::Buffer::SB, c.b_addr[fk.id] + key.first * es, at + kco * kci * t2 * es, kco, es);
-              }
-            }
+          if (weights && P.resident && !resident_loaded[i].count({co0, dn ? ci0 : 0})) {
+            // a resident block is loaded at its first use (in the first tile), so the NFU starts
+            // on the first layer while the later layers' weights are still arriving
+            const int64_t key_ci = dn ? ci0 : 0;
+            resident_loaded[i].insert({co0, key_ci});
+            const int64_t at = sb_at[i].at({co0, key_ci});
+            const int64_t kci = dn ? nci : 1;
+            const int64_t block = dn ? (co0 * w.cin + ci0 * nco) * taps : co0 * taps;
+            e.flat_load(isa::Buffer::SB, c.w_addr[f.id] + block * es, at, nco * kci * taps, es);
+            if (w.bias && key_ci == 0) e.flat_load(isa::Buffer::SB, c.b_addr[f.id] + co0 * es, at + nco * kci * taps * es, nco, es);
           }
           if (load_input) input_load(dn ? ci0 : co0, nci);
           int64_t w_sb = 0;
@@ -915,7 +938,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   }
   // Groups hand tensors to each other through DRAM; store fences, not barriers, order a
   // consumer's loads after the stores it reads (coarse-grained pipelining across groups).
-  StepEmitter e;
+  StepEmitter e(static_cast<int64_t>(arch.nbin.bytes), static_cast<int64_t>(arch.sb.bytes));
   DramWriters writers;
   for (std::size_t d = 0; d < g.data.size(); ++d)
     if (c.data_addr[d] >= 0) writers.add_tensor(c.data_addr[d], g.data[d].shape.elems() * c.esize);
