@@ -65,13 +65,12 @@ std::pair<int64_t, int64_t> dram_range(const Instr& in, int64_t esize) {
 }
 
 // The latest instruction (an index) that touched each page of a byte range. Pages are at least
-// 64 B and at most kPages per range: conservative (a neighbour on the same page counts) and
+// 64 B and at most `pages` per range: conservative (a neighbour on the same page counts) and
 // bounded in cost per access.
 class PageMap {
  public:
-  static constexpr int64_t kPages = 64;
-  PageMap(int64_t lo, int64_t bytes)
-      : lo_(lo), hi_(lo + bytes), page_(std::max<int64_t>(64, (bytes + kPages - 1) / kPages)),
+  PageMap(int64_t lo, int64_t bytes, int64_t pages)
+      : lo_(lo), hi_(lo + bytes), page_(std::max<int64_t>(64, (bytes + pages - 1) / pages)),
         last_(static_cast<std::size_t>(std::max<int64_t>(1, (bytes + page_ - 1) / page_)), -1) {}
   int64_t lo() const { return lo_; }
   bool contains(int64_t a) const { return a >= lo_ && a < hi_; }
@@ -99,7 +98,7 @@ class PageMap {
 // The latest STORE writing into each part of each tensor (a DRAM allocation).
 class DramWriters {
  public:
-  void add_tensor(int64_t addr, int64_t bytes) { tensors_.emplace_back(addr, bytes); }
+  void add_tensor(int64_t addr, int64_t bytes) { tensors_.emplace_back(addr, bytes, 64); }
   void sort() {
     std::sort(tensors_.begin(), tensors_.end(), [](const PageMap& a, const PageMap& b) { return a.lo() < b.lo(); });
   }
@@ -140,7 +139,10 @@ std::pair<int64_t, int64_t> weight_bytes(const Instr& c, int64_t esize) {
 
 class StepEmitter {
  public:
-  StepEmitter(int64_t nbin_bytes, int64_t sb_bytes) : readers_{PageMap(0, nbin_bytes), PageMap(0, sb_bytes)} {}
+  // Buffer pages are fine (4096 per buffer): a false wait between neighbouring weight blocks
+  // would serialize a group's loads behind its computes.
+  StepEmitter(int64_t nbin_bytes, int64_t sb_bytes)
+      : readers_{PageMap(0, nbin_bytes, 4096), PageMap(0, sb_bytes, 4096)} {}
   // Steps from now on belong to this group and use its buffer view.
   void set_group(const StepView& v) { views_.push_back(v); }
   void begin_step() {
