@@ -32,7 +32,8 @@ std::vector<std::string> tile_keys(WinKind k) {
 
 WinLayer window_of(const Graph& g, int id) {
   WinLayer wl;
-  if (!win_layer_of(g, id, wl)) throw std::logic_error("layer '" + g.layer(id).name + "' is not a window layer");
+  if (!win_layer_of(g, id, wl))
+    throw std::logic_error("layer '" + g.layer(id).name + "' is not a window layer");
   return wl;
 }
 
@@ -64,8 +65,8 @@ void emit_group(YAML::Emitter& y, const Graph& g, const ArchParams& arch, const 
   y << YAML::EndSeq << Key << "buffers" << Value << buffers_name(gs.depth);
   if (gs.fused()) {
     const FusedPlan& p = gs.fused_plan;
-    y << Key << "fused" << Value << Flow << BeginMap << Key << "rows" << Value << p.tr << Key << "cols" << Value
-      << p.tc << Key << "weights" << Value << weights_name(p.resident) << EndMap;
+    y << Key << "fused" << Value << Flow << BeginMap << Key << "rows" << Value << p.tr << Key << "cols"
+      << Value << p.tc << Key << "weights" << Value << weights_name(p.resident) << EndMap;
     y << Key << "chunks" << Value << Flow << BeginMap;
     for (const FusedLayer& f : p.layers) {
       y << Key << g.layer(f.id).name << Value << Flow << BeginMap << Key << "co" << Value << f.tco;
@@ -84,12 +85,13 @@ void emit_group(YAML::Emitter& y, const Graph& g, const ArchParams& arch, const 
     y << EndMap;
   }
   y << Key << "estimate" << Value << Flow << BeginMap << Key << "cycles" << Value << gs.est.cycles << Key
-    << "dram_bytes" << Value << gs.est.dram_bytes() << Key << "onchip_bytes" << Value << gs.est.onchip << EndMap;
+    << "dram_bytes" << Value << gs.est.dram_bytes() << Key << "onchip_bytes" << Value << gs.est.onchip
+    << EndMap;
   y << Key << "slots" << Value << YAML::BeginSeq;
   for (const BufferSlot& s : group_slots(g, arch, opt, gs))
-    y << Flow << BeginMap << Key << "buffer" << Value << isa::buffer_name(s.buf) << Key << "addr" << Value << s.addr
-      << Key << "bytes" << Value << s.bytes << Key << "count" << Value << s.count << Key << "what" << Value << s.what
-      << EndMap;
+    y << Flow << BeginMap << Key << "buffer" << Value << isa::buffer_name(s.buf) << Key << "addr" << Value
+      << s.addr << Key << "bytes" << Value << s.bytes << Key << "count" << Value << s.count << Key << "what"
+      << Value << s.what << EndMap;
   y << YAML::EndSeq << EndMap;
 }
 
@@ -97,7 +99,12 @@ void emit_group(YAML::Emitter& y, const Graph& g, const ArchParams& arch, const 
 class ScheduleReader {
  public:
   ScheduleReader(const std::string& file, const Graph& g, const ArchParams& arch, const CompileOptions& opt)
-      : file_(file), g_(g), arch_(arch), opt_(opt), order_(g.topo_order()), by_name_(layers_by_name(g, order_)) {}
+      : file_(file),
+        g_(g),
+        arch_(arch),
+        opt_(opt),
+        order_(g.topo_order()),
+        by_name_(layers_by_name(g, order_)) {}
 
   Schedule read() {
     const YAML::Node root = yamlu::load_file(file_);
@@ -111,7 +118,8 @@ class ScheduleReader {
       s.groups.push_back(read_group(groups[i], "groups[" + std::to_string(i) + "]", i));
     if (next_ < order_.size())
       fail(groups, "groups",
-           "layer '" + g_.layer(order_[next_]).name + "' is in no group (every layer is in exactly one group)");
+           "layer '" + g_.layer(order_[next_]).name +
+               "' is in no group (every layer is in exactly one group)");
     return s;
   }
 
@@ -126,7 +134,8 @@ class ScheduleReader {
     return n;
   }
 
-  std::string one_of(const YAML::Node& n, const std::string& path, const std::vector<std::string>& values) const {
+  std::string one_of(const YAML::Node& n, const std::string& path,
+                     const std::vector<std::string>& values) const {
     const std::string v = yamlu::as_string(file_, n, path);
     std::string list;
     for (const std::string& a : values) {
@@ -149,14 +158,16 @@ class ScheduleReader {
   // options; the arch is informational (the tiles are checked against the arch in use).
   void check_header(const YAML::Node& root) const {
     const std::string model = yamlu::as_string(file_, need(root, "model", ""), "model");
-    if (model != g_.name) fail(root["model"], "model", "the schedule is for model '" + model + "', not '" + g_.name + "'");
+    if (model != g_.name)
+      fail(root["model"], "model", "the schedule is for model '" + model + "', not '" + g_.name + "'");
     if (root["arch"]) (void)yamlu::as_string(file_, root["arch"], "arch");
     auto same = [&](const char* key, const std::string& want, const std::string& flag) {
       if (!root[key]) return;
       const std::string v = yamlu::as_string(file_, root[key], key);
       if (v != want)
-        fail(root[key], key, "the schedule was written for " + flag + " " + v + ", but this compile uses " + flag +
-                                 " " + want);
+        fail(root[key], key,
+             "the schedule was written for " + flag + " " + v + ", but this compile uses " + flag + " " +
+                 want);
     };
     same("dtype", dtype_name(opt_.dtype), "--dtype");
     same("pipeline", pipeline_name(opt_.pipeline), "--pipeline");
@@ -177,7 +188,8 @@ class ScheduleReader {
         bool removed = false;
         for (const LayerNode& l : g_.layers) removed = removed || (l.name == name && l.removed);
         fail(list[k], kp,
-             removed ? "layer '" + name + "' is removed by canonicalization or layer elimination: it is not scheduled"
+             removed ? "layer '" + name +
+                           "' is removed by canonicalization or layer elimination: it is not scheduled"
                      : "unknown layer '" + name + "' (model '" + g_.name + "' has no such layer)");
       }
       const int id = it->second;
@@ -192,7 +204,8 @@ class ScheduleReader {
         fail(list[k], kp, "layer '" + name + "' is already in groups[" + std::to_string(seen->second) + "]");
       fail(list[k], kp,
            "layer '" + name + "' is out of order: the next layer in topological order is '" +
-               g_.layer(order_[next_]).name + "' (groups list the layers in the order the schedule was written)");
+               g_.layer(order_[next_]).name +
+               "' (groups list the layers in the order the schedule was written)");
     }
     return ids;
   }
@@ -210,8 +223,8 @@ class ScheduleReader {
     tp.tile.tr = positive(t, "rows", tp_path);
     tp.tile.tc = positive(t, "cols", tp_path);
     if (has_weights(wl.kind)) {
-      tp.weight_stationary =
-          one_of(need(t, "order", tp_path), tp_path + ".order", {"spatial", "weight-stationary"}) != "spatial";
+      tp.weight_stationary = one_of(need(t, "order", tp_path), tp_path + ".order",
+                                    {"spatial", "weight-stationary"}) != "spatial";
       tp.resident_weights =
           one_of(need(t, "weights", tp_path), tp_path + ".weights", {"resident", "streamed"}) == "resident";
     }
@@ -241,20 +254,23 @@ class ScheduleReader {
 
   // A fused group: one tile of the last layer's output and per-layer channel chunks.
   void read_fused(const YAML::Node& group, const std::string& path, GroupSchedule& gs) const {
-    if (group["tiles"]) fail(group["tiles"], path + ".tiles", "a fused group has fused and chunks, not tiles");
+    if (group["tiles"])
+      fail(group["tiles"], path + ".tiles", "a fused group has fused and chunks, not tiles");
     const YAML::Node layers = group["layers"];
     for (std::size_t k = 0; k < gs.layers.size(); ++k)
       if (!fusable_kind(g_, gs.layers[k]))
         fail(layers[k], path + ".layers[" + std::to_string(k) + "]",
              "layer '" + g_.layer(gs.layers[k]).name + "' (" + op_kind_name(g_.layer(gs.layers[k]).op) +
-                 ") cannot be in a fused group (fused groups are chains of conv, depthwise conv and pooling layers)");
+                 ") cannot be in a fused group (fused groups are chains of conv, depthwise conv and pooling "
+                 "layers)");
     const std::string fp = path + ".fused";
     const YAML::Node fused = need(group, "fused", path);
     yamlu::expect_keys(file_, fused, fp, {"rows", "cols", "weights"});
     FusedPlan& plan = gs.fused_plan;
     plan.tr = positive(fused, "rows", fp);
     plan.tc = positive(fused, "cols", fp);
-    plan.resident = one_of(need(fused, "weights", fp), fp + ".weights", {"resident", "streamed"}) == "resident";
+    plan.resident =
+        one_of(need(fused, "weights", fp), fp + ".weights", {"resident", "streamed"}) == "resident";
     const std::string cp = path + ".chunks";
     const YAML::Node chunks = need(group, "chunks", path);
     std::vector<std::string> names;
@@ -266,7 +282,8 @@ class ScheduleReader {
       if (!c) fail(chunks, cp, "missing the chunks of layer '" + name + "'");
       const std::string lp = yamlu::join(cp, name);
       const bool dense = window_of(g_, id).kind == WinKind::Conv;
-      yamlu::expect_keys(file_, c, lp, dense ? std::vector<std::string>{"co", "ci"} : std::vector<std::string>{"co"});
+      yamlu::expect_keys(file_, c, lp,
+                         dense ? std::vector<std::string>{"co", "ci"} : std::vector<std::string>{"co"});
       FusedLayer f;
       f.id = id;
       f.tco = positive(c, "co", lp);
@@ -276,7 +293,8 @@ class ScheduleReader {
   }
 
   GroupSchedule read_group(const YAML::Node& group, const std::string& path, std::size_t gi) {
-    yamlu::expect_keys(file_, group, path, {"layers", "buffers", "fused", "chunks", "tiles", "estimate", "slots"});
+    yamlu::expect_keys(file_, group, path,
+                       {"layers", "buffers", "fused", "chunks", "tiles", "estimate", "slots"});
     GroupSchedule gs;
     gs.layers = read_layers(group, path, gi);
     const YAML::Node buffers = need(group, "buffers", path);
@@ -311,8 +329,8 @@ class ScheduleReader {
   const CompileOptions& opt_;
   const std::vector<int> order_;
   const std::map<std::string, int> by_name_;
-  std::size_t next_ = 0;                 // index in order_ of the next layer a group must list
-  std::map<int, std::size_t> placed_;    // layer id -> its group
+  std::size_t next_ = 0;               // index in order_ of the next layer a group must list
+  std::map<int, std::size_t> placed_;  // layer id -> its group
 };
 
 }  // namespace
@@ -330,12 +348,13 @@ std::string write_schedule_yaml(const Graph& g, const ArchParams& arch, const Co
   y << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq;
   for (const GroupSchedule& gs : s.groups) emit_group(y, g, arch, opt, gs);
   y << YAML::EndSeq << YAML::EndMap;
-  const std::string head = "# fusesim schedule: " + g.name + " on " + arch.name + " (" + dtype_name(opt.dtype) +
-                           ", pipeline " + pipeline_name(opt.pipeline) + "), groups from " + origin +
-                           ".\n"
-                           "# Edit and replay with: fusesim run --schedule FILE. Per group: layers, buffers (whole |\n"
-                           "# halves), tiles (one layer) or fused + chunks (a fused chain). estimate and slots are\n"
-                           "# derived, written for reading and ignored on replay. Keys: docs/schedule.md.\n";
+  const std::string head =
+      "# fusesim schedule: " + g.name + " on " + arch.name + " (" + dtype_name(opt.dtype) + ", pipeline " +
+      pipeline_name(opt.pipeline) + "), groups from " + origin +
+      ".\n"
+      "# Edit and replay with: fusesim run --schedule FILE. Per group: layers, buffers (whole |\n"
+      "# halves), tiles (one layer) or fused + chunks (a fused chain). estimate and slots are\n"
+      "# derived, written for reading and ignored on replay. Keys: docs/schedule.md.\n";
   return head + y.c_str() + "\n";
 }
 

@@ -1,18 +1,18 @@
 // Schedule YAML: what --emit-schedule writes reads back to the same decisions and the same
 // program, and a hand-edited schedule with a mistake fails with the file:line:col and key path
 // of the node to fix.
-#include <gtest/gtest.h>
+#include "compiler/schedule_yaml.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <regex>
 
 #include "compiler/passes/passes.h"
 #include "compiler/schedule.h"
-#include "compiler/schedule_yaml.h"
 #include "graph_builders.h"
 #include "isa/errors.h"
 
@@ -28,7 +28,8 @@ using namespace testing;
 Graph net() {
   Graph g = graph_with_input({8, 16, 16}, "t");
   const int a = g.add_layer("a", OpKind::Conv, {g.input}, "a", conv_attrs(8, 3, 1, 1, true));
-  const int r = g.add_layer("a_relu", OpKind::Activation, {out_of(g, a)}, "a_relu", act_attrs(isa::Activation::Relu));
+  const int r =
+      g.add_layer("a_relu", OpKind::Activation, {out_of(g, a)}, "a_relu", act_attrs(isa::Activation::Relu));
   LayerAttrs dw = conv_attrs(8, 3, 1, 1);
   dw.groups = 8;
   const int b = g.add_layer("b", OpKind::Conv, {out_of(g, r)}, "b", dw);
@@ -150,31 +151,32 @@ TEST(ScheduleYaml, RoundTripOfZooModels) {
 // A valid hand-written schedule of net() on diannao-large, pipeline full; each error case edits
 // one line of it.
 const char* kHandWritten =
-    "model: t\n"                                                                                   // 1
-    "arch: diannao-large\n"                                                                        // 2
-    "pipeline: full\n"                                                                             // 3
-    "groups:\n"                                                                                    // 4
-    "  - layers: [a]\n"                                                                            // 5
-    "    buffers: whole\n"                                                                         // 6
-    "    tiles: {a: {co: 8, ci: 8, rows: 16, cols: 16, order: spatial, weights: resident}}\n"      // 7
-    "  - layers: [b]\n"                                                                            // 8
-    "    buffers: halves\n"                                                                        // 9
-    "    tiles: {b: {co: 8, rows: 8, cols: 16, order: spatial, weights: streamed}}\n"              // 10
-    "  - layers: [s]\n"                                                                            // 11
-    "    buffers: whole\n"                                                                         // 12
-    "  - layers: [p, c]\n"                                                                         // 13
-    "    buffers: halves\n"                                                                        // 14
-    "    fused: {rows: 4, cols: 8, weights: resident}\n"                                           // 15
-    "    chunks: {p: {co: 8}, c: {co: 16, ci: 8}}\n"                                               // 16
-    "  - layers: [f]\n"                                                                            // 17
-    "    buffers: whole\n"                                                                         // 18
-    "    tiles: {f: {co: 10, ci: 1024, rows: 1, cols: 1, order: spatial, weights: resident}}\n";     // 19
+    "model: t\n"                                                                                  // 1
+    "arch: diannao-large\n"                                                                       // 2
+    "pipeline: full\n"                                                                            // 3
+    "groups:\n"                                                                                   // 4
+    "  - layers: [a]\n"                                                                           // 5
+    "    buffers: whole\n"                                                                        // 6
+    "    tiles: {a: {co: 8, ci: 8, rows: 16, cols: 16, order: spatial, weights: resident}}\n"     // 7
+    "  - layers: [b]\n"                                                                           // 8
+    "    buffers: halves\n"                                                                       // 9
+    "    tiles: {b: {co: 8, rows: 8, cols: 16, order: spatial, weights: streamed}}\n"             // 10
+    "  - layers: [s]\n"                                                                           // 11
+    "    buffers: whole\n"                                                                        // 12
+    "  - layers: [p, c]\n"                                                                        // 13
+    "    buffers: halves\n"                                                                       // 14
+    "    fused: {rows: 4, cols: 8, weights: resident}\n"                                          // 15
+    "    chunks: {p: {co: 8}, c: {co: 16, ci: 8}}\n"                                              // 16
+    "  - layers: [f]\n"                                                                           // 17
+    "    buffers: whole\n"                                                                        // 18
+    "    tiles: {f: {co: 10, ci: 1024, rows: 1, cols: 1, order: spatial, weights: resident}}\n";  // 19
 
 struct Compiled {
   Graph g = net();
   ArchParams arch;
   CompileOptions opt;
-  explicit Compiled(const std::string& arch_name, Pipeline pipe = Pipeline::Full) : arch(arch_preset(arch_name)) {
+  explicit Compiled(const std::string& arch_name, Pipeline pipe = Pipeline::Full)
+      : arch(arch_preset(arch_name)) {
     opt.materialize = false;
     opt.pipeline = pipe;
     compile(g, arch, opt);  // leaves g canonicalized and eliminated, as a replay sees it
@@ -222,15 +224,21 @@ const BadCase kBad[] = {
      "^9:5: groups\\[1\\]\\.buffer: unknown key"},
     {"unknown_tile_key", "rows: 16, cols: 16, order", "rows: 16, colz: 16, order",
      "^7:41: groups\\[0\\]\\.tiles\\.a\\.colz: unknown key"},
-    {"ci_of_depthwise", "{b: {co: 8, rows", "{b: {co: 8, ci: 8, rows", "^10:24: groups\\[1\\]\\.tiles\\.b\\.ci: unknown key"},
-    {"unknown_layer", "layers: [s]", "layers: [zz]", "^11:14: groups\\[2\\]\\.layers\\[0\\]: unknown layer 'zz'"},
+    {"ci_of_depthwise", "{b: {co: 8, rows", "{b: {co: 8, ci: 8, rows",
+     "^10:24: groups\\[1\\]\\.tiles\\.b\\.ci: unknown key"},
+    {"unknown_layer", "layers: [s]", "layers: [zz]",
+     "^11:14: groups\\[2\\]\\.layers\\[0\\]: unknown layer 'zz'"},
     {"removed_layer", "layers: [s]", "layers: [a_relu]",
      "^11:14: groups\\[2\\]\\.layers\\[0\\]: layer 'a_relu' is removed by canonicalization"},
     {"out_of_order", "layers: [s]", "layers: [p]",
-     "^11:14: groups\\[2\\]\\.layers\\[0\\]: layer 'p' is out of order: the next layer in topological order is 's'"},
-    {"twice", "layers: [s]", "layers: [b]", "^11:14: groups\\[2\\]\\.layers\\[0\\]: layer 'b' is already in groups\\[1\\]"},
-    {"missing_layer", "  - layers: [f]\n    buffers: whole\n    tiles: {f: {co: 10, ci: 1024, rows: 1, cols: 1, order: spatial, weights: resident}}\n", "",
-     "^5:3: groups: layer 'f' is in no group"},
+     "^11:14: groups\\[2\\]\\.layers\\[0\\]: layer 'p' is out of order: the next layer in topological order "
+     "is 's'"},
+    {"twice", "layers: [s]", "layers: [b]",
+     "^11:14: groups\\[2\\]\\.layers\\[0\\]: layer 'b' is already in groups\\[1\\]"},
+    {"missing_layer",
+     "  - layers: [f]\n    buffers: whole\n    tiles: {f: {co: 10, ci: 1024, rows: 1, cols: 1, order: "
+     "spatial, weights: resident}}\n",
+     "", "^5:3: groups: layer 'f' is in no group"},
     {"tile_outside_layer", "rows: 16, cols: 16, order", "rows: 17, cols: 16, order",
      "^7:16: groups\\[0\\]\\.tiles\\.a: layer 'a': tile .* is outside the layer"},
     {"not_positive", "rows: 16, cols: 16, order", "rows: 0, cols: 16, order",
@@ -246,19 +254,27 @@ const BadCase kBad[] = {
      "^13:12: groups\\[2\\]\\.tiles: layer 's' \\(add\\) is elementwise"},
     {"unfusable_kind", "  - layers: [s]\n    buffers: whole\n  - layers: [p, c]", "  - layers: [s, p, c]",
      "^11:14: groups\\[2\\]\\.layers\\[0\\]: layer 's' \\(add\\) cannot be in a fused group"},
-    {"unfusable_pair", "  - layers: [a]\n    buffers: whole\n    tiles: {a: {co: 8, ci: 8, rows: 16, cols: 16, order: spatial, weights: resident}}\n  - layers: [b]\n    buffers: halves\n    tiles: {b: {co: 8, rows: 8, cols: 16, order: spatial, weights: streamed}}\n",
-     "  - layers: [a, b]\n    buffers: halves\n    fused: {rows: 4, cols: 16, weights: resident}\n    chunks: {a: {co: 8, ci: 8}, b: {co: 8}}\n",
+    {"unfusable_pair",
+     "  - layers: [a]\n    buffers: whole\n    tiles: {a: {co: 8, ci: 8, rows: 16, cols: 16, order: spatial, "
+     "weights: resident}}\n  - layers: [b]\n    buffers: halves\n    tiles: {b: {co: 8, rows: 8, cols: 16, "
+     "order: spatial, weights: streamed}}\n",
+     "  - layers: [a, b]\n    buffers: halves\n    fused: {rows: 4, cols: 16, weights: resident}\n    "
+     "chunks: {a: {co: 8, ci: 8}, b: {co: 8}}\n",
      "^5:17: groups\\[0\\]\\.layers\\[1\\]: 'a' -> 'b' cannot be fused"},
     {"fused_tile_outside", "fused: {rows: 4,", "fused: {rows: 9,",
      "^15:12: groups\\[3\\]\\.fused: the fused tile does not fit: the tile 9x8 is outside"},
-    {"fused_chunk_range", "c: {co: 16, ci: 8}", "c: {co: 17, ci: 8}", "^16:13: groups\\[3\\]\\.chunks: .*chunk"},
+    {"fused_chunk_range", "c: {co: 16, ci: 8}", "c: {co: 17, ci: 8}",
+     "^16:13: groups\\[3\\]\\.chunks: .*chunk"},
     {"missing_chunk", "chunks: {p: {co: 8}, c: {co: 16, ci: 8}}", "chunks: {p: {co: 8}}",
      "^16:13: groups\\[3\\]\\.chunks: missing the chunks of layer 'c'"},
     {"tiles_on_fused", "    chunks: {p: {co: 8}, c: {co: 16, ci: 8}}\n",
-     "    chunks: {p: {co: 8}, c: {co: 16, ci: 8}}\n    tiles: {}\n", "^17:12: groups\\[3\\]\\.tiles: a fused group has fused and chunks"},
-    {"wrong_model", "model: t\n", "model: lenet5\n", "^1:8: model: the schedule is for model 'lenet5', not 't'"},
+     "    chunks: {p: {co: 8}, c: {co: 16, ci: 8}}\n    tiles: {}\n",
+     "^17:12: groups\\[3\\]\\.tiles: a fused group has fused and chunks"},
+    {"wrong_model", "model: t\n", "model: lenet5\n",
+     "^1:8: model: the schedule is for model 'lenet5', not 't'"},
     {"wrong_pipeline", "pipeline: full", "pipeline: coarse",
-     "^3:11: pipeline: the schedule was written for --pipeline coarse, but this compile uses --pipeline full"},
+     "^3:11: pipeline: the schedule was written for --pipeline coarse, but this compile uses --pipeline "
+     "full"},
 };
 
 TEST(ScheduleYaml, MistakesNameTheFileLineColumnAndKeyPath) {
@@ -288,8 +304,9 @@ TEST(ScheduleYaml, TheSameTileThatFitsTheLargeArchDoesNotFitDianNao) {
     c.read("small", kHandWritten);
     ADD_FAILURE() << "no error";
   } catch (const InputError& e) {
-    EXPECT_TRUE(std::regex_search(e.what(), std::regex(":7:16: groups\\[0\\]\\.tiles\\.a: layer 'a': tile .* does not "
-                                                       "fit the buffers \\(2048 B NBin")))
+    EXPECT_TRUE(std::regex_search(e.what(),
+                                  std::regex(":7:16: groups\\[0\\]\\.tiles\\.a: layer 'a': tile .* does not "
+                                             "fit the buffers \\(2048 B NBin")))
         << e.what();
   }
 }
@@ -302,7 +319,8 @@ TEST(ScheduleYaml, HalvesNeedACoarsePipeline) {
     c.read("halves", text);
     ADD_FAILURE() << "no error";
   } catch (const InputError& e) {
-    EXPECT_TRUE(std::regex_search(e.what(), std::regex(":9:14: groups\\[1\\]\\.buffers: ping-pong halves need pipeline")))
+    EXPECT_TRUE(std::regex_search(
+        e.what(), std::regex(":9:14: groups\\[1\\]\\.buffers: ping-pong halves need pipeline")))
         << e.what();
   }
 }
@@ -318,7 +336,8 @@ TEST(ScheduleYaml, ReplayingCannotBeCombinedWithPlanningOptions) {
     ADD_FAILURE() << "no error";
   } catch (const InputError& e) {
     EXPECT_STREQ(e.what(),
-                 "--schedule cannot be combined with --fusion optimal: the schedule already fixes the groups and tiles");
+                 "--schedule cannot be combined with --fusion optimal: the schedule already fixes the groups "
+                 "and tiles");
   }
   opt.fusion = Fusion::None;
   opt.tiles["a"] = TileOverride{8, 8, 4, 4};
