@@ -63,37 +63,45 @@ std::pair<int64_t, int64_t> dram_range(const Instr& in, int64_t esize) {
   return {in.dram_addr, in.dram_addr + last * esize};
 }
 
-// The latest writer of each DRAM byte, as disjoint painted intervals: lo -> (hi, store index).
+// The latest STORE writing into each part of each tensor. Every tensor (a DRAM allocation)
+// is cut into at most kPages pages; a page remembers the latest store that touched it. Page
+// granularity is conservative (a load may wait for a store to a neighbouring part of its page)
+// and keeps the cost per transfer bounded.
 class DramWriters {
  public:
+  static constexpr int64_t kPages = 64;
+  void add_tensor(int64_t addr, int64_t bytes) {
+    const int64_t page = std::max<int64_t>(64, (bytes + kPages - 1) / kPages);
+    tensors_.push_back({addr, addr + bytes, page, std::vector<int64_t>(static_cast<std::size_t>((bytes + page - 1) / page), -1)});
+  }
+  void sort() {
+    std::sort(tensors_.begin(), tensors_.end(), [](const Tensor& a, const Tensor& b) { return a.lo < b.lo; });
+  }
   void paint(int64_t lo, int64_t hi, int64_t idx) {
-    split(lo);
-    split(hi);
-    auto it = map_.lower_bound(lo);
-    while (it != map_.end() && it->first < hi) it = map_.erase(it);
-    map_.emplace(lo, std::make_pair(hi, idx));
+    visit(lo, hi, [&](int64_t& p) { p = idx; });  // store indices only grow
   }
   // The latest store index writing any byte of [lo, hi); -1 if none.
-  int64_t latest(int64_t lo, int64_t hi) const {
+  int64_t latest(int64_t lo, int64_t hi) {
     int64_t best = -1;
-    auto it = map_.upper_bound(lo);
-    if (it != map_.begin()) --it;
-    for (; it != map_.end() && it->first < hi; ++it)
-      if (it->second.first > lo) best = std::max(best, it->second.second);
+    visit(lo, hi, [&](int64_t& p) { best = std::max(best, p); });
     return best;
   }
 
  private:
-  std::map<int64_t, std::pair<int64_t, int64_t>> map_;
-  void split(int64_t x) {
-    auto it = map_.upper_bound(x);
-    if (it == map_.begin()) return;
-    --it;
-    const auto [hi, idx] = it->second;
-    if (it->first < x && x < hi) {
-      it->second.first = x;
-      map_.emplace(x, std::make_pair(hi, idx));
-    }
+  struct Tensor {
+    int64_t lo, hi, page;
+    std::vector<int64_t> pages;
+  };
+  std::vector<Tensor> tensors_;
+  template <class F>
+  void visit(int64_t lo, int64_t hi, F&& f) {
+    auto it = std::upper_bound(tensors_.begin(), tensors_.end(), lo, [](int64_t a, const Tensor& t) { return a < t.lo; });
+    if (it == tensors_.begin()) return;
+    Tensor& t = *--it;
+    if (lo >= t.hi) return;  // not a tensor (weights, program)
+    const int64_t p0 = (lo - t.lo) / t.page, p1 = std::min<int64_t>((std::min(hi, t.hi) - 1 - t.lo) / t.page,
+                                                                     static_cast<int64_t>(t.pages.size()) - 1);
+    for (int64_t p = p0; p <= p1; ++p) f(t.pages[static_cast<std::size_t>(p)]);
   }
 };
 
@@ -107,9 +115,9 @@ class StepEmitter {
   }
   // Output tiles: the NBout half at `nbout_addr` a group of steps accumulates into, stored once.
   int begin_out_tile(int64_t nbout_addr) {
-    const StepView& v = views_.back();
-    tile_nbout_.push_back({nbout_addr, nbout_addr + v.nbout_half});
-    return tiles_++;
+    const int view = static_cast<int>(views_.size()) - 1;
+    tiles_.push_back({view, nbout_addr, nbout_addr + views_.back().nbout_half, -1});
+    return static_cast<int>(tiles_.size()) - 1;
   }
   void load(const Instr& in) { steps_.back().loads.push_back(in); }
   // A flat (contiguous) LOAD of n data elements, split when longer than one pattern row.
@@ -130,7 +138,8 @@ class StepEmitter {
     steps_.back().store_tiles.push_back(tile);
   }
 
-  // Sets the token flags and store fences and appends every instruction to `out`.
+  // Sets the token flags and store fences of the steps so far and appends them to `out`
+  // (called after each group, so that only one group's steps are held at a time).
   //
   // Loads wait for the NBin/SB region they overwrite to be free: the first LOAD of a step pops
   // a compute->load token that the last COMPUTE reading that region pushed. Tokens are counted
@@ -141,129 +150,92 @@ class StepEmitter {
   // A LOAD that reads DRAM bytes an earlier STORE wrote carries a store fence on the latest such
   // STORE; there is no barrier between groups. Every wait names an earlier instruction, so the
   // in-order queues cannot deadlock (docs/compiler.md).
-  void finish(isa::DType dt, std::vector<Instr>& out) {
-    const int n = static_cast<int>(steps_.size());
+  void flush(isa::DType dt, DramWriters& writers, std::vector<Instr>& out) {
     const int64_t esize = isa::data_bytes(dt);
-    std::vector<char> push_at(n, 0), pop_at(n, 0);
-    // Pass 1: which step each step's loads must wait for (NBin, SB halves of the current view).
-    {
-      int last_reader[2][2] = {{-1, -1}, {-1, -1}};  // [NBin, SB][half]
-      int popped = -1, view = -1;
-      for (int i = 0; i < n; ++i) {
-        const StepView& v = views_[steps_[i].view];
-        if (view >= 0 && !v.same_halves(views_[view]))
-          for (auto& b : last_reader) b[0] = b[1] = std::max(b[0], b[1]);
-        view = steps_[i].view;
-        if (v.mode.sync) continue;
-        auto slot = [&](uint32_t buf, uint64_t addr) {
-          const int b = buf == static_cast<uint32_t>(isa::Buffer::SB) ? 1 : 0;
-          const int64_t h = b ? v.sb_half : v.nbin_half;
-          return std::pair<int, int>{
-              b, static_cast<int>(std::min<int64_t>(v.mode.depth - 1, static_cast<int64_t>(addr) / std::max<int64_t>(1, h)))};
-        };
-        int need = -1;
-        for (const Instr& ld : steps_[i].loads) {
+    for (Step& s : steps_) {
+      const StepView& v = views_[s.view];
+      if (view_ >= 0 && !v.same_halves(views_[view_]))
+        for (auto& b : last_reader_) b[0] = b[1] = std::max(b[0], b[1]);
+      view_ = s.view;
+      auto slot = [&](uint32_t buf, uint64_t addr) {
+        const int b = buf == static_cast<uint32_t>(isa::Buffer::SB) ? 1 : 0;
+        const int64_t h = b ? v.sb_half : v.nbin_half;
+        return std::pair<int, int>{
+            b, static_cast<int>(std::min<int64_t>(v.mode.depth - 1, static_cast<int64_t>(addr) / std::max<int64_t>(1, h)))};
+      };
+      // Loads: wait for the last reader of the halves they overwrite; fence on the stores they read.
+      if (!v.mode.sync) {
+        int64_t need = -1;
+        for (const Instr& ld : s.loads) {
           if (ld.buf == static_cast<uint32_t>(isa::Buffer::NBout)) continue;
           const auto [b, h] = slot(ld.buf, ld.buf_addr);
-          need = std::max(need, last_reader[b][h]);
+          need = std::max(need, last_reader_[b][h]);
         }
-        if (need > popped) {
-          pop_at[i] = 1;
-          push_at[need] = 1;
-          popped = need;
-        }
-        for (const Instr& c : steps_[i].computes) {
-          if (c.in_buf == static_cast<uint32_t>(isa::Buffer::NBin)) {
-            const auto [b, h] = slot(c.in_buf, c.in_addr);
-            last_reader[b][h] = i;
-          }
-          if (c.op == static_cast<uint32_t>(isa::ComputeOp::Conv) || c.op == static_cast<uint32_t>(isa::ComputeOp::DwConv)) {
-            const auto [b, h] = slot(static_cast<uint32_t>(isa::Buffer::SB), c.w_addr);
-            last_reader[b][h] = i;
-          }
+        if (need > popped_load_) {
+          s.loads.front().pop_next = 1;
+          out[static_cast<std::size_t>(need)].push_prev = 1;
+          popped_load_ = need;
         }
       }
-    }
-    // Pass 2: which earlier tile's STORE each tile's first COMPUTE waits for (NBout regions).
-    std::vector<int> tile_wait(tiles_, -1), tile_view(tiles_, -1);
-    std::vector<char> tile_push(tiles_, 0);
-    for (int i = 0; i < n; ++i)
-      for (int t : steps_[i].compute_tiles)
-        if (tile_view[t] < 0) tile_view[t] = steps_[i].view;
-    {
-      int popped = -1;
-      for (int t = 0; t < tiles_; ++t) {
-        if (tile_view[t] < 0 || views_[tile_view[t]].mode.sync) continue;
-        int need = -1;
-        for (int u = t - 1; u >= 0; --u) {
-          const bool overlap = !views_[tile_view[u]].same_halves(views_[tile_view[t]]) ||
-                               (tile_nbout_[u].first < tile_nbout_[t].second && tile_nbout_[t].first < tile_nbout_[u].second);
-          if (overlap) {
-            need = u;
-            break;
-          }
-        }
-        if (need > popped) {
-          tile_wait[t] = need;
-          tile_push[need] = 1;
-          popped = need;
-        }
-      }
-    }
-    // Pass 3: flags, fences, emission.
-    DramWriters writers;
-    int64_t stores = 0, fenced = 0;  // stores emitted so far; stores every later LOAD already waits for
-    std::vector<char> tile_seen(tiles_, 0);
-    for (int i = 0; i < n; ++i) {
-      Step& s = steps_[i];
-      const StepView& v = views_[s.view];
-      if (!s.loads.empty()) {
-        s.loads.front().pop_next = pop_at[i];
-        s.loads.back().push_next = 1;
-      }
+      if (!s.loads.empty()) s.loads.back().push_next = 1;
       for (Instr& ld : s.loads) {
         const auto [lo, hi] = dram_range(ld, esize);
         const int64_t w = writers.latest(lo, hi);
-        if (w >= fenced) {
+        if (w >= fenced_) {
           ld.store_fence = 1;
-          ld.fence_slack = static_cast<uint32_t>(std::min<int64_t>(stores - (w + 1), kMaxFenceSlack));
-          fenced = stores - ld.fence_slack;
+          ld.fence_slack = static_cast<uint32_t>(std::min<int64_t>(stores_ - (w + 1), kMaxFenceSlack));
+          fenced_ = stores_ - ld.fence_slack;
         }
+        emit(ld, v, dt, out);
       }
+      // Computes: the first waits for the step's loads; a tile's first waits for the STORE of the
+      // latest earlier tile whose NBout region it overwrites; the last of a stored tile pushes.
       for (std::size_t k = 0; k < s.computes.size(); ++k) {
         Instr& c = s.computes[k];
         const int t = s.compute_tiles[k];
         if (k == 0 && !s.loads.empty()) c.pop_prev = 1;
-        if (!tile_seen[t]) {
-          tile_seen[t] = 1;
-          if (tile_wait[t] >= 0) c.pop_next = 1;
-        }
-        if (k + 1 == s.computes.size() && push_at[i]) c.push_prev = 1;
-      }
-      // The last COMPUTE of a tile pushes to the store queue: mark it for each stored tile.
-      for (int t : s.store_tiles) {
-        for (std::size_t k = s.computes.size(); k-- > 0;)
-          if (s.compute_tiles[k] == t) {
-            s.computes[k].push_next = 1;
-            break;
+        if (!tiles_[t].started) {
+          tiles_[t].started = true;
+          const int u = overlapping_tile(t);
+          if (!v.mode.sync && u > popped_tile_) {
+            if (tiles_[u].store_out < 0) throw std::logic_error("codegen: a tile's COMPUTE precedes the STORE of the tile it overwrites");
+            c.pop_next = 1;
+            out[static_cast<std::size_t>(tiles_[u].store_out)].push_prev = 1;
+            popped_tile_ = u;
           }
+        }
+        for (int st : s.store_tiles)
+          if (st == t && std::find(s.compute_tiles.begin() + static_cast<long>(k) + 1, s.compute_tiles.end(), t) ==
+                             s.compute_tiles.end())
+            c.push_next = 1;
       }
+      int64_t last_compute = -1;
+      for (Instr& c : s.computes) {
+        last_compute = static_cast<int64_t>(out.size());
+        emit(c, v, dt, out);
+      }
+      if (last_compute >= 0 && !v.mode.sync)
+        for (const Instr& c : s.computes) {
+          if (c.in_buf == static_cast<uint32_t>(isa::Buffer::NBin)) {
+            const auto [b, h] = slot(c.in_buf, c.in_addr);
+            last_reader_[b][h] = last_compute;
+          }
+          if (c.op == static_cast<uint32_t>(isa::ComputeOp::Conv) || c.op == static_cast<uint32_t>(isa::ComputeOp::DwConv)) {
+            const auto [b, h] = slot(static_cast<uint32_t>(isa::Buffer::SB), c.w_addr);
+            last_reader_[b][h] = last_compute;
+          }
+        }
+      // Stores: the first of a tile waits for its last COMPUTE; the tile's last STORE is the one
+      // a later tile's COMPUTE waits for.
       for (std::size_t k = 0; k < s.stores.size(); ++k) {
         Instr& st = s.stores[k];
         const int t = s.store_tiles[k];
-        const bool last_of_tile = k + 1 == s.stores.size() || s.store_tiles[k + 1] != t;
         st.pop_prev = k == 0 || s.store_tiles[k - 1] != t;
-        st.push_prev = last_of_tile && tile_push[t];
         const auto [lo, hi] = dram_range(st, esize);
-        writers.paint(lo, hi, stores++);
+        writers.paint(lo, hi, stores_++);
+        tiles_[t].store_out = static_cast<int64_t>(out.size());
+        emit(st, v, dt, out);
       }
-      for (auto* vec : {&s.loads, &s.computes, &s.stores})
-        for (Instr& in : *vec) {
-          in.layer = v.layer;
-          in.dtype = static_cast<uint32_t>(dt);
-          if (in.opcode == static_cast<uint32_t>(isa::Opcode::Compute)) in.fine = v.mode.fine;
-          out.push_back(in);
-        }
       if (v.mode.sync) {
         Instr sync;
         sync.opcode = static_cast<uint32_t>(isa::Opcode::Sync);
@@ -271,6 +243,7 @@ class StepEmitter {
         out.push_back(sync);
       }
     }
+    steps_.clear();
   }
 
  private:
@@ -280,10 +253,36 @@ class StepEmitter {
     std::vector<int> compute_tiles, store_tiles;
     int view = 0;
   };
+  struct TileInfo {
+    int view;
+    int64_t lo, hi;         // NBout byte range
+    int64_t store_out;      // index in the output of the tile's last STORE
+    bool started = false;   // its first COMPUTE was emitted
+  };
   std::vector<StepView> views_;
-  std::vector<Step> steps_;
-  std::vector<std::pair<int64_t, int64_t>> tile_nbout_;  // NBout byte range of each tile
-  int tiles_ = 0;
+  std::vector<Step> steps_;  // not flushed yet
+  std::vector<TileInfo> tiles_;
+  int view_ = -1;                                        // view of the last flushed step
+  int64_t last_reader_[2][2] = {{-1, -1}, {-1, -1}};     // [NBin, SB][half]: output index of a COMPUTE
+  int64_t popped_load_ = -1;                             // latest COMPUTE a LOAD waited for
+  int popped_tile_ = -1;                                 // latest tile whose STORE a COMPUTE waited for
+  int64_t stores_ = 0, fenced_ = 0;  // stores emitted; stores every later LOAD already waits for
+
+  static void emit(Instr& in, const StepView& v, isa::DType dt, std::vector<Instr>& out) {
+    in.layer = v.layer;
+    in.dtype = static_cast<uint32_t>(dt);
+    if (in.opcode == static_cast<uint32_t>(isa::Opcode::Compute)) in.fine = v.mode.fine;
+    out.push_back(in);
+  }
+  // The latest tile before t whose NBout region t overwrites (any, across a change of view).
+  int overlapping_tile(int t) const {
+    const TileInfo& a = tiles_[t];
+    for (int u = t - 1; u >= 0; --u) {
+      const TileInfo& b = tiles_[u];
+      if (!views_[b.view].same_halves(views_[a.view]) || (b.lo < a.hi && a.lo < b.hi)) return u;
+    }
+    return -1;
+  }
 };
 
 Instr make_load(isa::Buffer buf, uint64_t dram, uint64_t buf_addr) {
@@ -475,10 +474,10 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   const FusedLayer& first = P.layers.front();
   const WinLayer& last = P.layers.back().wl;
   const int64_t in_base = c.addr(c.g.layer(first.id).inputs[0]);
-  const int64_t out_base = c.addr(c.g.layer(P.layers.back().id).output);
+  const int64_t out_base = c.addr(c.g.layer(P.add_id >= 0 ? P.add_id : P.layers.back().id).output);
   // Slot sizes from the largest (unclipped) regions, as the planner sized them.
   const FusedSlots fs = fused_slots(P);
-  const int64_t slot_elems[2] = {fs.slot[0], fs.slot[1]};
+  const int64_t slot_elems[3] = {fs.slot[0], fs.slot[1], fs.slot[2]};
   // Resident weights: every (layer, co chunk, ci chunk) block with its bias, loaded once.
   std::vector<std::map<std::pair<int64_t, int64_t>, int64_t>> sb_at(n);
   bool resident_pending = P.resident;
@@ -506,9 +505,10 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       fused_axis(P.layers, false, c0, std::min(last.ow, c0 + P.tc), C, clo, chi);
       const int64_t base = (tile_cnt++ % D) * c.nbout_half;
       const int tile = e.begin_out_tile(base);
-      const int64_t slot[2] = {base, base + slot_elems[0] * 4};
-      int64_t cur_in = 0;
-      for (std::size_t i = 0; i < n; ++i) {
+      const int64_t slot[3] = {base, base + slot_elems[0] * 4, base + (slot_elems[0] + slot_elems[1]) * 4};
+      int64_t cur_in = 0, chunk0 = 0;  // chunk0: first intermediate channel of the current chunk
+      // One step of layer i: output channels from co0, input channels from ci0.
+      auto layer_step = [&](std::size_t i, int64_t co0, int64_t ci0, bool load_input) {
         const FusedLayer& f = P.layers[i];
         const WinLayer& w = f.wl;
         const LayerNode& l = c.g.layer(f.id);
@@ -532,7 +532,7 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
           in.pad_value = static_cast<uint32_t>(w.kind == WinKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero);
           e.load(in);
         };
-        auto step = [&](int64_t co0, int64_t ci0, bool load_input) {
+        {
           const int64_t nco = std::min(f.tco, w.cout - co0);
           const int64_t nci = dn ? std::min(f.tci, w.cin - ci0) : nco;
           const bool first_ci = ci0 == 0, last_ci = !dn || ci0 + f.tci >= w.cin;
@@ -572,29 +572,59 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
             cp.in_addr = u32(cur_in);
           } else {
             cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBout);
-            cp.in_addr = u32(slot[(i - 1) % 2] + (dn ? ci0 : co0) * ih * iw * 4);
+            cp.in_addr = u32(slot[(i - 1) % 2] + ((dn ? ci0 : co0) - chunk0) * ih * iw * 4);
           }
           cp.w_addr = u32(w_sb);
-          cp.out_addr = u32(slot[i % 2] + co0 * ph * pw * 4);
+          const bool acc_slot = P.chunked && i + 1 == n;  // a chunked plan's accumulators
+          cp.out_addr = u32(acc_slot ? slot[2] : slot[i % 2] + (co0 - chunk0) * ph * pw * 4);
           if (ring) {
             cp.out_pad_top = u32(R[i].pad_lo), cp.out_pad_bottom = u32(R[i].pad_hi);
             cp.out_pad_left = u32(C[i].pad_lo), cp.out_pad_right = u32(C[i].pad_hi);
             cp.out_pad_value = static_cast<uint32_t>(f.consumer_pad);
           }
           e.compute(cp, tile);
-        };
-        if (dn && i == 0) {
-          for (int64_t ci0 = 0; ci0 < w.cin; ci0 += f.tci)
-            for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco) step(co0, ci0, co0 == 0);
-        } else if (dn) {
-          for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco)
-            for (int64_t ci0 = 0; ci0 < w.cin; ci0 += f.tci) step(co0, ci0, false);
-        } else {
-          for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco) step(co0, 0, i == 0);
+        }
+      };
+      if (P.chunked) {
+        // chunk by chunk over the intermediate channels; the last layer accumulates over them
+        const FusedLayer& f0 = P.layers.front();
+        for (chunk0 = 0; chunk0 < f0.wl.cout; chunk0 += f0.tco) {
+          for (std::size_t i = 0; i + 1 < n; ++i) layer_step(i, chunk0, 0, i == 0 && (chunk0 == 0 || f0.wl.kind != WinKind::Conv));
+          layer_step(n - 1, 0, chunk0, false);
+        }
+        chunk0 = 0;
+      } else {
+        for (std::size_t i = 0; i < n; ++i) {
+          const FusedLayer& f = P.layers[i];
+          const WinLayer& w = f.wl;
+          if (w.kind == WinKind::Conv && i == 0) {
+            for (int64_t ci0 = 0; ci0 < w.cin; ci0 += f.tci)
+              for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco) layer_step(i, co0, ci0, co0 == 0);
+          } else if (w.kind == WinKind::Conv) {
+            for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco)
+              for (int64_t ci0 = 0; ci0 < w.cin; ci0 += f.tci) layer_step(i, co0, ci0, false);
+          } else {
+            for (int64_t co0 = 0; co0 < w.cout; co0 += f.tco) layer_step(i, co0, 0, i == 0);
+          }
         }
       }
       const int64_t rr = R[n - 1].hi - R[n - 1].lo, cc = C[n - 1].hi - C[n - 1].lo;
-      Instr st = make_store(out_base + (r0 * last.ow + c0) * es, slot[(n - 1) % 2]);
+      const int64_t out_slot = P.chunked ? slot[2] : slot[(n - 1) % 2];
+      if (P.add_id >= 0) {
+        // The residual: the output tile plus the same window of the group's input, still in NBin
+        // (a stride-1 chain: output row y is input row y).
+        const int64_t ih0 = rhi - rlo, iw0 = chi - clo;
+        e.begin_step();
+        Instr cp = make_compute(isa::ComputeOp::Add);
+        cp.cin = cp.cout = u32(last.cout);
+        cp.out_h = u32(rr), cp.out_w = u32(cc), cp.in_h = u32(ih0), cp.in_w = u32(iw0);
+        cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
+        cp.in_addr = u32(cur_in + ((R[n - 1].lo - rlo) * iw0 + (C[n - 1].lo - clo)) * es);
+        cp.out_addr = u32(out_slot);
+        cp.act = static_cast<uint32_t>(c.g.layer(P.add_id).attrs.act);
+        e.compute(cp, tile);
+      }
+      Instr st = make_store(out_base + (r0 * last.ow + c0) * es, out_slot);
       st.size0 = u32(cc), st.size1 = u32(rr), st.size2 = u32(last.cout);
       st.stride1 = u32(last.ow), st.stride2 = u32(last.oh * last.ow);
       e.store(st, tile);
@@ -716,9 +746,10 @@ void gen_elementwise(Ctx& c, const LayerNode& l, StepEmitter& e) {
       });
       off += s.c;
     }
-  } else {  // activation, identity, dropout, flatten, reshape: one flat copy
+  } else {  // activation, identity, dropout, flatten, reshape, channel slice: one flat copy
     act = l.op == OpKind::Activation ? l.attrs.act : isa::Activation::None;
-    const int64_t src = c.addr(l.inputs[0]), dst = c.addr(l.output);
+    const int64_t skip = l.op == OpKind::ChannelSlice ? l.attrs.slice_start * out.h * out.w : 0;
+    const int64_t src = c.addr(l.inputs[0]) + skip * es, dst = c.addr(l.output);
     chunk_channels(1, out.elems(), copy_cap(c), [&](int64_t, int64_t, int64_t p0, int64_t len) {
       chunks.push_back({src + p0 * es, dst + p0 * es, 1, len, 0, 0});
     });
@@ -882,7 +913,13 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     for (const GroupSchedule& gs : sched.groups) n += gs.est.instrs + 1;
     p.instrs.reserve(static_cast<std::size_t>(n + n / 8));
   }
+  // Groups hand tensors to each other through DRAM; store fences, not barriers, order a
+  // consumer's loads after the stores it reads (coarse-grained pipelining across groups).
   StepEmitter e;
+  DramWriters writers;
+  for (std::size_t d = 0; d < g.data.size(); ++d)
+    if (c.data_addr[d] >= 0) writers.add_tensor(c.data_addr[d], g.data[d].shape.elems() * c.esize);
+  writers.sort();
   for (std::size_t gi = 0; gi < sched.groups.size(); ++gi) {
     const GroupSchedule& grp = sched.groups[gi];
     use_view(group_arch_view(arch, opt, grp));
@@ -914,10 +951,9 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     se.est_dram_bytes = est.dram_bytes();
     se.onchip_bytes = est.onchip;
     p.schedule.push_back(std::move(se));
+    e.flush(c.dt, writers, p.instrs);
   }
-  // Groups hand tensors to each other through DRAM; store fences, not barriers, order a
-  // consumer's loads after the stores it reads (coarse-grained pipelining across groups).
-  e.finish(c.dt, p.instrs);
+
   Instr end;
   end.opcode = static_cast<uint32_t>(isa::Opcode::End);
   end.layer = sched.groups.empty() ? 0 : static_cast<uint32_t>(sched.groups.size() - 1);

@@ -22,7 +22,8 @@ AxisGeo geo(const WinLayer& w, bool rows) {
 }  // namespace
 
 std::string FusedPlan::str() const {
-  std::string s = "fused rows=" + std::to_string(tr) + " cols=" + std::to_string(tc) + (resident ? " w-resident" : "");
+  std::string s = "fused rows=" + std::to_string(tr) + " cols=" + std::to_string(tc) + (resident ? " w-resident" : "") +
+                  (chunked ? " chunked" : "") + (add_id >= 0 ? " +add" : "");
   for (const auto& l : layers) s += " [co=" + std::to_string(l.tco) + " ci=" + std::to_string(l.tci) + "]";
   return s;
 }
@@ -35,6 +36,38 @@ bool fusable_kind(const Graph& g, int id) {
   if (w.kind == WinKind::Conv && w.groups != 1) return false;
   // ring and halo fields are 4 bits wide
   return w.pt <= 15 && w.pl <= 15 && l.attrs.pad_bottom <= 15 && l.attrs.pad_right <= 15;
+}
+
+bool residual_tail(const Graph& g, const std::vector<int>& chain, int add) {
+  if (chain.empty()) return false;
+  const LayerNode& a = g.layer(add);
+  if (a.op != OpKind::Add || a.inputs.size() != 2) return false;
+  const int x = g.layer(chain.front()).inputs[0], y = g.layer(chain.back()).output;
+  if (!((a.inputs[0] == x && a.inputs[1] == y) || (a.inputs[0] == y && a.inputs[1] == x))) return false;
+  const DataNode& d = g.tensor(y);
+  if (d.consumers.size() != 1 || g.is_output(y) || d.alias_of >= 0) return false;
+  for (const DataNode& v : g.data)
+    if (v.alias_of == y) return false;
+  return g.tensor(x).shape == g.tensor(a.output).shape && g.tensor(y).shape == g.tensor(a.output).shape;
+}
+
+bool chunkable(const std::vector<FusedLayer>& L) {
+  const std::size_t n = L.size();
+  if (n < 2 || !dense(L[n - 1].wl) || L[n - 1].wl.groups != 1) return false;
+  for (std::size_t i = 1; i + 1 < n; ++i)
+    if (dense(L[i].wl)) return false;  // the middle layers must be channel-local
+  return true;
+}
+
+// Sets the channel chunks of a chunked plan: `tk` intermediate channels at a time.
+void set_chunks(std::vector<FusedLayer>& C, int64_t tk) {
+  const std::size_t n = C.size();
+  for (std::size_t i = 0; i + 1 < n; ++i) {
+    C[i].tco = std::min(tk, C[i].wl.cout);
+    C[i].tci = dense(C[i].wl) ? C[i].wl.cin : 1;
+  }
+  C[n - 1].tco = C[n - 1].wl.cout;
+  C[n - 1].tci = std::min(tk, C[n - 1].wl.cin);
 }
 
 void fused_axis(const std::vector<FusedLayer>& L, bool rows, int64_t o0, int64_t o1, std::vector<AxisRegion>& out,
@@ -78,10 +111,10 @@ bool fused_layers(const Graph& g, const std::vector<int>& ids, std::vector<Fused
 // NBout slots they need: the regions alternate between two slots (padded sizes).
 struct FusedGeom {
   std::vector<int64_t> rows, cols;  // [i+1]: layer i's output region; [0]: the first input
-  int64_t slot[2] = {0, 0};         // elements
+  int64_t slot[3] = {0, 0, 0};      // elements; [2]: a chunked plan's accumulators
   int64_t in_plane = 0;             // the first layer's input region, per channel
 };
-FusedGeom fused_geom(const std::vector<FusedLayer>& L, int64_t tr, int64_t tc) {
+FusedGeom fused_geom(const std::vector<FusedLayer>& L, int64_t tr, int64_t tc, bool chunked) {
   const std::size_t n = L.size();
   FusedGeom f;
   f.rows.assign(n + 1, 0), f.cols.assign(n + 1, 0);
@@ -91,15 +124,23 @@ FusedGeom fused_geom(const std::vector<FusedLayer>& L, int64_t tr, int64_t tc) {
     f.rows[i] = (f.rows[i + 1] - 1) * w.sh + (w.kh - 1) * w.dh + 1;
     f.cols[i] = (f.cols[i + 1] - 1) * w.sw + (w.kw - 1) * w.dw + 1;
   }
-  // a layer's output region with its ring is the next layer's (padded) input
-  for (std::size_t i = 0; i < n; ++i) f.slot[i % 2] = std::max(f.slot[i % 2], L[i].wl.cout * f.rows[i + 1] * f.cols[i + 1]);
+  // a layer's output region with its ring is the next layer's (padded) input; chunked plans hold
+  // one chunk of each intermediate and the last layer's accumulators apart
+  for (std::size_t i = 0; i < n; ++i) {
+    if (chunked && i + 1 == n) {
+      f.slot[2] = L[i].wl.cout * tr * tc;
+      break;
+    }
+    const int64_t ch = chunked ? L[0].tco : L[i].wl.cout;
+    f.slot[i % 2] = std::max(f.slot[i % 2], ch * f.rows[i + 1] * f.cols[i + 1]);
+  }
   f.in_plane = f.rows[0] * f.cols[0];
   return f;
 }
 
 // The estimate of a fused tiling whose chunks are set (exact sums over the tiles).
 Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, int64_t tr, int64_t tc, bool resident,
-                        int64_t w_total, const FusedGeom& geo) {
+                        int64_t w_total, const FusedGeom& geo, bool add) {
   const std::size_t n = C.size();
   const WinLayer& last = C[n - 1].wl;
   std::vector<int64_t> SR(n, 0), SC(n, 0);
@@ -125,9 +166,23 @@ Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, in
     const int64_t nco = ceil_div(w.cout, C[i].tco), nci = dense(w) ? ceil_div(w.cin, C[i].tci) : 1;
     const int64_t blocks = blocks_sum(w.cout, C[i].tco, av.tn) * SR[i] * SC[i];
     const int64_t inner = inner_sum(w, C[i].tci, av.tn);
-    compute += blocks * inner + (av.mode.fine ? T * nco * nci * av.stages : blocks * nci * av.stages);
+    const int64_t nfu = blocks * inner + (av.mode.fine ? T * nco * nci * av.stages : blocks * nci * av.stages);
+    // Buffer ports (docs/isa.md): NBout is written once per input-channel chunk and read back
+    // when accumulating; an intermediate input is read from NBout (4-byte accumulators) once per
+    // output-channel chunk of a dense layer; the first layer reads NBin.
+    const int64_t out_elems = w.cout * SR[i] * SC[i];
+    const int64_t in_elems = w.cin * (i == 0 ? SRin * SCin : SR[i - 1] * SC[i - 1]) * (dense(w) ? nco : 1);
+    const int64_t nbout_bytes = out_elems * 4 * (2 * nci - 1) + (i > 0 ? in_elems * 4 : 0);
+    const int64_t nbin_bytes = i == 0 ? in_elems * av.esize : 0;
+    compute += std::max({nfu, nbout_bytes / av.nbout_port, nbin_bytes / av.nbin_port});
     chunks += nco * nci;
     if (has_weights(w)) w_loads += nco * nci * (w.bias ? 2 : 1);
+  }
+  if (add) {  // one Add per tile: a block a cycle, NBout read and written, the NBin window read
+    const int64_t blocks = blocks_sum(last.cout, last.cout, av.tn) * SR[n - 1] * SC[n - 1];
+    const int64_t port = last.cout * SR[n - 1] * SC[n - 1] * 8 / av.nbout_port;
+    compute += std::max(blocks, port) + (av.mode.fine ? T : blocks) * av.stages;
+    chunks += 1;
   }
   e.steps = T * chunks;
   const int64_t nci0 = dense(C[0].wl) ? ceil_div(C[0].wl.cin, C[0].tci) : ceil_div(C[0].wl.cout, C[0].tco);
@@ -146,16 +201,23 @@ Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, in
     if (has_weights(f.wl))
       wmax = std::max(wmax, (dense(f.wl) ? f.tco * f.tci : f.tco) * f.wl.kh * f.wl.kw + (f.wl.bias ? f.tco : 0));
   const int64_t ch0 = dense(C[0].wl) ? C[0].tci : C[0].tco;
-  e.onchip = av.mode.depth * (ch0 * geo.in_plane * av.esize + (geo.slot[0] + geo.slot[1]) * 4) +
+  e.onchip = av.mode.depth * (ch0 * geo.in_plane * av.esize + (geo.slot[0] + geo.slot[1] + geo.slot[2]) * 4) +
              (resident ? w_total : av.mode.depth * wmax) * av.esize;
   return e;
+}
+
+// One input load per tile: the whole input stays in NBin for the tile (a residual Add reads it).
+bool single_input_load(const std::vector<FusedLayer>& C) {
+  const FusedLayer& f = C.front();
+  return dense(f.wl) ? f.tci >= f.wl.cin : f.tco >= f.wl.cout;
 }
 
 // Why a tiling with set chunks does not fit the buffers ("" when it fits).
 std::string fused_misfit(const std::vector<FusedLayer>& C, const ArchView& av, bool resident, int64_t w_total,
                          const FusedGeom& geo) {
-  if (geo.slot[0] + geo.slot[1] > av.nbout_elems)
-    return "its intermediates need " + std::to_string((geo.slot[0] + geo.slot[1]) * 4) + " B of NBout, which has " +
+  const int64_t nbout = geo.slot[0] + geo.slot[1] + geo.slot[2];
+  if (nbout > av.nbout_elems)
+    return "its intermediates need " + std::to_string(nbout * 4) + " B of NBout, which has " +
            std::to_string(av.nbout_elems * 4) + " B per buffer half";
   const int64_t ch0 = dense(C[0].wl) ? C[0].tci : C[0].tco;
   if (ch0 * geo.in_plane > av.nbin_elems)
@@ -177,9 +239,10 @@ std::string fused_misfit(const std::vector<FusedLayer>& C, const ArchView& av, b
 }  // namespace
 
 FusedSlots fused_slots(const FusedPlan& plan) {
-  const FusedGeom geo = fused_geom(plan.layers, plan.tr, plan.tc);
+  const FusedGeom geo = fused_geom(plan.layers, plan.tr, plan.tc, plan.chunked);
   FusedSlots s;
-  s.slot[0] = geo.slot[0], s.slot[1] = geo.slot[1], s.in_plane = geo.in_plane;
+  for (int k = 0; k < 3; ++k) s.slot[k] = geo.slot[k];
+  s.in_plane = geo.in_plane;
   return s;
 }
 
@@ -188,28 +251,47 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
   int64_t w_total = 0;
   std::vector<int> ids;
   for (const FusedLayer& f : plan.layers) ids.push_back(f.id);
-  if (ids.size() < 2 || !fused_layers(g, ids, L, w_total)) return "not a fusable chain";
+  if (ids.size() + (plan.add_id >= 0 ? 1 : 0) < 2 || !fused_layers(g, ids, L, w_total)) return "not a fusable chain";
+  if (plan.add_id >= 0 && !residual_tail(g, ids, plan.add_id)) return "the Add does not close the chain as a residual";
   for (std::size_t i = 0; i < L.size(); ++i) {
     L[i].tco = plan.layers[i].tco;
     L[i].tci = dense(L[i].wl) ? plan.layers[i].tci : 1;
+  }
+  if (plan.chunked) {
+    if (!chunkable(L)) return "a chunked group is a dense or channel-local first layer, channel-local middle layers and a dense last layer";
+    set_chunks(L, plan.layers[0].tco);
+    for (std::size_t i = 0; i < L.size(); ++i)
+      if (L[i].tco != plan.layers[i].tco || (dense(L[i].wl) && L[i].tci != plan.layers[i].tci))
+        return "in a chunked group every layer but the last has co = the chunk and ci = all its input channels, "
+               "and the last has co = all its output channels and ci = the chunk (chunk " +
+               std::to_string(plan.layers[0].tco) + ")";
   }
   const WinLayer& last = L.back().wl;
   if (plan.tr < 1 || plan.tc < 1 || plan.tr > last.oh || plan.tc > last.ow)
     return "the tile " + std::to_string(plan.tr) + "x" + std::to_string(plan.tc) + " is outside the last layer's " +
            std::to_string(last.oh) + "x" + std::to_string(last.ow) + " output";
-  const FusedGeom geo = fused_geom(L, plan.tr, plan.tc);
+  const FusedGeom geo = fused_geom(L, plan.tr, plan.tc, plan.chunked);
   const std::string why = fused_misfit(L, av, plan.resident, w_total, geo);
   if (!why.empty()) return why;
+  if (plan.add_id >= 0 && !single_input_load(L))
+    return "with a residual Add the first layer must load all its input channels at once (the Add reads them)";
   plan.layers = L;
-  plan.est = fused_estimate(L, av, plan.tr, plan.tc, plan.resident, w_total, geo);
+  plan.est = fused_estimate(L, av, plan.tr, plan.tc, plan.resident, w_total, geo, plan.add_id >= 0);
   return "";
 }
 
-bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& best) {
+bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& group, FusedPlan& best) {
+  std::vector<int> ids = group;
+  int add_id = -1;
+  if (!ids.empty() && g.layer(ids.back()).op == OpKind::Add) {
+    add_id = ids.back();
+    ids.pop_back();
+    if (!residual_tail(g, ids, add_id)) return false;
+  }
   const std::size_t n = ids.size();
   std::vector<FusedLayer> L;
   int64_t w_total = 0;
-  if (!fused_layers(g, ids, L, w_total)) return false;
+  if (n == 0 || !fused_layers(g, ids, L, w_total)) return false;
   const WinLayer& last = L[n - 1].wl;
   const bool resident = w_total <= av.sb_total_elems;
   const int64_t sb_chunk = resident ? av.sb_total_elems : av.sb_elems;
@@ -223,9 +305,36 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
     return v;
   };
   bool found = false;
+  auto consider = [&](const std::vector<FusedLayer>& C, int64_t tr, int64_t tc, bool chunked, const FusedGeom& geo) {
+    if (add_id >= 0 && !single_input_load(C)) return;
+    const Estimate e = fused_estimate(C, av, tr, tc, resident, w_total, geo, add_id >= 0);
+    if (!found || e.cycles < best.est.cycles) {
+      best.layers = C;
+      best.tr = tr, best.tc = tc;
+      best.resident = resident;
+      best.chunked = chunked;
+      best.add_id = add_id;
+      best.est = e;
+      found = true;
+    }
+  };
+  // Chunk sizes of a chunked plan, largest first: the whole intermediate, then multiples of Tn.
+  std::vector<int64_t> chunk_sizes;
+  if (chunkable(L) && (add_id < 0 || dense(L[0].wl))) {
+    const int64_t cmid = L[0].wl.cout;
+    for (int64_t k = cmid; k >= 1; k = k > av.tn ? (k - 1) / av.tn * av.tn : 0) chunk_sizes.push_back(k);
+  }
   for (int64_t tr : cands(last.oh))
     for (int64_t tc : cands(last.ow)) {
-      const FusedGeom geo = fused_geom(L, tr, tc);
+      for (int64_t tk : chunk_sizes) {  // the largest chunk that fits this tile
+        std::vector<FusedLayer> C = L;
+        set_chunks(C, tk);
+        const FusedGeom geo = fused_geom(C, tr, tc, true);
+        if (!fused_misfit(C, av, resident, w_total, geo).empty()) continue;
+        consider(C, tr, tc, true, geo);
+        break;
+      }
+      const FusedGeom geo = fused_geom(L, tr, tc, false);
       if (geo.slot[0] + geo.slot[1] > av.nbout_elems || geo.in_plane > av.nbin_elems) continue;
       const int64_t in_plane = geo.in_plane;
       std::vector<FusedLayer> C = L;
@@ -256,14 +365,7 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids,
         ok = C[i].tci >= 1 && C[i].tco >= 1;
       }
       if (!ok) continue;
-      const Estimate e = fused_estimate(C, av, tr, tc, resident, w_total, geo);
-      if (!found || e.cycles < best.est.cycles) {
-        best.layers = C;
-        best.tr = tr, best.tc = tc;
-        best.resident = resident;
-        best.est = e;
-        found = true;
-      }
+      consider(C, tr, tc, false, geo);
     }
   return found;
 }

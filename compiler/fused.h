@@ -24,6 +24,14 @@ struct FusedPlan {
   std::vector<FusedLayer> layers;
   int64_t tr = 1, tc = 1;  // output tile of the last layer
   bool resident = false;   // every weight of the group stays in SB for the whole group
+  // Channel-chunked intermediates (an inverted bottleneck: dense or channel-local first layer,
+  // channel-local middle layers, a dense last layer): per tile, the chain runs chunk by chunk
+  // over the intermediate channels (layers[0].tco at a time) and the last layer accumulates
+  // its partial sums over the chunks, so no intermediate ever holds all its channels on chip.
+  bool chunked = false;
+  // A residual Add fused at the end (-1: none): it adds the group's input, still in NBin, to the
+  // last layer's output in NBout, so the skip tensor never makes a second trip from DRAM.
+  int add_id = -1;
   Estimate est;
   std::string str() const;
 };
@@ -41,14 +49,19 @@ void fused_axis(const std::vector<FusedLayer>& L, bool rows, int64_t o0, int64_t
 
 // Whether the layer can be a member of a fused group.
 bool fusable_kind(const Graph& g, int id);
+// Whether `add` is a residual Add closing the chain `chain`: it adds the chain's input to the
+// chain's output (its only reader), with the same shape (a chain of stride 1).
+bool residual_tail(const Graph& g, const std::vector<int>& chain, int add);
+// Whether a chain of window layers can run channel-chunked (FusedPlan::chunked).
+bool chunkable(const std::vector<FusedLayer>& L);
 
-// Plans a chain (ids in order). False when no tile fits.
+// Plans a chain (ids in order, optionally closed by a residual Add). False when no tile fits.
 bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& out);
 
 // The NBout slots (elements) a plan's intermediates alternate between, and the first layer's
 // input region per channel: the largest (unclipped) regions of its tile.
 struct FusedSlots {
-  int64_t slot[2] = {0, 0};
+  int64_t slot[3] = {0, 0, 0};  // [2]: the last layer's accumulators of a chunked plan
   int64_t in_plane = 0;
 };
 FusedSlots fused_slots(const FusedPlan& plan);

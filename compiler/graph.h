@@ -34,6 +34,7 @@ enum class OpKind {
   Identity,
   Dropout,
   ChannelShuffle,  // out channel j <- in channel (j % groups) * (C / groups) + j / groups
+  ChannelSlice,    // channels [slice_start, slice_start + slice_count) of its input (a split)
 };
 const char* op_kind_name(OpKind k);
 
@@ -50,6 +51,7 @@ struct LayerAttrs {
   isa::Activation act = isa::Activation::None;  // the op of an Activation node, or the fused NFU-3 stage
   float bn_eps = 1e-5f;
   Shape reshape_to;            // Reshape: target shape (c, h, w)
+  int64_t slice_start = 0, slice_count = 0;  // ChannelSlice: the channel range it keeps
 };
 
 struct LayerNode {
@@ -77,7 +79,7 @@ struct DataNode {
   std::vector<int> consumers;  // layer ids
   // Placement, set by layer elimination and memory planning
   int alias_of = -1;           // this tensor is a view of another data node...
-  int64_t channel_offset = 0;  // ...starting at this channel (concat slices)
+  int64_t channel_offset = 0;  // ...starting at this channel (concat and channel slices)
   bool on_chip = false;        // kept on chip inside a fused group
   int64_t dram_addr = -1;
 };

@@ -69,7 +69,7 @@ class Executor {
   std::map<int, std::vector<T>> values_;
 
   // The value of a data node. Eliminated layers leave aliases: a view of the same elements,
-  // or a channel slice of a concat output.
+  // a channel slice of a concat output, or a channel slice of its input (a split).
   const std::vector<T>& value(int d) {
     auto it = values_.find(d);
     if (it != values_.end()) return it->second;
@@ -186,6 +186,12 @@ class Executor {
           const int64_t src = (j % G) * cpg + j / G;
           std::copy(x.begin() + src * hw, x.begin() + (src + 1) * hw, y.begin() + j * hw);
         }
+        break;
+      }
+      case OpKind::ChannelSlice: {
+        const int64_t hw = in.h * in.w;
+        std::copy(x.begin() + a.slice_start * hw, x.begin() + (a.slice_start + a.slice_count) * hw,
+                  y.begin());
         break;
       }
       case OpKind::Identity:

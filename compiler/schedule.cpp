@@ -187,10 +187,10 @@ std::string check_group(const Graph& g, const ArchParams& arch, const CompileOpt
   if (gs.depth == 2 && (opt.pipeline == Pipeline::None || opt.pipeline == Pipeline::Fine))
     return "ping-pong halves need pipeline coarse or full";
   const ArchView av = group_arch_view(arch, opt, gs);
-  for (std::size_t i = 0; i + 1 < gs.layers.size(); ++i)
-    if (!fusable_pair(g, gs.layers[i], gs.layers[i + 1]))
-      return "'" + g.layer(gs.layers[i]).name + "' -> '" + g.layer(gs.layers[i + 1]).name +
-             "' cannot be fused (a fused group is a chain of conv/pool layers whose intermediates have no other reader)";
+  if (gs.fused()) {
+    const std::string why = fusable_group(g, gs.layers);
+    if (!why.empty()) return why;
+  }
   if (gs.fused()) {
     const std::string why = check_fused(g, av, gs.fused_plan);
     if (!why.empty()) return "the fused tile does not fit: " + why;

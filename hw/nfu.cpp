@@ -71,7 +71,14 @@ Nfu::Footprint Nfu::footprint(const Instr& in) const {
   const kernels::Geometry g = geometry(in);
   const uint64_t esize = isa::data_bytes(dtype);
   Footprint f;
-  f.in = g.in_elems() * isa::elem_bytes(static_cast<isa::Buffer>(in.in_buf), dtype);
+  const uint64_t ib = isa::elem_bytes(static_cast<isa::Buffer>(in.in_buf), dtype);
+  f.in = g.in_elems() * ib;
+  f.in_extent = f.in;
+  if (is_elementwise(op) && (g.in_h != g.out_h || g.in_w != g.out_w)) {
+    // v3: the operand is the out_h x out_w window at in_addr of a map of in_h x in_w planes
+    f.in = uint64_t{g.cin} * g.out_h * g.out_w * ib;
+    f.in_extent = ((uint64_t{g.cin} - 1) * g.in_h * g.in_w + uint64_t{g.out_h - 1} * g.in_w + g.out_w) * ib;
+  }
   if (is_conv(op)) f.weights = g.weight_elems() * esize;
   if (is_conv(op) && in.has_bias) f.bias = uint64_t{g.cout} * esize;
   // With an output halo the whole padded map is written; partial sums are read from inside it.
@@ -129,7 +136,7 @@ bool Nfu::validate(const Instr& in, uint32_t index) {
     uint64_t addr, bytes;
     const char* what;
   };
-  const Region regions[] = {{&input_buffer(in), in.in_addr, f.in, "input map"},
+  const Region regions[] = {{&input_buffer(in), in.in_addr, f.in_extent, "input map"},
                             {&sb_, in.w_addr, f.weights, "weights"},
                             {&sb_, bias_addr(in, f), f.bias, "biases"},
                             {&nbout_, in.out_addr, f.out_write, "output map"}};
@@ -149,6 +156,26 @@ bool Nfu::validate(const Instr& in, uint32_t index) {
 template <class Data, class Acc>
 void Nfu::gather_input(const Instr& in, const kernels::Geometry& g, std::vector<Data>& dst) const {
   const Buffer& buf = input_buffer(in);
+  if (is_elementwise(static_cast<ComputeOp>(in.op)) && (g.in_h != g.out_h || g.in_w != g.out_w)) {
+    // a window of a larger map (v3): gather it densely, plane by plane and row by row
+    const size_t eb = &buf == &nbout_ ? 4 : sizeof(Data);
+    dst.resize(g.out_elems());
+    for (size_t c = 0; c < g.cin; ++c)
+      for (size_t y = 0; y < g.out_h; ++y) {
+        const uint8_t* row = buf.at(in.in_addr + ((c * g.in_h + y) * g.in_w) * eb);
+        Data* d = &dst[(c * g.out_h + y) * g.out_w];
+        for (size_t x = 0; x < g.out_w; ++x) {
+          if (eb == sizeof(Data)) {
+            std::memcpy(&d[x], row + x * eb, eb);
+          } else {
+            int32_t v;
+            std::memcpy(&v, row + x * 4, 4);
+            d[x] = static_cast<Data>(numerics::sat16(v));
+          }
+        }
+      }
+    return;
+  }
   const size_t n = g.in_elems();
   if (sizeof(Data) == 4 || &buf != &nbout_) {
     copy_in(dst, buf.at(in.in_addr), n);

@@ -33,6 +33,7 @@ class Nfu {
   // Bytes one COMPUTE touches in each buffer.
   struct Footprint {
     uint64_t in = 0, weights = 0, bias = 0, out_read = 0, out_write = 0;
+    uint64_t in_extent = 0;  // bytes from in_addr to the last input byte read (a window: more than in)
   };
   static uint64_t bias_addr(const isa::Instr& in, const Footprint& f);
   template <class Data, class Acc>

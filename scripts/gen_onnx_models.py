@@ -7,6 +7,9 @@
   channel_shuffle.onnx  grouped 1x1 conv, Reshape-Transpose-Reshape channel shuffle, depthwise conv
                         with auto_pad SAME_UPPER, average pool (opset 9: Reshape shape input, Unsqueeze
                         axes attribute)
+  channel_split.onnx    torch's split/chunk on channels as ONNX Split (sizes input) and Slice (ends
+                        INT64_MAX, negative axis), a ShuffleNet v2 unit around them, and a slice of a
+                        split output (opset 13)
 
 Weights are drawn from a fixed seed, so the files are reproducible. Usage:
   /usr/bin/python3 scripts/gen_onnx_models.py [OUTDIR]   (default models/onnx)
@@ -130,12 +133,43 @@ def channel_shuffle(out):
          os.path.join(out, "channel_shuffle.onnx"))
 
 
+def channel_split(out):
+    c = 8
+    nodes = [
+        helper.make_node("Conv", ["input", "w1"], ["c1"], name="pw", kernel_shape=[1, 1]),
+        helper.make_node("Relu", ["c1"], ["r1"], name="relu"),
+        helper.make_node("Split", ["r1", "halves"], ["left", "right"], name="split", axis=1),
+        helper.make_node("Conv", ["right", "wd"], ["rd"], name="dwconv", kernel_shape=[3, 3], group=c // 2,
+                         pads=[1, 1, 1, 1]),
+        helper.make_node("Concat", ["left", "rd"], ["cat"], name="cat", axis=1),
+        helper.make_node("Reshape", ["cat", "shape5"], ["v5"], name="shuffle_view"),
+        helper.make_node("Transpose", ["v5"], ["t5"], name="shuffle_transpose", perm=[0, 2, 1, 3, 4]),
+        helper.make_node("Reshape", ["t5", "shape4"], ["shuffled"], name="shuffle_merge"),
+        helper.make_node("Slice", ["shuffled", "from5", "to_end", "ch_axis"], ["upper"], name="upper"),
+        helper.make_node("Conv", ["upper", "w2", "b2"], ["out"], name="head", kernel_shape=[1, 1]),
+        helper.make_node("Slice", ["left", "from1", "to3", "ch_axis"], ["mid"], name="mid"),
+        helper.make_node("GlobalAveragePool", ["mid"], ["pooled"], name="gap"),
+    ]
+    inits = [weights("w1", c, c, 1, 1), ints("halves", [c // 2, c // 2]), weights("wd", c // 2, 1, 3, 3),
+             ints("shape5", [1, 2, c // 2, 6, 6]), ints("shape4", [1, c, 6, 6]),
+             ints("from5", [5]), ints("to_end", [2**63 - 1]), ints("ch_axis", [-3]),
+             weights("w2", 4, c - 5, 1, 1), numpy_helper.from_array(RNG.uniform(-0.1, 0.1, 4).astype(np.float32), "b2"),
+             ints("from1", [1]), ints("to3", [3])]
+    graph = helper.make_graph(nodes, "channel_split",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, c, 6, 6])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 4, 6, 6]),
+                               helper.make_tensor_value_info("pooled", TensorProto.FLOAT, [1, 2, 1, 1])], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fusesim"),
+         os.path.join(out, "channel_split.onnx"))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models", "onnx")
     os.makedirs(out, exist_ok=True)
     residual_block(out)
     concat_block(out)
     channel_shuffle(out)
+    channel_split(out)
 
 
 if __name__ == "__main__":

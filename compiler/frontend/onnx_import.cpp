@@ -170,10 +170,10 @@ class OnnxImporter {
     v.producer_node = i;
     values_[n.output(out)] = std::move(v);
   }
-  void set_alias(int i, const Value& v) {
+  void set_alias(int i, const Value& v, int out = 0) {
     Value a = v;
     a.producer_node = i;
-    values_[model_.graph().node(i).output(0)] = a;
+    values_[model_.graph().node(i).output(out)] = a;
   }
 
   // ONNX dims -> C x H x W. Batch must be 1.
@@ -187,9 +187,10 @@ class OnnxImporter {
     return {d[1], 1, 1};
   }
 
-  std::string layer_name(int i) {
+  // A node with several runtime outputs (Split) names its layers NAME_k.
+  std::string layer_name(int i, const std::string& suffix = "") {
     const NodeProto& n = model_.graph().node(i);
-    std::string name = n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name();
+    std::string name = (n.name().empty() ? n.op_type() + "_" + std::to_string(i) : n.name()) + suffix;
     if (!used_names_.insert(name).second) {
       name += "_" + std::to_string(i);
       used_names_.insert(name);
@@ -197,12 +198,13 @@ class OnnxImporter {
     return name;
   }
 
-  // Adds a layer for node i reading `ins`, producing output 0 with ONNX dims `dims`.
+  // Adds a layer for node i reading `ins`, producing output `out` with ONNX dims `dims`.
   LayerNode& emit(int i, OpKind op, const std::vector<int>& ins, const std::vector<int64_t>& dims,
-                  const LayerAttrs& attrs = {}) {
+                  const LayerAttrs& attrs = {}, int out = 0) {
     const NodeProto& n = model_.graph().node(i);
     const Shape s = chw(i, dims);
-    const int id = g_.add_layer(layer_name(i), op, ins, n.output(0), attrs);
+    const int id = g_.add_layer(layer_name(i, n.output_size() > 1 ? "_" + std::to_string(out) : ""), op, ins,
+                                n.output(out), attrs);
     LayerNode& l = g_.layer(id);
     l.origin = n.name().empty() ? "node #" + std::to_string(i) + " (" + n.op_type() + ")" : n.name();
     g_.tensor(l.output).shape = s;
@@ -210,7 +212,7 @@ class OnnxImporter {
     v.data = l.output;
     v.dims = dims;
     v.producer_node = i;
-    values_[n.output(0)] = v;
+    values_[n.output(out)] = v;
     onnx_shapes_[l.output] = {s, i};
     return l;
   }
@@ -329,6 +331,7 @@ class OnnxImporter {
                                               "Unsqueeze",
                                               "Squeeze",
                                               "Slice",
+                                              "Split",
                                               "Cast",
                                               "Add",
                                               "Sub",
@@ -366,6 +369,7 @@ class OnnxImporter {
     if (op == "Gather") return gather(i, n);
     if (op == "Unsqueeze" || op == "Squeeze") return squeeze(i, n, op == "Unsqueeze");
     if (op == "Slice") return slice(i, n);
+    if (op == "Split") return split(i, n);
     if (op == "Cast") return cast(i, n);
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div") return arithmetic(i, n);
     if (op == "Concat") return concat(i, n);
@@ -505,9 +509,8 @@ class OnnxImporter {
         bad(i, e.what());
       }
     }
-    // On a runtime tensor: the whole range is an alias; a contiguous channel range (torch's
-    // chunk/split, as in ShuffleNet v2) becomes a 1x1 convolution with one-hot weights, which the
-    // NFU computes exactly (x * 1 + 0s). Its MACs are real work on the accelerator and are counted.
+    // On a runtime tensor only a contiguous channel range (torch's chunk, as in ShuffleNet v2)
+    // has a layer: a channel slice, which layer elimination turns into a view.
     const Value& x = runtime_input(i, 0);
     constfold::SliceRange channels{0, 1, d.size() > 1 ? d[1] : 0};
     for (std::size_t k = 0; k < axes.size(); ++k) {
@@ -517,17 +520,63 @@ class OnnxImporter {
         unsupported(i, "slicing a runtime tensor outside a contiguous channel range");
       channels = r;
     }
-    if (channels.start == 0 && channels.count == d[1]) return set_alias(i, x);
-    const int64_t C = d[1];
-    std::vector<float> onehot(static_cast<std::size_t>(channels.count * C), 0.0f);
-    for (int64_t o = 0; o < channels.count; ++o)
-      onehot[static_cast<std::size_t>(o * C + channels.start + o)] = 1.0f;
-    std::vector<int64_t> out = d;
-    out[1] = channels.count;
+    channel_slice(i, x, channels.start, channels.count, 0);
+  }
+
+  // Channels [start, start + count) of the runtime tensor x as output `out` of node i: an alias
+  // when that is every channel, else a channel_slice layer.
+  void channel_slice(int i, const Value& x, int64_t start, int64_t count, int out) {
+    if (start == 0 && count == x.dims.at(1)) return set_alias(i, x, out);
+    std::vector<int64_t> dims = x.dims;
+    dims[1] = count;
     LayerAttrs a;
-    a.out_channels = channels.count;
-    LayerNode& l = emit(i, d.size() == 2 ? OpKind::FullyConnected : OpKind::Conv, {x.data}, out, a);
-    l.weights = std::move(onehot);
+    a.slice_start = start;
+    a.slice_count = count;
+    emit(i, OpKind::ChannelSlice, {x.data}, dims, a, out);
+  }
+
+  // Split (torch's split/chunk): sizes from the `split` attribute (opset < 13) or input
+  // (opset >= 13), else equal parts. Constants fold; a runtime tensor splits along channels only.
+  void split(int i, const NodeProto& n) {
+    const Value& v = input(i, 0);
+    const std::vector<int64_t>& d = v.is_const ? v.c.dims : v.dims;
+    const int64_t r = static_cast<int64_t>(d.size());
+    int64_t axis = attr_int(n, "axis", 0);
+    if (axis < -r || axis >= r)
+      bad(i, "axis " + std::to_string(axis) + " out of range for rank " + std::to_string(r));
+    if (axis < 0) axis += r;
+    const int parts = n.output_size();
+    std::vector<int64_t> sizes =
+        opset_ >= 13
+            ? (has_input(n, 1) ? ints_of(i, const_input(i, 1, "split"), "split") : std::vector<int64_t>{})
+            : attr_ints(n, "split");
+    if (sizes.empty()) {
+      if (d[axis] % parts)
+        bad(i, "cannot split extent " + std::to_string(d[axis]) + " into " + std::to_string(parts) +
+                   " equal parts");
+      sizes.assign(static_cast<std::size_t>(parts), d[axis] / parts);
+    }
+    int64_t total = 0;
+    for (int64_t s : sizes) {
+      if (s < 0) bad(i, "negative split size");
+      total += s;
+    }
+    if (static_cast<int>(sizes.size()) != parts || total != d[axis])
+      bad(i, "split sizes " + dims_str(sizes) + " do not cover extent " + std::to_string(d[axis]) + " in " +
+                 std::to_string(parts) + " outputs");
+    int64_t start = 0;
+    for (int k = 0; k < parts; start += sizes[k], ++k) {
+      if (n.output(k).empty()) continue;
+      if (v.is_const) {
+        set_const(i, constfold::slice(v.c, {start}, {start + sizes[k]}, {axis}, {1}), k);
+      } else if (sizes[k] == d[axis]) {
+        set_alias(i, runtime_input(i, 0), k);
+      } else if (axis != 1 || sizes[k] == 0) {
+        unsupported(i, "splitting a runtime tensor other than into channel ranges");
+      } else {
+        channel_slice(i, runtime_input(i, 0), start, sizes[k], k);
+      }
+    }
   }
 
   void cast(int i, const NodeProto& n) {

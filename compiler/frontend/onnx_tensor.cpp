@@ -2,6 +2,7 @@
 #include "onnx_tensor.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -243,9 +244,13 @@ ConstTensor decode_tensor(const TensorProto& t, const std::string& base_dir, con
       throw InputError(what + ": " + std::to_string(v.size()) + " values for " + std::to_string(n) +
                        " elements of " + dims_str(c.dims));
   }
-  if (c.integer)
-    c.i.assign(v.begin(), v.end());
-  else
+  if (c.integer) {
+    // Slice's "to the end" is INT64_MAX, which the double staging rounds up to 2^63, out of
+    // int64's range: saturate instead of overflowing.
+    c.i.resize(v.size());
+    for (std::size_t k = 0; k < v.size(); ++k)
+      c.i[k] = v[k] >= 0x1p63 ? INT64_MAX : v[k] < -0x1p63 ? INT64_MIN : static_cast<int64_t>(v[k]);
+  } else
     c.f.assign(v.begin(), v.end());
   return c;
 }

@@ -43,6 +43,7 @@ const std::map<std::string, OpSpec>& op_table() {
       {"dropout", {OpKind::Dropout, {"p"}}},
       {"reshape", {OpKind::Reshape, {"shape"}}},
       {"channel_shuffle", {OpKind::ChannelShuffle, {"groups"}}},
+      {"channel_slice", {OpKind::ChannelSlice, {"start", "count"}}},
   };
   return t;
 }
@@ -193,6 +194,12 @@ Graph load_yaml_model(const std::string& file) {
       case OpKind::ChannelShuffle:
         a.groups = as_int(file, req("groups"), path + ".groups");
         if (a.groups < 1) fail(file, L["groups"], path + ".groups", "must be >= 1");
+        break;
+      case OpKind::ChannelSlice:
+        a.slice_start = as_int(file, req("start"), path + ".start");
+        if (a.slice_start < 0) fail(file, L["start"], path + ".start", "must be >= 0");
+        a.slice_count = as_int(file, req("count"), path + ".count");
+        if (a.slice_count < 1) fail(file, L["count"], path + ".count", "must be >= 1");
         break;
       default:
         break;

@@ -1,7 +1,8 @@
 // Layer elimination: layers that only move data disappear. identity, dropout, flatten and
 // reshape alias their input (the C x H x W layout in DRAM is already the flattened layout);
-// concat disappears when each producer writes straight into its channel slice of the output
-// (channels [off, off + c) of a C x H x W tensor are one contiguous range). Fused groups drop
+// concat disappears when each producer writes straight into its channel slice of the output,
+// and a channel slice (a split) becomes a view its consumers read in place: channels
+// [off, off + c) of a C x H x W tensor are one contiguous range either way. Fused groups drop
 // their store->load pairs in codegen. Without elimination these layers are copies on the NFU.
 #include <algorithm>
 
@@ -14,6 +15,15 @@ namespace {
 int root_of(const Graph& g, int d) {
   while (g.tensor(d).alias_of >= 0) d = g.tensor(d).alias_of;
   return d;
+}
+
+// Whether a concat reads `d`. A channel slice feeding a concat stays a copy: written straight
+// into its slice of the concat output, it is the one copy the data needs, whereas a view would
+// leave the concat unable to disappear and copy every one of its inputs.
+bool read_by_concat(const Graph& g, int d) {
+  for (int c : g.tensor(d).consumers)
+    if (g.layer(c).op == OpKind::Concat) return true;
+  return false;
 }
 
 }  // namespace
@@ -31,6 +41,17 @@ int eliminate(Graph& g) {
         out.alias_of = l.inputs[0];
         out.channel_offset = 0;
         l.removed = true;  // edges stay: topo_order walks through removed layers
+        ++removed;
+        break;
+      }
+      case OpKind::ChannelSlice: {
+        if (read_by_concat(g, l.output)) break;
+        // A view of a view (a slice of a concat slice or of another split) resolves through the
+        // chain: offsets add up and every level is a contiguous channel range.
+        DataNode& out = g.tensor(l.output);
+        out.alias_of = l.inputs[0];
+        out.channel_offset = l.attrs.slice_start;
+        l.removed = true;
         ++removed;
         break;
       }

@@ -52,6 +52,22 @@ bool fusable_pair(const Graph& g, int a, int b) {
   return true;
 }
 
+std::string fusable_group(const Graph& g, const std::vector<int>& ids) {
+  if (ids.size() < 2) return "a fused group has at least two layers";
+  const bool add = g.layer(ids.back()).op == OpKind::Add;
+  const std::size_t n = ids.size() - (add ? 1 : 0);
+  if (!fusable_kind(g, ids[0]))
+    return "'" + g.layer(ids[0]).name + "' cannot be fused (conv, depthwise conv and pooling layers fuse)";
+  for (std::size_t k = 0; k + 1 < n; ++k)
+    if (!fusable_pair(g, ids[k], ids[k + 1]))
+      return "'" + g.layer(ids[k]).name + "' -> '" + g.layer(ids[k + 1]).name +
+             "' cannot be fused (a fused group is a chain of conv/pool layers whose intermediates have no other "
+             "reader, optionally closed by a residual add)";
+  if (add && !residual_tail(g, std::vector<int>(ids.begin(), ids.begin() + static_cast<long>(n)), ids.back()))
+    return "'" + g.layer(ids.back()).name + "' does not add the group's input to its output (a residual of a stride-1 chain)";
+  return "";
+}
+
 namespace {
 
 // --fuse FIRST:LAST: positions [first, last] in the order, validated as a fusable chain.
@@ -67,11 +83,9 @@ std::vector<std::pair<std::size_t, std::size_t>> manual_groups(const Graph& g, c
   for (const auto& [a, b] : opt.fuse) {
     const std::size_t i = pos_of(a), j = pos_of(b);
     if (j <= i) throw InputError("--fuse " + a + ":" + b + ": '" + b + "' does not come after '" + a + "'");
-    for (std::size_t k = i; k < j; ++k)
-      if (!fusable_pair(g, order[k], order[k + 1]))
-        throw InputError("--fuse " + a + ":" + b + ": '" + g.layer(order[k]).name + "' -> '" +
-                         g.layer(order[k + 1]).name + "' cannot be fused (a fused group is a chain of conv/pool layers "
-                         "whose intermediates have no other reader)");
+    const std::string why =
+        fusable_group(g, std::vector<int>(order.begin() + static_cast<long>(i), order.begin() + static_cast<long>(j) + 1));
+    if (!why.empty()) throw InputError("--fuse " + a + ":" + b + ": " + why);
     for (const auto& [x, y] : out)
       if (!(j < x || i > y)) throw InputError("--fuse " + a + ":" + b + ": overlaps another --fuse group");
     out.emplace_back(i, j);
@@ -109,6 +123,12 @@ std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const Com
   }
   Scorer sc{g, arch, opt, std::vector<Estimate>(n), std::vector<bool>(n)};
   for (std::size_t i = 0; i < n; ++i) sc.single_ok[i] = sc.group({order[i]}, sc.single[i]);
+  // Whether the Add at i closes the chain j..i-1 as a residual.
+  auto residual_closes = [&](std::size_t j, std::size_t i) {
+    return j < i && g.layer(order[i]).op == OpKind::Add &&
+           residual_tail(g, std::vector<int>(order.begin() + static_cast<long>(j), order.begin() + static_cast<long>(i)),
+                         order[i]);
+  };
   // Admissible group j..i (inclusive): a chain, plannable, not more DRAM bytes than unfused.
   auto admissible = [&](std::size_t j, std::size_t i, Estimate& e) {
     int64_t bytes = 0;
@@ -122,13 +142,17 @@ std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const Com
   if (opt.fusion == Fusion::Greedy) {
     std::size_t start = 0;
     Estimate cur = sc.single[0];
+    bool closed = false;  // a residual Add ends its group
     for (std::size_t i = 1; i <= n; ++i) {
       Estimate ext;
-      if (i < n && i - start < kMaxGroup && fusable_pair(g, order[i - 1], order[i]) && admissible(start, i, ext) &&
-          ext.cycles < cur.cycles + sc.single[i].cycles) {
+      const bool links = i < n && !closed &&
+                         (fusable_pair(g, order[i - 1], order[i]) || residual_closes(start, i));
+      if (links && i - start < kMaxGroup && admissible(start, i, ext) && ext.cycles < cur.cycles + sc.single[i].cycles) {
         cur = ext;
+        closed = g.layer(order[i]).op == OpKind::Add;
         continue;
       }
+      closed = false;
       groups.push_back(Group{std::vector<int>(order.begin() + static_cast<long>(start), order.begin() + static_cast<long>(i))});
       if (i < n) start = i, cur = sc.single[i];
     }
@@ -140,10 +164,17 @@ std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const Com
   std::vector<std::size_t> from(n + 1, 0);
   best[0] = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    // the group ending at i, starting at j (walk j down while the chain holds)
+    // the group ending at i, starting at j (walk j down while the chain holds); a residual Add
+    // at i closes the chain j..i-1
+    const bool add = g.layer(order[i]).op == OpKind::Add;
     for (std::size_t j = i + 1; j-- > 0;) {
       if (i - j + 1 > kMaxGroup) break;
-      if (j < i && !fusable_pair(g, order[j], order[j + 1])) break;
+      if (add && j < i) {
+        if (j + 1 < i && !fusable_pair(g, order[j], order[j + 1])) break;
+        if (!fusable_kind(g, order[j]) || !residual_closes(j, i)) continue;
+      } else if (j < i && !fusable_pair(g, order[j], order[j + 1])) {
+        break;
+      }
       if (best[j] >= inf) continue;
       int64_t c;
       if (j == i) {

@@ -22,7 +22,8 @@ void materialize_weights(Graph& g);
 void canonicalize(Graph& g);
 
 // Layer elimination: identity, dropout, flatten and reshape become aliases of their input;
-// concat becomes channel slices its producers write into. Returns the number of layers removed.
+// concat becomes channel slices its producers write into; a channel slice becomes a view of its
+// input (unless a concat reads it). Returns the number of layers removed.
 int eliminate(Graph& g);
 
 // A layer or a fused group: consecutive layers in topological order, a chain whose
@@ -38,5 +39,9 @@ std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const Com
 // Whether `a` can be followed by `b` inside one fused group (b reads only a's output, a's
 // output has no other reader and is not a network output, both are window ops).
 bool fusable_pair(const Graph& g, int a, int b);
+
+// Why `ids` cannot be one fused group ("" when it can): a chain of fusable layers, optionally
+// closed by a residual Add of the chain's input and output.
+std::string fusable_group(const Graph& g, const std::vector<int>& ids);
 
 }  // namespace fusesim::compiler

@@ -85,6 +85,13 @@ void infer_shapes(Graph& g) {
       case OpKind::ChannelShuffle:
         if (a.groups < 1 || in.c % a.groups) bad(l, "groups must divide the channels (" + std::to_string(in.c) + ")");
         break;
+      case OpKind::ChannelSlice:
+        if (a.slice_start < 0 || a.slice_count < 1 || a.slice_start + a.slice_count > in.c)
+          bad(l, "channels [" + std::to_string(a.slice_start) + ", " +
+                     std::to_string(a.slice_start + a.slice_count) + ") are not inside the input's " +
+                     std::to_string(in.c) + " channels");
+        out.c = a.slice_count;
+        break;
       case OpKind::Mul:
         if (!l.weights.empty() && static_cast<int64_t>(l.weights.size()) != in.c)
           bad(l, "expects one factor per channel (" + std::to_string(in.c) + ")");

@@ -243,6 +243,44 @@ TEST(ReferenceInt16, ChannelShufflePermutation) {
   EXPECT_EQ(shuffled(3), (std::vector<int>{0, 1, 20, 21, 40, 41, 10, 11, 30, 31, 50, 51}));
 }
 
+// Channel slice (a split): channels [start, start + count) of a 5x1x2 input whose channel c
+// holds (c*10, c*10 + 1), so the output is those pairs in order. Eliminated, the slice is a view
+// of the input and the reference reads the same elements through it.
+std::vector<int> sliced(int64_t start, int64_t count, bool eliminated) {
+  Graph g = graph_with_input({5, 1, 2});
+  LayerAttrs a;
+  a.slice_start = start, a.slice_count = count;
+  const int s = g.add_layer("s", OpKind::ChannelSlice, {g.input}, "s", a);
+  g.outputs = {out_of(g, s)};
+  infer_shapes(g);
+  EXPECT_EQ(g.tensor(out_of(g, s)).shape, (Shape{count, 1, 2}));
+  if (eliminated) {
+    EXPECT_EQ(eliminate(g), 1);
+    EXPECT_EQ(g.tensor(out_of(g, s)).alias_of, g.input);
+  }
+  std::vector<int> in;
+  for (int c = 0; c < 5; ++c) in.insert(in.end(), {c * 10, c * 10 + 1});
+  return run_int16(g, in);
+}
+
+TEST(ReferenceInt16, ChannelSliceKeepsItsChannelRange) {
+  for (bool elim : {false, true}) {
+    EXPECT_EQ(sliced(0, 2, elim), (std::vector<int>{0, 1, 10, 11})) << elim;
+    EXPECT_EQ(sliced(1, 3, elim), (std::vector<int>{10, 11, 20, 21, 30, 31})) << elim;
+    EXPECT_EQ(sliced(4, 1, elim), (std::vector<int>{40, 41})) << elim;
+  }
+}
+
+TEST(ReferenceFp32, ChannelSliceKeepsItsChannelRange) {
+  Graph g = graph_with_input({3, 2, 1});
+  LayerAttrs a;
+  a.slice_start = 2, a.slice_count = 1;
+  const int s = g.add_layer("s", OpKind::ChannelSlice, {g.input}, "s", a);
+  g.outputs = {out_of(g, s)};
+  infer_shapes(g);
+  EXPECT_EQ(run_fp32(g, {0.5f, -1.0f, 2.0f, 3.0f, -4.25f, 1e-3f}), (std::vector<float>{-4.25f, 1e-3f}));
+}
+
 // ---------------------------------------------------------------------------------------------
 // Fully connected on a 1x2x2 input (flattened to 4).
 //   x = [256, -512, 128, 3] (1, -2, 0.5, 3/256)

@@ -138,6 +138,19 @@ TEST(ShapeInference, AddOperandsMustMatch) {
   EXPECT_NE(msg.find("layer 'sum'"), std::string::npos) << msg;
 }
 
+TEST(ShapeInference, ChannelSliceTakesItsCountAndMustLieInsideTheInput) {
+  Graph g = graph_with_input({4, 2, 3});
+  LayerAttrs a;
+  a.slice_start = 1, a.slice_count = 3;
+  const int s = g.add_layer("s", OpKind::ChannelSlice, {g.input}, "s", a);
+  infer_shapes(g);
+  EXPECT_EQ(shape_of(g, s), (Shape{3, 2, 3}));
+  EXPECT_EQ(g.layer_macs(s), 0);
+  g.layer(s).attrs.slice_start = 2;  // channels [2, 5) of 4
+  EXPECT_EQ(shape_error(g),
+            "layer 's' (channel_slice): channels [2, 5) are not inside the input's 4 channels");
+}
+
 TEST(ShapeInference, ReshapeMustKeepTheElementCount) {
   Graph g = graph_with_input({2, 4, 4});
   LayerAttrs a;

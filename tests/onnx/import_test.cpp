@@ -217,6 +217,119 @@ TEST(OnnxImport, ExternalDataIsReadRelativeToTheModel) {
   EXPECT_EQ(only_layer(g, OpKind::FullyConnected).weights, (std::vector<float>{1, 3, 2, 4}));
 }
 
+// The channel_slice layers of `g`, as (name, start, count, output shape) in definition order.
+struct SliceSeen {
+  std::string name;
+  int64_t start, count;
+  Shape out;
+  bool operator==(const SliceSeen& o) const {
+    return name == o.name && start == o.start && count == o.count && out == o.out;
+  }
+};
+std::ostream& operator<<(std::ostream& os, const SliceSeen& s) {
+  return os << s.name << " [" << s.start << ", +" << s.count << ") " << s.out.str();
+}
+std::vector<SliceSeen> slices_of(const Graph& g) {
+  std::vector<SliceSeen> v;
+  for (const auto& l : g.layers)
+    if (l.op == OpKind::ChannelSlice)
+      v.push_back({l.name, l.attrs.slice_start, l.attrs.slice_count, g.tensor(l.output).shape});
+  return v;
+}
+
+TEST(OnnxImport, SplitWithSizesAsInputBecomesChannelSlices) {
+  // opset 13: sizes are an input; axis -3 of a rank-4 tensor is the channel axis
+  OnnxBuilder b(13);
+  b.input("x", {1, 6, 2, 3}).output("a", {1, 2, 2, 3}).output("c", {1, 4, 2, 3});
+  b.init_ints("sizes", {2}, {2, 4});
+  OnnxBuilder::attr(b.node("Split", {"x", "sizes"}, {"a", "c"}, "split"), "axis", int64_t{-3});
+  Graph g = import_onnx(b.save("split13"));
+  EXPECT_EQ(slices_of(g),
+            (std::vector<SliceSeen>{{"split_0", 0, 2, {2, 2, 3}}, {"split_1", 2, 4, {4, 2, 3}}}));
+  EXPECT_EQ(g.outputs, (std::vector<int>{g.layer(0).output, g.layer(1).output}));
+  EXPECT_EQ(g.total_macs(), 0);
+  EXPECT_EQ(g.total_params(), 0);
+}
+
+TEST(OnnxImport, SplitWithSizesAsAttributeOrInEqualParts) {
+  {  // opset 11: the split attribute
+    OnnxBuilder b(11);
+    b.input("x", {1, 6, 2, 2}).output("a").output("c");
+    auto& n = b.node("Split", {"x"}, {"a", "c"}, "s");
+    OnnxBuilder::attr(n, "axis", int64_t{1});
+    OnnxBuilder::attr(n, "split", {1, 5});
+    EXPECT_EQ(slices_of(import_onnx(b.save("split11"))),
+              (std::vector<SliceSeen>{{"s_0", 0, 1, {1, 2, 2}}, {"s_1", 1, 5, {5, 2, 2}}}));
+  }
+  {  // no sizes: equal parts (torch.chunk(3, dim=1)), on a [1, N] tensor too
+    OnnxBuilder b(13);
+    b.input("x", {1, 9}).output("a").output("c").output("d");
+    OnnxBuilder::attr(b.node("Split", {"x"}, {"a", "c", "d"}, "s"), "axis", int64_t{1});
+    EXPECT_EQ(slices_of(import_onnx(b.save("split_equal"))),
+              (std::vector<SliceSeen>{
+                  {"s_0", 0, 3, {3, 1, 1}}, {"s_1", 3, 3, {3, 1, 1}}, {"s_2", 6, 3, {3, 1, 1}}}));
+  }
+}
+
+TEST(OnnxImport, SplitOfAConstantFoldsAndOfTheSpatialAxesIsUnsupported) {
+  {  // a constant split along axis 0 feeds a per-channel Mul: [4] -> [1], [3]
+    OnnxBuilder b(13);
+    b.input("x", {1, 3, 2, 2}).output("y");
+    b.init("k", {4, 1, 1}, {9, 2, 3, 4});
+    b.init_ints("sizes", {2}, {1, 3});
+    b.node("Split", {"k", "sizes"}, {"k0", "k1"}, "s");
+    b.node("Mul", {"x", "k1"}, {"y"}, "m");
+    Graph g = import_onnx(b.save("split_const"));
+    EXPECT_TRUE(slices_of(g).empty());
+    EXPECT_EQ(only_layer(g, OpKind::Mul).weights, (std::vector<float>{2, 3, 4}));
+  }
+  {
+    OnnxBuilder b(13);
+    b.input("x", {1, 2, 4, 4}).output("a").output("c");
+    OnnxBuilder::attr(b.node("Split", {"x"}, {"a", "c"}, "rows"), "axis", int64_t{2});
+    try {
+      import_onnx(b.save("split_rows"));
+      FAIL() << "no error";
+    } catch (const OnnxUnsupported& e) {
+      EXPECT_EQ(
+          std::string(e.what()),
+          "split_rows.onnx: node 'rows' (Split): splitting a runtime tensor other than into channel ranges");
+    }
+  }
+}
+
+TEST(OnnxImport, SliceOfAChannelRangeIsAChannelSlice) {
+  // torch's x.chunk(2, dim=1) as exported (opset 13): starts/ends/axes (negative) as inputs;
+  // then a conv on the second half. Only the conv has MACs: 2 * 3 * 9 * 4 * 4 = 864.
+  OnnxBuilder b(13);
+  b.input("x", {1, 6, 4, 4}).output("first").output("y", {1, 2, 4, 4});
+  b.init_ints("s0", {1}, {0}).init_ints("e0", {1}, {3}).init_ints("ax", {1}, {-3}).init_ints("one", {1}, {1});
+  b.init_ints("s1", {1}, {3}).init_ints("e1", {1}, {INT64_MAX});
+  b.init("w", {2, 3, 3, 3}, std::vector<float>(54, 0.5f));
+  b.node("Slice", {"x", "s0", "e0", "ax"}, {"first"}, "lo");
+  b.node("Slice", {"x", "s1", "e1", "ax", "one"}, {"second"}, "hi");
+  OnnxBuilder::attr(b.node("Conv", {"second", "w"}, {"y"}, "conv"), "pads", {1, 1, 1, 1});
+  Graph g = import_onnx(b.save("slice13"));
+  EXPECT_EQ(slices_of(g), (std::vector<SliceSeen>{{"lo", 0, 3, {3, 4, 4}}, {"hi", 3, 3, {3, 4, 4}}}));
+  EXPECT_EQ(g.total_macs(), 864);
+  {  // opset 9: attributes; the whole channel range is an alias, not a layer
+    OnnxBuilder c(9);
+    c.input("x", {1, 6, 4, 4}).output("y");
+    auto& n = c.node("Slice", {"x"}, {"y"}, "all");
+    OnnxBuilder::attr(n, "starts", {0});
+    OnnxBuilder::attr(n, "ends", {100});
+    OnnxBuilder::attr(n, "axes", {1});
+    EXPECT_TRUE(slices_of(import_onnx(c.save("slice9"))).empty());
+  }
+  {  // a step of 2 along the channels is not a contiguous range
+    OnnxBuilder c(13);
+    c.input("x", {1, 6, 4, 4}).output("y");
+    c.init_ints("s", {1}, {0}).init_ints("e", {1}, {6}).init_ints("ax", {1}, {1}).init_ints("st", {1}, {2});
+    c.node("Slice", {"x", "s", "e", "ax", "st"}, {"y"}, "odd");
+    EXPECT_THROW(import_onnx(c.save("slice_step")), OnnxUnsupported);
+  }
+}
+
 TEST(OnnxImport, UnsupportedOpNamesTheNodeAndOpType) {
   OnnxBuilder b;
   b.input("x", {1, 10}).output("y");
@@ -310,6 +423,16 @@ TEST(OnnxModels, ChannelShuffleIsOneLayer) {
   EXPECT_EQ(g.tensor(cs.output).shape, (Shape{16, 8, 8}));
   // grouped 1x1 (16 x 4 per pixel) and depthwise 3x3 stride 2 with SAME_UPPER (8 -> 4)
   EXPECT_EQ(g.total_macs(), 16 * 4 * 64 + 16 * 9 * 16);
+}
+
+TEST(OnnxModels, ChannelSplitHasSlicesAndOnlyTheConvsMacs) {
+  Graph g = load_model(model_path("channel_split"));
+  EXPECT_EQ(slices_of(g), (std::vector<SliceSeen>{{"split_0", 0, 4, {4, 6, 6}},
+                                                  {"split_1", 4, 4, {4, 6, 6}},
+                                                  {"upper", 5, 3, {3, 6, 6}},  // ends = INT64_MAX
+                                                  {"mid", 1, 2, {2, 6, 6}}}));
+  // pw 8 * 8 * 36 = 2304, dwconv 4 * 9 * 36 = 1296, head 4 * 3 * 36 = 432
+  EXPECT_EQ(g.total_macs(), 2304 + 1296 + 432);
 }
 
 }  // namespace
