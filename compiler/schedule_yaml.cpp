@@ -66,7 +66,8 @@ void emit_group(YAML::Emitter& y, const Graph& g, const ArchParams& arch, const 
   if (gs.fused()) {
     const FusedPlan& p = gs.fused_plan;
     y << Key << "fused" << Value << Flow << BeginMap << Key << "rows" << Value << p.tr << Key << "cols"
-      << Value << p.tc << Key << "weights" << Value << weights_name(p.resident) << EndMap;
+      << Value << p.tc << Key << "weights" << Value << weights_name(p.resident) << Key << "chunked" << Value
+      << p.chunked << EndMap;
     y << Key << "chunks" << Value << Flow << BeginMap;
     for (const FusedLayer& f : p.layers) {
       y << Key << g.layer(f.id).name << Value << Flow << BeginMap << Key << "co" << Value << f.tco;
@@ -256,27 +257,34 @@ class ScheduleReader {
   void read_fused(const YAML::Node& group, const std::string& path, GroupSchedule& gs) const {
     if (group["tiles"])
       fail(group["tiles"], path + ".tiles", "a fused group has fused and chunks, not tiles");
+    // The window layers of the chain take chunks; a residual Add may close it.
+    FusedPlan& plan = gs.fused_plan;
+    std::vector<int> chain = gs.layers;
+    if (g_.layer(chain.back()).op == OpKind::Add) {
+      plan.add_id = chain.back();
+      chain.pop_back();
+    }
     const YAML::Node layers = group["layers"];
-    for (std::size_t k = 0; k < gs.layers.size(); ++k)
-      if (!fusable_kind(g_, gs.layers[k]))
+    for (std::size_t k = 0; k < chain.size(); ++k)
+      if (!fusable_kind(g_, chain[k]))
         fail(layers[k], path + ".layers[" + std::to_string(k) + "]",
-             "layer '" + g_.layer(gs.layers[k]).name + "' (" + op_kind_name(g_.layer(gs.layers[k]).op) +
+             "layer '" + g_.layer(chain[k]).name + "' (" + op_kind_name(g_.layer(chain[k]).op) +
                  ") cannot be in a fused group (fused groups are chains of conv, depthwise conv and pooling "
-                 "layers)");
+                 "layers, optionally closed by a residual add)");
     const std::string fp = path + ".fused";
     const YAML::Node fused = need(group, "fused", path);
-    yamlu::expect_keys(file_, fused, fp, {"rows", "cols", "weights"});
-    FusedPlan& plan = gs.fused_plan;
+    yamlu::expect_keys(file_, fused, fp, {"rows", "cols", "weights", "chunked"});
     plan.tr = positive(fused, "rows", fp);
     plan.tc = positive(fused, "cols", fp);
     plan.resident =
         one_of(need(fused, "weights", fp), fp + ".weights", {"resident", "streamed"}) == "resident";
+    plan.chunked = fused["chunked"] && yamlu::as_bool(file_, fused["chunked"], fp + ".chunked");
     const std::string cp = path + ".chunks";
     const YAML::Node chunks = need(group, "chunks", path);
     std::vector<std::string> names;
-    for (int id : gs.layers) names.push_back(g_.layer(id).name);
+    for (int id : chain) names.push_back(g_.layer(id).name);
     yamlu::expect_keys(file_, chunks, cp, names);
-    for (int id : gs.layers) {
+    for (int id : chain) {
       const std::string& name = g_.layer(id).name;
       const YAML::Node c = chunks[name];
       if (!c) fail(chunks, cp, "missing the chunks of layer '" + name + "'");
@@ -308,15 +316,19 @@ class ScheduleReader {
     return gs;
   }
 
-  // check_group says what is wrong; the node it concerns is the one the user has to edit.
+  // check_group says what is wrong; the node it concerns is the one the user has to edit: the
+  // buffer view, the layer list (not a fusable group), the channel chunks (their reasons say
+  // "chunk" of a layer, or which input channels the first layer loads), else the fused tile, or
+  // the tile of an unfused layer.
   [[noreturn]] void blame(const YAML::Node& group, const std::string& path, const GroupSchedule& gs,
                           const std::string& why) const {
-    for (std::size_t k = 0; k + 1 < gs.layers.size(); ++k)
-      if (!fusable_pair(g_, gs.layers[k], gs.layers[k + 1]))
-        fail(group["layers"][k + 1], path + ".layers[" + std::to_string(k + 1) + "]", why);
     if (gs.depth > pipe_mode(opt_.pipeline).depth) fail(group["buffers"], path + ".buffers", why);
     if (gs.fused()) {
-      const bool chunk = why.find("chunk") != std::string::npos;
+      if (why.rfind("the fused tile does not fit", 0) != 0) fail(group["layers"], path + ".layers", why);
+      bool chunk = false;
+      for (const char* about_chunks :
+           {"channel chunk", "weight chunk", "every layer but the last", "input channels"})
+        chunk = chunk || why.find(about_chunks) != std::string::npos;
       fail(group[chunk ? "chunks" : "fused"], path + (chunk ? ".chunks" : ".fused"), why);
     }
     const std::string& name = g_.layer(gs.layers.front()).name;

@@ -58,6 +58,8 @@ void expect_same_decisions(const Graph& g, const Schedule& want, const Schedule&
     EXPECT_EQ(w.fused_plan.tr, r.fused_plan.tr);
     EXPECT_EQ(w.fused_plan.tc, r.fused_plan.tc);
     EXPECT_EQ(w.fused_plan.resident, r.fused_plan.resident);
+    EXPECT_EQ(w.fused_plan.chunked, r.fused_plan.chunked);
+    EXPECT_EQ(w.fused_plan.add_id, r.fused_plan.add_id);
     ASSERT_EQ(w.fused_plan.layers.size(), r.fused_plan.layers.size());
     for (std::size_t k = 0; k < w.fused_plan.layers.size(); ++k) {
       EXPECT_EQ(w.fused_plan.layers[k].id, r.fused_plan.layers[k].id);
@@ -81,9 +83,12 @@ void expect_same_decisions(const Graph& g, const Schedule& want, const Schedule&
 }
 
 // compile() with --emit-schedule, read the YAML back, and replay it through compile(): the same
-// decisions and the same instruction words. Returns how many groups were fused.
-int round_trip(const std::function<Graph()>& make, const std::string& arch_name, CompileOptions opt,
-               const std::string& tag) {
+// decisions and the same instruction words.
+struct FusedCount {
+  int groups = 0, residual = 0, chunked = 0;  // fused groups; those closed by an Add; chunked ones
+};
+FusedCount round_trip(const std::function<Graph()>& make, const std::string& arch_name, CompileOptions opt,
+                      const std::string& tag) {
   const ArchParams arch = arch_preset(arch_name);
   opt.materialize = false;
   opt.emit_schedule = true;
@@ -106,9 +111,13 @@ int round_trip(const std::function<Graph()>& make, const std::string& arch_name,
   auto body = [](const std::string& y) { return y.substr(y.find("\nmodel:")); };
   EXPECT_EQ(body(planned.schedule_yaml), body(replayed.schedule_yaml));
   std::filesystem::remove(file);
-  int fused = 0;
-  for (const GroupSchedule& gs : want.groups) fused += gs.fused();
-  return fused;
+  FusedCount n;
+  for (const GroupSchedule& gs : want.groups) {
+    n.groups += gs.fused();
+    n.residual += gs.fused() && gs.fused_plan.add_id >= 0;
+    n.chunked += gs.fused() && gs.fused_plan.chunked;
+  }
+  return n;
 }
 
 std::string tag_of(const std::string& name, const std::string& arch, Pipeline p, const std::string& fusion) {
@@ -126,9 +135,9 @@ TEST(ScheduleYaml, RoundTripOfAHandBuiltGraph) {
       CompileOptions optimal = none;
       optimal.fusion = Fusion::Optimal;
       SCOPED_TRACE(arch + " pipeline " + pipeline_name(pipe));
-      EXPECT_EQ(round_trip(net, arch, none, tag_of("t", arch, pipe, "none")), 0);
-      EXPECT_EQ(round_trip(net, arch, manual, tag_of("t", arch, pipe, "fuse")), 1);
-      fused += round_trip(net, arch, optimal, tag_of("t", arch, pipe, "optimal"));
+      EXPECT_EQ(round_trip(net, arch, none, tag_of("t", arch, pipe, "none")).groups, 0);
+      EXPECT_EQ(round_trip(net, arch, manual, tag_of("t", arch, pipe, "fuse")).groups, 1);
+      fused += round_trip(net, arch, optimal, tag_of("t", arch, pipe, "optimal")).groups;
     }
   EXPECT_GT(fused, 0);  // optimal fused p -> c somewhere
 }
@@ -142,10 +151,20 @@ TEST(ScheduleYaml, RoundTripOfZooModels) {
         CompileOptions opt;
         opt.fusion = f;
         SCOPED_TRACE(model + " on " + arch + " fusion " + fusion_name(f));
-        fused += round_trip(make, arch, opt, tag_of(model, arch, opt.pipeline, fusion_name(f)));
+        fused += round_trip(make, arch, opt, tag_of(model, arch, opt.pipeline, fusion_name(f))).groups;
       }
     EXPECT_GT(fused, 0) << model;
   }
+}
+
+// mobilenet_v2's inverted residuals fuse channel-chunked and closed by their residual Add
+TEST(ScheduleYaml, RoundTripOfResidualAndChunkedFusedGroups) {
+  auto make = [] { return load_model(std::string(FUSESIM_SOURCE_DIR) + "/models/mobilenet_v2.yaml"); };
+  CompileOptions opt;
+  opt.fusion = Fusion::Optimal;
+  const FusedCount n = round_trip(make, "diannao-large", opt, "mobilenet_v2");
+  EXPECT_GT(n.residual, 0);
+  EXPECT_GT(n.chunked, 0);
 }
 
 // A valid hand-written schedule of net() on diannao-large, pipeline full; each error case edits
@@ -212,6 +231,24 @@ TEST(ScheduleYaml, AHandWrittenScheduleReadsWithItsEstimates) {
   EXPECT_EQ(p.schedule[3].members, (std::vector<std::string>{"p", "c"}));
 }
 
+// b (depthwise, stride 1) reads a_relu and s adds a_relu back: s closes [b, s] as a residual.
+TEST(ScheduleYaml, AResidualAddClosesAHandWrittenFusedGroup) {
+  Compiled c("diannao-large");
+  std::string text = kHandWritten;
+  const std::string from = "  - layers: [b]", to = "  - layers: [s]\n    buffers: whole\n";
+  text.replace(text.find(from), text.find(to) + to.size() - text.find(from),
+               "  - layers: [b, s]\n    buffers: halves\n    fused: {rows: 8, cols: 16, weights: resident}\n"
+               "    chunks: {b: {co: 8}}\n");
+  const Schedule s = c.read("residual", text);
+  ASSERT_EQ(s.groups.size(), 4u);
+  const GroupSchedule& bs = s.groups[1];
+  ASSERT_TRUE(bs.fused());
+  EXPECT_EQ(c.g.layer(bs.fused_plan.add_id).name, "s");
+  ASSERT_EQ(bs.fused_plan.layers.size(), 1u);
+  // the group reads a_relu's output once (8x16x16, 2 B) and b's weights and writes s's output
+  EXPECT_EQ(bs.est.dram_write, 8 * 16 * 16 * 2);
+}
+
 struct BadCase {
   const char* name;
   const char* from;  // text of kHandWritten to replace
@@ -260,7 +297,7 @@ const BadCase kBad[] = {
      "order: spatial, weights: streamed}}\n",
      "  - layers: [a, b]\n    buffers: halves\n    fused: {rows: 4, cols: 16, weights: resident}\n    "
      "chunks: {a: {co: 8, ci: 8}, b: {co: 8}}\n",
-     "^5:17: groups\\[0\\]\\.layers\\[1\\]: 'a' -> 'b' cannot be fused"},
+     "^5:13: groups\\[0\\]\\.layers: 'a' -> 'b' cannot be fused"},
     {"fused_tile_outside", "fused: {rows: 4,", "fused: {rows: 9,",
      "^15:12: groups\\[3\\]\\.fused: the fused tile does not fit: the tile 9x8 is outside"},
     {"fused_chunk_range", "c: {co: 16, ci: 8}", "c: {co: 17, ci: 8}",
@@ -270,6 +307,10 @@ const BadCase kBad[] = {
     {"tiles_on_fused", "    chunks: {p: {co: 8}, c: {co: 16, ci: 8}}\n",
      "    chunks: {p: {co: 8}, c: {co: 16, ci: 8}}\n    tiles: {}\n",
      "^17:12: groups\\[3\\]\\.tiles: a fused group has fused and chunks"},
+    {"chunked_chunks", "fused: {rows: 4, cols: 8, weights: resident}\n    chunks: {p: {co: 8}",
+     "fused: {rows: 4, cols: 8, weights: resident, chunked: true}\n    chunks: {p: {co: 4}",
+     "^16:13: groups\\[3\\]\\.chunks: the fused tile does not fit: in a chunked group every layer but the "
+     "last"},
     {"wrong_model", "model: t\n", "model: lenet5\n",
      "^1:8: model: the schedule is for model 'lenet5', not 't'"},
     {"wrong_pipeline", "pipeline: full", "pipeline: coarse",
