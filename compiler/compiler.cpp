@@ -8,6 +8,7 @@
 #include "frontend/yaml_model.h"
 #include "isa/errors.h"
 #include "passes/passes.h"
+#include "schedule_yaml.h"
 
 namespace fusesim::compiler {
 
@@ -65,12 +66,25 @@ void canonicalize_for_inspect(Graph& g) {
 }
 
 Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
+  // The options that plan groups and tiles; a replayed schedule has already decided both.
+  std::string planning = opt.fusion == Fusion::None ? "" : std::string(" --fusion ") + fusion_name(opt.fusion);
+  if (!opt.fuse.empty()) planning += " --fuse";
+  if (!opt.tiles.empty()) planning += " --tile";
+  const bool replay = !opt.schedule_file.empty();
+  if (replay && !planning.empty())
+    throw InputError("--schedule cannot be combined with" + planning + ": the schedule already fixes the groups and tiles");
   infer_shapes(g);
   if (opt.materialize) materialize_weights(g);
   canonicalize(g);
   if (opt.elimination) eliminate(g);
-  const std::vector<Group> groups = plan_groups(g, arch, opt);
-  return generate(g, arch, opt, schedule_groups(g, arch, opt, groups));
+  const Schedule sched = replay ? read_schedule_yaml(opt.schedule_file, g, arch, opt)
+                                : schedule_groups(g, arch, opt, plan_groups(g, arch, opt));
+  Program p = generate(g, arch, opt, sched);
+  if (opt.emit_schedule) {
+    const std::string origin = replay ? opt.schedule_file : planning.empty() ? "--fusion none" : planning.substr(1);
+    p.schedule_yaml = write_schedule_yaml(g, arch, opt, sched, origin);
+  }
+  return p;
 }
 
 }  // namespace fusesim::compiler

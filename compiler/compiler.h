@@ -35,6 +35,11 @@ struct CompileOptions {
   // Manual fused groups, FIRST..LAST by layer name (inclusive, a chain in topological order).
   // They override --fusion for their layers; the other layers follow --fusion.
   std::vector<std::pair<std::string, std::string>> fuse;
+  // Replay the schedule in this YAML file (docs/schedule.md) instead of planning one: its
+  // groups and tiles replace fusion planning and tiling, so --fusion greedy|optimal, --fuse
+  // and --tile are errors next to it.
+  std::string schedule_file;
+  bool emit_schedule = false;  // fill Program::schedule_yaml
 };
 
 struct Segment {  // bytes placed in DRAM before the run
@@ -67,6 +72,7 @@ struct Program {
   TensorPlacement input;
   std::vector<TensorPlacement> outputs;
   std::vector<ScheduleEntry> schedule;
+  std::string schedule_yaml;        // the Schedule as YAML, when CompileOptions::emit_schedule
   uint64_t dram_footprint = 0;      // highest DRAM byte used + 1
   int64_t macs = 0;
   uint64_t weight_bytes = 0;        // every weight and bias once, in the dtype

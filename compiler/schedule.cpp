@@ -182,6 +182,7 @@ Schedule schedule_groups(const Graph& g, const ArchParams& arch, const CompileOp
 }
 
 std::string check_group(const Graph& g, const ArchParams& arch, const CompileOptions& opt, GroupSchedule& gs) {
+  for (int id : gs.layers) check_avgpool(g, g.layer(id));  // a model error (throws), not a schedule one
   if (gs.depth != 1 && gs.depth != 2) return "buffers must be 'whole' or 'halves'";
   if (gs.depth == 2 && (opt.pipeline == Pipeline::None || opt.pipeline == Pipeline::Fine))
     return "ping-pong halves need pipeline coarse or full";

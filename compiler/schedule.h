@@ -49,7 +49,8 @@ Schedule schedule_groups(const Graph& g, const ArchParams& arch, const CompileOp
 
 // Checks a schedule's decisions against the graph and the arch (every tile fits its buffers,
 // loop orders are legal, fused groups are fusable chains) and recomputes its estimates. Returns
-// an empty string when valid, else what is wrong (the caller adds the location).
+// an empty string when valid, else what is wrong (the caller adds the location). Throws InputError
+// (naming the model's line) for an AvgPool the NFU cannot run, as schedule_groups does.
 std::string check_group(const Graph& g, const ArchParams& arch, const CompileOptions& opt, GroupSchedule& gs);
 
 // The on-chip slots of a group, derived from its tiles (buffer allocation).

@@ -57,6 +57,7 @@ std::string default_arch() {
 struct CommonOptions {
   std::string model, arch, dtype = "int16", fusion = "none", pipeline = "full", elimination = "on";
   std::vector<std::string> sets, tiles, fuse;
+  std::string schedule, emit_schedule;  // replay a schedule file; write the schedule
 };
 
 void add_model_options(po::options_description& d, CommonOptions& c) {
@@ -69,7 +70,9 @@ void add_model_options(po::options_description& d, CommonOptions& c) {
       ("pipeline", po::value(&c.pipeline)->default_value("full"), "pipelining: none, fine, coarse or full")
       ("elimination", po::value(&c.elimination)->default_value("on"), "layer elimination: on or off")
       ("tile", po::value(&c.tiles)->composing(), "manual tile: --tile LAYER=cout,cin,rows,cols (0 = auto; repeatable)")
-      ("fuse", po::value(&c.fuse)->composing(), "manual fused group: --fuse FIRST:LAST (a chain of layers; repeatable)");
+      ("fuse", po::value(&c.fuse)->composing(), "manual fused group: --fuse FIRST:LAST (a chain of layers; repeatable)")
+      ("schedule", po::value(&c.schedule), "replay a schedule YAML (docs/schedule.md) instead of planning one; not with --fusion greedy|optimal, --fuse or --tile")
+      ("emit-schedule", po::value(&c.emit_schedule), "write the schedule (groups, tiles, buffers) as YAML to FILE ('-' for stdout), to edit and replay with --schedule");
 }
 
 isa::DType parse_dtype(const std::string& s) {
@@ -131,7 +134,20 @@ compiler::CompileOptions compile_options(const CommonOptions& c) {
     auto tile = parse_tile(t, layer);
     o.tiles[layer] = tile;
   }
+  o.schedule_file = c.schedule;
+  o.emit_schedule = !c.emit_schedule.empty();
   return o;
+}
+
+void write_schedule(const CommonOptions& c, const compiler::Program& p) {
+  if (c.emit_schedule.empty()) return;
+  if (c.emit_schedule == "-") {
+    std::cout << p.schedule_yaml;
+    return;
+  }
+  std::ofstream f(c.emit_schedule);
+  if (!(f << p.schedule_yaml) || !(f.close(), f))
+    throw InputError("--emit-schedule: cannot write " + c.emit_schedule);
 }
 
 // Parses `args` against `desc`; returns false when --help was printed.
@@ -203,7 +219,8 @@ const char* kRunUsage =
     "usage: fusesim run --model M [--arch A] [--dtype int16|fp32] [--mode functional|timing] [--check] [--out DIR]\n"
     "Compiles the model, co-simulates it on the accelerator and prints a summary. With --out DIR it writes\n"
     "DIR/report.json, DIR/layers.csv, DIR/bandwidth.csv and DIR/timeline.json; with --vcd also DIR/trace.vcd\n"
-    "and DIR/trace.gtkw (docs/traces.md).";
+    "and DIR/trace.gtkw (docs/traces.md). --schedule FILE replays a schedule written by --emit-schedule\n"
+    "(and maybe edited; docs/schedule.md) instead of planning groups and tiles.";
 
 int cmd_run(const std::vector<std::string>& args) {
   CommonOptions c;
@@ -258,6 +275,7 @@ int cmd_run(const std::vector<std::string>& args) {
   compiler::Graph g = compiler::load_model(c.model);
   compiler::Program prog = compiler::compile(g, arch, copt);
   const double compile_s = seconds_since(t0);
+  write_schedule(c, prog);
   std::vector<uint8_t> input;
   if (functional)
     input = input_file.empty() ? compiler::make_input(g, copt.dtype, g.seed)
@@ -324,8 +342,9 @@ int cmd_run(const std::vector<std::string>& args) {
 }
 
 const char* kCompileUsage =
-    "usage: fusesim compile --model M [--arch A] [--emit-asm FILE] [--report]\n"
-    "Compiles the model into a program. --emit-asm writes the listing; --report prints the schedule.";
+    "usage: fusesim compile --model M [--arch A] [--emit-asm FILE] [--emit-schedule FILE] [--schedule FILE] [--report]\n"
+    "Compiles the model into a program. --emit-asm writes the listing; --report prints the schedule;\n"
+    "--emit-schedule writes it as YAML to edit and replay with --schedule (docs/schedule.md).";
 
 void print_schedule(std::ostream& os, const compiler::Program& p) {
   os << std::left << std::setw(5) << "#" << std::setw(28) << "group" << std::setw(36) << "tiles" << std::right
@@ -360,6 +379,7 @@ int cmd_compile(const std::vector<std::string>& args) {
   compiler::Graph g = compiler::load_model(c.model);
   compiler::Program prog = compiler::compile(g, arch, copt);
   const double secs = seconds_since(t0);
+  write_schedule(c, prog);
   if (!asm_file.empty()) {
     std::ofstream f;
     if (asm_file != "-") {
@@ -372,7 +392,8 @@ int cmd_compile(const std::vector<std::string>& args) {
     for (std::size_t i = 0; i < prog.instrs.size(); ++i)
       os << std::setw(7) << i << ": " << isa::disassemble(prog.instrs[i]) << "\n";
   }
-  if (report || asm_file.empty()) print_schedule(std::cout, prog);
+  if (report || (asm_file.empty() && c.emit_schedule.empty())) print_schedule(std::cout, prog);
+  if (c.emit_schedule == "-") return 0;  // stdout holds the YAML
   std::cout << g.name << ": " << prog.instrs.size() << " instructions, " << prog.schedule.size()
             << " groups, compiled in " << std::fixed << std::setprecision(3) << secs << " s\n";
   return 0;
