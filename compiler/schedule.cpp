@@ -241,6 +241,7 @@ std::vector<BufferSlot> group_slots(const Graph& g, const ArchParams& arch, cons
     add("input tile", isa::Buffer::NBin, 0, (f0.wl.kind == WinKind::Conv ? f0.tci : f0.tco) * fs.in_plane * es, D);
     add("intermediates A", isa::Buffer::NBout, 0, fs.slot[0] * 4, D);
     add("intermediates B", isa::Buffer::NBout, fs.slot[0] * 4, fs.slot[1] * 4, D);
+    add("accumulators of the last layer (chunked)", isa::Buffer::NBout, (fs.slot[0] + fs.slot[1]) * 4, fs.slot[2] * 4, D);
     int64_t wbytes = 0;
     for (const FusedLayer& f : P.layers) {
       const bool dn = f.wl.kind == WinKind::Conv;
