@@ -232,8 +232,64 @@ std::vector<std::string> complete_lines(const std::string& content, std::size_t&
   return lines;
 }
 
-ResultStore::ResultStore(const std::string& dir, std::vector<std::string> csv_columns, bool resume, bool overwrite)
-    : dir_(dir), columns_(std::move(csv_columns)) {
+std::vector<Row> read_rows(const std::string& path, std::set<std::string>& ids, std::size_t& dropped) {
+  std::vector<Row> rows;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return rows;
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string content = ss.str();
+  std::size_t complete = 0;
+  for (const auto& line : complete_lines(content, complete)) {
+    if (line.empty()) continue;
+    try {
+      Row r = parse_flat_json(line);
+      const Cell* id = find(r, "id");
+      if (!id || id->text.empty() || !ids.insert(id->text).second) {
+        ++dropped;
+        continue;
+      }
+      rows.push_back(std::move(r));
+    } catch (const std::runtime_error&) {
+      ++dropped;
+    }
+  }
+  if (complete < content.size()) ++dropped;  // a row cut short by a kill
+  return rows;
+}
+
+void write_rows(const std::string& jsonl_path, const std::string& csv_path, const std::vector<Row>& rows,
+                const std::vector<std::string>& columns) {
+  std::string jsonl, csv = header_line(columns);
+  for (const auto& r : rows) jsonl += to_json_line(r);
+  replace_file(jsonl_path, jsonl);
+  if (csv_path.empty()) return;
+  for (const auto& r : rows) csv += to_csv_line(r, columns);
+  replace_file(csv_path, csv);
+}
+
+FileLock::FileLock(const std::string& path, const std::string& what) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    throw InputError(what + ": another sweep is writing into this directory");
+  }
+}
+
+FileLock::~FileLock() { ::close(fd_); }
+
+StoreFiles StoreFiles::in_dir(const std::string& dir) {
+  return {dir + "/results.jsonl", dir + "/results.csv", dir + "/.lock", "--out " + dir};
+}
+
+StoreFiles StoreFiles::shard(const std::string& jsonl_path) {
+  const fs::path p(jsonl_path);
+  return {jsonl_path, "", (p.parent_path() / ("." + p.stem().string() + ".lock")).string(), jsonl_path};
+}
+
+ResultStore::ResultStore(StoreFiles files, std::vector<std::string> csv_columns, bool resume, bool overwrite)
+    : files_(std::move(files)), columns_(std::move(csv_columns)) {
   try {
     open(resume, overwrite);
   } catch (...) {
@@ -244,83 +300,47 @@ ResultStore::ResultStore(const std::string& dir, std::vector<std::string> csv_co
 
 void ResultStore::open(bool resume, bool overwrite) {
   std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (!fs::is_directory(dir_)) throw InputError("--out " + dir_ + ": cannot create the directory");
-  const std::string lock = dir_ + "/.lock";
-  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) throw InputError(lock + ": cannot open: " + std::strerror(errno));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
-    throw InputError("--out " + dir_ + ": another sweep is writing into this directory");
-  const std::string jsonl = dir_ + "/results.jsonl";
+  const fs::path dir = fs::path(files_.jsonl).parent_path();
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir)) throw InputError(files_.what + ": cannot create the directory");
+  lock_ = std::make_unique<FileLock>(files_.lock, files_.what);
   if (resume) {
-    load_existing();
-  } else if (!overwrite && fs::exists(jsonl) && fs::file_size(jsonl, ec) > 0) {
-    throw InputError("--out " + dir_ + ": results.jsonl already holds results; add --resume to complete that "
-                     "sweep or --overwrite to start over");
+    rows_ = read_rows(files_.jsonl, ids_, dropped_);
+  } else if (!overwrite && fs::exists(files_.jsonl) && fs::file_size(files_.jsonl, ec) > 0) {
+    throw InputError(files_.what + ": " + fs::path(files_.jsonl).filename().string() +
+                     " already holds results; add --resume to complete that sweep or --overwrite to start over");
   }
-  rewrite_files();
+  // Rewritten from what remains, so a CSV row whose JSON row was lost goes too.
+  write_rows(files_.jsonl, files_.csv, rows_, columns_);
   open_for_append();
 }
 
 ResultStore::~ResultStore() { close_all(); }
 
 void ResultStore::close_all() {
-  for (int* fd : {&jsonl_fd_, &csv_fd_, &lock_fd_})
+  for (int* fd : {&jsonl_fd_, &csv_fd_})
     if (*fd >= 0) {
       ::close(*fd);
       *fd = -1;
     }
-}
-
-void ResultStore::load_existing() {
-  std::ifstream in(dir_ + "/results.jsonl", std::ios::binary);
-  if (!in) return;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string content = ss.str();
-  std::size_t complete = 0;
-  for (const auto& line : complete_lines(content, complete)) {
-    if (line.empty()) continue;
-    try {
-      Row r = parse_flat_json(line);
-      const Cell* id = find(r, "id");
-      if (!id || id->text.empty() || !ids_.insert(id->text).second) {
-        ++dropped_;
-        continue;
-      }
-      rows_.push_back(std::move(r));
-    } catch (const std::runtime_error&) {
-      ++dropped_;
-    }
-  }
-  if (complete < content.size()) ++dropped_;  // a row cut short by a kill
-}
-
-void ResultStore::rewrite_files() {
-  std::string jsonl, csv = header_line(columns_);
-  for (const auto& r : rows_) {
-    jsonl += to_json_line(r);
-    csv += to_csv_line(r, columns_);
-  }
-  replace_file(dir_ + "/results.jsonl", jsonl);
-  replace_file(dir_ + "/results.csv", csv);
+  lock_.reset();
 }
 
 void ResultStore::open_for_append() {
-  for (auto [fd, name] : {std::pair<int*, const char*>{&jsonl_fd_, "/results.jsonl"}, {&csv_fd_, "/results.csv"}}) {
-    const std::string path = dir_ + name;
-    *fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (*fd < 0) throw InputError(path + ": cannot open for appending: " + std::strerror(errno));
+  for (auto [fd, path] : {std::pair<int*, const std::string*>{&jsonl_fd_, &files_.jsonl}, {&csv_fd_, &files_.csv}}) {
+    if (path->empty()) continue;
+    *fd = ::open(path->c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (*fd < 0) throw InputError(*path + ": cannot open for appending: " + std::strerror(errno));
   }
 }
 
 void ResultStore::append(const Row& row) {
   const Cell* id = find(row, "id");
   if (!id) throw std::logic_error("result row without an id");
-  // results.jsonl first: it is what --resume trusts; results.csv is rebuilt from it on resume.
-  write_all(jsonl_fd_, to_json_line(row), dir_ + "/results.jsonl");
+  // The JSONL file first: it is what --resume trusts; the CSV is rebuilt from it on resume.
+  write_all(jsonl_fd_, to_json_line(row), files_.jsonl);
   ::fdatasync(jsonl_fd_);
-  write_all(csv_fd_, to_csv_line(row, columns_), dir_ + "/results.csv");
+  if (csv_fd_ >= 0) write_all(csv_fd_, to_csv_line(row, columns_), files_.csv);
   ids_.insert(id->text);
   rows_.push_back(row);
 }

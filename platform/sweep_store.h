@@ -1,8 +1,9 @@
 // The sweep results store: DIR/results.jsonl (the source of truth) and DIR/results.csv, one row
 // per point, each row appended with a single write() so a killed sweep never leaves half a row
-// behind that --resume would keep.
+// behind that --resume would keep. A Slurm array task's shard is the same store without a CSV.
 #pragma once
 
+#include <memory>
 #include <set>
 #include <string>
 #include <utility>
@@ -33,13 +34,46 @@ std::string to_csv_line(const Row& row, const std::vector<std::string>& columns)
 // Splits `content` into complete lines; reports the byte length of the complete part.
 std::vector<std::string> complete_lines(const std::string& content, std::size_t& complete_bytes);
 
+// The rows of a JSONL results file (none if it does not exist), as --resume trusts them: a
+// trailing partial line (a row cut short by a kill), unreadable lines, rows without an id and
+// ids already in `ids` are dropped and counted in `dropped`; kept ids are added to `ids`.
+std::vector<Row> read_rows(const std::string& path, std::set<std::string>& ids, std::size_t& dropped);
+
+// Writes `rows` to a JSONL file and, unless `csv_path` is empty, to a CSV file with `columns`;
+// each file atomically (temporary file, fsync, rename), JSONL first.
+void write_rows(const std::string& jsonl_path, const std::string& csv_path, const std::vector<Row>& rows,
+                const std::vector<std::string>& columns);
+
+// An exclusive flock on a lock file, held for the object's life. Throws InputError naming
+// `what` when another process holds it.
+class FileLock {
+ public:
+  FileLock(const std::string& path, const std::string& what);
+  ~FileLock();
+  FileLock(const FileLock&) = delete;
+  FileLock& operator=(const FileLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Where a store keeps its rows: a sweep's DIR/results.{jsonl,csv}, or a Slurm array task's
+// shard (JSONL only). `what` names the store in errors.
+struct StoreFiles {
+  std::string jsonl, csv, lock, what;
+  static StoreFiles in_dir(const std::string& dir);
+  static StoreFiles shard(const std::string& jsonl_path);
+};
+
 class ResultStore {
  public:
   // Opens DIR (created if needed) and takes an exclusive lock on it. Without `resume`,
   // existing results are an error unless `overwrite`. With `resume`, results.jsonl is read:
   // a trailing partial line and unreadable or duplicate rows are dropped, and both files are
   // rewritten from what remains so they agree. Throws InputError.
-  ResultStore(const std::string& dir, std::vector<std::string> csv_columns, bool resume, bool overwrite);
+  ResultStore(const std::string& dir, std::vector<std::string> csv_columns, bool resume, bool overwrite)
+      : ResultStore(StoreFiles::in_dir(dir), std::move(csv_columns), resume, overwrite) {}
+  ResultStore(StoreFiles files, std::vector<std::string> csv_columns, bool resume, bool overwrite);
   ~ResultStore();
   ResultStore(const ResultStore&) = delete;
   ResultStore& operator=(const ResultStore&) = delete;
@@ -47,23 +81,21 @@ class ResultStore {
   bool has(const std::string& id) const { return ids_.count(id) != 0; }
   const std::vector<Row>& rows() const { return rows_; }
   std::size_t dropped() const { return dropped_; }  // rows discarded while resuming
-  const std::string& dir() const { return dir_; }
 
   // Appends one row (which must have an "id") to both files and syncs results.jsonl.
   void append(const Row& row);
 
  private:
-  std::string dir_;
+  StoreFiles files_;
   std::vector<std::string> columns_;
   std::vector<Row> rows_;
   std::set<std::string> ids_;
   std::size_t dropped_ = 0;
-  int lock_fd_ = -1, jsonl_fd_ = -1, csv_fd_ = -1;
+  std::unique_ptr<FileLock> lock_;
+  int jsonl_fd_ = -1, csv_fd_ = -1;
 
   void open(bool resume, bool overwrite);
   void close_all();
-  void load_existing();
-  void rewrite_files();
   void open_for_append();
 };
 
