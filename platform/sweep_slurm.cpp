@@ -64,10 +64,28 @@ std::string first_line(const std::string& text) {
   return "";
 }
 
+// The last non-blank line: Slurm's commands end a chain of errors with the conclusion
+// ("fatal: Could not establish a configuration source").
+std::string last_line(const std::string& text) {
+  std::istringstream in(text);
+  std::string last;
+  for (std::string line; std::getline(in, line);)
+    if (line.find_first_not_of(" \t\r") != std::string::npos) last = line;
+  return last;
+}
+
 std::string shell_quote(const std::string& s) {
   std::string q = "'";
   for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
   return q + "'";
+}
+
+// A word for a shell command line, quoted only when it needs to be.
+std::string shell_word(const std::string& s) {
+  return !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=%/.,:@") ==
+                           std::string::npos
+             ? s
+             : shell_quote(s);
 }
 
 // ---- Running the Slurm commands ------------------------------------------------------------
@@ -122,6 +140,9 @@ Captured capture(const std::vector<std::string>& args) {
   return c;
 }
 
+// One reason line from a failed command: its stderr's conclusion, else its stdout.
+std::string reason(const Captured& c) { return last_line(c.err).empty() ? first_line(c.out) : last_line(c.err); }
+
 bool on_path(const std::string& prog) {
   const char* path = std::getenv("PATH");
   std::istringstream dirs(path ? path : "");
@@ -138,7 +159,7 @@ void require_slurm() {
   const Captured ping = capture({"scontrol", "ping"});
   if (ping.exit_code != 0 || ping.out.find("UP") == std::string::npos)
     throw InputError("--executor slurm: Slurm is not reachable: the controller does not respond (scontrol ping: " +
-                     first_line(ping.out + ping.err) + ")");
+                     reason(ping) + ")");
 }
 
 // MaxArraySize - 1 of the cluster (the largest array index), or kMaxTasks when unknown.
@@ -218,7 +239,7 @@ QueueState queue_state(const std::vector<Submission>& subs) {
   const Captured c = capture({"squeue", "-h", "-r", "-j", job_list(subs), "-o", "%i %T"});
   // A job that left the controller's memory (MinJobAge after it ended) is an invalid id.
   if (c.exit_code != 0 && c.err.find("Invalid job id") == std::string::npos) {
-    q.error = first_line(c.err + c.out);
+    q.error = reason(c);
     return q;
   }
   q.reachable = true;
@@ -231,7 +252,7 @@ QueueState queue_state(const std::vector<Submission>& subs) {
 std::string accounting(const std::vector<Submission>& subs) {
   if (!on_path("sacct")) return "unavailable (sacct not found)";
   const Captured c = capture({"sacct", "-n", "-X", "-P", "-j", job_list(subs), "-o", "JobID,State"});
-  if (c.exit_code != 0) return "unavailable (" + first_line(c.err + c.out) + ")";
+  if (c.exit_code != 0) return "unavailable (" + reason(c) + ")";
   std::map<std::string, std::size_t> by_state;
   std::istringstream in(c.out);
   for (std::string line; std::getline(in, line);) {
@@ -343,8 +364,8 @@ std::vector<std::string> varying_columns(const std::vector<Point>& points) {
 }
 
 std::string resume_hint(const std::string& dir, const std::vector<Submission>& subs) {
-  return "fusesim sweep " + shell_quote(subs.empty() ? "SPEC" : subs.back().spec) + " --executor slurm --out " +
-         shell_quote(dir) + " --resume";
+  return "fusesim sweep " + shell_word(subs.empty() ? "SPEC" : subs.back().spec) + " --executor slurm --out " +
+         shell_word(dir) + " --resume";
 }
 
 // ---- Submitting -------------------------------------------------------------------------------
@@ -380,12 +401,12 @@ std::string submit(const std::string& dir, std::size_t round, std::size_t tasks,
   cmd.push_back(dir + "/sweep.sbatch");
   cmd.push_back(std::to_string(round));
   std::string shown;
-  for (const auto& a : cmd) shown += (shown.empty() ? "" : " ") + shell_quote(a);
+  for (const auto& a : cmd) shown += (shown.empty() ? "" : " ") + shell_word(a);
   std::cerr << "submitting: " << shown << "\n";
   const Captured c = capture(cmd);
   const std::string job = first_line(c.out).substr(0, first_line(c.out).find(';'));  // "ID" or "ID;cluster"
   if (c.exit_code != 0 || job.empty() || job.find_first_not_of("0123456789") != std::string::npos)
-    throw InputError("sbatch failed: " + first_line(c.err + c.out));
+    throw InputError("sbatch failed: " + reason(c));
   std::ofstream log(dir + "/submissions.tsv", std::ios::app);
   if (fs::file_size(dir + "/submissions.tsv") == 0) log << "#round\tjob\ttasks\tpoints\tspec\tcommand\n";
   log << round << "\t" << job << "\t" << tasks << "\t" << points << "\t" << spec_path << "\t" << shown << "\n";
@@ -546,11 +567,14 @@ int wait_and_merge(const std::string& dir, bool wait) {
     const bool tty = ::isatty(2);
     const auto start = Clock::now();
     std::size_t last_done = SIZE_MAX;
+    const std::size_t done_at_start = count(scan.rows(), ordinal).done();
     for (;;) {
       const Counts c = count(scan.rows(), ordinal);
       const bool over = (q.reachable && q.active() == 0) || (!q.reachable && c.pending() == 0);
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-      const std::string bar = progress_bar(c.done(), c.total, c.ok, c.failed, "slurm: " + q.describe(), elapsed, NAN);
+      const std::size_t progressed = c.done() - std::min(c.done(), done_at_start);
+      const double eta = progressed ? elapsed / static_cast<double>(progressed) * static_cast<double>(c.pending()) : NAN;
+      const std::string bar = progress_bar(c.done(), c.total, c.ok, c.failed, "slurm: " + q.describe(), elapsed, eta);
       if (tty) std::cerr << "\r\033[K" << bar << std::flush;
       else if (c.done() != last_done || over) std::cerr << bar << "\n";
       last_done = c.done();
@@ -667,7 +691,7 @@ int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expan
   std::cout << "submitted job " << job << ": array 0-" << tasks - 1
             << (opt.max_running ? "%" + std::to_string(opt.max_running) : "") << " (" << tasks << " tasks, "
             << todo.size() << " points); shards in " << dir << "/shards, logs in " << dir << "/logs\n"
-            << "follow it:  fusesim sweep-status " << shell_quote(dir) << " [--wait]   (or: squeue -j " << job
+            << "follow it:  fusesim sweep-status " << shell_word(dir) << " [--wait]   (or: squeue -j " << job
             << ")\n";
   if (!opt.wait) return 0;
   const int rc = wait_and_merge(dir, true);

@@ -51,7 +51,7 @@ SlurmctldHost=$host(127.0.0.1)
 SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=$(id -un)
-SlurmdUser=root
+SlurmdUser=$(id -un)
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$state/munge/munge.socket
@@ -121,6 +121,14 @@ start() {
 
 stop() {
   local name file pid stopped=""
+  # Jobs first: a job's slurmstepd outlives slurmd. scancel reaches only this cluster (SLURM_CONF).
+  if live_pid "$state/slurmctld.pid" slurmctld >/dev/null; then
+    squeue -h -o %A 2>/dev/null | sort -u | xargs -r scancel 2>/dev/null || true
+    for _ in $(seq 1 50); do
+      [ -z "$(squeue -h -o %A 2>/dev/null)" ] && break
+      sleep 0.2
+    done
+  fi
   # In reverse start order: slurmd, slurmctld, munged.
   while read -r name file; do
     if pid=$(live_pid "$file" "$name"); then
