@@ -21,6 +21,8 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include <unordered_map>
+#include <unordered_set>
 
 #include "isa/errors.h"
 #include "sweep.h"
@@ -37,24 +39,10 @@ using Clock = std::chrono::steady_clock;
 constexpr std::size_t kIdxWidth = 17;  // 16 hex digits and a newline per offset
 constexpr std::size_t kMaxTasks = 1000;  // Slurm's default MaxArraySize is 1001 (indices 0..1000)
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InputError(path + ": cannot read");
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 void write_text(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw InputError(tmp + ": cannot write");
-  }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) throw InputError(path + ": cannot replace: " + ec.message());
+  AtomicFile f(path);
+  f.append(text);
+  f.commit();
 }
 
 std::string first_line(const std::string& text) {
@@ -250,6 +238,7 @@ QueueState queue_state(const std::vector<Submission>& subs) {
 
 // sacct's view of our array tasks ("COMPLETED 3, CANCELLED 1"), or why there is none.
 std::string accounting(const std::vector<Submission>& subs) {
+  if (subs.empty()) return "nothing submitted";
   if (!on_path("sacct")) return "unavailable (sacct not found)";
   const Captured c = capture({"sacct", "-n", "-X", "-P", "-j", job_list(subs), "-o", "JobID,State"});
   if (c.exit_code != 0) return "unavailable (" + reason(c) + ")";
@@ -308,12 +297,27 @@ class ShardScan {
   }
 
   // The first row of each id, in shard order.
-  std::vector<const Row*> rows() const {
-    std::vector<const Row*> out;
-    std::set<std::string> seen;
-    for (const auto& [key, s] : shards_)
-      for (const auto& r : s.rows)
+  std::vector<Row*> rows() {
+    std::vector<Row*> out;
+    std::unordered_set<std::string> seen;
+    for (auto& [key, s] : shards_)
+      for (auto& r : s.rows)
         if (seen.insert(find(r, "id")->text).second) out.push_back(&r);
+    return out;
+  }
+
+  // The rows of `plan`'s points, the first of each id, in plan order; moved out of the scan.
+  std::vector<Row> take_plan_rows(const std::unordered_map<std::string, std::size_t>& ordinal) {
+    std::vector<std::pair<std::size_t, Row*>> keep;
+    for (Row* r : rows()) {
+      auto it = ordinal.find(find(*r, "id")->text);
+      if (it != ordinal.end()) keep.emplace_back(it->second, r);
+    }
+    std::sort(keep.begin(), keep.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    std::vector<Row> out;
+    out.reserve(keep.size());
+    for (auto& [ord, r] : keep) out.push_back(std::move(*r));
+    shards_.clear();
     return out;
   }
 
@@ -332,32 +336,36 @@ struct Counts {
   std::size_t pending() const { return total - done(); }
 };
 
-Counts count(const std::vector<const Row*>& rows, const std::map<std::string, std::size_t>& ordinal) {
+// Rows of the plan's points by status; `ordinal` is null when every row is one of them.
+template <class RowPtrs>
+Counts count(const RowPtrs& rows, std::size_t total,
+             const std::unordered_map<std::string, std::size_t>* ordinal = nullptr) {
   Counts c;
-  c.total = ordinal.size();
-  for (const Row* r : rows) {
-    if (!ordinal.count(find(*r, "id")->text)) continue;
-    const Cell* s = find(*r, "status");
+  c.total = total;
+  for (const auto& r : rows) {
+    const Row& row = *r;
+    if (ordinal && !ordinal->count(find(row, "id")->text)) continue;
+    const Cell* s = find(row, "status");
     (s && s->text == "ok" ? c.ok : c.failed)++;
   }
   return c;
 }
 
-std::map<std::string, std::size_t> ordinals_by_id(const std::vector<Point>& plan) {
-  std::map<std::string, std::size_t> m;
-  for (std::size_t i = 0; i < plan.size(); ++i) m.emplace(plan[i].id, i);
+std::unordered_map<std::string, std::size_t> ordinals_by_id(const PlanIndex& plan) {
+  std::unordered_map<std::string, std::size_t> m;
+  m.reserve(plan.ids.size());
+  for (std::size_t i = 0; i < plan.ids.size(); ++i) m.emplace(plan.ids[i], i);
   return m;
 }
 
-// Parameter columns whose value differs between points (the model always): for progress
-// lines and the summary.
-std::vector<std::string> varying_columns(const std::vector<Point>& points) {
+// Parameter columns whose value differs between items (the model always), for progress lines
+// and the summary; get(item, key) is an item's value of a parameter.
+template <class Items, class Get>
+std::vector<std::string> varying_columns(const std::vector<Param>& params, const Items& items, Get get) {
   std::vector<std::string> cols;
-  if (points.empty()) return cols;
-  for (const auto& [k, v] : points.front().params) {
+  for (const auto& [k, v] : params) {
     bool varies = k == "model";
-    for (const auto& p : points)
-      if (!varies && p.get(k) != v) varies = true;
+    for (auto it = items.begin(); !varies && it != items.end(); ++it) varies = get(*it, k) != v;
     if (varies) cols.push_back(column_of(k));
   }
   return cols;
@@ -415,6 +423,15 @@ std::string submit(const std::string& dir, std::size_t round, std::size_t tasks,
 
 int wait_and_merge(const std::string& dir, bool wait);
 
+// The merge of what `scan` read (see merge_shards), under DIR's lock.
+std::vector<Row> merge_scanned(const std::string& dir, const PlanIndex& plan, ShardScan& scan) {
+  FileLock lock(dir + "/.lock", dir);
+  scan.rescan();  // under the lock: what was complete when the merge began
+  std::vector<Row> rows = scan.take_plan_rows(ordinals_by_id(plan));
+  write_rows(dir + "/results.jsonl", dir + "/results.csv", rows, result_columns(plan.params));
+  return rows;
+}
+
 }  // namespace
 
 // ---- Public helpers ----------------------------------------------------------------------------
@@ -458,6 +475,7 @@ Row point_row(const Point& p) {
 
 Point point_from_row(const Row& row) {
   Point p;
+  p.params.reserve(row.size());
   for (const auto& [k, c] : row) {
     if (k == "id") p.id = c.text;
     else if (k == "index") p.index = std::stoul(c.text);
@@ -479,17 +497,17 @@ std::string task_table(const std::vector<std::size_t>& ordinals, std::size_t chu
 }
 
 void write_plan(const std::string& dir, const std::vector<Point>& points) {
-  std::string jsonl, idx;
+  AtomicFile jsonl(dir + "/points.jsonl"), idx(dir + "/points.idx");
   char off[kIdxWidth + 1];
   for (const auto& p : points) {
-    std::snprintf(off, sizeof off, "%016zx\n", jsonl.size());
-    idx += off;
-    jsonl += to_json_line(point_row(p));
+    std::snprintf(off, sizeof off, "%016zx\n", jsonl.bytes());
+    idx.append(off);
+    jsonl.append(to_json_line(point_row(p)));
   }
-  std::snprintf(off, sizeof off, "%016zx\n", jsonl.size());  // the end of the last line
-  idx += off;
-  write_text(dir + "/points.jsonl", jsonl);
-  write_text(dir + "/points.idx", idx);
+  std::snprintf(off, sizeof off, "%016zx\n", jsonl.bytes());  // the end of the last line
+  idx.append(off);
+  jsonl.commit();
+  idx.commit();
 }
 
 std::vector<Point> read_plan_points(const std::string& dir, const std::vector<std::size_t>& ordinals) {
@@ -514,37 +532,34 @@ std::vector<Point> read_plan_points(const std::string& dir, const std::vector<st
   return points;
 }
 
-std::vector<Point> read_plan(const std::string& dir) {
-  const std::string text = read_text(dir + "/points.jsonl");
-  std::size_t complete = 0;
-  std::vector<Point> points;
-  for (const auto& line : complete_lines(text, complete)) {
+PlanIndex read_plan_index(const std::string& dir) {
+  const std::string path = dir + "/points.jsonl";
+  if (!fs::exists(path)) throw InputError(dir + ": no sweep plan (points.jsonl)");
+  const std::string content = read_whole_file(path);
+  const std::string_view text(content);
+  PlanIndex plan;
+  const std::string_view prefix = "{\"id\":\"";  // point_row writes the id first
+  for (std::size_t start = 0, nl; (nl = text.find('\n', start)) != std::string_view::npos; start = nl + 1) {
+    const std::string_view line = text.substr(start, nl - start);
+    const auto quote = line.find('"', prefix.size());
+    if (start > 0 && line.substr(0, prefix.size()) == prefix && quote != std::string_view::npos) {
+      plan.ids.emplace_back(line.substr(prefix.size(), quote - prefix.size()));
+      continue;
+    }
     try {
-      points.push_back(point_from_row(parse_flat_json(line)));
+      const Point p = point_from_row(parse_flat_json(line));
+      plan.ids.push_back(p.id);
+      if (start == 0) plan.params = p.params;
     } catch (const std::exception& e) {
-      throw InputError(dir + "/points.jsonl:" + std::to_string(points.size() + 1) + ": " + e.what());
+      throw InputError(path + ":" + std::to_string(plan.ids.size() + 1) + ": " + e.what());
     }
   }
-  return points;
+  return plan;
 }
 
-std::vector<Row> merge_shards(const std::string& dir, const std::vector<Point>& plan) {
-  FileLock lock(dir + "/.lock", dir);
+std::vector<Row> merge_shards(const std::string& dir) {
   ShardScan scan(dir);
-  scan.rescan();
-  const auto ordinal = ordinals_by_id(plan);
-  std::vector<std::pair<std::size_t, const Row*>> keep;
-  for (const Row* r : scan.rows()) {
-    auto it = ordinal.find(find(*r, "id")->text);
-    if (it != ordinal.end()) keep.emplace_back(it->second, r);
-  }
-  std::sort(keep.begin(), keep.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-  std::vector<Row> rows;
-  rows.reserve(keep.size());
-  for (const auto& [ord, r] : keep) rows.push_back(*r);
-  write_rows(dir + "/results.jsonl", dir + "/results.csv", rows,
-             result_columns(plan.empty() ? std::vector<Param>{} : plan.front().params));
-  return rows;
+  return merge_scanned(dir, read_plan_index(dir), scan);
 }
 
 // ---- Commands ----------------------------------------------------------------------------------
@@ -558,8 +573,9 @@ std::string absolute_dir(const std::string& dir) { return fs::absolute(dir).lexi
 // failed), or 3 when tasks are still queued (status without --wait).
 int wait_and_merge(const std::string& dir, bool wait) {
   const auto subs = read_submissions(dir);
-  const auto plan = read_plan(dir);
+  const auto plan = read_plan_index(dir);
   const auto ordinal = ordinals_by_id(plan);
+  const std::size_t total = plan.ids.size();
   ShardScan scan(dir);
   scan.rescan();
   QueueState q = queue_state(subs);
@@ -567,10 +583,10 @@ int wait_and_merge(const std::string& dir, bool wait) {
     const bool tty = ::isatty(2);
     const auto start = Clock::now();
     std::size_t last_done = SIZE_MAX;
-    const std::size_t done_at_start = count(scan.rows(), ordinal).done();
+    const std::size_t done_at_start = count(scan.rows(), total, &ordinal).done();
     for (;;) {
-      const Counts c = count(scan.rows(), ordinal);
-      const bool over = (q.reachable && q.active() == 0) || (!q.reachable && c.pending() == 0);
+      const Counts c = count(scan.rows(), total, &ordinal);
+      const bool over = (q.reachable && q.active() == 0) || (!q.reachable && c.pending() == 0) || subs.empty();
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       const std::size_t progressed = c.done() - std::min(c.done(), done_at_start);
       const double eta = progressed ? elapsed / static_cast<double>(progressed) * static_cast<double>(c.pending()) : NAN;
@@ -586,16 +602,21 @@ int wait_and_merge(const std::string& dir, bool wait) {
     }
     if (tty) std::cerr << "\n";
   }
-  const auto rows = merge_shards(dir, plan);
-  const Counts c = count(scan.rows(), ordinal);
-  std::cout << "sweep in " << dir << ": " << plan.size() << " points, " << subs.size() << " submission"
-            << (subs.size() == 1 ? "" : "s") << " (job" << (subs.size() == 1 ? " " : "s ") << job_list(subs) << ")\n"
-            << "  points: " << rows.size() << " done (" << c.ok << " ok, " << c.failed << " failed), "
-            << plan.size() - rows.size() << " pending\n"
+  const auto rows = merge_scanned(dir, plan, scan);
+  std::vector<const Row*> merged;
+  for (const auto& r : rows) merged.push_back(&r);
+  const Counts c = count(merged, total);
+  std::cout << "sweep in " << dir << ": " << total << " points, ";
+  if (subs.empty()) std::cout << "not submitted (a --dry-run plan)\n";
+  else
+    std::cout << subs.size() << " submission" << (subs.size() == 1 ? "" : "s") << " (job"
+              << (subs.size() == 1 ? " " : "s ") << job_list(subs) << ")\n";
+  std::cout << "  points: " << rows.size() << " done (" << c.ok << " ok, " << c.failed << " failed), "
+            << total - rows.size() << " pending\n"
             << "  queue: " << q.describe() << "\n"
             << "  accounting: " << accounting(subs) << "\n"
             << "  merged " << rows.size() << " rows into " << dir << "/results.jsonl and results.csv\n";
-  const std::size_t missing = plan.size() - rows.size();
+  const std::size_t missing = total - rows.size();
   if (q.reachable && q.active() == 0 && missing > 0)
     std::cout << "  " << missing << " point" << (missing == 1 ? " has" : "s have")
               << " no row and no array task is queued: their tasks were cancelled, hit the time limit or lost "
@@ -603,10 +624,12 @@ int wait_and_merge(const std::string& dir, bool wait) {
               << resume_hint(dir, subs) << "\n";
   if (missing == 0) {
     std::cout << "\n";
-    return report_summary(dir, rows, varying_columns(plan));
+    const auto shown = varying_columns(plan.params, rows, [](const Row& r, const std::string& key) -> const std::string& {
+      return find(r, column_of(key))->text;
+    });
+    return report_summary(dir, rows, shown);
   }
-  if (!q.reachable || q.active() > 0) return 3;
-  return 1;
+  return !subs.empty() && (!q.reachable || q.active() > 0) ? 3 : 1;
 }
 
 }  // namespace
@@ -636,9 +659,9 @@ int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expan
   // The points to run: all of them, or on --resume those without a row in any shard.
   std::vector<std::size_t> todo;
   if (opt.resume) {
-    const auto plan = read_plan(dir);
-    bool same = plan.size() == ex.points.size();
-    for (std::size_t i = 0; same && i < plan.size(); ++i) same = plan[i].id == ex.points[i].id;
+    const auto plan = read_plan_index(dir);
+    bool same = plan.ids.size() == ex.points.size();
+    for (std::size_t i = 0; same && i < plan.ids.size(); ++i) same = plan.ids[i] == ex.points[i].id;
     if (!same)
       throw InputError("--resume: " + spec_path + " does not give the points " + dir +
                        " was planned with (its spec: " + previous.back().spec + ")");
@@ -646,8 +669,8 @@ int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expan
     scan.rescan();
     std::set<std::string> done;
     for (const Row* r : scan.rows()) done.insert(find(*r, "id")->text);
-    for (std::size_t i = 0; i < plan.size(); ++i)
-      if (!done.count(plan[i].id)) todo.push_back(i);
+    for (std::size_t i = 0; i < plan.ids.size(); ++i)
+      if (!done.count(plan.ids[i])) todo.push_back(i);
     if (todo.empty()) {
       std::cerr << "--resume: every point of " << dir << " already has a row; nothing to submit\n";
       return wait_and_merge(dir, false);
@@ -725,7 +748,7 @@ int sweep_task_main(const std::vector<std::string>& args) {
   po::notify(vm);
   if (jobs == 0) throw InputError("-j must be at least 1");
   const std::string table_path = dir + "/tasks/" + std::to_string(round) + ".txt";
-  std::istringstream table(read_text(table_path));
+  std::istringstream table(read_whole_file(table_path));
   std::string line;
   for (std::size_t i = 0; i <= task; ++i)
     if (!std::getline(table, line))
@@ -748,8 +771,9 @@ int sweep_task_main(const std::vector<std::string>& args) {
   const char* tmp = std::getenv("TMPDIR");
   const std::string work_root =
       std::string(tmp && *tmp ? tmp : "/tmp") + "/fusesim-task-" + std::to_string(::getpid());  // node-local scratch
-  run_points(todo, {points.size(), points.size() - todo.size(), varying_columns(points)}, jobs, timeout_s, shard,
-             work_root);
+  const auto shown = varying_columns(points.empty() ? std::vector<Param>{} : points.front().params, points,
+                                    [](const Point& p, const std::string& key) -> const std::string& { return p.get(key); });
+  run_points(todo, {points.size(), points.size() - todo.size(), shown}, jobs, timeout_s, shard, work_root);
   return 0;
 }
 
@@ -775,7 +799,8 @@ int sweep_status_main(const std::vector<std::string>& args) {
   }
   po::notify(vm);
   dir = absolute_dir(dir);
-  if (read_submissions(dir).empty()) throw InputError(dir + ": no Slurm sweep was submitted from this directory");
+  if (!fs::exists(dir + "/points.jsonl"))
+    throw InputError(dir + ": no Slurm sweep here (no points.jsonl; see fusesim sweep --executor slurm)");
   return wait_and_merge(dir, wait);
 }
 

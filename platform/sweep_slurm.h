@@ -52,12 +52,16 @@ std::string task_table(const std::vector<std::size_t>& ordinals, std::size_t chu
 void write_plan(const std::string& dir, const std::vector<Point>& points);
 // The plan's points at `ordinals`, read by offset (an array task reads only its own lines).
 std::vector<Point> read_plan_points(const std::string& dir, const std::vector<std::size_t>& ordinals);
-// Every point of the plan.
-std::vector<Point> read_plan(const std::string& dir);
+// The plan's point ids in order, and the first point's parameters (the results columns).
+struct PlanIndex {
+  std::vector<std::string> ids;
+  std::vector<Param> params;
+};
+PlanIndex read_plan_index(const std::string& dir);
 
 // Folds DIR/shards/*.jsonl into DIR/results.jsonl and results.csv: complete rows only, one per
-// point id of `plan` (the first in round, task, line order), in plan order; both files are
+// point id of the plan (the first in round, task, line order), in plan order; both files are
 // replaced atomically, so merging is idempotent and a crash leaves the old or the new files.
-std::vector<Row> merge_shards(const std::string& dir, const std::vector<Point>& plan);
+std::vector<Row> merge_shards(const std::string& dir);
 
 }  // namespace fusesim::sweep

@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -26,7 +27,7 @@ double number(const Row& row, const std::string& key);
 
 // Parses one JSON object; nested objects and arrays are skipped (not returned).
 // Throws std::runtime_error on malformed input.
-Row parse_flat_json(const std::string& text);
+Row parse_flat_json(std::string_view text);
 std::string to_json_line(const Row& row);  // one line, ending in '\n'
 std::string csv_field(const std::string& s);
 std::string to_csv_line(const Row& row, const std::vector<std::string>& columns);
@@ -43,6 +44,31 @@ std::vector<Row> read_rows(const std::string& path, std::set<std::string>& ids, 
 // each file atomically (temporary file, fsync, rename), JSONL first.
 void write_rows(const std::string& jsonl_path, const std::string& csv_path, const std::vector<Row>& rows,
                 const std::vector<std::string>& columns);
+
+// A file written atomically: into PATH.tmp through a buffer, then fsync and rename on commit(),
+// so a reader (or a crash) sees the old file or the whole new one. Without commit() the old file
+// stays.
+class AtomicFile {
+ public:
+  explicit AtomicFile(std::string path);  // throws InputError
+  ~AtomicFile();
+  AtomicFile(const AtomicFile&) = delete;
+  AtomicFile& operator=(const AtomicFile&) = delete;
+
+  void append(std::string_view text);
+  std::size_t bytes() const { return written_; }  // appended so far
+  void commit();
+
+ private:
+  static constexpr std::size_t kFlushBytes = 1 << 20;
+  std::string path_, tmp_, buf_;
+  std::size_t written_ = 0;
+  int fd_ = -1;
+  void flush();
+};
+
+// The whole content of a file; throws InputError when it cannot be read.
+std::string read_whole_file(const std::string& path);
 
 // An exclusive flock on a lock file, held for the object's life. Throws InputError naming
 // `what` when another process holds it.

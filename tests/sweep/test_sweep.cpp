@@ -341,7 +341,7 @@ TEST_F(SpecDir, PlanLinesRoundTripAndAreReadByOffset) {
                                "axes:\n  arch.buffers.sb.bytes: [16KiB, 32KiB, 64KiB]\n  compiler.fusion: [none, greedy]\n"));
   ASSERT_EQ(ex.points.size(), 6u);
   write_plan(dir.string(), ex.points);
-  const auto all = read_plan(dir.string());
+  const auto all = read_plan_points(dir.string(), {0, 1, 2, 3, 4, 5});
   ASSERT_EQ(all.size(), 6u);
   for (std::size_t i = 0; i < all.size(); ++i) {
     EXPECT_EQ(all[i].id, ex.points[i].id);
@@ -356,6 +356,10 @@ TEST_F(SpecDir, PlanLinesRoundTripAndAreReadByOffset) {
   EXPECT_EQ(some[1].id, ex.points[4].id);
   EXPECT_EQ(some[2].id, ex.points[5].id);
   EXPECT_THROW(read_plan_points(dir.string(), {6}), InputError);
+  const auto index = read_plan_index(dir.string());
+  ASSERT_EQ(index.ids.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(index.ids[i], ex.points[i].id);
+  EXPECT_EQ(index.params, ex.points[0].params);
 }
 
 TEST_F(StoreDir, ShardStoreHasNoCsvAndResumesLikeTheResults) {
@@ -386,6 +390,7 @@ TEST_F(SpecDir, MergeKeepsOneRowPerPlannedPointInPlanOrderAndIsIdempotent) {
     r.emplace_back("cycles", Cell::raw(cycles));
     return r;
   };
+  write_plan(dir.string(), p);
   fs::create_directories(dir / "shards");
   // Round 1 (a resume) reran point 0: the round-0 row is the one kept. Point 1 is missing; a
   // torn line, a foreign id and a file that is no shard are ignored.
@@ -395,7 +400,7 @@ TEST_F(SpecDir, MergeKeepsOneRowPerPlannedPointInPlanOrderAndIsIdempotent) {
                                               << to_json_line(result(ex.points[0], "99"))
                                               << R"({"id":"not-in-plan","status":"ok"})" << "\n";
   std::ofstream(dir / "shards" / "notes.jsonl") << to_json_line(result(p[1], "55"));
-  const auto rows = merge_shards(dir.string(), p);
+  const auto rows = merge_shards(dir.string());
   ASSERT_EQ(rows.size(), 2u);
   EXPECT_EQ(find(rows[0], "id")->text, p[0].id);  // plan order, not shard order
   EXPECT_EQ(find(rows[0], "cycles")->text, "10");
@@ -405,7 +410,7 @@ TEST_F(SpecDir, MergeKeepsOneRowPerPlannedPointInPlanOrderAndIsIdempotent) {
   EXPECT_EQ(first.second.substr(0, first.second.find('\n')), "id,index,model,arch,dtype,mode,fusion,pipeline,elimination,status,error,cycles,time_ns,macs,"
             "dram_read_bytes,dram_write_bytes,avg_bw_gbps,peak_bw_gbps,nfu_utilization,energy_pj,onchip_bytes,"
             "compulsory_dram_bytes,dram_fetch_bytes,wall_s");
-  merge_shards(dir.string(), p);  // again: the same files
+  merge_shards(dir.string());  // again: the same files
   EXPECT_EQ(read_file(dir / "results.jsonl"), first.first);
   EXPECT_EQ(read_file(dir / "results.csv"), first.second);
 }
