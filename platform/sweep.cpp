@@ -466,6 +466,9 @@ int sweep_main(const std::vector<std::string>& args) {
   if (executor == "slurm") {
     if (out.empty()) throw InputError("--executor slurm needs --out DIR on a filesystem that every node sees");
     if (overwrite) throw InputError("--overwrite: not with --executor slurm; choose a new --out to start over");
+    if (!vm["jobs"].defaulted())
+      throw InputError("-j: not with --executor slurm; each array task runs $SLURM_CPUS_PER_TASK workers "
+                       "(--sbatch-arg=--cpus-per-task=N)");
     if (vm.count("chunk") && slurm.chunk == 0) throw InputError("--chunk must be at least 1");
   }
 

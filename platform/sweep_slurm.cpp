@@ -363,9 +363,11 @@ std::unordered_map<std::string, std::size_t> ordinals_by_id(const PlanIndex& pla
 template <class Items, class Get>
 std::vector<std::string> varying_columns(const std::vector<Param>& params, const Items& items, Get get) {
   std::vector<std::string> cols;
-  for (const auto& [k, v] : params) {
+  if (items.empty()) return cols;
+  for (const auto& param : params) {
+    const std::string& k = param.first;
     bool varies = k == "model";
-    for (auto it = items.begin(); !varies && it != items.end(); ++it) varies = get(*it, k) != v;
+    for (auto it = items.begin(); !varies && it != items.end(); ++it) varies = get(*it, k) != get(items.front(), k);
     if (varies) cols.push_back(column_of(k));
   }
   return cols;
