@@ -7,9 +7,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <boost/program_options.hpp>
-
 #include <algorithm>
+#include <boost/program_options.hpp>
 #include <chrono>
 #include <cmath>
 #include <cstring>
@@ -36,7 +35,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr std::size_t kIdxWidth = 17;  // 16 hex digits and a newline per offset
+constexpr std::size_t kIdxWidth = 17;    // 16 hex digits and a newline per offset
 constexpr std::size_t kMaxTasks = 1000;  // Slurm's default MaxArraySize is 1001 (indices 0..1000)
 
 void write_text(const std::string& path, const std::string& text) {
@@ -70,7 +69,8 @@ std::string shell_quote(const std::string& s) {
 
 // A word for a shell command line, quoted only when it needs to be.
 std::string shell_word(const std::string& s) {
-  return !s.empty() && s.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=%/.,:@") ==
+  return !s.empty() && s.find_first_not_of(
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=%/.,:@") ==
                            std::string::npos
              ? s
              : shell_quote(s);
@@ -129,7 +129,9 @@ Captured capture(const std::vector<std::string>& args) {
 }
 
 // One reason line from a failed command: its stderr's conclusion, else its stdout.
-std::string reason(const Captured& c) { return last_line(c.err).empty() ? first_line(c.out) : last_line(c.err); }
+std::string reason(const Captured& c) {
+  return last_line(c.err).empty() ? first_line(c.out) : last_line(c.err);
+}
 
 bool on_path(const std::string& prog) {
   const char* path = std::getenv("PATH");
@@ -143,11 +145,13 @@ bool on_path(const std::string& prog) {
 void require_slurm() {
   for (const char* prog : {"sbatch", "squeue", "scontrol"})
     if (!on_path(prog))
-      throw InputError(std::string("--executor slurm: Slurm is not reachable: ") + prog + " not found on PATH");
+      throw InputError(std::string("--executor slurm: Slurm is not reachable: ") + prog +
+                       " not found on PATH");
   const Captured ping = capture({"scontrol", "ping"});
   if (ping.exit_code != 0 || ping.out.find("UP") == std::string::npos)
-    throw InputError("--executor slurm: Slurm is not reachable: the controller does not respond (scontrol ping: " +
-                     reason(ping) + ")");
+    throw InputError(
+        "--executor slurm: Slurm is not reachable: the controller does not respond (scontrol ping: " +
+        reason(ping) + ")");
 }
 
 // MaxArraySize - 1 of the cluster (the largest array index), or kMaxTasks when unknown.
@@ -264,7 +268,8 @@ bool shard_key(const fs::path& p, std::pair<std::size_t, std::size_t>& key) {
   const std::string stem = p.stem().string();
   const auto us = stem.find('_');
   if (us == std::string::npos || us == 0 || us + 1 == stem.size()) return false;
-  if (stem.find_first_not_of("0123456789_") != std::string::npos || stem.find('_', us + 1) != std::string::npos)
+  if (stem.find_first_not_of("0123456789_") != std::string::npos ||
+      stem.find('_', us + 1) != std::string::npos)
     return false;
   key = {std::stoul(stem.substr(0, us)), std::stoul(stem.substr(us + 1))};
   return true;
@@ -367,15 +372,16 @@ std::vector<std::string> varying_columns(const std::vector<Param>& params, const
   for (const auto& param : params) {
     const std::string& k = param.first;
     bool varies = k == "model";
-    for (auto it = items.begin(); !varies && it != items.end(); ++it) varies = get(*it, k) != get(items.front(), k);
+    for (auto it = items.begin(); !varies && it != items.end(); ++it)
+      varies = get(*it, k) != get(items.front(), k);
     if (varies) cols.push_back(column_of(k));
   }
   return cols;
 }
 
 std::string resume_hint(const std::string& dir, const std::vector<Submission>& subs) {
-  return "fusesim sweep " + shell_word(subs.empty() ? "SPEC" : subs.back().spec) + " --executor slurm --out " +
-         shell_word(dir) + " --resume";
+  return "fusesim sweep " + shell_word(subs.empty() ? "SPEC" : subs.back().spec) +
+         " --executor slurm --out " + shell_word(dir) + " --resume";
 }
 
 // ---- Submitting -------------------------------------------------------------------------------
@@ -395,7 +401,8 @@ std::string sbatch_script(const std::string& name, const std::string& dir, const
   if (!opt.time_limit.empty()) s << "#SBATCH --time=" << opt.time_limit << "\n";
   std::string exe = fs::read_symlink("/proc/self/exe").string();
   s << "set -eu\n"
-    << "exec " << shell_quote(exe) << " sweep-task " << shell_quote(dir) << " --round \"$1\" --task \"$SLURM_ARRAY_TASK_ID\"";
+    << "exec " << shell_quote(exe) << " sweep-task " << shell_quote(dir)
+    << " --round \"$1\" --task \"$SLURM_ARRAY_TASK_ID\"";
   if (opt.timeout_s > 0) s << " --timeout " << format_number(opt.timeout_s);
   s << "\n";
   return s.str();
@@ -419,7 +426,8 @@ std::string submit(const std::string& dir, std::size_t round, std::size_t tasks,
     throw InputError("sbatch failed: " + reason(c));
   std::ofstream log(dir + "/submissions.tsv", std::ios::app);
   if (fs::file_size(dir + "/submissions.tsv") == 0) log << "#round\tjob\ttasks\tpoints\tspec\tcommand\n";
-  log << round << "\t" << job << "\t" << tasks << "\t" << points << "\t" << spec_path << "\t" << shown << "\n";
+  log << round << "\t" << job << "\t" << tasks << "\t" << points << "\t" << spec_path << "\t" << shown
+      << "\n";
   return job;
 }
 
@@ -460,7 +468,8 @@ std::vector<std::size_t> decode_ranges(const std::string& text) {
                         b.find_first_not_of("0123456789") == std::string::npos;
     if (!digits) throw std::runtime_error("bad range '" + tok + "'");
     const std::size_t lo = std::stoul(a, &used_a), hi = std::stoul(b, &used_b);
-    if (hi < lo || (!v.empty() && lo <= v.back())) throw std::runtime_error("range '" + tok + "' out of order");
+    if (hi < lo || (!v.empty() && lo <= v.back()))
+      throw std::runtime_error("range '" + tok + "' out of order");
     for (std::size_t i = lo; i <= hi; ++i) v.push_back(i);
   }
   return v;
@@ -479,11 +488,16 @@ Point point_from_row(const Row& row) {
   Point p;
   p.params.reserve(row.size());
   for (const auto& [k, c] : row) {
-    if (k == "id") p.id = c.text;
-    else if (k == "index") p.index = std::stoul(c.text);
-    else if (k == "model_path") p.model_path = c.text;
-    else if (k == "arch_path") p.arch_path = c.text;
-    else p.params.emplace_back(k, c.text);
+    if (k == "id")
+      p.id = c.text;
+    else if (k == "index")
+      p.index = std::stoul(c.text);
+    else if (k == "model_path")
+      p.model_path = c.text;
+    else if (k == "arch_path")
+      p.arch_path = c.text;
+    else
+      p.params.emplace_back(k, c.text);
   }
   if (p.id.empty()) throw std::runtime_error("plan line without an id");
   return p;
@@ -493,7 +507,8 @@ std::string task_table(const std::vector<std::size_t>& ordinals, std::size_t chu
   std::string t;
   for (std::size_t i = 0; i < ordinals.size(); i += chunk) {
     const auto end = ordinals.begin() + static_cast<std::ptrdiff_t>(std::min(ordinals.size(), i + chunk));
-    t += encode_ranges(std::vector<std::size_t>(ordinals.begin() + static_cast<std::ptrdiff_t>(i), end)) + "\n";
+    t += encode_ranges(std::vector<std::size_t>(ordinals.begin() + static_cast<std::ptrdiff_t>(i), end)) +
+         "\n";
   }
   return t;
 }
@@ -520,7 +535,8 @@ std::vector<Point> read_plan_points(const std::string& dir, const std::vector<st
     char buf[2 * kIdxWidth + 1] = {};
     idx.seekg(static_cast<std::streamoff>(ord * kIdxWidth));
     if (!idx.read(buf, 2 * kIdxWidth)) throw InputError(dir + "/points.idx: no point " + std::to_string(ord));
-    const std::size_t from = std::strtoull(buf, nullptr, 16), to = std::strtoull(buf + kIdxWidth, nullptr, 16);
+    const std::size_t from = std::strtoull(buf, nullptr, 16),
+                      to = std::strtoull(buf + kIdxWidth, nullptr, 16);
     std::string line(to - from, '\0');
     jsonl.seekg(static_cast<std::streamoff>(from));
     if (to <= from || !jsonl.read(line.data(), static_cast<std::streamsize>(line.size())))
@@ -588,13 +604,18 @@ int wait_and_merge(const std::string& dir, bool wait) {
     const std::size_t done_at_start = count(scan.rows(), total, &ordinal).done();
     for (;;) {
       const Counts c = count(scan.rows(), total, &ordinal);
-      const bool over = (q.reachable && q.active() == 0) || (!q.reachable && c.pending() == 0) || subs.empty();
+      const bool over =
+          (q.reachable && q.active() == 0) || (!q.reachable && c.pending() == 0) || subs.empty();
       const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
       const std::size_t progressed = c.done() - std::min(c.done(), done_at_start);
-      const double eta = progressed ? elapsed / static_cast<double>(progressed) * static_cast<double>(c.pending()) : NAN;
-      const std::string bar = progress_bar(c.done(), c.total, c.ok, c.failed, "slurm: " + q.describe(), elapsed, eta);
-      if (tty) std::cerr << "\r\033[K" << bar << std::flush;
-      else if (c.done() != last_done || over) std::cerr << bar << "\n";
+      const double eta =
+          progressed ? elapsed / static_cast<double>(progressed) * static_cast<double>(c.pending()) : NAN;
+      const std::string bar =
+          progress_bar(c.done(), c.total, c.ok, c.failed, "slurm: " + q.describe(), elapsed, eta);
+      if (tty)
+        std::cerr << "\r\033[K" << bar << std::flush;
+      else if (c.done() != last_done || over)
+        std::cerr << bar << "\n";
       last_done = c.done();
       if (over) break;
       // Poll gently: every second at first, at most every 10 s on a long sweep.
@@ -609,7 +630,8 @@ int wait_and_merge(const std::string& dir, bool wait) {
   for (const auto& r : rows) merged.push_back(&r);
   const Counts c = count(merged, total);
   std::cout << "sweep in " << dir << ": " << total << " points, ";
-  if (subs.empty()) std::cout << "not submitted (a --dry-run plan)\n";
+  if (subs.empty())
+    std::cout << "not submitted (a --dry-run plan)\n";
   else
     std::cout << subs.size() << " submission" << (subs.size() == 1 ? "" : "s") << " (job"
               << (subs.size() == 1 ? " " : "s ") << job_list(subs) << ")\n";
@@ -620,15 +642,17 @@ int wait_and_merge(const std::string& dir, bool wait) {
             << "  merged " << rows.size() << " rows into " << dir << "/results.jsonl and results.csv\n";
   const std::size_t missing = total - rows.size();
   if (q.reachable && q.active() == 0 && missing > 0)
-    std::cout << "  " << missing << " point" << (missing == 1 ? " has" : "s have")
-              << " no row and no array task is queued: their tasks were cancelled, hit the time limit or lost "
-                 "their node. Resubmit only those with:\n    "
-              << resume_hint(dir, subs) << "\n";
+    std::cout
+        << "  " << missing << " point" << (missing == 1 ? " has" : "s have")
+        << " no row and no array task is queued: their tasks were cancelled, hit the time limit or lost "
+           "their node. Resubmit only those with:\n    "
+        << resume_hint(dir, subs) << "\n";
   if (missing == 0) {
     std::cout << "\n";
-    const auto shown = varying_columns(plan.params, rows, [](const Row& r, const std::string& key) -> const std::string& {
-      return find(r, column_of(key))->text;
-    });
+    const auto shown =
+        varying_columns(plan.params, rows, [](const Row& r, const std::string& key) -> const std::string& {
+          return find(r, column_of(key))->text;
+        });
     return report_summary(dir, rows, shown);
   }
   return !subs.empty() && (!q.reachable || q.active() > 0) ? 3 : 1;
@@ -636,8 +660,8 @@ int wait_and_merge(const std::string& dir, bool wait) {
 
 }  // namespace
 
-int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expansion& ex, const std::string& out,
-                const SlurmOptions& opt) {
+int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expansion& ex,
+                const std::string& out, const SlurmOptions& opt) {
   const std::string dir = absolute_dir(out);
   const auto previous = read_submissions(dir);
   if (!opt.resume && !previous.empty())
@@ -646,7 +670,8 @@ int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expan
   if (opt.resume && previous.empty())
     throw InputError("--out " + dir + ": --resume: no Slurm sweep was submitted from this directory");
   if (!opt.resume && fs::exists(dir + "/results.jsonl") && fs::file_size(dir + "/results.jsonl") > 0)
-    throw InputError("--out " + dir + ": results.jsonl already holds results of another sweep; choose another --out");
+    throw InputError("--out " + dir +
+                     ": results.jsonl already holds results of another sweep; choose another --out");
   if (ex.points.empty()) throw InputError(spec.file + ": no point passes the constraints: nothing to submit");
   if (!opt.dry_run) require_slurm();  // before anything is written into DIR
   if (opt.resume) {
@@ -698,18 +723,19 @@ int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expan
     if (!opt.resume) write_plan(dir, ex.points);
     write_text(dir + "/tasks/" + std::to_string(round) + ".txt", task_table(todo, chunk));
     write_text(dir + "/sweep.sbatch", sbatch_script(spec.name, dir, fs::current_path().string(), opt));
-    fs::permissions(dir + "/sweep.sbatch", fs::perms::owner_exec | fs::perms::group_exec, fs::perm_options::add);
+    fs::permissions(dir + "/sweep.sbatch", fs::perms::owner_exec | fs::perms::group_exec,
+                    fs::perm_options::add);
   }
   std::cerr << "sweep " << spec.name << ": " << ex.points.size() << " points";
   if (ex.rejected) std::cerr << " (" << ex.rejected << " rejected by constraints)";
   if (opt.resume) std::cerr << ", " << ex.points.size() - todo.size() << " already done";
-  std::cerr << "; " << todo.size() << " to run in " << tasks << " array task" << (tasks == 1 ? "" : "s") << " of up to "
-            << chunk << " point" << (chunk == 1 ? "" : "s") << "\n";
+  std::cerr << "; " << todo.size() << " to run in " << tasks << " array task" << (tasks == 1 ? "" : "s")
+            << " of up to " << chunk << " point" << (chunk == 1 ? "" : "s") << "\n";
   if (opt.dry_run) {
     std::cout << "dry run: wrote " << dir << "/sweep.sbatch, points.jsonl and tasks/" << round
               << ".txt; submit with: sbatch --array=0-" << tasks - 1
-              << (opt.max_running ? "%" + std::to_string(opt.max_running) : "") << " " << dir << "/sweep.sbatch "
-              << round << "\n";
+              << (opt.max_running ? "%" + std::to_string(opt.max_running) : "") << " " << dir
+              << "/sweep.sbatch " << round << "\n";
     return 0;
   }
   const std::string job = submit(dir, round, tasks, todo.size(), fs::absolute(spec_path).string(), opt);
@@ -730,21 +756,25 @@ int sweep_task_main(const std::vector<std::string>& args) {
   const char* cpus = std::getenv("SLURM_CPUS_PER_TASK");
   unsigned jobs = cpus && std::atoi(cpus) > 0 ? static_cast<unsigned>(std::atoi(cpus)) : 1;
   po::options_description desc("sweep-task options");
+  // clang-format off
   desc.add_options()("help,h", "show this help")
       ("dir", po::value(&dir)->required(), "the sweep directory (--out of the Slurm sweep)")
       ("round", po::value(&round)->required(), "submission round (the task table DIR/tasks/ROUND.txt)")
       ("task", po::value(&task)->required(), "array task index: the line of the task table")
       ("jobs,j", po::value(&jobs)->default_value(jobs), "worker processes at a time (default $SLURM_CPUS_PER_TASK or 1)")
       ("timeout", po::value(&timeout_s)->default_value(0), "seconds before a point is killed and recorded as failed");
+  // clang-format on
   po::positional_options_description pos;
   pos.add("dir", 1);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
   if (vm.count("help")) {
-    std::cout << "usage: fusesim sweep-task DIR --round R --task T\n"
-                 "Runs one Slurm array task of a sweep submitted with --executor slurm: the points on line T of\n"
-                 "DIR/tasks/R.txt, appending their rows to DIR/shards/R_T.jsonl (points already there are skipped).\n\n"
-              << desc << "\n";
+    std::cout
+        << "usage: fusesim sweep-task DIR --round R --task T\n"
+           "Runs one Slurm array task of a sweep submitted with --executor slurm: the points on line T of\n"
+           "DIR/tasks/R.txt, appending their rows to DIR/shards/R_T.jsonl (points already there are "
+           "skipped).\n\n"
+        << desc << "\n";
     return 0;
   }
   po::notify(vm);
@@ -768,13 +798,15 @@ int sweep_task_main(const std::vector<std::string>& args) {
   std::vector<const Point*> todo;
   for (const auto& p : points)
     if (!shard.has(p.id)) todo.push_back(&p);
-  std::cerr << "sweep-task " << round << "_" << task << ": " << points.size() << " points, " << points.size() - todo.size()
-            << " already in the shard, " << todo.size() << " to run with -j " << jobs << "\n";
+  std::cerr << "sweep-task " << round << "_" << task << ": " << points.size() << " points, "
+            << points.size() - todo.size() << " already in the shard, " << todo.size() << " to run with -j "
+            << jobs << "\n";
   const char* tmp = std::getenv("TMPDIR");
-  const std::string work_root =
-      std::string(tmp && *tmp ? tmp : "/tmp") + "/fusesim-task-" + std::to_string(::getpid());  // node-local scratch
-  const auto shown = varying_columns(points.empty() ? std::vector<Param>{} : points.front().params, points,
-                                    [](const Point& p, const std::string& key) -> const std::string& { return p.get(key); });
+  const std::string work_root = std::string(tmp && *tmp ? tmp : "/tmp") + "/fusesim-task-" +
+                                std::to_string(::getpid());  // node-local scratch
+  const auto shown = varying_columns(
+      points.empty() ? std::vector<Param>{} : points.front().params, points,
+      [](const Point& p, const std::string& key) -> const std::string& { return p.get(key); });
   run_points(todo, {points.size(), points.size() - todo.size(), shown}, jobs, timeout_s, shard, work_root);
   return 0;
 }
@@ -783,20 +815,23 @@ int sweep_status_main(const std::vector<std::string>& args) {
   std::string dir;
   bool wait = false;
   po::options_description desc("sweep-status options");
+  // clang-format off
   desc.add_options()("help,h", "show this help")
       ("dir", po::value(&dir)->required(), "the sweep directory (--out of the Slurm sweep)")
       ("wait", po::bool_switch(&wait), "block with a progress bar until no array task is queued or running");
+  // clang-format on
   po::positional_options_description pos;
   pos.add("dir", 1);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
   if (vm.count("help")) {
-    std::cout << "usage: fusesim sweep-status DIR [--wait]\n"
-                 "Shows the points done, failed and pending of a sweep submitted with --executor slurm, its array\n"
-                 "tasks in squeue and sacct, and merges the shards into DIR/results.jsonl and DIR/results.csv.\n"
-                 "Exit codes: 0 every point has a row, 1 points are missing and nothing is queued (or every\n"
-                 "point failed), 2 bad usage, 3 array tasks are still queued or running.\n\n"
-              << desc << "\n";
+    std::cout
+        << "usage: fusesim sweep-status DIR [--wait]\n"
+           "Shows the points done, failed and pending of a sweep submitted with --executor slurm, its array\n"
+           "tasks in squeue and sacct, and merges the shards into DIR/results.jsonl and DIR/results.csv.\n"
+           "Exit codes: 0 every point has a row, 1 points are missing and nothing is queued (or every\n"
+           "point failed), 2 bad usage, 3 array tasks are still queued or running.\n\n"
+        << desc << "\n";
     return 0;
   }
   po::notify(vm);

@@ -23,7 +23,7 @@ namespace fusesim::sweep {
 
 struct SlurmOptions {
   std::string partition, time_limit;
-  std::size_t chunk = 0;  // points per array task; 0: the fewest tasks of at most 1000
+  std::size_t chunk = 0;     // points per array task; 0: the fewest tasks of at most 1000
   unsigned max_running = 0;  // array throttle (%M); 0: none
   std::vector<std::string> sbatch_args;
   double timeout_s = 0;  // per point, as for the local executor
@@ -32,8 +32,8 @@ struct SlurmOptions {
 
 // `fusesim sweep SPEC --executor slurm --out DIR ...`. Exit 2 without writing into DIR when
 // Slurm is not reachable.
-int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expansion& ex, const std::string& out,
-                const SlurmOptions& opt);
+int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expansion& ex,
+                const std::string& out, const SlurmOptions& opt);
 int sweep_task_main(const std::vector<std::string>& args);    // `fusesim sweep-task DIR --round R --task T`
 int sweep_status_main(const std::vector<std::string>& args);  // `fusesim sweep-status DIR [--wait]`
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Slurm executor on a real one-node cluster (scripts/slurm-local.sh): the reduced
 # buffer-sizes study gives the same rows as the local executor; an array task cancelled midway
-# plus --resume gives them again, none lost or run twice; with the cluster stopped,
-# --executor slurm is exit 2 with one line and writes nothing.
+# plus --resume gives them again, none lost or run twice; a failing point is recorded with its
+# error; with the cluster stopped, --executor slurm is exit 2 with one line and writes nothing.
 # Usage: slurm.sh FUSESIM SPEC WORKDIR        (exit 77: skipped, slurm-wlm is not installed)
 set -eu
 fusesim=$1; spec=$2; work=$3
@@ -92,7 +92,19 @@ run=$(cat "$work/cancel/shards"/*.jsonl | wc -l)
 [ "$run" -eq 12 ] || fail "the shards hold $run rows: points were run twice or lost"
 echo "ok: scancel of task 2 after $at_cancel of 4 points, --resume ran the $missing others; same $total rows"
 
-# 3. With the controller gone: exit 2, one line, nothing written.
+# 3. A point that fails is recorded with its error, as by the local executor.
+"$fusesim" sweep "$(dirname "$spec")/failing.yaml" --executor slurm --out "$work/failing" --wait \
+  >"$work/failing.log" 2>&1 || fail "slurm sweep of failing.yaml exited $?"
+python3 - "$work/failing" <<'PY' || fail "the failed point is not recorded with its error"
+import csv, sys
+rows = {r["arch.buffers.nbin.bytes"]: r for r in csv.DictReader(open(sys.argv[1] + "/results.csv"))}
+assert set(rows) == {"64B", "2KiB"}, rows.keys()
+assert rows["64B"]["status"] == "failed" and "no tile fits" in rows["64B"]["error"], rows["64B"]
+assert rows["2KiB"]["status"] == "ok" and int(rows["2KiB"]["cycles"]) > 0, rows["2KiB"]
+PY
+echo "ok: failed point recorded through Slurm"
+
+# 4. With the controller gone: exit 2, one line, nothing written.
 "$root/scripts/slurm-local.sh" stop >>"$work/cluster.log" 2>&1
 status=0
 "$fusesim" sweep "$spec" --executor slurm --out "$work/down" >"$work/down.log" 2>&1 || status=$?
