@@ -388,13 +388,16 @@ std::string resume_hint(const std::string& dir, const std::vector<Submission>& s
 
 std::string sbatch_script(const std::string& name, const std::string& dir, const std::string& cwd,
                           const SlurmOptions& opt) {
+  std::string job_name = name;  // #SBATCH values end at white space
+  for (char& c : job_name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') c = '_';
   std::ostringstream s;
   s << "#!/bin/bash\n"
     << "# fusesim sweep '" << name << "' on Slurm, written by `fusesim sweep --executor slurm`.\n"
     << "# Submitted as: sbatch --array=0-(TASKS-1)[%MAX_RUNNING] " << dir << "/sweep.sbatch ROUND\n"
     << "# Array task T runs the points on line T of " << dir << "/tasks/ROUND.txt into " << dir
     << "/shards/ROUND_T.jsonl.\n"
-    << "#SBATCH --job-name=fusesim-" << name << "\n"
+    << "#SBATCH --job-name=fusesim-" << job_name << "\n"
     << "#SBATCH --output=" << dir << "/logs/%A_%a.out\n"
     << "#SBATCH --chdir=" << cwd << "\n";
   if (!opt.partition.empty()) s << "#SBATCH --partition=" << opt.partition << "\n";
@@ -663,6 +666,10 @@ int wait_and_merge(const std::string& dir, bool wait) {
 int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expansion& ex,
                 const std::string& out, const SlurmOptions& opt) {
   const std::string dir = absolute_dir(out);
+  for (const std::string& path : {dir, fs::current_path().string()})
+    if (path.find_first_of(" \t\n") != std::string::npos)
+      throw InputError("--executor slurm: '" + path +
+                       "' has white space, which #SBATCH lines cannot carry: use a path without it");
   const auto previous = read_submissions(dir);
   if (!opt.resume && !previous.empty())
     throw InputError("--out " + dir + ": already holds a Slurm sweep (job " + previous.back().job +
