@@ -21,6 +21,7 @@
 #include "report.h"
 #include "simulation.h"
 #include "sweep.h"
+#include "sweep_slurm.h"
 #include "trace_files.h"
 #include "version.h"
 
@@ -37,7 +38,9 @@ constexpr const char* kUsage =
     "  run        compile a model and co-simulate it on the accelerator\n"
     "  compile    compile a model; write the program listing (--emit-asm) or a schedule report\n"
     "  inspect    print a model's layers, shapes, MACs and parameters\n"
-    "  sweep      run a YAML-defined design-space sweep in parallel\n"
+    "  sweep      run a YAML-defined design-space sweep in parallel (here, or as a Slurm job array)\n"
+    "  sweep-status  follow a Slurm sweep and merge its shards into results.jsonl/results.csv\n"
+    "  sweep-task    run one array task of a Slurm sweep (used by its sweep.sbatch)\n"
     "  onnx-test  run ONNX conformance case folders\n"
     "\n"
     "Run 'fusesim <command> --help' for the options of a command. 'fusesim --version' prints the version.\n";
@@ -478,6 +481,8 @@ int cli_main(int argc, char* argv[]) {
     if (cmd == "compile") return cmd_compile(rest);
     if (cmd == "inspect") return cmd_inspect(rest);
     if (cmd == "sweep") return sweep_main(rest);
+    if (cmd == "sweep-status") return sweep::sweep_status_main(rest);
+    if (cmd == "sweep-task") return sweep::sweep_task_main(rest);
     if (cmd == "onnx-test") return onnx_test_main(rest);
     throw UsageError("unknown command '" + cmd + "'");
   } catch (const UsageError& e) {

@@ -20,9 +20,11 @@
 #include <iomanip>
 #include <iostream>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "isa/errors.h"
+#include "sweep_slurm.h"
 #include "sweep_spec.h"
 
 namespace po = boost::program_options;
@@ -39,9 +41,6 @@ using Clock = std::chrono::steady_clock;
 const std::vector<std::string> kMetrics = {"cycles",          "time_ns",        "macs",        "dram_read_bytes",
                                            "dram_write_bytes", "avg_bw_gbps",    "peak_bw_gbps", "nfu_utilization",
                                            "energy_pj",       "onchip_bytes",   "compulsory_dram_bytes", "dram_fetch_bytes"};
-
-// Results column of a point parameter: compiler.fusion -> fusion; arch.* keys stay whole.
-std::string column_of(const std::string& key) { return key.rfind("compiler.", 0) == 0 ? key.substr(9) : key; }
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
@@ -150,13 +149,10 @@ class Progress {
     const double elapsed = seconds(Clock::now() - start_);
     const std::size_t todo = total_ - already_;
     const double eta = done_ ? elapsed / static_cast<double>(done_) * static_cast<double>(todo - done_) : NAN;
-    constexpr int kWidth = 30;
-    const int filled = total_ ? static_cast<int>(kWidth * (already_ + done_) / total_) : kWidth;
-    std::cerr << "\r\033[K[" << std::string(static_cast<std::size_t>(filled), '#')
-              << std::string(static_cast<std::size_t>(kWidth - filled), '.') << "] " << already_ + done_ << "/" << total_
-              << "  ok " << ok_ << "  failed " << failed_;
-    if (running) std::cerr << "  running " << running;
-    std::cerr << "  elapsed " << hms(elapsed) << "  ETA " << (done_ ? hms(eta) : "?") << std::flush;
+    std::cerr << "\r\033[K"
+              << progress_bar(already_ + done_, total_, ok_, failed_,
+                              running ? "running " + std::to_string(running) : "", elapsed, eta)
+              << std::flush;
   }
 };
 
@@ -263,10 +259,48 @@ Row result_row(const Worker& w, int status, double wall) {
   return r;
 }
 
-// Runs `todo` with at most `jobs` workers at a time, appending each row to `store`.
-void run_points(const std::vector<const Point*>& todo, unsigned jobs, double timeout_s, ResultStore& store,
-                Progress& progress) {
-  const std::string work_root = store.dir() + "/.work";
+}  // namespace
+
+std::string column_of(const std::string& key) { return key.rfind("compiler.", 0) == 0 ? key.substr(9) : key; }
+
+std::vector<std::string> result_columns(const std::vector<Param>& params) {
+  std::vector<std::string> columns = {"id", "index"};
+  for (const auto& [k, v] : params) columns.push_back(column_of(k));
+  columns.push_back("status");
+  columns.push_back("error");
+  columns.insert(columns.end(), kMetrics.begin(), kMetrics.end());
+  columns.push_back("wall_s");
+  return columns;
+}
+
+std::string progress_bar(std::size_t done, std::size_t total, std::size_t ok, std::size_t failed,
+                         const std::string& extra, double elapsed_s, double eta_s) {
+  constexpr std::size_t kWidth = 30;
+  const std::size_t filled = total ? std::min(kWidth, kWidth * done / total) : kWidth;
+  std::ostringstream o;
+  o << "[" << std::string(filled, '#') << std::string(kWidth - filled, '.') << "] " << done << "/" << total << "  ok "
+    << ok << "  failed " << failed;
+  if (!extra.empty()) o << "  " << extra;
+  o << "  elapsed " << hms(elapsed_s) << "  ETA " << (std::isnan(eta_s) ? "?" : hms(eta_s));
+  return o.str();
+}
+
+int report_summary(const std::string& out, const std::vector<Row>& rows, const std::vector<std::string>& shown) {
+  std::size_t ok = 0;
+  for (const auto& r : rows) {
+    const Cell* s = find(r, "status");
+    if (s && s->text == "ok") ++ok;
+  }
+  std::ostringstream summary;
+  print_summary(summary, rows, shown);
+  std::cout << summary.str();
+  std::ofstream(out + "/summary.txt") << summary.str();
+  return !rows.empty() && ok == 0 ? 1 : 0;
+}
+
+void run_points(const std::vector<const Point*>& todo, const RunProgress& shown, unsigned jobs, double timeout_s,
+                ResultStore& store, const std::string& work_root) {
+  Progress progress(shown.total, shown.already, shown.params);
   std::error_code ec;
   fs::remove_all(work_root, ec);  // leftovers of a killed sweep (the store's lock is ours)
   fs::create_directories(work_root, ec);
@@ -311,8 +345,12 @@ void run_points(const std::vector<const Point*>& todo, unsigned jobs, double tim
   fs::remove_all(work_root, ec);
 }
 
+namespace {
+
 constexpr const char* kUsage =
     "usage: fusesim sweep SPEC [-j N] [--out DIR] [--resume] [--dry-run]\n"
+    "       fusesim sweep SPEC --executor slurm --out DIR [--partition P] [--time T] [--chunk K] [--max-running M]\n"
+    "                          [--sbatch-arg ARG]... [--wait] [--resume]\n"
     "Runs every point of a sweep spec (configs/sweeps/*.yaml; format in docs/sweeps.md), one worker process\n"
     "per point, appending a row per point to DIR/results.csv and DIR/results.jsonl as it finishes.";
 
@@ -385,6 +423,8 @@ int sweep_main(const std::vector<std::string>& args) {
   unsigned jobs = std::max(1u, static_cast<unsigned>(::sysconf(_SC_NPROCESSORS_ONLN)));
   bool resume = false, dry_run = false, overwrite = false;
   double timeout_s = 0;
+  std::string executor = "local";
+  SlurmOptions slurm;
   po::options_description desc("sweep options");
   desc.add_options()("help,h", "show this help")
       ("spec", po::value(&spec_path), "the sweep spec (YAML)")
@@ -393,7 +433,17 @@ int sweep_main(const std::vector<std::string>& args) {
       ("resume", po::bool_switch(&resume), "complete a killed sweep: skip points already in DIR/results.jsonl")
       ("overwrite", po::bool_switch(&overwrite), "discard results already in DIR")
       ("dry-run,n", po::bool_switch(&dry_run), "list the points and exit")
-      ("timeout", po::value(&timeout_s)->default_value(0), "seconds before a point is killed and recorded as failed (0: none)");
+      ("timeout", po::value(&timeout_s)->default_value(0), "seconds before a point is killed and recorded as failed (0: none)")
+      ("executor", po::value(&executor)->default_value(executor), "local (worker processes here) or slurm (a job array)");
+  po::options_description slurm_desc("--executor slurm options (docs/sweeps.md, \"On a cluster\")");
+  slurm_desc.add_options()
+      ("partition", po::value(&slurm.partition), "Slurm partition (sbatch --partition)")
+      ("time", po::value(&slurm.time_limit), "time limit of each array task (sbatch --time), e.g. 2:00:00")
+      ("chunk", po::value(&slurm.chunk), "points per array task (default: the fewest tasks, at most 1000)")
+      ("max-running", po::value(&slurm.max_running), "array tasks running at once (sbatch --array=...%M)")
+      ("sbatch-arg", po::value(&slurm.sbatch_args)->composing(), "extra sbatch option, e.g. --sbatch-arg=--account=lab (repeatable)")
+      ("wait", po::bool_switch(&slurm.wait), "after submitting, follow the array with a progress bar and merge");
+  desc.add(slurm_desc);
   po::positional_options_description pos;
   pos.add("spec", 1);
   po::variables_map vm;
@@ -408,8 +458,28 @@ int sweep_main(const std::vector<std::string>& args) {
   if (timeout_s < 0) throw InputError("--timeout must be >= 0");
   if (resume && overwrite) throw InputError("--resume and --overwrite exclude each other");
 
+  if (executor != "local" && executor != "slurm")
+    throw InputError("--executor: expected local or slurm, got '" + executor + "'");
+  if (executor == "local")
+    for (const char* o : {"partition", "time", "chunk", "max-running", "sbatch-arg", "wait"})
+      if (vm.count(o) && !vm[o].defaulted()) throw InputError(std::string("--") + o + " needs --executor slurm");
+  if (executor == "slurm") {
+    if (out.empty()) throw InputError("--executor slurm needs --out DIR on a filesystem that every node sees");
+    if (overwrite) throw InputError("--overwrite: not with --executor slurm; choose a new --out to start over");
+    if (!vm["jobs"].defaulted())
+      throw InputError("-j: not with --executor slurm; each array task runs $SLURM_CPUS_PER_TASK workers "
+                       "(--sbatch-arg=--cpus-per-task=N)");
+    if (vm.count("chunk") && slurm.chunk == 0) throw InputError("--chunk must be at least 1");
+  }
+
   const SweepSpec spec = load_spec(spec_path);
   const Expansion ex = expand(spec);
+  if (executor == "slurm") {
+    slurm.timeout_s = timeout_s;
+    slurm.resume = resume;
+    slurm.dry_run = dry_run;
+    return slurm_sweep(spec_path, spec, ex, out, slurm);
+  }
   std::vector<std::string> shown;  // the parameters that vary, for progress and summary lines
   for (const auto& a : spec.axes) shown.push_back(column_of(a.key));
 
@@ -425,13 +495,7 @@ int sweep_main(const std::vector<std::string>& args) {
   }
   if (out.empty()) out = "out/sweeps/" + spec.name;
 
-  std::vector<std::string> columns = {"id", "index"};
-  for (const auto& [k, v] : ex.points.empty() ? std::vector<Param>{} : ex.points.front().params) columns.push_back(column_of(k));
-  columns.push_back("status");
-  columns.push_back("error");
-  columns.insert(columns.end(), kMetrics.begin(), kMetrics.end());
-  columns.push_back("wall_s");
-
+  const auto columns = result_columns(ex.points.empty() ? std::vector<Param>{} : ex.points.front().params);
   ResultStore store(out, columns, resume, overwrite);
   std::vector<const Point*> todo;
   for (const auto& p : ex.points)
@@ -443,30 +507,22 @@ int sweep_main(const std::vector<std::string>& args) {
   std::cerr << "; " << todo.size() << " to run with -j " << jobs << " -> " << out << "/results.csv\n";
 
   const auto t0 = Clock::now();
-  Progress progress(ex.points.size(), already, shown);
-  run_points(todo, jobs, timeout_s, store, progress);
+  run_points(todo, {ex.points.size(), already, shown}, jobs, timeout_s, store, out + "/.work");
   const double wall = seconds(Clock::now() - t0);
 
   // The summary covers this spec's points, including those of earlier (resumed) runs.
   std::vector<Row> rows;
-  std::map<std::string, bool> in_spec;
-  for (const auto& p : ex.points) in_spec[p.id] = true;
-  std::size_t ok = 0;
+  std::set<std::string> in_spec;
+  for (const auto& p : ex.points) in_spec.insert(p.id);
   for (const auto& r : store.rows()) {
     const Cell* id = find(r, "id");
-    if (!id || !in_spec.count(id->text)) continue;
-    rows.push_back(r);
-    const Cell* s = find(r, "status");
-    if (s && s->text == "ok") ++ok;
+    if (id && in_spec.count(id->text)) rows.push_back(r);
   }
-  std::ostringstream summary;
-  print_summary(summary, rows, shown);
-  std::cout << summary.str();
-  std::ofstream(out + "/summary.txt") << summary.str();
+  const int rc = report_summary(out, rows, shown);
   std::cout << "\nran " << todo.size() << " points in " << std::fixed << std::setprecision(1) << wall << " s ("
             << std::setprecision(1) << (wall > 0 ? 60.0 * static_cast<double>(todo.size()) / wall : 0.0)
             << " points/min at -j " << jobs << "); results in " << out << "/results.csv\n";
-  return !rows.empty() && ok == 0 ? 1 : 0;
+  return rc;
 }
 
 }  // namespace fusesim

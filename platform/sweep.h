@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "sweep_spec.h"
 #include "sweep_store.h"
 
 namespace fusesim {
@@ -26,6 +27,31 @@ std::vector<std::size_t> pareto_front(const std::vector<std::pair<double, double
 // Per model: the best ok row by cycles and by energy, and the Pareto front of cycles against
 // on-chip bytes. `shown` are the parameter columns printed for each row.
 void print_summary(std::ostream& os, const std::vector<Row>& rows, const std::vector<std::string>& shown);
+// Prints the summary and writes it to OUT/summary.txt; returns the sweep's exit code (1 when
+// every row failed).
+int report_summary(const std::string& out, const std::vector<Row>& rows, const std::vector<std::string>& shown);
+
+// Results column of a point parameter: compiler.fusion -> fusion; arch.* keys stay whole.
+std::string column_of(const std::string& key);
+// The results columns (CSV order) of points with these parameters.
+std::vector<std::string> result_columns(const std::vector<Param>& params);
+
+// "[#####.....] 5/10  ok 4  failed 1  EXTRA  elapsed 3s  ETA 3s"; a NaN ETA prints as "?".
+std::string progress_bar(std::size_t done, std::size_t total, std::size_t ok, std::size_t failed,
+                         const std::string& extra, double elapsed_s, double eta_s);
+
+// What progress lines count against: `already` of `total` points were done before this run;
+// `params` are the columns shown for each finished point.
+struct RunProgress {
+  std::size_t total = 0, already = 0;
+  std::vector<std::string> params;
+};
+
+// Runs `todo`, one worker process per point and at most `jobs` at a time, appending each
+// point's row (failed points with their error) to `store`; workers write under `work_root`,
+// which is emptied first and removed at the end. Progress goes to stderr.
+void run_points(const std::vector<const Point*>& todo, const RunProgress& progress, unsigned jobs,
+                double timeout_s, ResultStore& store, const std::string& work_root);
 
 }  // namespace sweep
 }  // namespace fusesim

@@ -354,10 +354,20 @@ Expansion expand(const SweepSpec& spec) {
   }
   std::map<std::string, YAML::Node> arch_cache;
   PointResolver resolver(arch_cache);
+  // A few distinct paths across up to a million points: look each up on the filesystem once.
+  std::map<std::string, std::string> paths;
+  auto resolved = [&](const std::string& path) -> const std::string& {
+    auto it = paths.find(path);
+    if (it == paths.end()) it = paths.emplace(path, resolve_path(spec.file, path)).first;
+    return it->second;
+  };
   std::vector<std::size_t> digit(spec.axes.size(), 0);  // odometer, last axis fastest
+  std::string canon;                                     // a point's parameters, hashed into its id
+  ex.points.reserve(spec.constraints.empty() ? ex.total : 0);
   for (std::size_t index = 0; index < ex.total; ++index) {
     Point p;
     p.index = index;
+    p.params.reserve(kBaseKeys.size() + spec.axes.size());
     for (const auto& key : kBaseKeys) {
       std::string v = base_value(spec, key);
       for (std::size_t i = 0; i < spec.axes.size(); ++i)
@@ -366,10 +376,10 @@ Expansion expand(const SweepSpec& spec) {
     }
     for (std::size_t i = 0; i < spec.axes.size(); ++i)
       if (is_arch_key(spec.axes[i].key)) p.params.emplace_back(spec.axes[i].key, spec.axes[i].values[digit[i]]);
-    p.model_path = resolve_path(spec.file, p.get("model"));
-    p.arch_path = resolve_path(spec.file, p.get("arch"));
-    std::string canon;
-    for (const auto& [k, v] : p.params) canon += k + "=" + v + "\n";
+    p.model_path = resolved(p.get("model"));
+    p.arch_path = resolved(p.get("arch"));
+    canon.clear();
+    for (const auto& [k, v] : p.params) canon.append(k).append("=").append(v).append("\n");
     p.id = hash_id(canon);
 
     bool keep = true;

@@ -5,6 +5,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -13,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
+#include <string_view>
 
 #include "isa/errors.h"
 #include "json_writer.h"
@@ -25,10 +27,11 @@ namespace {
 
 class JsonScanner {
  public:
-  explicit JsonScanner(const std::string& s) : s_(s) {}
+  explicit JsonScanner(std::string_view s) : s_(s) {}
 
   Row object() {
     Row row;
+    row.reserve(32);  // a results row has about 30 cells
     expect('{');
     ws();
     if (peek() == '}') {
@@ -56,7 +59,7 @@ class JsonScanner {
   }
 
  private:
-  const std::string& s_;
+  std::string_view s_;
   std::size_t pos_ = 0;
 
   [[noreturn]] void bad(const std::string& msg) const {
@@ -91,13 +94,13 @@ class JsonScanner {
     expect('"');
     std::string out;
     for (;;) {
-      if (pos_ >= s_.size()) bad("unterminated string");
+      // The plain run up to the next quote or escape in one append (shards hold 100,000s of rows).
+      const std::size_t run = s_.find_first_of("\"\\", pos_);
+      if (run == std::string::npos) bad("unterminated string");
+      out.append(s_, pos_, run - pos_);
+      pos_ = run;
       char c = s_[pos_++];
       if (c == '"') return out;
-      if (c != '\\') {
-        out += c;
-        continue;
-      }
       if (pos_ >= s_.size()) bad("unterminated escape");
       char e = s_[pos_++];
       switch (e) {
@@ -110,7 +113,7 @@ class JsonScanner {
         case 'u': {
           if (pos_ + 4 > s_.size()) bad("short \\u escape");
           char* endp = nullptr;
-          std::string hex = s_.substr(pos_, 4);
+          std::string hex(s_.substr(pos_, 4));
           unsigned cp = static_cast<unsigned>(std::strtoul(hex.c_str(), &endp, 16));
           if (endp != hex.c_str() + 4) bad("bad \\u escape");
           utf8(out, cp);
@@ -125,7 +128,7 @@ class JsonScanner {
     std::size_t start = pos_;
     while (pos_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[pos_])) || std::strchr("+-.", s_[pos_])))
       ++pos_;
-    std::string tok = s_.substr(start, pos_ - start);
+    std::string tok(s_.substr(start, pos_ - start));
     if (tok == "true" || tok == "false" || tok == "null") return tok;
     char* endp = nullptr;
     std::strtod(tok.c_str(), &endp);
@@ -158,15 +161,56 @@ void write_all(int fd, const std::string& data, const std::string& what) {
   }
 }
 
-// Writes `content` to `path` atomically (temporary file, fsync, rename).
-void replace_file(const std::string& path, const std::string& content) {
-  const std::string tmp = path + ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw InputError(tmp + ": cannot create: " + std::strerror(errno));
-  write_all(fd, content, tmp);
-  ::fsync(fd);
-  ::close(fd);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw InputError(path + ": cannot replace: " + std::strerror(errno));
+// Appends `s` as JSON string content; most values need no escaping and are copied as they are.
+void append_json_escaped(std::string& out, const std::string& s) {
+  const bool plain = std::none_of(s.begin(), s.end(), [](char c) {
+    return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20;
+  });
+  out += plain ? s : JsonWriter::escape(s);
+}
+
+void append_csv_field(std::string& out, const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) {
+    out += s;
+    return;
+  }
+  out += '"';
+  for (char c : s) {
+    if (c == '"') out += '"';
+    out += (c == '\n' || c == '\r') ? ' ' : c;
+  }
+  out += '"';
+}
+
+void append_json_line(std::string& out, const Row& row) {
+  out += '{';
+  for (std::size_t i = 0; i < row.size(); ++i) {
+    const auto& [k, c] = row[i];
+    if (i) out += ',';
+    out += '"';
+    append_json_escaped(out, k);
+    out += "\":";
+    if (c.quoted) {
+      out += '"';
+      append_json_escaped(out, c.text);
+      out += '"';
+    } else {
+      out += c.text.empty() ? "null" : c.text;
+    }
+  }
+  out += "}\n";
+}
+
+void append_csv_line(std::string& out, const Row& row, const std::vector<std::string>& columns) {
+  std::size_t next = 0;  // rows mostly hold the columns in order: try the next cell first
+  for (std::size_t i = 0; i < columns.size(); ++i) {
+    const Cell* c = nullptr;
+    if (next < row.size() && row[next].first == columns[i]) c = &row[next++].second;
+    else c = find(row, columns[i]);
+    if (i) out += ',';
+    if (c && !(!c->quoted && c->text == "null")) append_csv_field(out, c->text);
+  }
+  out += '\n';
 }
 
 std::string header_line(const std::vector<std::string>& columns) {
@@ -176,6 +220,34 @@ std::string header_line(const std::vector<std::string>& columns) {
 }
 
 }  // namespace
+
+AtomicFile::AtomicFile(std::string path) : path_(std::move(path)), tmp_(path_ + ".tmp") {
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError(tmp_ + ": cannot create: " + std::strerror(errno));
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void AtomicFile::append(std::string_view text) {
+  buf_ += text;
+  written_ += text.size();
+  if (buf_.size() >= kFlushBytes) flush();
+}
+
+void AtomicFile::flush() {
+  write_all(fd_, buf_, tmp_);
+  buf_.clear();
+}
+
+void AtomicFile::commit() {
+  flush();
+  ::fsync(fd_);
+  ::close(fd_);
+  fd_ = -1;
+  if (std::rename(tmp_.c_str(), path_.c_str()) != 0) throw InputError(path_ + ": cannot replace: " + std::strerror(errno));
+}
 
 const Cell* find(const Row& row, const std::string& key) {
   for (const auto& [k, c] : row)
@@ -191,36 +263,24 @@ double number(const Row& row, const std::string& key) {
   return end == c->text.c_str() + c->text.size() ? v : NAN;
 }
 
-Row parse_flat_json(const std::string& text) { return JsonScanner(text).object(); }
+Row parse_flat_json(std::string_view text) { return JsonScanner(text).object(); }
 
 std::string to_json_line(const Row& row) {
-  std::string s = "{";
-  for (std::size_t i = 0; i < row.size(); ++i) {
-    const auto& [k, c] = row[i];
-    s += (i ? "," : "") + std::string("\"") + JsonWriter::escape(k) + "\":";
-    s += c.quoted ? "\"" + JsonWriter::escape(c.text) + "\"" : (c.text.empty() ? "null" : c.text);
-  }
-  return s + "}\n";
+  std::string s;
+  append_json_line(s, row);
+  return s;
 }
 
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-  std::string q = "\"";
-  for (char c : s) {
-    if (c == '"') q += '"';
-    q += (c == '\n' || c == '\r') ? ' ' : c;
-  }
-  return q + "\"";
+  std::string out;
+  append_csv_field(out, s);
+  return out;
 }
 
 std::string to_csv_line(const Row& row, const std::vector<std::string>& columns) {
   std::string s;
-  for (std::size_t i = 0; i < columns.size(); ++i) {
-    const Cell* c = find(row, columns[i]);
-    if (i) s += ',';
-    if (c && !(!c->quoted && c->text == "null")) s += csv_field(c->text);
-  }
-  return s + "\n";
+  append_csv_line(s, row, columns);
+  return s;
 }
 
 std::vector<std::string> complete_lines(const std::string& content, std::size_t& complete_bytes) {
@@ -232,8 +292,85 @@ std::vector<std::string> complete_lines(const std::string& content, std::size_t&
   return lines;
 }
 
-ResultStore::ResultStore(const std::string& dir, std::vector<std::string> csv_columns, bool resume, bool overwrite)
-    : dir_(dir), columns_(std::move(csv_columns)) {
+std::vector<Row> read_rows(const std::string& path, std::set<std::string>& ids, std::size_t& dropped) {
+  std::vector<Row> rows;
+  std::error_code ec;
+  if (!fs::exists(path, ec)) return rows;
+  const std::string content = read_whole_file(path);
+  const std::string_view text(content);
+  std::size_t complete = 0;
+  for (std::size_t nl; (nl = text.find('\n', complete)) != std::string_view::npos; complete = nl + 1) {
+    const std::string_view line = text.substr(complete, nl - complete);
+    if (line.empty()) continue;
+    try {
+      Row r = parse_flat_json(line);
+      const Cell* id = find(r, "id");
+      if (!id || id->text.empty() || !ids.insert(id->text).second) {
+        ++dropped;
+        continue;
+      }
+      rows.push_back(std::move(r));
+    } catch (const std::runtime_error&) {
+      ++dropped;
+    }
+  }
+  if (complete < content.size()) ++dropped;  // a row cut short by a kill
+  return rows;
+}
+
+void write_rows(const std::string& jsonl_path, const std::string& csv_path, const std::vector<Row>& rows,
+                const std::vector<std::string>& columns) {
+  AtomicFile jsonl(jsonl_path);
+  std::string line;
+  for (const auto& r : rows) {
+    line.clear();
+    append_json_line(line, r);
+    jsonl.append(line);
+  }
+  jsonl.commit();
+  if (csv_path.empty()) return;
+  AtomicFile csv(csv_path);
+  csv.append(header_line(columns));
+  for (const auto& r : rows) {
+    line.clear();
+    append_csv_line(line, r, columns);
+    csv.append(line);
+  }
+  csv.commit();
+}
+
+std::string read_whole_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read");
+  std::error_code ec;
+  std::string text(static_cast<std::size_t>(fs::file_size(path, ec)), '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));  // a file that shrank meanwhile
+  return text;
+}
+
+FileLock::FileLock(const std::string& path, const std::string& what) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw InputError(path + ": cannot open: " + std::strerror(errno));
+  if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    ::close(fd_);
+    throw InputError(what + ": another sweep is writing into this directory");
+  }
+}
+
+FileLock::~FileLock() { ::close(fd_); }
+
+StoreFiles StoreFiles::in_dir(const std::string& dir) {
+  return {dir + "/results.jsonl", dir + "/results.csv", dir + "/.lock", "--out " + dir};
+}
+
+StoreFiles StoreFiles::shard(const std::string& jsonl_path) {
+  const fs::path p(jsonl_path);
+  return {jsonl_path, "", (p.parent_path() / ("." + p.stem().string() + ".lock")).string(), jsonl_path};
+}
+
+ResultStore::ResultStore(StoreFiles files, std::vector<std::string> csv_columns, bool resume, bool overwrite)
+    : files_(std::move(files)), columns_(std::move(csv_columns)) {
   try {
     open(resume, overwrite);
   } catch (...) {
@@ -244,83 +381,47 @@ ResultStore::ResultStore(const std::string& dir, std::vector<std::string> csv_co
 
 void ResultStore::open(bool resume, bool overwrite) {
   std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (!fs::is_directory(dir_)) throw InputError("--out " + dir_ + ": cannot create the directory");
-  const std::string lock = dir_ + "/.lock";
-  lock_fd_ = ::open(lock.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (lock_fd_ < 0) throw InputError(lock + ": cannot open: " + std::strerror(errno));
-  if (::flock(lock_fd_, LOCK_EX | LOCK_NB) != 0)
-    throw InputError("--out " + dir_ + ": another sweep is writing into this directory");
-  const std::string jsonl = dir_ + "/results.jsonl";
+  const fs::path dir = fs::path(files_.jsonl).parent_path();
+  fs::create_directories(dir, ec);
+  if (!fs::is_directory(dir)) throw InputError(files_.what + ": cannot create the directory");
+  lock_ = std::make_unique<FileLock>(files_.lock, files_.what);
   if (resume) {
-    load_existing();
-  } else if (!overwrite && fs::exists(jsonl) && fs::file_size(jsonl, ec) > 0) {
-    throw InputError("--out " + dir_ + ": results.jsonl already holds results; add --resume to complete that "
-                     "sweep or --overwrite to start over");
+    rows_ = read_rows(files_.jsonl, ids_, dropped_);
+  } else if (!overwrite && fs::exists(files_.jsonl) && fs::file_size(files_.jsonl, ec) > 0) {
+    throw InputError(files_.what + ": " + fs::path(files_.jsonl).filename().string() +
+                     " already holds results; add --resume to complete that sweep or --overwrite to start over");
   }
-  rewrite_files();
+  // Rewritten from what remains, so a CSV row whose JSON row was lost goes too.
+  write_rows(files_.jsonl, files_.csv, rows_, columns_);
   open_for_append();
 }
 
 ResultStore::~ResultStore() { close_all(); }
 
 void ResultStore::close_all() {
-  for (int* fd : {&jsonl_fd_, &csv_fd_, &lock_fd_})
+  for (int* fd : {&jsonl_fd_, &csv_fd_})
     if (*fd >= 0) {
       ::close(*fd);
       *fd = -1;
     }
-}
-
-void ResultStore::load_existing() {
-  std::ifstream in(dir_ + "/results.jsonl", std::ios::binary);
-  if (!in) return;
-  std::stringstream ss;
-  ss << in.rdbuf();
-  const std::string content = ss.str();
-  std::size_t complete = 0;
-  for (const auto& line : complete_lines(content, complete)) {
-    if (line.empty()) continue;
-    try {
-      Row r = parse_flat_json(line);
-      const Cell* id = find(r, "id");
-      if (!id || id->text.empty() || !ids_.insert(id->text).second) {
-        ++dropped_;
-        continue;
-      }
-      rows_.push_back(std::move(r));
-    } catch (const std::runtime_error&) {
-      ++dropped_;
-    }
-  }
-  if (complete < content.size()) ++dropped_;  // a row cut short by a kill
-}
-
-void ResultStore::rewrite_files() {
-  std::string jsonl, csv = header_line(columns_);
-  for (const auto& r : rows_) {
-    jsonl += to_json_line(r);
-    csv += to_csv_line(r, columns_);
-  }
-  replace_file(dir_ + "/results.jsonl", jsonl);
-  replace_file(dir_ + "/results.csv", csv);
+  lock_.reset();
 }
 
 void ResultStore::open_for_append() {
-  for (auto [fd, name] : {std::pair<int*, const char*>{&jsonl_fd_, "/results.jsonl"}, {&csv_fd_, "/results.csv"}}) {
-    const std::string path = dir_ + name;
-    *fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
-    if (*fd < 0) throw InputError(path + ": cannot open for appending: " + std::strerror(errno));
+  for (auto [fd, path] : {std::pair<int*, const std::string*>{&jsonl_fd_, &files_.jsonl}, {&csv_fd_, &files_.csv}}) {
+    if (path->empty()) continue;
+    *fd = ::open(path->c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+    if (*fd < 0) throw InputError(*path + ": cannot open for appending: " + std::strerror(errno));
   }
 }
 
 void ResultStore::append(const Row& row) {
   const Cell* id = find(row, "id");
   if (!id) throw std::logic_error("result row without an id");
-  // results.jsonl first: it is what --resume trusts; results.csv is rebuilt from it on resume.
-  write_all(jsonl_fd_, to_json_line(row), dir_ + "/results.jsonl");
+  // The JSONL file first: it is what --resume trusts; the CSV is rebuilt from it on resume.
+  write_all(jsonl_fd_, to_json_line(row), files_.jsonl);
   ::fdatasync(jsonl_fd_);
-  write_all(csv_fd_, to_csv_line(row, columns_), dir_ + "/results.csv");
+  if (csv_fd_ >= 0) write_all(csv_fd_, to_csv_line(row, columns_), files_.csv);
   ids_.insert(id->text);
   rows_.push_back(row);
 }

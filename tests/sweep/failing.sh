@@ -3,7 +3,7 @@
 # Usage: failing.sh FUSESIM SPEC WORKDIR
 set -eu
 fusesim=$1; spec=$2; work=$3
-rm -rf "$work"
+rm -rf "$work"; mkdir -p "$(dirname "$work")"   # ctest may run this before any other test made the work dir
 "$fusesim" sweep "$spec" -j 2 --out "$work" >"$work.log" 2>&1 || { echo "sweep exited $?"; cat "$work.log"; exit 1; }
 python3 - "$work" <<'PY' || { cat "$work.log"; exit 1; }
 import csv, sys

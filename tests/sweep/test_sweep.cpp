@@ -1,5 +1,6 @@
 // Sweep engine units: constraint expressions, spec validation and axis expansion, the results
-// store's resume logic, and the Pareto front. No simulation runs here (see the shell tests).
+// store's resume logic, the Slurm executor's plan, task table, shards and merge, and the Pareto
+// front. No simulation runs here (see the shell tests).
 #include <gtest/gtest.h>
 
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include "isa/errors.h"
 #include "platform/sweep.h"
 #include "platform/sweep_expr.h"
+#include "platform/sweep_slurm.h"
 #include "platform/sweep_spec.h"
 #include "platform/sweep_store.h"
 
@@ -77,6 +79,13 @@ TEST(SweepExpr, ErrorsNameTheOffset) {
 }
 
 // ---------------------------------------------------------------- specs
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 // A scratch directory with a model file (specs only check that it exists).
 struct SpecDir : ::testing::Test {
@@ -302,6 +311,108 @@ TEST_F(StoreDir, DuplicateIdsAreDroppedOnResume) {
   ResultStore s(dir.string(), cols, true, false);
   EXPECT_EQ(s.rows().size(), 2u);
   EXPECT_EQ(s.dropped(), 2u);
+}
+
+// ---------------------------------------------------------------- Slurm executor bookkeeping
+
+TEST(SweepSlurm, RangesRoundTripAndRejectDisorder) {
+  const std::vector<std::size_t> v = {0, 1, 2, 3, 7, 9, 10, 11, 20};
+  EXPECT_EQ(encode_ranges(v), "0-3 7 9-11 20");
+  EXPECT_EQ(decode_ranges("0-3 7 9-11 20"), v);
+  EXPECT_EQ(encode_ranges({}), "");
+  EXPECT_TRUE(decode_ranges("").empty());
+  EXPECT_THROW(decode_ranges("3-1"), std::runtime_error);
+  EXPECT_THROW(decode_ranges("5 2"), std::runtime_error);  // not ascending
+  EXPECT_THROW(decode_ranges("1-x"), std::runtime_error);
+  EXPECT_THROW(decode_ranges("-4"), std::runtime_error);
+}
+
+TEST(SweepSlurm, TaskTableCutsOrdinalsIntoChunks) {
+  // 10 points in chunks of 4: 3 array tasks, the last one short.
+  std::vector<std::size_t> all(10);
+  for (std::size_t i = 0; i < all.size(); ++i) all[i] = i;
+  EXPECT_EQ(task_table(all, 4), "0-3\n4-7\n8-9\n");
+  // A resume: only the missing points, still K per task.
+  EXPECT_EQ(task_table({1, 2, 5, 8, 9}, 2), "1-2\n5 8\n9\n");
+}
+
+TEST_F(SpecDir, PlanLinesRoundTripAndAreReadByOffset) {
+  const auto ex = expand(parse("base: {model: net.yaml}\n"
+                               "axes:\n  arch.buffers.sb.bytes: [16KiB, 32KiB, 64KiB]\n  compiler.fusion: [none, greedy]\n"));
+  ASSERT_EQ(ex.points.size(), 6u);
+  write_plan(dir.string(), ex.points);
+  const auto all = read_plan_points(dir.string(), {0, 1, 2, 3, 4, 5});
+  ASSERT_EQ(all.size(), 6u);
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(all[i].id, ex.points[i].id);
+    EXPECT_EQ(all[i].index, ex.points[i].index);
+    EXPECT_EQ(all[i].params, ex.points[i].params);
+    EXPECT_EQ(all[i].model_path, ex.points[i].model_path);
+    EXPECT_EQ(all[i].run_args(), ex.points[i].run_args());  // the worker gets the same command
+  }
+  const auto some = read_plan_points(dir.string(), {1, 4, 5});
+  ASSERT_EQ(some.size(), 3u);
+  EXPECT_EQ(some[0].id, ex.points[1].id);
+  EXPECT_EQ(some[1].id, ex.points[4].id);
+  EXPECT_EQ(some[2].id, ex.points[5].id);
+  EXPECT_THROW(read_plan_points(dir.string(), {6}), InputError);
+  const auto index = read_plan_index(dir.string());
+  ASSERT_EQ(index.ids.size(), 6u);
+  for (std::size_t i = 0; i < 6; ++i) EXPECT_EQ(index.ids[i], ex.points[i].id);
+  EXPECT_EQ(index.params, ex.points[0].params);
+}
+
+TEST_F(StoreDir, ShardStoreHasNoCsvAndResumesLikeTheResults) {
+  const std::string shard = (dir / "shards" / "0_3.jsonl").string();
+  {
+    ResultStore s(StoreFiles::shard(shard), cols, true, false);
+    s.append(row("p1", "1"));
+    EXPECT_THROW(ResultStore(StoreFiles::shard(shard), cols, true, false), InputError);  // one writer
+  }
+  std::ofstream(shard, std::ios::app) << R"({"id":"p2","cyc)";  // the task was killed mid-write
+  ResultStore s(StoreFiles::shard(shard), cols, true, false);
+  EXPECT_TRUE(s.has("p1"));
+  EXPECT_FALSE(s.has("p2"));
+  EXPECT_EQ(s.dropped(), 1u);
+  s.append(row("p2", "2"));
+  EXPECT_EQ(read("shards/0_3.jsonl"), to_json_line(row("p1", "1")) + to_json_line(row("p2", "2")));
+  EXPECT_FALSE(fs::exists(dir / "shards" / "0_3.csv"));
+  EXPECT_FALSE(fs::exists(dir / "results.csv"));
+}
+
+TEST_F(SpecDir, MergeKeepsOneRowPerPlannedPointInPlanOrderAndIsIdempotent) {
+  const auto ex = expand(parse("base: {model: net.yaml}\naxes:\n  compiler.fusion: [none, greedy, optimal]\n"));
+  ASSERT_EQ(ex.points.size(), 3u);
+  const auto& p = ex.points;
+  auto result = [](const Point& pt, const std::string& cycles) {
+    Row r = {{"id", Cell::str(pt.id)}, {"index", Cell::raw(std::to_string(pt.index))}};
+    r.emplace_back("status", Cell::str("ok"));
+    r.emplace_back("cycles", Cell::raw(cycles));
+    return r;
+  };
+  write_plan(dir.string(), p);
+  fs::create_directories(dir / "shards");
+  // Round 1 (a resume) reran point 0: the round-0 row is the one kept. Point 1 is missing; a
+  // torn line, a foreign id and a file that is no shard are ignored.
+  std::ofstream(dir / "shards" / "0_0.jsonl") << to_json_line(result(p[2], "30")) << to_json_line(result(p[0], "10"))
+                                              << R"({"id":"torn)";
+  std::ofstream(dir / "shards" / "1_0.jsonl") << to_json_line(result(p[0], "99"))
+                                              << to_json_line(result(ex.points[0], "99"))
+                                              << R"({"id":"not-in-plan","status":"ok"})" << "\n";
+  std::ofstream(dir / "shards" / "notes.jsonl") << to_json_line(result(p[1], "55"));
+  const auto rows = merge_shards(dir.string());
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(find(rows[0], "id")->text, p[0].id);  // plan order, not shard order
+  EXPECT_EQ(find(rows[0], "cycles")->text, "10");
+  EXPECT_EQ(find(rows[1], "id")->text, p[2].id);
+  const auto first = std::make_pair(read_file(dir / "results.jsonl"), read_file(dir / "results.csv"));
+  EXPECT_EQ(first.first, to_json_line(result(p[0], "10")) + to_json_line(result(p[2], "30")));
+  EXPECT_EQ(first.second.substr(0, first.second.find('\n')), "id,index,model,arch,dtype,mode,fusion,pipeline,elimination,status,error,cycles,time_ns,macs,"
+            "dram_read_bytes,dram_write_bytes,avg_bw_gbps,peak_bw_gbps,nfu_utilization,energy_pj,onchip_bytes,"
+            "compulsory_dram_bytes,dram_fetch_bytes,wall_s");
+  merge_shards(dir.string());  // again: the same files
+  EXPECT_EQ(read_file(dir / "results.jsonl"), first.first);
+  EXPECT_EQ(read_file(dir / "results.csv"), first.second);
 }
 
 // ---------------------------------------------------------------- summary
