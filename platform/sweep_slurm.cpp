@@ -756,6 +756,25 @@ int slurm_sweep(const std::string& spec_path, const SweepSpec& spec, const Expan
   return rc == 3 ? 1 : rc;
 }
 
+namespace {
+
+// Parses a subcommand whose positional argument is the sweep directory (option "dir"). Prints
+// `usage` and the options and returns false on --help.
+bool parse_dir_command(const std::vector<std::string>& args, const po::options_description& desc, const char* usage) {
+  po::positional_options_description pos;
+  pos.add("dir", 1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
+  if (vm.count("help")) {
+    std::cout << usage << desc << "\n";
+    return false;
+  }
+  po::notify(vm);
+  return true;
+}
+
+}  // namespace
+
 int sweep_task_main(const std::vector<std::string>& args) {
   std::string dir;
   std::size_t round = 0, task = 0;
@@ -771,20 +790,12 @@ int sweep_task_main(const std::vector<std::string>& args) {
       ("jobs,j", po::value(&jobs)->default_value(jobs), "worker processes at a time (default $SLURM_CPUS_PER_TASK or 1)")
       ("timeout", po::value(&timeout_s)->default_value(0), "seconds before a point is killed and recorded as failed");
   // clang-format on
-  po::positional_options_description pos;
-  pos.add("dir", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout
-        << "usage: fusesim sweep-task DIR --round R --task T\n"
-           "Runs one Slurm array task of a sweep submitted with --executor slurm: the points on line T of\n"
-           "DIR/tasks/R.txt, appending their rows to DIR/shards/R_T.jsonl (points already there are "
-           "skipped).\n\n"
-        << desc << "\n";
+  if (!parse_dir_command(args, desc,
+                         "usage: fusesim sweep-task DIR --round R --task T\n"
+                         "Runs one Slurm array task of a sweep submitted with --executor slurm: the points on line T of\n"
+                         "DIR/tasks/R.txt, appending their rows to DIR/shards/R_T.jsonl (points already there are "
+                         "skipped).\n\n"))
     return 0;
-  }
-  po::notify(vm);
   if (jobs == 0) throw InputError("-j must be at least 1");
   const std::string table_path = dir + "/tasks/" + std::to_string(round) + ".txt";
   std::istringstream table(read_whole_file(table_path));
@@ -827,21 +838,13 @@ int sweep_status_main(const std::vector<std::string>& args) {
       ("dir", po::value(&dir)->required(), "the sweep directory (--out of the Slurm sweep)")
       ("wait", po::bool_switch(&wait), "block with a progress bar until no array task is queued or running");
   // clang-format on
-  po::positional_options_description pos;
-  pos.add("dir", 1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).positional(pos).run(), vm);
-  if (vm.count("help")) {
-    std::cout
-        << "usage: fusesim sweep-status DIR [--wait]\n"
-           "Shows the points done, failed and pending of a sweep submitted with --executor slurm, its array\n"
-           "tasks in squeue and sacct, and merges the shards into DIR/results.jsonl and DIR/results.csv.\n"
-           "Exit codes: 0 every point has a row, 1 points are missing and nothing is queued (or every\n"
-           "point failed), 2 bad usage, 3 array tasks are still queued or running.\n\n"
-        << desc << "\n";
+  if (!parse_dir_command(args, desc,
+                         "usage: fusesim sweep-status DIR [--wait]\n"
+                         "Shows the points done, failed and pending of a sweep submitted with --executor slurm, its array\n"
+                         "tasks in squeue and sacct, and merges the shards into DIR/results.jsonl and DIR/results.csv.\n"
+                         "Exit codes: 0 every point has a row, 1 points are missing and nothing is queued (or every\n"
+                         "point failed), 2 bad usage, 3 array tasks are still queued or running.\n\n"))
     return 0;
-  }
-  po::notify(vm);
   dir = absolute_dir(dir);
   if (!fs::exists(dir + "/points.jsonl"))
     throw InputError(dir + ": no Slurm sweep here (no points.jsonl; see fusesim sweep --executor slurm)");
