@@ -183,13 +183,14 @@ Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, boo
   const int64_t nbin_b = in_padded * av.esize, sb_b = w_elems * nsp * av.esize;
   const int64_t nbout_b = out_elems * 4 * (2 * nci - 1);
   compute = std::max({compute, nbin_b / av.nbin_port, sb_b / av.sb_port, nbout_b / av.nbout_port});
-  // DMA: one run per (channel, row) of an input tile narrower than the map; weights are laid
-  // out tile by tile in DRAM, so a weight tile is one run.
+  // DMA: one run per (channel, row) of an input tile narrower than the map or padded at its
+  // sides (its rows in the buffer are then wider than in DRAM); weights are laid out tile by
+  // tile in DRAM, so a weight tile is one run.
   const int64_t in_loads = dense(l) && nci == 1 && !ws ? G * nsp : e.steps;
   const int64_t ch_per_load = dense(l) ? std::min(t.tci, l.cin) : std::min(t.tco, l.cout);
   const int64_t loads_per_sp = in_loads / std::max<int64_t>(1, nsp);
   int64_t in_runs;
-  if (C.tiles == 1 && C.valid == l.w)
+  if (C.tiles == 1 && C.valid == l.w && C.padded == C.valid)
     in_runs = (R.tiles == 1 && R.valid == l.h) ? loads_per_sp : loads_per_sp * R.tiles * ch_per_load;
   else
     in_runs = loads_per_sp * ch_per_load * R.valid * C.tiles;

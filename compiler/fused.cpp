@@ -144,20 +144,22 @@ Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, in
   const std::size_t n = C.size();
   const WinLayer& last = C[n - 1].wl;
   std::vector<int64_t> SR(n, 0), SC(n, 0);
-  int64_t SRin = 0, SCin = 0, nrt = 0, nct = 0;
+  int64_t SRin = 0, SCin = 0, SCpad = 0, nrt = 0, nct = 0, unused = 0;
   std::vector<AxisRegion> reg;
   // Per axis: each layer's valid output extent and the first layer's valid input extent,
   // summed over the tiles along that axis.
-  auto axis = [&](bool rows, int64_t out, int64_t t, int64_t in, std::vector<int64_t>& S, int64_t& Sin, int64_t& tiles) {
+  auto axis = [&](bool rows, int64_t out, int64_t t, int64_t in, std::vector<int64_t>& S, int64_t& Sin, int64_t& Spad,
+                  int64_t& tiles) {
     for (int64_t o0 = 0; o0 < out; o0 += t, ++tiles) {
       int64_t lo = 0, hi = 0;
       fused_axis(C, rows, o0, std::min(out, o0 + t), reg, lo, hi);
       for (std::size_t i = 0; i < n; ++i) S[i] += reg[i].hi - reg[i].lo;
       Sin += std::min(in, hi) - std::max<int64_t>(0, lo);
+      Spad += hi - lo;
     }
   };
-  axis(true, last.oh, tr, C[0].wl.h, SR, SRin, nrt);
-  axis(false, last.ow, tc, C[0].wl.w, SC, SCin, nct);
+  axis(true, last.oh, tr, C[0].wl.h, SR, SRin, unused, nrt);
+  axis(false, last.ow, tc, C[0].wl.w, SC, SCin, SCpad, nct);
   const int64_t T = nrt * nct;
   Estimate e;
   int64_t compute = 0, chunks = 0, w_loads = 0;
@@ -189,7 +191,8 @@ Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, in
   const int64_t in_elems = C[0].wl.cin * SRin * SCin;
   e.dram_read = (in_elems + w_total * (resident ? 1 : T)) * av.esize;
   e.dram_write = last.cout * last.oh * last.ow * av.esize;
-  const int64_t in_runs = nct == 1 && SCin == C[0].wl.w ? C[0].wl.cin * nrt : C[0].wl.cin * SRin * nct;
+  // one run per channel when a tile's rows are whole, unpadded map rows; else one per row
+  const int64_t in_runs = nct == 1 && SCin == C[0].wl.w && SCpad == SCin ? C[0].wl.cin * nrt : C[0].wl.cin * SRin * nct;
   const int64_t loads = T * nci0 + (resident ? w_loads : T * w_loads);
   const int64_t load = dma_time(static_cast<double>(e.dram_read), in_runs + (resident ? w_loads : T * w_loads), loads, av);
   const int64_t out_runs = nct == 1 ? T * (nrt == 1 ? 1 : last.cout) : last.cout * last.oh * nct;
