@@ -120,5 +120,29 @@ TEST(Compile, FusionKeepsTheTotals) {
   }
 }
 
+
+// Groups hand tensors over through DRAM without a barrier: under pipeline full no SYNC is
+// emitted, and every LOAD of a tensor an earlier group stored carries a store fence. Under
+// pipeline none every step still ends with a SYNC.
+TEST(Compile, GroupsAreOrderedByStoreFencesNotBarriers) {
+  for (Pipeline pipe : {Pipeline::Full, Pipeline::None}) {
+    Graph g = load_model(std::string(FUSESIM_SOURCE_DIR) + "/models/lenet5.yaml");
+    CompileOptions opt;
+    opt.materialize = false;
+    opt.pipeline = pipe;
+    const Program p = compile(g, arch_preset("diannao"), opt);
+    int syncs = 0, fences = 0;
+    for (const isa::Instr& in : p.instrs) {
+      syncs += in.opcode == static_cast<uint32_t>(isa::Opcode::Sync);
+      fences += in.store_fence;
+    }
+    EXPECT_GT(fences, 0);
+    if (pipe == Pipeline::Full)
+      EXPECT_EQ(syncs, 0);
+    else
+      EXPECT_GT(syncs, static_cast<int>(p.schedule.size()));
+  }
+}
+
 }  // namespace
 }  // namespace fusesim::compiler

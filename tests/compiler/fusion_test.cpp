@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "compiler/codegen.h"
+#include "compiler/fused.h"
 #include "compiler/passes/passes.h"
 #include "graph_builders.h"
 
@@ -139,6 +140,67 @@ TEST(Fusion, OptimalPlanIsAPartitionOfFusableChainsThatSavesBytes) {
     c_none += e.cycles;
   }
   EXPECT_LE(c_opt, c_none);
+}
+
+
+// A MobileNetV2 inverted residual at 28x28: expand 1x1 (24 -> 144), depthwise 3x3, project 1x1
+// (144 -> 24), and the residual add of the block's input.
+struct InvertedResidual {
+  Graph g = graph_with_input({24, 28, 28});
+  int e, d, p, add;
+  InvertedResidual() {
+    e = g.add_layer("e", OpKind::Conv, {g.input}, "e", conv_attrs(144, 1));
+    LayerAttrs dw = conv_attrs(144, 3, 1, 1);
+    dw.groups = 144;
+    d = g.add_layer("d", OpKind::Conv, {out_of(g, e)}, "d", dw);
+    p = g.add_layer("p", OpKind::Conv, {out_of(g, d)}, "p", conv_attrs(24, 1));
+    add = g.add_layer("add", OpKind::Add, {g.input, out_of(g, p)}, "add");
+    g.outputs = {out_of(g, add)};
+    infer_shapes(g);
+  }
+};
+
+TEST(Fusion, AResidualAddClosesTheChainItsInputFeeds) {
+  InvertedResidual b;
+  EXPECT_TRUE(residual_tail(b.g, {b.e, b.d, b.p}, b.add));
+  EXPECT_EQ(fusable_group(b.g, {b.e, b.d, b.p, b.add}), "");
+  EXPECT_FALSE(residual_tail(b.g, {b.d, b.p}, b.add));  // the add reads the block input, not d's
+  EXPECT_NE(fusable_group(b.g, {b.d, b.p, b.add}), "");
+}
+
+// On diannao-large (64 KiB NBout: 8,192 accumulators a ping-pong half) the 144 expanded
+// channels cannot all stay on chip for a useful tile, so the plan runs channel-chunked: a chunk
+// of the expanded channels at a time, the project conv accumulating over the chunks. Every slot
+// fits NBout, and the input tile holds all 24 input channels for the add.
+TEST(Fusion, AnInvertedResidualFusesWholeChannelChunked) {
+  InvertedResidual b;
+  const ArchParams arch = arch_preset("diannao-large");
+  const ArchView av = arch_view(arch, isa::DType::Int16, Pipeline::Full);
+  FusedPlan plan;
+  ASSERT_TRUE(plan_fused(b.g, av, {b.e, b.d, b.p, b.add}, plan));
+  EXPECT_EQ(plan.add_id, b.add);
+  EXPECT_TRUE(plan.chunked);
+  ASSERT_EQ(plan.layers.size(), 3u);
+  const int64_t chunk = plan.layers[0].tco;
+  EXPECT_LT(chunk, 144);
+  EXPECT_EQ(plan.layers[0].tci, 24);  // all input channels: the add reads them from NBin
+  EXPECT_EQ(plan.layers[1].tco, chunk);
+  EXPECT_EQ(plan.layers[2].tco, 24);
+  EXPECT_EQ(plan.layers[2].tci, chunk);
+  const FusedSlots fs = fused_slots(plan);
+  EXPECT_EQ(fs.slot[2], 24 * plan.tr * plan.tc);  // the project conv's accumulators
+  EXPECT_LE(fs.slot[0] + fs.slot[1] + fs.slot[2], av.nbout_elems);
+  // Fused, only the block's input and output (and the weights) touch DRAM.
+  const int64_t map = 24 * 28 * 28 * 2;
+  const int64_t weights = (144 * 24 + 144 * 9 + 24 * 144) * 2;
+  EXPECT_EQ(plan.est.dram_write, map);
+  EXPECT_GE(plan.est.dram_read, map + weights);
+  // The optimal planner takes the whole block as one group.
+  CompileOptions opt;
+  opt.fusion = Fusion::Optimal;
+  const auto groups = plan_groups(b.g, arch, opt);
+  ASSERT_EQ(groups.size(), 1u);
+  EXPECT_EQ(groups[0].layers, (std::vector<int>{b.e, b.d, b.p, b.add}));
 }
 
 }  // namespace

@@ -314,5 +314,81 @@ TEST_F(Accel, HostDmiAndUnmappedAddresses) {
   EXPECT_EQ(p.get_response_status(), tlm::TLM_ADDRESS_ERROR_RESPONSE);
 }
 
+
+// ISA v3 store fence: a copy (LOAD, act, STORE) into kOut, then a second copy that reads kOut
+// back into kOut + 0x100. With the fence the second LOAD starts only once the STORE it reads has
+// completed and moves the stored values; without it nothing orders the two (the race a barrier
+// used to prevent), and the LOAD runs while the STORE is still in flight.
+constexpr uint32_t kOut2 = kOut + 0x100;
+std::vector<Instr> copy_twice_program(bool fence) {
+  auto act = [](uint32_t in_addr, uint32_t out_addr) {
+    Instr c = op(Opcode::Compute);
+    c.op = static_cast<uint32_t>(isa::ComputeOp::Act);
+    c.cin = c.cout = 16;
+    c.out_h = c.out_w = 1;
+    c.in_addr = in_addr;
+    c.out_addr = out_addr;
+    c.pop_prev = c.push_next = 1;
+    return c;
+  };
+  Instr l1 = load(Buffer::NBin, kIn, 0, 16);
+  l1.push_next = 1;
+  Instr s1 = store(kOut, 0, 16);
+  s1.pop_prev = 1;
+  Instr l2 = load(Buffer::NBin, kOut, 64, 16);
+  l2.push_next = 1;
+  l2.store_fence = fence;
+  Instr s2 = store(kOut2, 128, 16);
+  s2.pop_prev = 1;
+  return {l1, act(0, 0), s1, l2, act(64, 128), s2, op(Opcode::End)};
+}
+
+std::vector<int16_t> ramp16() {
+  std::vector<int16_t> v;
+  for (int i = 0; i < 16; ++i) v.push_back(static_cast<int16_t>(256 * (i + 1)));
+  return v;
+}
+
+const hw::InstrRecord& record_of(const hw::Stats& s, uint32_t index) {
+  for (const hw::InstrRecord& r : s.timeline)
+    if (r.index == index) return r;
+  throw std::runtime_error("instruction not in the timeline");
+}
+
+TEST_F(Accel, StoreFenceOrdersALoadAfterTheStoreItReads) {
+  for (bool fence : {true, false}) {
+    const RunResult r = run_program(round_arch(), hw::Mode::Functional, [&](TestHost& h) {
+      h.program = copy_twice_program(fence);
+      h.data = {{kIn, bytes_of(ramp16())}};
+      h.read_addr = kOut2;
+      h.read_len = 32;
+    });
+    ASSERT_FALSE(r.stats.fault.raised) << r.stats.fault.message;
+    const hw::InstrRecord &st = record_of(r.stats, 2), &ld = record_of(r.stats, 3);
+    if (fence) {
+      EXPECT_GE(ld.start, st.end);
+      EXPECT_GT(r.stats.stall_fence_cycles, 0u);
+      EXPECT_EQ(values_of<int16_t>(r.readback.data(), 16), ramp16());
+    } else {
+      EXPECT_LT(ld.start, st.end);  // nothing held it back
+      EXPECT_EQ(r.stats.stall_fence_cycles, 0u);
+    }
+    expect_accounting_adds_up(r.stats);
+  }
+}
+
+// A fence with slack skips the latest stores: here the only earlier STORE is excused, so the
+// LOAD does not wait at all.
+TEST_F(Accel, StoreFenceSlackExcusesTheLatestStores) {
+  const RunResult r = run_program(round_arch(), hw::Mode::Timing, [&](TestHost& h) {
+    h.program = copy_twice_program(true);
+    h.program[3].fence_slack = 1;
+    h.data = {{kIn, bytes_of(ramp16())}};
+  });
+  ASSERT_FALSE(r.stats.fault.raised) << r.stats.fault.message;
+  EXPECT_LT(record_of(r.stats, 3).start, record_of(r.stats, 2).end);
+  EXPECT_EQ(r.stats.stall_fence_cycles, 0u);
+}
+
 }  // namespace
 }  // namespace fusesim::testing

@@ -59,6 +59,20 @@ TEST(NfuTiming, BufferPortBoundsElementwiseOps) {
   EXPECT_EQ(hw::Nfu::macs(in), 0u);
 }
 
+// ISA v3: an add may read an 8x8 window of a 10x10 map (the residual of a fused group). The
+// ports count the window only: NBin 16*64*2 B / 32 = 64 cycles, NBout reads and writes
+// 16*64*4 B each / 64 = 128 cycles, which binds, as for the dense 8x8 operand above.
+TEST(NfuTiming, AWindowedAddCountsOnlyTheWindowAtThePorts) {
+  NfuBench b;
+  Instr in = op(isa::Opcode::Compute);
+  in.op = static_cast<uint32_t>(isa::ComputeOp::Add);
+  in.cin = in.cout = 16;
+  in.out_h = in.out_w = 8;
+  in.in_h = in.in_w = 10;
+  in.fine = 1;
+  EXPECT_EQ(b.nfu.cycles(in), 128u);
+}
+
 // Pooling has Tn channels in parallel, and each channel's tree takes Tn window taps a cycle:
 // a 3x3 window is ceil(9/16) = 1 cycle per block (it was kh*kw = 9 before ISA v3), so 4 blocks
 // take 4 * (1 + 3) = 16 cycles, and the NBin port binds: 16*6*6*2 B / 32 B a cycle = 36.
