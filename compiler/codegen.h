@@ -18,9 +18,4 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
 // The window-layer view of a conv / fc / pool layer (false for other ops).
 bool win_layer_of(const Graph& g, int layer, WinLayer& out);
 
-// Estimated cost of one group as codegen would emit it (fusion uses it to score groups).
-// Returns false when the group cannot be tiled into the buffers.
-bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions& opt, const Group& grp,
-                    Estimate& est, std::string* tiles = nullptr);
-
 }  // namespace fusesim::compiler

@@ -42,6 +42,11 @@ struct Schedule {
 // The buffer view a group's depth gives (arch_view with the pipeline's NFU overlap).
 ArchView group_arch_view(const ArchParams& arch, const CompileOptions& opt, const GroupSchedule& gs);
 
+// Estimated cost of one group as it would be scheduled (its best buffer view and tiles);
+// fusion planning scores candidate groups with it. False when the group does not fit.
+bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions& opt, const Group& grp,
+                    Estimate& est, std::string* tiles = nullptr);
+
 // Scheduling: tiles, loop orders and buffer views for `groups` (from plan_groups), each chosen
 // by the cost model. Throws InputError naming the layer when no tile fits.
 Schedule schedule_groups(const Graph& g, const ArchParams& arch, const CompileOptions& opt,

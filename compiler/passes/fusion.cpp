@@ -1,14 +1,15 @@
 // Fusion planning: partitions the topological order into groups. A fused group is a chain of
 // consecutive layers (each reads only its predecessor, whose output nobody else reads) of
-// window ops. A group is admitted only if the cost model says it is faster than running its
-// layers one by one and its DRAM traffic (exact for a given tiling) is not higher, so fusion
-// never increases DRAM traffic.
+// window ops, optionally closed by a residual Add of the chain's input and output. A group is
+// admitted only if the cost model says it is faster than running its layers one by one and its
+// DRAM traffic (exact for a given tiling) is not higher, so fusion never increases DRAM traffic.
 //
 //   greedy:  walk the order; extend the current group by the next layer while that lowers
 //            the estimated cycles of the pair (group so far, next layer).
 //   optimal: dynamic program over the topological order,
 //              best[i] = min over j of best[j] + cost(layers j..i-1),
-//            over every admissible group j..i-1 of at most kMaxGroup layers. Cost-model calls:
+//            over every admissible group j..i-1 of at most kMaxGroup layers (an Add at i-1
+//            closes the chains j..i-2 it is the residual of). Cost-model calls:
 //            O(N * kMaxGroup) group plans, each a tile search over the last layer's output
 //            (O(H * W) candidates in the worst case), so O(N * kMaxGroup * H * W * kMaxGroup).
 //            The result is optimal for the cost model over contiguous chains.
