@@ -25,6 +25,19 @@ Instr conv(uint32_t cin, uint32_t cout, uint32_t out, uint32_t k) {
   return in;
 }
 
+// A channel-wise op (pooling, depthwise, add) over c channels: an out x out map from an
+// in x in input with a k x k window at `stride`.
+Instr channelwise(isa::ComputeOp kind, uint32_t c, uint32_t in_hw, uint32_t out, uint32_t k = 1, uint32_t stride = 1) {
+  Instr in = op(isa::Opcode::Compute);
+  in.op = static_cast<uint32_t>(kind);
+  in.cin = in.cout = c;
+  in.in_h = in.in_w = in_hw;
+  in.out_h = in.out_w = out;
+  in.kh = in.kw = k;
+  in.stride_h = in.stride_w = stride;
+  return in;
+}
+
 // Compute-bound conv, Tn = 16: blocks = ceil(32/16) * 4 * 4 = 32 output blocks, each needing
 // inner = ceil(32/16) * 3 * 3 = 18 NFU cycles. Ports are not binding: NBin 32*6*6*2/32 = 72,
 // SB 32*32*9*2/512 = 36, NBout 32*16*4/64 = 32 cycles.
@@ -64,11 +77,7 @@ TEST(NfuTiming, BufferPortBoundsElementwiseOps) {
 // 16*64*4 B each / 64 = 128 cycles, which binds, as for the dense 8x8 operand above.
 TEST(NfuTiming, AWindowedAddCountsOnlyTheWindowAtThePorts) {
   NfuBench b;
-  Instr in = op(isa::Opcode::Compute);
-  in.op = static_cast<uint32_t>(isa::ComputeOp::Add);
-  in.cin = in.cout = 16;
-  in.out_h = in.out_w = 8;
-  in.in_h = in.in_w = 10;
+  Instr in = channelwise(isa::ComputeOp::Add, 16, 10, 8);
   in.fine = 1;
   EXPECT_EQ(b.nfu.cycles(in), 128u);
 }
@@ -78,13 +87,7 @@ TEST(NfuTiming, AWindowedAddCountsOnlyTheWindowAtThePorts) {
 // take 4 * (1 + 3) = 16 cycles, and the NBin port binds: 16*6*6*2 B / 32 B a cycle = 36.
 TEST(NfuTiming, PoolingTakesTapsInParallel) {
   NfuBench b;
-  Instr in = op(isa::Opcode::Compute);
-  in.op = static_cast<uint32_t>(isa::ComputeOp::MaxPool);
-  in.cin = in.cout = 16;
-  in.in_h = in.in_w = 6;
-  in.out_h = in.out_w = 2;
-  in.kh = in.kw = 3;
-  in.stride_h = in.stride_w = 3;
+  Instr in = channelwise(isa::ComputeOp::MaxPool, 16, 6, 2, 3, 3);
   EXPECT_EQ(b.nfu.cycles(in), 36u);
   // Overlapping 5x5 windows at stride 1 over the same input: 4 blocks * (ceil(25/16) + 3) = 20
   // NFU cycles, below the same 36-cycle NBin bound; 16 channels of 32 blocks (out 8x8 from a
@@ -102,13 +105,7 @@ TEST(NfuTiming, PoolingTakesTapsInParallel) {
 // ceil(9/16) = 1 cycle; NBin reads 32*10*10*2 = 6400 B at 32 B a cycle = 200 cycles, which binds.
 TEST(NfuTiming, DepthwiseTakesTapsInParallelUpToThePortBound) {
   NfuBench b;
-  Instr in = op(isa::Opcode::Compute);
-  in.op = static_cast<uint32_t>(isa::ComputeOp::DwConv);
-  in.cin = in.cout = 32;
-  in.in_h = in.in_w = 10;
-  in.out_h = in.out_w = 8;
-  in.kh = in.kw = 3;
-  in.stride_h = in.stride_w = 1;
+  Instr in = channelwise(isa::ComputeOp::DwConv, 32, 10, 8, 3);
   in.fine = 1;
   EXPECT_EQ(b.nfu.cycles(in), 200u);
   EXPECT_EQ(hw::Nfu::macs(in), 32u * 64u * 9u);
