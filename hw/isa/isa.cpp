@@ -30,6 +30,7 @@ std::vector<FieldSpec> transfer_fields(bool is_load) {
                        F(pad_right, 198, 4), F(pad_value, 202, 1), F(store_fence, 203, 1),
                        F(fence_slack, 204, 20)});
   }
+  f.push_back(F(buf_desc, 224, 3));
   return with_common(f);
 }
 
@@ -44,7 +45,13 @@ std::vector<FieldSpec> compute_fields() {
                       F(stride_w, 226, 4),  F(dil_h, 230, 3),     F(dil_w, 233, 3),
                       F(accumulate, 236, 1), F(has_bias, 237, 1), F(final, 238, 1),
                       F(act, 239, 3),       F(shift, 242, 5),     F(fine, 247, 1),
-                      F(divisor, 248, 8)});
+                      F(divisor, 248, 8),   F(in_desc, 25, 3),    F(out_desc, 28, 3),
+                      F(out_nbin, 31, 1)});
+}
+
+std::vector<FieldSpec> desc_fields() {
+  return with_common({F(desc_id, 32, 3), F(desc_base, 35, 22), F(desc_cpitch, 57, 22), F(desc_gpitch, 79, 22),
+                      F(desc_group, 101, 8), F(desc_ring, 109, 22)});
 }
 #undef F
 
@@ -67,7 +74,7 @@ void set_bits(Word& w, unsigned lsb, unsigned width, uint64_t v) {
 
 bool Instr::operator==(const Instr& o) const {
   // Compare every field of every opcode's table; unused fields must match too.
-  for (auto op : {Opcode::Load, Opcode::Compute})
+  for (auto op : {Opcode::Load, Opcode::Compute, Opcode::Desc})
     for (const auto& f : fields_of(op))
       if (this->*(f.member) != o.*(f.member)) return false;
   return true;
@@ -78,7 +85,9 @@ const std::vector<FieldSpec>& fields_of(Opcode op) {
   static const std::vector<FieldSpec> load = transfer_fields(true);
   static const std::vector<FieldSpec> store = transfer_fields(false);
   static const std::vector<FieldSpec> compute = compute_fields();
+  static const std::vector<FieldSpec> desc = desc_fields();
   switch (op) {
+    case Opcode::Desc: return desc;
     case Opcode::Load: return load;
     case Opcode::Store: return store;
     case Opcode::Compute: return compute;
@@ -94,6 +103,7 @@ const char* opcode_name(Opcode op) {
     case Opcode::Compute: return "COMPUTE";
     case Opcode::Sync: return "SYNC";
     case Opcode::End: return "END";
+    case Opcode::Desc: return "DESC";
   }
   return "?";
 }
@@ -151,7 +161,7 @@ Queue queue_of(Opcode op) {
 }
 
 Word encode(const Instr& in) {
-  if (in.opcode > static_cast<uint32_t>(Opcode::End))
+  if (in.opcode > static_cast<uint32_t>(Opcode::Desc))
     throw std::invalid_argument("isa: unknown opcode " + std::to_string(in.opcode));
   Word w{};
   for (const auto& f : fields_of(static_cast<Opcode>(in.opcode))) {
@@ -168,10 +178,10 @@ Word encode(const Instr& in) {
 
 std::optional<Instr> decode(const Word& w) {
   uint32_t opc = static_cast<uint32_t>(get_bits(w, 0, 4));
-  if (opc > static_cast<uint32_t>(Opcode::End)) return std::nullopt;
+  if (opc > static_cast<uint32_t>(Opcode::Desc)) return std::nullopt;
   // The bits each opcode's fields cover, computed once from the table.
-  static const std::array<Word, 6> used_bits = [] {
-    std::array<Word, 6> u{};
+  static const std::array<Word, 7> used_bits = [] {
+    std::array<Word, 7> u{};
     for (uint32_t o = 0; o < u.size(); ++o)
       for (const auto& f : fields_of(static_cast<Opcode>(o)))
         set_bits(u[o], f.lsb, f.width, f.width >= 64 ? ~0ull : ((1ull << f.width) - 1));

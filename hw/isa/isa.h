@@ -11,11 +11,11 @@
 namespace fusesim::isa {
 
 // Bump when the encoding or the meaning of any field changes.
-constexpr uint32_t kIsaVersion = 3;
+constexpr uint32_t kIsaVersion = 4;
 constexpr std::size_t kInstrBytes = 32;  // fixed 256-bit words
 using Word = std::array<uint64_t, 4>;
 
-enum class Opcode : uint32_t { Nop = 0, Load = 1, Store = 2, Compute = 3, Sync = 4, End = 5 };
+enum class Opcode : uint32_t { Nop = 0, Load = 1, Store = 2, Compute = 3, Sync = 4, End = 5, Desc = 6 };
 // The queue an instruction executes on. Tokens flow between neighbouring queues:
 // Load <-> Compute <-> Store.
 enum class Queue : uint32_t { Load = 0, Compute = 1, Store = 2, Control = 3 };
@@ -53,6 +53,9 @@ struct Instr {
   // dispatched before it, except the latest fence_slack of them, has completed: the consumer of
   // a tensor waits for the stores that wrote it, and no barrier stops the other queues.
   uint32_t store_fence = 0, fence_slack = 0;
+  // LOAD / STORE (v4): the map descriptor register (0: dense, as v3) that places the pattern's
+  // elements (k, r, c) = (channel, row, column) in the buffer (docs/isa.md, Map descriptors).
+  uint32_t buf_desc = 0;
 
   // COMPUTE
   uint32_t op = 0;       // ComputeOp
@@ -75,6 +78,14 @@ struct Instr {
   uint32_t shift = 0;       // int16: right shift from accumulator to activation scale
   uint32_t fine = 0;        // fine-grained pipeline: NFU-1/2/3 overlap, no per-block drain
   uint32_t divisor = 0;     // AvgPool: divisor (0 means kh*kw)
+  // COMPUTE (v4): map descriptor registers of the input and output maps (0: dense, as v3), and
+  // out_nbin: the output is written to NBin as data elements (final values, narrowed as STORE
+  // narrows) instead of to NBout as accumulators. A fused group keeps its intermediates there.
+  uint32_t in_desc = 0, out_desc = 0, out_nbin = 0;
+
+  // DESC (v4, executed by the controller at dispatch): sets descriptor register desc_id (1..7)
+  // to { desc_base, desc_cpitch, desc_gpitch, desc_group, desc_ring }; see isa::MapDesc.
+  uint32_t desc_id = 0, desc_base = 0, desc_cpitch = 0, desc_gpitch = 0, desc_group = 0, desc_ring = 0;
 
   bool operator==(const Instr& o) const;
   bool operator!=(const Instr& o) const { return !(*this == o); }
