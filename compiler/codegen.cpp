@@ -3,6 +3,7 @@
 // tile with a STORE. The token protocol (docs/isa.md) is derived from the step structure by
 // StepEmitter::finish, so every generator only says which step an instruction belongs to.
 #include "codegen.h"
+#include "linebuf.h"
 
 #include <algorithm>
 #include <cstring>
@@ -150,12 +151,22 @@ class StepEmitter {
     steps_.back().view = static_cast<int>(views_.size()) - 1;
   }
   // Output tiles: the NBout half at `nbout_addr` a group of steps accumulates into, stored once.
-  int begin_out_tile(int64_t nbout_addr) {
+  // `bytes` < 0: the view's whole half.
+  int begin_out_tile(int64_t nbout_addr, int64_t bytes = -1) {
     const int view = static_cast<int>(views_.size()) - 1;
-    tiles_.push_back({view, nbout_addr, nbout_addr + views_.back().nbout_half, -1});
+    tiles_.push_back({view, nbout_addr, nbout_addr + (bytes < 0 ? views_.back().nbout_half : bytes), -1});
     return static_cast<int>(tiles_.size()) - 1;
   }
   void load(const Instr& in) { steps_.back().loads.push_back(in); }
+  // A LOAD through a map descriptor, with the buffer bytes [lo, hi) it may write.
+  void load(const Instr& in, int64_t lo, int64_t hi) {
+    Step& s = steps_.back();
+    s.loads.push_back(in);
+    s.load_range.resize(s.loads.size());
+    s.load_range.back() = {lo, hi};
+  }
+  // A DESC (map descriptor register), dispatched before the step's other instructions.
+  void desc(const Instr& in) { steps_.back().descs.push_back(in); }
   // A flat (contiguous) LOAD of n data elements, split when longer than one pattern row.
   void flat_load(isa::Buffer buf, uint64_t dram, uint64_t buf_addr, int64_t n, int64_t esize) {
     Instr proto;
@@ -168,6 +179,13 @@ class StepEmitter {
   void compute(const Instr& in, int tile) {
     steps_.back().computes.push_back(in);
     steps_.back().compute_tiles.push_back(tile);
+  }
+  // A COMPUTE reading NBin through a map descriptor, with the NBin bytes [lo, hi) it may read.
+  void compute(const Instr& in, int tile, int64_t lo, int64_t hi) {
+    compute(in, tile);
+    Step& s = steps_.back();
+    s.compute_range.resize(s.computes.size());
+    s.compute_range.back() = {lo, hi};
   }
   void store(const Instr& in, int tile) {
     steps_.back().stores.push_back(in);
@@ -193,10 +211,16 @@ class StepEmitter {
       const StepView& v = views_[s.view];
       // Loads: wait for the last COMPUTE reading the bytes they overwrite; fence on the stores
       // they read.
+      for (Instr& d : s.descs) emit(d, v, dt, out);
       if (!v.mode.sync) {
         int64_t need = -1;
-        for (const Instr& ld : s.loads) {
+        for (std::size_t k = 0; k < s.loads.size(); ++k) {
+          const Instr& ld = s.loads[k];
           if (ld.buf == static_cast<uint32_t>(isa::Buffer::NBout)) continue;
+          if (k < s.load_range.size() && s.load_range[k].second > s.load_range[k].first) {
+            need = std::max(need, reader(ld.buf).latest(s.load_range[k].first, s.load_range[k].second));
+            continue;
+          }
           const int64_t n = int64_t{std::max<uint32_t>(1, ld.size0)} * std::max<uint32_t>(1, ld.size1) *
                             std::max<uint32_t>(1, ld.size2) * esize;
           need = std::max(need, reader(ld.buf).latest(ld.buf_addr, ld.buf_addr + n));
@@ -224,6 +248,7 @@ class StepEmitter {
         Instr& c = s.computes[k];
         const int t = s.compute_tiles[k];
         if (k == 0 && !s.loads.empty()) c.pop_prev = 1;
+        if (t < 0) continue;  // writes no NBout tile (a line-buffered group's intermediate)
         if (!tiles_[t].started) {
           tiles_[t].started = true;
           const int u = overlapping_tile(t);
@@ -245,8 +270,11 @@ class StepEmitter {
         emit(c, v, dt, out);
       }
       if (last_compute >= 0 && !v.mode.sync)
-        for (const Instr& c : s.computes) {
-          if (c.in_buf == static_cast<uint32_t>(isa::Buffer::NBin)) {
+        for (std::size_t k = 0; k < s.computes.size(); ++k) {
+          const Instr& c = s.computes[k];
+          if (k < s.compute_range.size() && s.compute_range[k].second > s.compute_range[k].first) {
+            readers_[0].mark(s.compute_range[k].first, s.compute_range[k].second, last_compute);
+          } else if (c.in_buf == static_cast<uint32_t>(isa::Buffer::NBin)) {
             const auto [lo, hi] = input_bytes(c, esize);
             readers_[0].mark(lo, hi, last_compute);
           }
@@ -279,7 +307,9 @@ class StepEmitter {
  private:
   static constexpr int64_t kMaxFenceSlack = (int64_t{1} << 20) - 1;  // the field's width
   struct Step {
-    std::vector<Instr> loads, computes, stores;
+    std::vector<Instr> descs, loads, computes, stores;
+    // buffer ranges of descriptor operands (empty ranges: derived from the instruction)
+    std::vector<std::pair<int64_t, int64_t>> load_range, compute_range;
     std::vector<int> compute_tiles, store_tiles;
     int view = 0;
   };
@@ -656,6 +686,146 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
     }
 }
 
+// Line-buffered groups (overlap cache-rows / cache-all, linebuf.h): each map in an NBin ring named
+// by a descriptor register (map i: register i + 1), layers firing in the schedule's order, the
+// intermediates written to NBin as data elements, the last layer's output through two NBout slots.
+void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
+  const std::size_t n = P.layers.size();
+  const int64_t es = c.esize;
+  const LineSchedule S = line_schedule(P, es);
+  const FusedLayer& lastf = P.layers.back();
+  const WinLayer& last = lastf.wl;
+  const int64_t in_base = c.addr(c.g.layer(P.layers.front().id).inputs[0]);
+  const int64_t out_base = c.addr(c.g.layer(lastf.id).output);
+  // Resident weights: per layer and output-channel chunk, the weights and then the biases.
+  std::vector<std::map<int64_t, int64_t>> sb_at(n);
+  int64_t pos = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const WinLayer& w = P.layers[i].wl;
+    if (w.kind != WinKind::Conv && w.kind != WinKind::DwConv) continue;
+    const int64_t per_co = (w.kind == WinKind::Conv ? w.cin : 1) * w.kh * w.kw;
+    for (int64_t co0 = 0; co0 < w.cout; co0 += P.layers[i].tco) {
+      sb_at[i][co0] = pos;
+      pos += (std::min(P.layers[i].tco, w.cout - co0) * (per_co + (w.bias ? 1 : 0))) * es;
+    }
+  }
+  std::vector<char> weights_loaded(n, 0);
+  auto load_weights = [&](std::size_t i, int64_t co0) {
+    const FusedLayer& f = P.layers[i];
+    const WinLayer& w = f.wl;
+    if (w.kind != WinKind::Conv && w.kind != WinKind::DwConv) return;
+    const int64_t per_co = (w.kind == WinKind::Conv ? w.cin : 1) * w.kh * w.kw;
+    const int64_t nco = std::min(f.tco, w.cout - co0), at = sb_at[i].at(co0);
+    e.flat_load(isa::Buffer::SB, c.w_addr[f.id] + co0 * per_co * es, at, nco * per_co, es);
+    if (w.bias) e.flat_load(isa::Buffer::SB, c.b_addr[f.id] + co0 * es, at + nco * per_co * es, nco, es);
+  };
+  auto ring_range = [&](std::size_t i) {
+    const LineMap& m = S.maps[i];
+    return std::pair<int64_t, int64_t>{m.addr, m.addr + m.bytes(es)};
+  };
+  auto ring_addr = [&](const LineMap& m, int64_t prow, int64_t pcol) {
+    return m.addr + (m.pos(prow, pcol) % m.ring) * es;
+  };
+  e.begin_step();
+  for (std::size_t i = 0; i < n; ++i) {
+    const LineMap& m = S.maps[i];
+    Instr d;
+    d.opcode = static_cast<uint32_t>(isa::Opcode::Desc);
+    d.desc_id = u32(i + 1);
+    d.desc_base = u32(m.addr), d.desc_cpitch = u32(m.ring), d.desc_gpitch = u32(m.cols);
+    d.desc_group = u32(m.group), d.desc_ring = u32(m.ring);
+    e.desc(d);
+  }
+  bool first_step = true;
+  int64_t slot_cnt = 0;
+  const int64_t slot_bytes = S.out_slot_elems * 4;
+  for (const LineFiring& f : S.firings) {
+    const std::size_t i = static_cast<std::size_t>(f.layer);
+    const FusedLayer& fl = P.layers[i];
+    const WinLayer& w = fl.wl;
+    const LayerNode& l = c.g.layer(fl.id);
+    const LineMap& in = S.maps[i];
+    const int64_t pr0 = f.r0 * w.sh, pr1 = (f.r0 + f.rows - 1) * w.sh + (w.kh - 1) * w.dh + 1;
+    const int64_t pc0 = f.c0 * w.sw, pc1 = (f.c0 + f.cols - 1) * w.sw + (w.kw - 1) * w.dw + 1;
+    const auto [rlo, rhi] = ring_range(i);
+    auto step = [&]() {
+      if (!first_step) e.begin_step();
+      first_step = false;
+    };
+    auto input_loads = [&]() {
+      if (f.load_r1 <= f.load_r0) return;
+      const int64_t top = f.load_r0 == 0 ? in.pt : 0, bottom = 0;  // the bottom padding is filled later
+      Instr ld = make_load(isa::Buffer::NBin, in_base + f.load_r0 * in.w * es,
+                           ring_addr(in, f.load_r0 + in.pt - top, 0));
+      ld.size0 = u32(in.cols), ld.size1 = u32(f.load_r1 - f.load_r0 + top + bottom), ld.size2 = u32(in.channels);
+      ld.stride1 = u32(in.w), ld.stride2 = u32(in.h * in.w);
+      ld.pad_top = u32(top), ld.pad_bottom = u32(bottom), ld.pad_left = u32(in.pl), ld.pad_right = u32(in.pr);
+      ld.pad_value = static_cast<uint32_t>(in.pad);
+      ld.buf_desc = 1;
+      e.load(ld, rlo, rhi);
+    };
+    auto pad_fill = [&]() {  // a LOAD of padding only: no DRAM access
+      if (f.fill_c1 <= f.fill_c0) return;
+      const int64_t rows = in.rows - in.pt - in.h;
+      Instr ld = make_load(isa::Buffer::NBin, in_base, ring_addr(in, in.pt + in.h, f.fill_c0));
+      ld.size0 = u32(f.fill_c1 - f.fill_c0), ld.size1 = u32(rows), ld.size2 = u32(in.channels);
+      ld.pad_top = u32(rows);
+      ld.pad_value = static_cast<uint32_t>(in.pad);
+      ld.buf_desc = u32(i + 1);
+      e.load(ld, rlo, rhi);
+    };
+    auto compute = [&](int64_t co0, int64_t nco) {
+      Instr cp = window_compute(w, l.attrs.act, c.dt, w.kind == WinKind::Conv ? w.cin : nco, nco, pr1 - pr0,
+                                pc1 - pc0, f.rows, f.cols, true, true);
+      cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
+      cp.in_desc = u32(i + 1);
+      cp.in_addr = u32(ring_addr(in, pr0, pc0) + (w.kind == WinKind::Conv ? 0 : co0 * in.ring * es));
+      if (w.kind == WinKind::Conv || w.kind == WinKind::DwConv) cp.w_addr = u32(sb_at[i].at(co0));
+      return cp;
+    };
+    if (i + 1 < n) {
+      step();
+      input_loads();
+      pad_fill();
+      if (!weights_loaded[i]) {
+        weights_loaded[i] = 1;
+        for (int64_t co0 = 0; co0 < w.cout; co0 += fl.tco) load_weights(i, co0);
+      }
+      const LineMap& out = S.maps[i + 1];
+      const int64_t top = f.r0 == 0 ? out.pt : 0, bottom = 0;  // the consumer fills the bottom padding
+      const int64_t left = f.c0 == 0 ? out.pl : 0, right = f.c0 + f.cols == w.ow ? out.pr : 0;
+      Instr cp = compute(0, w.cout);
+      cp.out_nbin = 1;
+      cp.out_desc = u32(i + 2);
+      cp.out_addr = u32(ring_addr(out, f.r0 + out.pt - top, f.c0 + out.pl - left));
+      cp.out_pad_top = u32(top), cp.out_pad_bottom = u32(bottom);
+      cp.out_pad_left = u32(left), cp.out_pad_right = u32(right);
+      cp.out_pad_value = static_cast<uint32_t>(out.pad);
+      e.compute(cp, -1, rlo, rhi);
+      continue;
+    }
+    for (int64_t co0 = 0; co0 < last.cout; co0 += lastf.tco) {
+      const int64_t nco = std::min(lastf.tco, last.cout - co0);
+      step();
+      if (co0 == 0) {
+        input_loads();
+        pad_fill();
+      }
+      if (!weights_loaded[i]) load_weights(i, co0);
+      const int64_t slot = (slot_cnt++ % 2) * slot_bytes;
+      const int tile = e.begin_out_tile(slot, slot_bytes);
+      Instr cp = compute(co0, nco);
+      cp.out_addr = u32(slot);
+      e.compute(cp, tile, rlo, rhi);
+      Instr st = make_store(out_base + ((co0 * last.oh + f.r0) * last.ow + f.c0) * es, slot);
+      st.size0 = u32(f.cols), st.size1 = u32(f.rows), st.size2 = u32(nco);
+      st.stride1 = u32(last.ow), st.stride2 = u32(last.oh * last.ow);
+      e.store(st, tile);
+    }
+    weights_loaded[i] = 1;
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Elementwise passes: add, standalone activation, copies (identity, concat, reshape without
 // elimination) and channel shuffle. The tensor is viewed as [C][HW] and chunked.
@@ -955,7 +1125,9 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
       se.members.push_back(g.layer(id).name);
       se.macs += g.layer_macs(id);
     }
-    if (grp.fused()) {
+    if (grp.fused() && grp.fused_plan.overlap != Overlap::Recompute) {
+      gen_linebuf(c, grp.fused_plan, e);
+    } else if (grp.fused()) {
       gen_fused(c, grp.fused_plan, e);
     } else {
       for (int id : grp.layers) {

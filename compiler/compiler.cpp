@@ -38,6 +38,22 @@ Fusion parse_fusion(const std::string& s) {
   throw InputError("--fusion: expected none, greedy or optimal, got '" + s + "'");
 }
 
+const char* overlap_name(Overlap o) {
+  switch (o) {
+    case Overlap::Recompute: return "recompute";
+    case Overlap::CacheRows: return "cache-rows";
+    case Overlap::CacheAll: return "cache-all";
+    case Overlap::Auto: return "auto";
+  }
+  return "?";
+}
+
+Overlap parse_overlap(const std::string& s) {
+  for (Overlap o : {Overlap::Recompute, Overlap::CacheRows, Overlap::CacheAll, Overlap::Auto})
+    if (s == overlap_name(o)) return o;
+  throw InputError("--fusion-overlap: expected recompute, cache-rows, cache-all or auto, got '" + s + "'");
+}
+
 Pipeline parse_pipeline(const std::string& s) {
   if (s == "none") return Pipeline::None;
   if (s == "fine") return Pipeline::Fine;

@@ -15,6 +15,12 @@ namespace fusesim::compiler {
 
 enum class Fusion { None, Greedy, Optimal };
 enum class Pipeline { None, Fine, Coarse, Full };
+// How a fused group treats the rows and columns that neighbouring tiles share (docs/compiler.md,
+// "Overlap modes"): recompute them per tile, keep the rows in line buffers (cache-rows), or keep
+// rows and columns (cache-all). Auto: the cost model chooses per group.
+enum class Overlap { Recompute, CacheRows, CacheAll, Auto };
+const char* overlap_name(Overlap o);
+Overlap parse_overlap(const std::string& s);  // throws InputError
 const char* fusion_name(Fusion f);
 const char* pipeline_name(Pipeline p);
 Fusion parse_fusion(const std::string& s);      // throws InputError
@@ -30,6 +36,7 @@ struct CompileOptions {
   Fusion fusion = Fusion::None;
   Pipeline pipeline = Pipeline::Full;
   bool elimination = true;
+  Overlap overlap = Overlap::Auto;  // fused groups' overlap mode (--fusion-overlap)
   std::map<std::string, TileOverride> tiles;  // by layer name
   bool materialize = true;  // false (timing-only runs): no weight bytes are generated
   // Manual fused groups, FIRST..LAST by layer name (inclusive, a chain in topological order).

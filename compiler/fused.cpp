@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "codegen.h"
+#include "linebuf.h"
 
 namespace fusesim::compiler {
 namespace {
@@ -22,6 +23,11 @@ AxisGeo geo(const WinLayer& w, bool rows) {
 }  // namespace
 
 std::string FusedPlan::str() const {
+  if (overlap != Overlap::Recompute) {
+    std::string s = std::string("fused ") + overlap_name(overlap) + " col_tiles=" + std::to_string(col_tiles) + " w-resident";
+    for (const auto& l : layers) s += " [rows=" + std::to_string(l.rows) + " co=" + std::to_string(l.tco) + "]";
+    return s;
+  }
   std::string s = "fused rows=" + std::to_string(tr) + " cols=" + std::to_string(tc) + (resident ? " w-resident" : "") +
                   (chunked ? " chunked" : "") + (add_id >= 0 ? " +add" : "");
   for (const auto& l : layers) s += " [co=" + std::to_string(l.tco) + " ci=" + std::to_string(l.tci) + "]";
@@ -259,6 +265,12 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
   for (std::size_t i = 0; i < L.size(); ++i) {
     L[i].tco = plan.layers[i].tco;
     L[i].tci = dense(L[i].wl) ? plan.layers[i].tci : 1;
+    L[i].rows = plan.layers[i].rows;
+  }
+  if (plan.overlap != Overlap::Recompute) {
+    if (av.mode.depth != 1) return "a line-buffered group (" + std::string(overlap_name(plan.overlap)) + ") uses whole buffers";
+    plan.layers = L;
+    return check_line(av, w_total, plan);
   }
   if (plan.chunked) {
     if (!chunkable(L)) return "a chunked group is a dense or channel-local first layer, channel-local middle layers and a dense last layer";
@@ -283,7 +295,7 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
   return "";
 }
 
-bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& group, FusedPlan& best) {
+bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& group, FusedPlan& best, Overlap overlap) {
   std::vector<int> ids = group;
   int add_id = -1;
   if (!ids.empty() && g.layer(ids.back()).op == OpKind::Add) {
@@ -370,6 +382,19 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& grou
       if (!ok) continue;
       consider(C, tr, tc, false, geo);
     }
+  // Line-buffered modes (linebuf.h): chains without a residual add, whole buffers.
+  if (add_id < 0 && overlap != Overlap::Recompute) {
+    FusedPlan lp;
+    for (Overlap m : {Overlap::CacheRows, Overlap::CacheAll}) {
+      if (overlap != Overlap::Auto && overlap != m) continue;
+      if (!plan_line(L, av, w_total, m, lp)) continue;
+      // a forced mode wins wherever it fits; auto takes the fewest estimated cycles
+      if (!found || overlap == m || lp.est.cycles < best.est.cycles) {
+        best = lp;
+        found = true;
+      }
+    }
+  }
   return found;
 }
 

@@ -18,6 +18,7 @@ struct FusedLayer {
   WinLayer wl;
   int64_t tco = 1, tci = 1;  // output / input channel chunk per COMPUTE
   isa::PadValue consumer_pad = isa::PadValue::Zero;  // the ring value the next layer needs
+  int64_t rows = 1;  // line-buffered plans: output rows per firing (linebuf.h)
 };
 
 struct FusedPlan {
@@ -32,6 +33,11 @@ struct FusedPlan {
   // A residual Add fused at the end (-1: none): it adds the group's input, still in NBin, to the
   // last layer's output in NBout, so the skip tensor never makes a second trip from DRAM.
   int add_id = -1;
+  // Recompute: the pyramid tiling above (tr x tc tiles, halos recomputed). CacheRows/CacheAll:
+  // line-buffered (linebuf.h): intermediates in NBin rings, firings of FusedLayer::rows rows by
+  // one of col_tiles column tiles (1 for cache-rows); tr/tc are then unused.
+  Overlap overlap = Overlap::Recompute;
+  int64_t col_tiles = 1;
   Estimate est;
   std::string str() const;
 };
@@ -56,7 +62,9 @@ bool residual_tail(const Graph& g, const std::vector<int>& chain, int add);
 bool chunkable(const std::vector<FusedLayer>& L);
 
 // Plans a chain (ids in order, optionally closed by a residual Add). False when no tile fits.
-bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& out);
+// `overlap`: the mode to plan (Auto: the cheapest by the cost model).
+bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& out,
+                Overlap overlap = Overlap::Auto);
 
 // The NBout slots (elements) a plan's intermediates alternate between, and the first layer's
 // input region per channel: the largest (unclipped) regions of its tile.

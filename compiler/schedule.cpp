@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "compiler/codegen.h"
+#include "compiler/linebuf.h"
 #include "isa/errors.h"
 
 namespace fusesim::compiler {
@@ -102,7 +103,7 @@ bool plan_group(const Graph& g, const ArchView& av, const CompileOptions& opt, G
   gs.plans.clear();
   gs.depth = av.mode.depth;
   if (gs.fused()) {
-    if (!plan_fused(g, av, gs.layers, gs.fused_plan)) return false;
+    if (!plan_fused(g, av, gs.layers, gs.fused_plan, opt.overlap)) return false;
   } else {
     for (int id : gs.layers) {
       WinLayer wl;
@@ -236,6 +237,20 @@ std::vector<BufferSlot> group_slots(const Graph& g, const ArchParams& arch, cons
   const int64_t es = av.esize;
   if (gs.fused()) {
     const FusedPlan& P = gs.fused_plan;
+    if (P.overlap != Overlap::Recompute) {
+      const LineSchedule S = line_schedule(P, es);
+      for (std::size_t i = 0; i < S.maps.size(); ++i) {
+        const LineMap& m = S.maps[i];
+        add("line buffer: input of " + g.layer(P.layers[i].id).name, isa::Buffer::NBin, m.addr, m.bytes(es), 1);
+      }
+      add("output slots of " + g.layer(P.layers.back().id).name, isa::Buffer::NBout, 0, S.out_slot_elems * 4, 2);
+      int64_t wbytes = 0;
+      for (const FusedLayer& f : P.layers)
+        if (f.wl.kind == WinKind::Conv || f.wl.kind == WinKind::DwConv)
+          wbytes += (f.wl.weight_elems() + (f.wl.bias ? f.wl.cout : 0)) * es;
+      add("weights (resident)", isa::Buffer::SB, 0, wbytes, 1);
+      return out;
+    }
     const FusedSlots fs = fused_slots(P);
     const FusedLayer& f0 = P.layers.front();
     add("input tile", isa::Buffer::NBin, 0, (f0.wl.kind == WinKind::Conv ? f0.tci : f0.tco) * fs.in_plane * es, D);

@@ -65,13 +65,20 @@ void emit_group(YAML::Emitter& y, const Graph& g, const ArchParams& arch, const 
   y << YAML::EndSeq << Key << "buffers" << Value << buffers_name(gs.depth);
   if (gs.fused()) {
     const FusedPlan& p = gs.fused_plan;
-    y << Key << "fused" << Value << Flow << BeginMap << Key << "rows" << Value << p.tr << Key << "cols"
-      << Value << p.tc << Key << "weights" << Value << weights_name(p.resident) << Key << "chunked" << Value
-      << p.chunked << EndMap;
+    const bool line = p.overlap != Overlap::Recompute;
+    y << Key << "fused" << Value << Flow << BeginMap << Key << "overlap" << Value << overlap_name(p.overlap);
+    if (line)
+      y << Key << "col_tiles" << Value << p.col_tiles;
+    else
+      y << Key << "rows" << Value << p.tr << Key << "cols" << Value << p.tc;
+    y << Key << "weights" << Value << weights_name(p.resident);
+    if (!line) y << Key << "chunked" << Value << p.chunked;
+    y << EndMap;
     y << Key << "chunks" << Value << Flow << BeginMap;
     for (const FusedLayer& f : p.layers) {
       y << Key << g.layer(f.id).name << Value << Flow << BeginMap << Key << "co" << Value << f.tco;
       if (f.wl.kind == WinKind::Conv) y << Key << "ci" << Value << f.tci;
+      if (line) y << Key << "rows" << Value << f.rows;
       y << EndMap;
     }
     y << EndMap;
@@ -273,9 +280,22 @@ class ScheduleReader {
                  "layers, optionally closed by a residual add)");
     const std::string fp = path + ".fused";
     const YAML::Node fused = need(group, "fused", path);
-    yamlu::expect_keys(file_, fused, fp, {"rows", "cols", "weights", "chunked"});
-    plan.tr = positive(fused, "rows", fp);
-    plan.tc = positive(fused, "cols", fp);
+    yamlu::expect_keys(file_, fused, fp, {"overlap", "rows", "cols", "col_tiles", "weights", "chunked"});
+    plan.overlap = Overlap::Recompute;
+    if (fused["overlap"]) {
+      const std::string o = one_of(fused["overlap"], fp + ".overlap", {"recompute", "cache-rows", "cache-all"});
+      plan.overlap = o == "cache-rows" ? Overlap::CacheRows : o == "cache-all" ? Overlap::CacheAll : Overlap::Recompute;
+    }
+    const bool line = plan.overlap != Overlap::Recompute;
+    for (const char* k : {"rows", "cols", "chunked"})
+      if (line && fused[k])
+        fail(fused[k], yamlu::join(fp, k), std::string("a line-buffered group (overlap ") + overlap_name(plan.overlap) +
+                                               ") has col_tiles and per-layer rows in its chunks, not '" + k + "'");
+    if (!line && fused["col_tiles"])
+      fail(fused["col_tiles"], fp + ".col_tiles", "col_tiles belongs to line-buffered groups (overlap cache-rows or cache-all)");
+    plan.tr = line ? 1 : positive(fused, "rows", fp);
+    plan.tc = line ? 1 : positive(fused, "cols", fp);
+    plan.col_tiles = line ? (fused["col_tiles"] ? positive(fused, "col_tiles", fp) : 1) : 1;
     plan.resident =
         one_of(need(fused, "weights", fp), fp + ".weights", {"resident", "streamed"}) == "resident";
     plan.chunked = fused["chunked"] && yamlu::as_bool(file_, fused["chunked"], fp + ".chunked");
@@ -290,12 +310,14 @@ class ScheduleReader {
       if (!c) fail(chunks, cp, "missing the chunks of layer '" + name + "'");
       const std::string lp = yamlu::join(cp, name);
       const bool dense = window_of(g_, id).kind == WinKind::Conv;
-      yamlu::expect_keys(file_, c, lp,
-                         dense ? std::vector<std::string>{"co", "ci"} : std::vector<std::string>{"co"});
+      std::vector<std::string> keys = dense ? std::vector<std::string>{"co", "ci"} : std::vector<std::string>{"co"};
+      if (line) keys.push_back("rows");
+      yamlu::expect_keys(file_, c, lp, keys);
       FusedLayer f;
       f.id = id;
       f.tco = positive(c, "co", lp);
       f.tci = dense ? positive(c, "ci", lp) : 1;
+      f.rows = line ? positive(c, "rows", lp) : 1;
       plan.layers.push_back(f);
     }
   }

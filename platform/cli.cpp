@@ -58,7 +58,7 @@ std::string default_arch() {
 }
 
 struct CommonOptions {
-  std::string model, arch, dtype = "int16", fusion = "none", pipeline = "full", elimination = "on";
+  std::string model, arch, dtype = "int16", fusion = "none", pipeline = "full", elimination = "on", overlap = "auto";
   std::vector<std::string> sets, tiles, fuse;
   std::string schedule, emit_schedule;  // replay a schedule file; write the schedule
 };
@@ -71,6 +71,7 @@ void add_model_options(po::options_description& d, CommonOptions& c) {
       ("dtype", po::value(&c.dtype)->default_value("int16"), "int16 (DianNao fixed point) or fp32")
       ("fusion", po::value(&c.fusion)->default_value("none"), "layer fusion: none, greedy or optimal")
       ("pipeline", po::value(&c.pipeline)->default_value("full"), "pipelining: none, fine, coarse or full")
+      ("fusion-overlap", po::value(&c.overlap)->default_value("auto"), "fused groups' overlapping rows/columns: recompute, cache-rows, cache-all or auto (the cost model's choice per group)")
       ("elimination", po::value(&c.elimination)->default_value("on"), "layer elimination: on or off")
       ("tile", po::value(&c.tiles)->composing(), "manual tile: --tile LAYER=cout,cin,rows,cols (0 = auto; repeatable)")
       ("fuse", po::value(&c.fuse)->composing(), "manual fused group: --fuse FIRST:LAST (a chain of layers; repeatable)")
@@ -125,6 +126,7 @@ compiler::CompileOptions compile_options(const CommonOptions& c) {
   o.dtype = parse_dtype(c.dtype);
   o.fusion = compiler::parse_fusion(c.fusion);
   o.pipeline = compiler::parse_pipeline(c.pipeline);
+  o.overlap = compiler::parse_overlap(c.overlap);
   o.elimination = parse_on_off("--elimination", c.elimination);
   for (const auto& f : c.fuse) {
     const auto colon = f.find(':');

@@ -167,6 +167,7 @@ void write_report_json(const std::string& path, const RunReport& r) {
   j.kv("compile_seconds", r.compile_seconds).kv("simulate_seconds", r.sim->wall_seconds);
   j.begin_object("compiler");
   j.kv("fusion", compiler::fusion_name(r.copt.fusion)).kv("pipeline", compiler::pipeline_name(r.copt.pipeline));
+  j.kv("fusion_overlap", compiler::overlap_name(r.copt.overlap));
   j.kv("elimination", r.copt.elimination);
   j.end_object();
   j.begin_object("units");

@@ -25,7 +25,8 @@ using yamlu::where;
 constexpr const char* kDefaultArch = "configs/arch/diannao.yaml";
 // Base keys in the order they appear in every point and every results row.
 const std::vector<std::string> kBaseKeys = {"model", "arch", "dtype", "mode",
-                                            "compiler.fusion", "compiler.pipeline", "compiler.elimination"};
+                                            "compiler.fusion", "compiler.pipeline", "compiler.elimination",
+                                            "compiler.overlap"};
 constexpr std::size_t kMaxAxisValues = 10000;
 constexpr std::size_t kMaxPoints = 1000000;
 
@@ -69,6 +70,8 @@ void check_value(const SweepSpec& spec, const std::string& key, const std::strin
     one_of({"none", "fine", "coarse", "full"});
   } else if (key == "compiler.elimination") {
     one_of({"on", "off", "true", "false"});
+  } else if (key == "compiler.overlap") {
+    one_of({"auto", "recompute", "cache-rows", "cache-all"});
   }
 }
 
@@ -117,7 +120,7 @@ Axis read_axis(const SweepSpec& spec, const YAML::Node& key_node, const YAML::No
   if (!is_base_key(a.key) && !is_arch_key(a.key))
     fail(spec.file, key_node, key_path,
          "unknown axis key (expected arch, arch.<key path>, model, dtype, mode, compiler.fusion, "
-         "compiler.pipeline or compiler.elimination)");
+         "compiler.pipeline, compiler.elimination or compiler.overlap)");
   std::vector<YAML::Node> nodes;  // one per value, for locations
   if (v.IsSequence()) {
     if (v.size() == 0) fail(spec.file, v, key_path, "an axis needs at least one value");
@@ -184,7 +187,7 @@ SweepSpec parse_node(const YAML::Node& root, const std::string& file) {
 
   std::map<std::string, std::string> base = {{"arch", kDefaultArch}, {"dtype", "int16"}, {"mode", "timing"},
                                              {"compiler.fusion", "none"}, {"compiler.pipeline", "full"},
-                                             {"compiler.elimination", "on"}};
+                                             {"compiler.elimination", "on"}, {"compiler.overlap", "auto"}};
   std::map<std::string, YAML::Node> base_nodes;
   if (YAML::Node b = root["base"]) {
     yamlu::expect_keys(file, b, "base", {"arch", "model", "dtype", "mode", "compiler"});
@@ -194,8 +197,8 @@ SweepSpec parse_node(const YAML::Node& root, const std::string& file) {
       base_nodes[k] = b[k];
     }
     if (YAML::Node c = b["compiler"]) {
-      yamlu::expect_keys(file, c, "base.compiler", {"fusion", "pipeline", "elimination"});
-      for (const char* k : {"fusion", "pipeline", "elimination"}) {
+      yamlu::expect_keys(file, c, "base.compiler", {"fusion", "pipeline", "elimination", "overlap"});
+      for (const char* k : {"fusion", "pipeline", "elimination", "overlap"}) {
         if (!c[k]) continue;
         base[std::string("compiler.") + k] = yamlu::as_string(file, c[k], std::string("base.compiler.") + k);
         base_nodes[std::string("compiler.") + k] = c[k];
@@ -288,7 +291,8 @@ std::vector<std::string> Point::run_args() const {
   std::vector<std::string> a = {"run",    "--model",    model_path,          "--arch",     arch_path,
                                 "--dtype", get("dtype"), "--mode",            get("mode"), "--fusion",
                                 get("compiler.fusion"),  "--pipeline",        get("compiler.pipeline"),
-                                "--elimination",         get("compiler.elimination")};
+                                "--elimination",         get("compiler.elimination"), "--fusion-overlap",
+                                get("compiler.overlap")};
   for (const auto& [k, v] : params)
     if (is_arch_key(k)) {
       a.push_back("--set");

@@ -1,0 +1,186 @@
+// Line-buffered fused groups (overlap cache-rows / cache-all): the firing order and the ring
+// sizes line_schedule derives, checked by a shadow replay that is independent of the planner.
+// Every ring position holds a tag naming the element last written there; a firing must find
+// exactly the elements its window needs (written, and not yet overwritten), every element of an
+// intermediate must be computed exactly once (nothing recomputed), and the last layer's output
+// must be covered exactly once.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <vector>
+
+#include "compiler/linebuf.h"
+
+namespace fusesim::compiler {
+namespace {
+
+WinLayer win(WinKind kind, int64_t c_in, int64_t c_out, int64_t h, int64_t w, int64_t k, int64_t s, int64_t p,
+             int64_t d = 1) {
+  WinLayer l;
+  l.kind = kind;
+  l.cin = c_in, l.cout = c_out, l.h = h, l.w = w;
+  l.kh = l.kw = k, l.sh = l.sw = s, l.dh = l.dw = d, l.pt = l.pl = p;
+  l.oh = (h + 2 * p - d * (k - 1) - 1) / s + 1;
+  l.ow = (w + 2 * p - d * (k - 1) - 1) / s + 1;
+  l.bias = kind == WinKind::Conv;
+  return l;
+}
+
+// A chain of layers, each reading the previous one's output.
+std::vector<FusedLayer> chain(std::initializer_list<std::tuple<WinKind, int64_t, int64_t, int64_t, int64_t>> specs,
+                              int64_t c, int64_t h, int64_t w) {
+  std::vector<FusedLayer> L;
+  for (const auto& [kind, cout, k, s, p] : specs) {
+    FusedLayer f;
+    f.id = static_cast<int>(L.size());
+    const int64_t co = kind == WinKind::Conv ? cout : c;
+    f.wl = win(kind, c, co, h, w, k, s, p);
+    f.tco = co;
+    f.tci = kind == WinKind::Conv ? c : 1;
+    c = co, h = f.wl.oh, w = f.wl.ow;
+    L.push_back(f);
+  }
+  return L;
+}
+
+// Replays a schedule on tagged rings; returns the first violation or "".
+std::string replay(const FusedPlan& P, const LineSchedule& S) {
+  const std::size_t n = P.layers.size();
+  std::vector<std::vector<int64_t>> ring(n);
+  for (std::size_t i = 0; i < n; ++i) ring[i].assign(static_cast<std::size_t>(S.maps[i].ring), -1);
+  auto tag = [](const LineMap& m, int64_t r, int64_t c) { return r * m.cols + c; };
+  auto put = [&](std::size_t i, int64_t r, int64_t c) {
+    const LineMap& m = S.maps[i];
+    ring[i][static_cast<std::size_t>(m.pos(r, c) % m.ring)] = tag(m, r, c);
+  };
+  std::vector<std::map<std::pair<int64_t, int64_t>, int>> computed(n + 1);  // [i+1]: layer i's outputs
+  for (const LineFiring& f : S.firings) {
+    const std::size_t i = static_cast<std::size_t>(f.layer);
+    const WinLayer& w = P.layers[i].wl;
+    const LineMap& in = S.maps[i];
+    if (i != 0 && f.load_r1 > f.load_r0) return "a load before a layer other than the first";
+    for (int64_t r = f.load_r0; r < f.load_r1; ++r)
+      for (int64_t c = 0; c < in.cols; ++c) put(0, r + in.pt, c);
+    if (f.load_r0 == 0 && f.load_r1 > 0)
+      for (int64_t r = 0; r < in.pt; ++r)
+        for (int64_t c = 0; c < in.cols; ++c) put(0, r, c);
+    for (int64_t r = in.pt + in.h; r < in.rows; ++r)
+      for (int64_t c = f.fill_c0; c < f.fill_c1; ++c) put(i, r, c);
+    // the window: every element must be the one written for it
+    const int64_t pr0 = f.r0 * w.sh, pr1 = (f.r0 + f.rows - 1) * w.sh + (w.kh - 1) * w.dh + 1;
+    const int64_t pc0 = f.c0 * w.sw, pc1 = (f.c0 + f.cols - 1) * w.sw + (w.kw - 1) * w.dw + 1;
+    for (int64_t r = pr0; r < pr1; ++r)
+      for (int64_t c = pc0; c < pc1; ++c) {
+        const int64_t got = ring[i][static_cast<std::size_t>(in.pos(r, c) % in.ring)];
+        if (got != tag(in, r, c))
+          return "layer " + std::to_string(i) + " (" + std::to_string(in.rows) + "x" + std::to_string(in.cols) +
+                 " padded input) firing rows " + std::to_string(f.r0) + " cols " + std::to_string(f.c0) +
+                 ": input element (" + std::to_string(r) + ", " + std::to_string(c) + ") is " +
+                 (got < 0 ? "not written" : "overwritten by (" + std::to_string(got / in.cols) + ", " +
+                                                std::to_string(got % in.cols) + ")");
+      }
+    for (int64_t r = f.r0; r < f.r0 + f.rows; ++r)
+      for (int64_t c = f.c0; c < f.c0 + f.cols; ++c) ++computed[i + 1][{r, c}];
+    if (i + 1 < n) {  // the output with its halo (not the bottom padding: filled by the consumer)
+      const LineMap& out = S.maps[i + 1];
+      const int64_t r0 = f.r0 + out.pt - (f.r0 == 0 ? out.pt : 0), r1 = f.r0 + f.rows + out.pt;
+      const int64_t c0 = f.c0 + out.pl - (f.c0 == 0 ? out.pl : 0);
+      const int64_t c1 = f.c0 + f.cols + out.pl + (f.c0 + f.cols == w.ow ? out.pr : 0);
+      for (int64_t r = r0; r < r1; ++r)
+        for (int64_t c = c0; c < c1; ++c) put(i + 1, r, c);
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    const WinLayer& w = P.layers[i].wl;
+    if (static_cast<int64_t>(computed[i + 1].size()) != w.oh * w.ow)
+      return "layer " + std::to_string(i) + " computed " + std::to_string(computed[i + 1].size()) + " of " +
+             std::to_string(w.oh * w.ow) + " output positions";
+    for (const auto& [rc, times] : computed[i + 1])
+      if (times != 1) return "layer " + std::to_string(i) + " computed an output position " + std::to_string(times) + " times";
+  }
+  return "";
+}
+
+// Every choice of rows per firing (one row, or the consumer's rows times stride) and several
+// column tilings: the schedule is valid and recomputes nothing.
+void check_all(const std::vector<FusedLayer>& L0) {
+  const std::size_t n = L0.size();
+  for (uint32_t mask = 0; mask < (1u << (n - 1)); ++mask)
+    for (int64_t ct : {1, 2, 3, 5}) {
+      FusedPlan P;
+      P.layers = L0;
+      P.layers.back().rows = 1;
+      for (std::size_t i = n - 1; i-- > 0;)
+        P.layers[i].rows = (mask >> i) & 1 ? std::min(P.layers[i + 1].rows * P.layers[i + 1].wl.sh, P.layers[i].wl.oh) : 1;
+      P.col_tiles = ct;
+      P.overlap = ct == 1 ? Overlap::CacheRows : Overlap::CacheAll;
+      const LineSchedule S = line_schedule(P, 2);
+      EXPECT_EQ(replay(P, S), "") << "mask " << mask << " col_tiles " << ct;
+    }
+}
+
+TEST(LineBuffer, VggHeadSchedulesAreValidForEveryRowChoice) {
+  check_all(chain({{WinKind::Conv, 8, 3, 1, 1},
+                   {WinKind::Conv, 8, 3, 1, 1},
+                   {WinKind::MaxPool, 0, 2, 2, 0},
+                   {WinKind::Conv, 8, 3, 1, 1},
+                   {WinKind::Conv, 8, 3, 1, 1},
+                   {WinKind::MaxPool, 0, 2, 2, 0},
+                   {WinKind::Conv, 8, 3, 1, 1}},
+                  3, 28, 30));
+}
+
+TEST(LineBuffer, StridesDilationAndOverlappingPoolsAreValid) {
+  check_all(chain({{WinKind::Conv, 8, 5, 2, 2},
+                   {WinKind::MaxPool, 0, 3, 2, 1},
+                   {WinKind::DwConv, 0, 3, 1, 1},
+                   {WinKind::Conv, 4, 3, 2, 0}},
+                  3, 33, 29));
+  std::vector<FusedLayer> dil = chain({{WinKind::Conv, 8, 3, 1, 2}, {WinKind::Conv, 8, 3, 1, 1}}, 3, 20, 17);
+  dil[0].wl = win(WinKind::Conv, 3, 8, 20, 17, 3, 1, 2, 2);  // dilation 2 keeps the 20x17 map
+  dil[1].wl = win(WinKind::Conv, 8, 8, 20, 17, 3, 1, 1);
+  check_all(dil);
+}
+
+// A window of W rows over groups of the producer's rows keeps (ceil(W/G) - 1) * G rows plus a
+// column tile: for VGG-16's conv1_1..conv3_1, the rings are a few rows of each map, far below
+// the maps themselves.
+TEST(LineBuffer, VggRingsHoldAFewRows) {
+  FusedPlan P;
+  P.layers = chain({{WinKind::Conv, 64, 3, 1, 1},
+                    {WinKind::Conv, 64, 3, 1, 1},
+                    {WinKind::MaxPool, 0, 2, 2, 0},
+                    {WinKind::Conv, 128, 3, 1, 1},
+                    {WinKind::Conv, 128, 3, 1, 1},
+                    {WinKind::MaxPool, 0, 2, 2, 0},
+                    {WinKind::Conv, 256, 3, 1, 1}},
+                   3, 224, 224);
+  const int64_t rows[] = {2, 2, 1, 2, 2, 1, 1};
+  for (std::size_t i = 0; i < P.layers.size(); ++i) P.layers[i].rows = rows[i];
+  P.layers.back().tco = 32;
+  P.col_tiles = 8;
+  const LineSchedule S = line_schedule(P, 2);
+  ASSERT_EQ(replay(P, S), "");
+  // conv1_2's input (groups of 2 rows, conv1_1 fires 2 rows, conv1_2 reads 4): two rows of
+  // the padded 226-wide map plus a column tile of a 2-row window; pool1's input: one column tile
+  // of one group; conv3_1's input: two rows plus its 3-row window's column tile.
+  EXPECT_GE(S.maps[1].ring, 2 * 226);
+  EXPECT_LE(S.maps[1].ring, 2 * 226 + 2 * (224 / 8 + 2) + 2 * 28);
+  EXPECT_LE(S.maps[2].ring, 2 * 2 * 28);
+  EXPECT_GE(S.maps[6].ring, 2 * 58);
+  EXPECT_LE(S.maps[6].ring, 2 * 58 + 3 * 7 + 2);
+  // Every ring: the rows a window of W rows over groups of G spans, (ceil(W/G) - 1) * G, plus at
+  // most one row for the column tiles in flight.
+  for (std::size_t i = 0; i < P.layers.size(); ++i) {
+    const WinLayer& w = P.layers[i].wl;
+    const int64_t W = (P.layers[i].rows - 1) * w.sh + w.kh, G = S.maps[i].group;
+    EXPECT_LE(S.maps[i].ring, ((W + G - 1) / G * G - G + 1) * S.maps[i].cols) << "map " << i;
+  }
+  int64_t total = 0;
+  for (const LineMap& m : S.maps) total += m.bytes(2);
+  EXPECT_LE(total, S.nbin_bytes);  // rings are 64-byte aligned: at most 7 x 63 B more
+  EXPECT_LE(S.nbin_bytes, total + 7 * 63);
+}
+
+}  // namespace
+}  // namespace fusesim::compiler
