@@ -219,7 +219,7 @@ std::string line_misfit(const FusedPlan& P, const LineSchedule& S, const ArchVie
            std::to_string(av.nbout_elems * 4) + " B";
   int64_t sb = 0;
   for (const FusedLayer& f : P.layers)
-    if (has_weights(f.wl)) sb += f.wl.weight_elems() + (f.wl.bias ? f.wl.cout : 0);
+    if (has_weights(f.wl)) sb += f.wl.weight_elems();
   if (sb > av.sb_total_elems)
     return "its weights (" + std::to_string(sb * av.esize) + " B with biases) must stay in SB, which has " +
            std::to_string(av.sb_total_elems * av.esize) + " B";
@@ -271,6 +271,10 @@ std::string check_line(const ArchView& av, int64_t w_total, FusedPlan& plan) {
 bool plan_line(const std::vector<FusedLayer>& L0, const ArchView& av, int64_t w_total, Overlap mode, FusedPlan& best) {
   if (!line_bufferable(L0) || av.mode.depth != 1) return false;
   const std::size_t n = L0.size();
+  int64_t sb = 0;  // every weight stays in SB: reject before any search
+  for (const FusedLayer& f : L0)
+    if (has_weights(f.wl)) sb += f.wl.weight_elems();
+  if (sb > av.sb_total_elems) return false;
   // Rows per firing: the last layer fires one row; each producer fires either one row (its
   // consumer's map then has groups of 1) or its consumer's rows times stride (groups that match
   // the consumer's advance). The choice with the fewest approximate ring bytes wins.
@@ -294,7 +298,8 @@ bool plan_line(const std::vector<FusedLayer>& L0, const ArchView& av, int64_t w_
       for (const FusedLayer& f : L) best_rows.push_back(f.rows);
     }
   }
-  if (best_bytes < 0) return false;
+  // The approximate rows are a lower bound on the rings (columns in flight come on top).
+  if (best_bytes < 0 || best_bytes * av.esize > av.nbin_elems * av.esize) return false;
   for (std::size_t i = 0; i < n; ++i) {
     L[i].rows = best_rows[i];
     L[i].tco = L[i].wl.cout;

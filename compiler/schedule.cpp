@@ -247,7 +247,7 @@ std::vector<BufferSlot> group_slots(const Graph& g, const ArchParams& arch, cons
       int64_t wbytes = 0;
       for (const FusedLayer& f : P.layers)
         if (f.wl.kind == WinKind::Conv || f.wl.kind == WinKind::DwConv)
-          wbytes += (f.wl.weight_elems() + (f.wl.bias ? f.wl.cout : 0)) * es;
+          wbytes += (f.wl.weight_elems()) * es;
       add("weights (resident)", isa::Buffer::SB, 0, wbytes, 1);
       return out;
     }
