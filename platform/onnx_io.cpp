@@ -40,8 +40,8 @@ namespace {
 // Networks take and give floats; an integer tensor here is a wrong file, not a conversion.
 void require_float(const std::string& path, const FloatTensor& t, const char* option) {
   if (t.integer)
-    throw InputError(path + ": " + option + " tensor " + compiler::dims_str(t.dims) + " has element type " + t.type +
-                     "; expected a float tensor");
+    throw InputError(path + ": " + option + " tensor " + compiler::dims_str(t.dims) + " has element type " +
+                     t.type + "; expected a float tensor");
 }
 
 }  // namespace

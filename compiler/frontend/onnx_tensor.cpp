@@ -108,7 +108,8 @@ int64_t external_number(const std::string& text, const std::string& key, const s
   bool ok = !text.empty() && text.size() <= 18;  // 18 digits always fit int64
   for (char ch : text) ok = ok && ch >= '0' && ch <= '9';
   if (ok) v = std::stoll(text);
-  if (!ok) throw InputError(what + ": external data " + key + " '" + text + "' is not a byte count (0 to 10^18)");
+  if (!ok)
+    throw InputError(what + ": external data " + key + " '" + text + "' is not a byte count (0 to 10^18)");
   return v;
 }
 
@@ -126,18 +127,19 @@ std::string read_external(const TensorProto& t, const std::string& base_dir, con
   if (location.empty()) throw InputError(what + ": external data without a location");
   const std::string file = (std::filesystem::path(base_dir) / location).string();
   std::ifstream in(file, std::ios::binary);
-  if (!in || std::filesystem::is_directory(file)) throw InputError(what + ": cannot open external data file " + file);
+  if (!in || std::filesystem::is_directory(file))
+    throw InputError(what + ": cannot open external data file " + file);
   in.seekg(0, std::ios::end);
   const int64_t file_size = in.tellg();
   if (file_size < 0) throw InputError(what + ": cannot read external data file " + file);
   if (offset > file_size)
-    throw InputError(what + ": external data offset " + std::to_string(offset) + " lies past the end of " + file +
-                     " (" + std::to_string(file_size) + " B)");
+    throw InputError(what + ": external data offset " + std::to_string(offset) + " lies past the end of " +
+                     file + " (" + std::to_string(file_size) + " B)");
   if (length < 0) length = file_size - offset;
   if (length > file_size - offset)
     throw InputError(what + ": external data range [" + std::to_string(offset) + ", " +
-                     std::to_string(offset + length) + ") lies outside " + file + " (" + std::to_string(file_size) +
-                     " B)");
+                     std::to_string(offset + length) + ") lies outside " + file + " (" +
+                     std::to_string(file_size) + " B)");
   std::string bytes(static_cast<std::size_t>(length), '\0');
   in.seekg(offset);
   if (!in.read(bytes.data(), length)) throw InputError(what + ": cannot read external data from " + file);

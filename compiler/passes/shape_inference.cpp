@@ -28,8 +28,8 @@ int64_t window_out(const LayerNode& l, int64_t in, int64_t k, int64_t s, int64_t
 }
 
 // The product of `factors`, failing with `what` when it would exceed `limit` (or int64).
-int64_t product(const LayerNode& l, std::initializer_list<int64_t> factors, int64_t limit, const std::string& what,
-                const std::string& limit_name) {
+int64_t product(const LayerNode& l, std::initializer_list<int64_t> factors, int64_t limit,
+                const std::string& what, const std::string& limit_name) {
   int64_t p = 1;
   std::string text;
   bool ok = true;
@@ -45,12 +45,14 @@ int64_t product(const LayerNode& l, std::initializer_list<int64_t> factors, int6
 void check_window_attrs(const LayerNode& l) {
   const LayerAttrs& a = l.attrs;
   const std::pair<const char*, int64_t> attrs[] = {
-      {"kernel", std::max(a.kernel_h, a.kernel_w)}, {"stride", std::max(a.stride_h, a.stride_w)},
+      {"kernel", std::max(a.kernel_h, a.kernel_w)},
+      {"stride", std::max(a.stride_h, a.stride_w)},
       {"dilation", std::max(a.dil_h, a.dil_w)},
       {"pad", std::max(std::max(a.pad_top, a.pad_bottom), std::max(a.pad_left, a.pad_right))}};
   for (const auto& [name, v] : attrs)
     if (v > kMaxWindowAttr)
-      bad(l, std::string(name) + " " + std::to_string(v) + " is larger than 2^24 (the limit of a window attribute)");
+      bad(l, std::string(name) + " " + std::to_string(v) +
+                 " is larger than 2^24 (the limit of a window attribute)");
 }
 
 }  // namespace
@@ -73,12 +75,14 @@ void infer_shapes(Graph& g) {
         out.c = a.out_channels;
         out.h = window_out(l, in.h, a.kernel_h, a.stride_h, a.dil_h, a.pad_top, a.pad_bottom, false);
         out.w = window_out(l, in.w, a.kernel_w, a.stride_w, a.dil_w, a.pad_left, a.pad_right, false);
-        const int64_t weights = product(l, {a.out_channels, in.c / a.groups, a.kernel_h, a.kernel_w},
-                                        kMaxTensorElems, "the weights", "2^31 elements (the limit of a tensor)");
+        const int64_t weights =
+            product(l, {a.out_channels, in.c / a.groups, a.kernel_h, a.kernel_w}, kMaxTensorElems,
+                    "the weights", "2^31 elements (the limit of a tensor)");
         if (const std::string p = out.problem(); !p.empty()) bad(l, "output " + p);
         product(l, {weights, out.h, out.w}, kMaxLayerMacs, "the MACs", "2^48 (the limit of a layer)");
         if (!l.weights.empty() && static_cast<int64_t>(l.weights.size()) != weights)
-          bad(l, "weights have " + std::to_string(l.weights.size()) + " values, expected " + std::to_string(weights));
+          bad(l, "weights have " + std::to_string(l.weights.size()) + " values, expected " +
+                     std::to_string(weights));
         break;
       }
       case OpKind::MaxPool:
@@ -94,7 +98,8 @@ void infer_shapes(Graph& g) {
         const int64_t weights = product(l, {a.out_channels, in.elems()}, kMaxTensorElems, "the weights",
                                         "2^31 elements (the limit of a tensor)");
         if (!l.weights.empty() && static_cast<int64_t>(l.weights.size()) != weights)
-          bad(l, "weights have " + std::to_string(l.weights.size()) + " values, expected " + std::to_string(weights));
+          bad(l, "weights have " + std::to_string(l.weights.size()) + " values, expected " +
+                     std::to_string(weights));
         break;
       }
       case OpKind::GlobalAvgPool:

@@ -20,19 +20,20 @@ int64_t field_max(isa::Opcode op, const std::string& name) {
 [[noreturn]] void unmappable(const LayerNode& l, const std::string& key, int64_t value, isa::Opcode op,
                              const std::string& field) {
   throw InputError((l.origin.empty() ? std::string() : l.origin + ": ") + "layer '" + l.name + "' (" +
-                   op_kind_name(l.op) + "): " + key + " " + std::to_string(value) + " cannot be mapped: the " +
-                   isa::opcode_name(op) + " field '" + field + "' holds at most " +
-                   std::to_string(field_max(op, field)));
+                   op_kind_name(l.op) + "): " + key + " " + std::to_string(value) +
+                   " cannot be mapped: the " + isa::opcode_name(op) + " field '" + field +
+                   "' holds at most " + std::to_string(field_max(op, field)));
 }
 
-void check_field(const LayerNode& l, const std::string& key, int64_t value, isa::Opcode op, const std::string& field) {
+void check_field(const LayerNode& l, const std::string& key, int64_t value, isa::Opcode op,
+                 const std::string& field) {
   if (value > field_max(op, field)) unmappable(l, key, value, op, field);
 }
 
 // Padding a LOAD inserts along one axis: `lo` before the input, and past its end whatever the
 // last window reaches beyond it (the padding, or more with ceil_mode).
-void check_axis(const LayerNode& l, const char* axis, int64_t in, int64_t out, int64_t k, int64_t s, int64_t d,
-                int64_t lo) {
+void check_axis(const LayerNode& l, const char* axis, int64_t in, int64_t out, int64_t k, int64_t s,
+                int64_t d, int64_t lo) {
   const std::string a(axis);
   check_field(l, "kernel_" + a, k, isa::Opcode::Compute, "k" + a);
   check_field(l, "stride_" + a, s, isa::Opcode::Compute, "stride_" + a);
@@ -82,10 +83,10 @@ void check_dram_image(const Graph& g, const ArchParams& arch, isa::DType dtype) 
     }
   }
   if (weights + largest > arch.dram_bytes)
-    throw InputError("the model needs at least " + std::to_string(weights + largest) + " B of DRAM (weights " +
-                     std::to_string(weights) + " B, tensor '" + largest_name + "' " + std::to_string(largest) +
-                     " B); arch '" + arch.name + "' has dram.bytes = " + std::to_string(arch.dram_bytes) +
-                     " (set a larger one, up to 4GiB)");
+    throw InputError("the model needs at least " + std::to_string(weights + largest) +
+                     " B of DRAM (weights " + std::to_string(weights) + " B, tensor '" + largest_name + "' " +
+                     std::to_string(largest) + " B); arch '" + arch.name + "' has dram.bytes = " +
+                     std::to_string(arch.dram_bytes) + " (set a larger one, up to 4GiB)");
 }
 
 }  // namespace fusesim::compiler

@@ -39,11 +39,13 @@ struct Reader {
   }
 
   // A real number in [lo, hi]; NaN and infinities are out of every range.
-  double real(const YAML::Node& m, const std::string& where, const char* key, double def, double lo, double hi) {
+  double real(const YAML::Node& m, const std::string& where, const char* key, double def, double lo,
+              double hi) {
     if (!m[key]) return def;
     double v = as_double(src(join(where, key)), m[key], join(where, key));
     if (!(v >= lo && v <= hi))
-      fail(src(join(where, key)), m[key], join(where, key), "must be in [" + num(lo) + ", " + num(hi) + "], got " + m[key].Scalar());
+      fail(src(join(where, key)), m[key], join(where, key),
+           "must be in [" + num(lo) + ", " + num(hi) + "], got " + m[key].Scalar());
     return v;
   }
   static std::string num(double v) {
@@ -51,8 +53,8 @@ struct Reader {
     os << v;
     return os.str();
   }
-  uint32_t count(const YAML::Node& m, const std::string& where, const char* key, uint32_t def,
-                 int64_t lo, int64_t hi) {
+  uint32_t count(const YAML::Node& m, const std::string& where, const char* key, uint32_t def, int64_t lo,
+                 int64_t hi) {
     if (!m[key]) return def;
     int64_t v = as_int(src(join(where, key)), m[key], join(where, key));
     if (v < lo || v > hi)
@@ -125,8 +127,8 @@ ArchParams load_arch(const std::string& path,
     a.dma_setup_cycles = r.count(d, "dma", "setup_cycles", a.dma_setup_cycles, 0, 1 << 16);
   }
   if (auto d = root["dram"]) {
-    r.keys(d, "dram", {"bandwidth_gbps", "latency_ns", "banks", "row_bytes", "row_policy",
-                                  "row_miss_ns", "bytes"});
+    r.keys(d, "dram",
+           {"bandwidth_gbps", "latency_ns", "banks", "row_bytes", "row_policy", "row_miss_ns", "bytes"});
     a.dram_bandwidth_gbps = r.real(d, "dram", "bandwidth_gbps", a.dram_bandwidth_gbps, 0.001, 100000);
     a.dram_latency_ns = r.real(d, "dram", "latency_ns", a.dram_latency_ns, 0, 10000);
     a.dram_banks = r.count(d, "dram", "banks", a.dram_banks, 1, 1024);
@@ -141,7 +143,8 @@ ArchParams load_arch(const std::string& path,
     if (d["bytes"]) {
       a.dram_bytes = as_size(r.src("dram.bytes"), d["bytes"], "dram.bytes");
       if (a.dram_bytes < (1u << 20) || a.dram_bytes > (1ull << 32))
-        fail(r.src("dram.bytes"), d["bytes"], "dram.bytes", "must be between 1MiB and 4GiB (32-bit DRAM addresses)");
+        fail(r.src("dram.bytes"), d["bytes"], "dram.bytes",
+             "must be between 1MiB and 4GiB (32-bit DRAM addresses)");
     }
   }
   if (auto c = root["controller"]) {
@@ -150,8 +153,8 @@ ArchParams load_arch(const std::string& path,
     a.fetch_words = r.count(c, "controller", "fetch_words", a.fetch_words, 1, 1 << 16);
   }
   if (auto e = root["energy"]) {
-    r.keys(e, "energy", {"mac_pj", "nbin_byte_pj", "nbout_byte_pj", "sb_byte_pj",
-                                    "dram_byte_pj", "static_mw"});
+    r.keys(e, "energy",
+           {"mac_pj", "nbin_byte_pj", "nbout_byte_pj", "sb_byte_pj", "dram_byte_pj", "static_mw"});
     auto& en = a.energy;
     en.mac_pj = r.real(e, "energy", "mac_pj", en.mac_pj, 0, kMaxEnergy);
     en.nbin_byte_pj = r.real(e, "energy", "nbin_byte_pj", en.nbin_byte_pj, 0, kMaxEnergy);

@@ -30,11 +30,13 @@ class DuplicateKeyCheck : public YAML::EventHandler {
   void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t, const std::string& v) override {
     node(m, v, true);
   }
-  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {
     open(m, false);
   }
   void OnSequenceEnd() override { stack_.pop_back(); }
-  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+  void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {
     open(m, true);
   }
   void OnMapEnd() override { stack_.pop_back(); }
@@ -72,8 +74,8 @@ class DuplicateKeyCheck : public YAML::EventHandler {
     if (!comparable) return;
     auto [it, fresh] = f.keys.emplace(key_text, m);
     if (!fresh)
-      throw InputError(file_ + ":" + mark_str(m) + ": " + join(f.path, key_text) + ": duplicate key (first at " +
-                       file_ + ":" + mark_str(it->second) + ")");
+      throw InputError(file_ + ":" + mark_str(m) + ": " + join(f.path, key_text) +
+                       ": duplicate key (first at " + file_ + ":" + mark_str(it->second) + ")");
   }
 
   void open(const YAML::Mark& m, bool is_map) {
