@@ -90,6 +90,8 @@ Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
   if (replay && !planning.empty())
     throw InputError("--schedule cannot be combined with" + planning + ": the schedule already fixes the groups and tiles");
   infer_shapes(g);
+  check_isa_limits(g);
+  check_dram_image(g, arch, opt.dtype);
   if (opt.materialize) materialize_weights(g);
   canonicalize(g);
   if (opt.elimination) eliminate(g);

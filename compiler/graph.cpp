@@ -7,6 +7,21 @@
 
 namespace fusesim::compiler {
 
+bool checked_mul(int64_t a, int64_t b, int64_t& out) {
+  int64_t r;
+  if (a < 0 || b < 0 || __builtin_mul_overflow(a, b, &r)) return false;
+  out = r;
+  return true;
+}
+
+std::string Shape::problem() const {
+  if (c < 1 || h < 1 || w < 1) return "dimensions must be >= 1, got " + str();
+  int64_t n = 0;
+  if (!checked_mul(c, h, n) || !checked_mul(n, w, n) || n > kMaxTensorElems)
+    return "shape " + str() + " has more than 2^31 elements (the limit of a tensor)";
+  return "";
+}
+
 std::string Shape::str() const {
   return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w);
 }

@@ -10,11 +10,26 @@
 
 namespace fusesim::compiler {
 
+// Size limits that the front ends and shape inference enforce (models/README.md, "Limits").
+// A tensor or a layer's weight array holds at most kMaxTensorElems elements: 4 GiB as int16,
+// the whole 32-bit DRAM address space. Kernel, stride, dilation and padding are at most
+// kMaxWindowAttr (which keeps every window computation inside int64), and a layer does at
+// most kMaxLayerMacs multiply-accumulates (2^48, about 10^4 times VGG16's total).
+constexpr int64_t kMaxTensorElems = int64_t{1} << 31;
+constexpr int64_t kMaxWindowAttr = int64_t{1} << 24;
+constexpr int64_t kMaxLayerMacs = int64_t{1} << 48;
+
+// a * b for non-negative operands; false (and `out` untouched) when it does not fit int64.
+bool checked_mul(int64_t a, int64_t b, int64_t& out);
+
 struct Shape {
   int64_t c = 0, h = 1, w = 1;
   int64_t elems() const { return c * h * w; }
   bool operator==(const Shape& o) const { return c == o.c && h == o.h && w == o.w; }
   std::string str() const;
+  // Why this is not a valid tensor shape ("" when it is): every dimension >= 1 and at most
+  // kMaxTensorElems elements in all, computed without overflow.
+  std::string problem() const;
 };
 
 enum class OpKind {

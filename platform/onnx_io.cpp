@@ -18,6 +18,8 @@ FloatTensor read_float_tensor(const std::string& path) {
   FloatTensor f;
   f.name = t.name();
   f.dims = c.dims;
+  f.integer = c.integer;
+  f.type = compiler::onnx_type_name(t.data_type());
   f.values = c.integer ? c.as_floats() : std::move(c.f);
   return f;
 }
@@ -33,9 +35,21 @@ void write_float_tensor(const std::string& path, const FloatTensor& t) {
   if (!out || !p.SerializeToOstream(&out)) throw InputError(path + ": cannot write");
 }
 
+namespace {
+
+// Networks take and give floats; an integer tensor here is a wrong file, not a conversion.
+void require_float(const std::string& path, const FloatTensor& t, const char* option) {
+  if (t.integer)
+    throw InputError(path + ": " + option + " tensor " + compiler::dims_str(t.dims) + " has element type " +
+                     t.type + "; expected a float tensor");
+}
+
+}  // namespace
+
 std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape,
                                        isa::DType dtype) {
   const FloatTensor t = read_float_tensor(path);
+  require_float(path, t, "--input");
   if (t.dims.size() >= 2 && t.dims[0] != 1)
     throw InputError(path + ": tensor " + compiler::dims_str(t.dims) + " has batch " +
                      std::to_string(t.dims[0]) + " (fusesim runs batch 1)");
@@ -114,8 +128,14 @@ CheckResult compare_outputs_with_files(const std::vector<std::vector<uint8_t>>& 
   all.done = true;
   all.passed = true;
   for (std::size_t k = 0; k < files.size(); ++k) {
-    const CheckResult r =
-        compare_with_expected(data_to_floats(outputs[k], dtype), read_float_tensor(files[k]), tol, files[k]);
+    const FloatTensor want = read_float_tensor(files[k]);
+    require_float(files[k], want, "--expect");
+    const std::vector<float> got = data_to_floats(outputs[k], dtype);
+    if (got.size() != want.values.size())
+      throw InputError(files[k] + ": --expect tensor " + compiler::dims_str(want.dims) + " has " +
+                       std::to_string(want.values.size()) + " elements; network output " + std::to_string(k) +
+                       " has " + std::to_string(got.size()));
+    const CheckResult r = compare_with_expected(got, want, tol, files[k]);
     all.passed = all.passed && r.passed;
     all.elements += r.elements;
     all.mismatches += r.mismatches;

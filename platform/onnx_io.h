@@ -16,6 +16,8 @@ struct FloatTensor {
   std::string name;
   std::vector<int64_t> dims;
   std::vector<float> values;
+  bool integer = false;  // read from an integer or bool TensorProto (converted to floats)
+  std::string type;      // the TensorProto's element type, e.g. "float", "int64"
 };
 
 // Reads a serialized TensorProto of any numeric type as floats. Throws InputError.
@@ -24,7 +26,8 @@ FloatTensor read_float_tensor(const std::string& path);
 void write_float_tensor(const std::string& path, const FloatTensor& t);
 
 // The network input from a TensorProto file, in the program's data format (C x H x W; int16
-// Q8.8 or fp32). The element count must match `shape` and the batch must be 1.
+// Q8.8 or fp32). It must be a float tensor, the element count must match `shape` and the batch
+// must be 1 (else an InputError).
 std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape,
                                        isa::DType dtype);
 
@@ -43,7 +46,8 @@ CheckResult compare_with_expected(const std::vector<float>& got, const FloatTens
                                   const std::string& against);
 
 // --expect for every file given: file k against output k, merged into one result (passed only if
-// all pass). Throws InputError when there are more files than outputs.
+// all pass). Throws InputError when there are more files than outputs, or when a file is not a
+// float tensor with exactly the output's element count.
 CheckResult compare_outputs_with_files(const std::vector<std::vector<uint8_t>>& outputs, isa::DType dtype,
                                        const std::vector<std::string>& files, Tolerance tol);
 // --dump-output: output k of graph `g` to files[k] as a float TensorProto named after the tensor.

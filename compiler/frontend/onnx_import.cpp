@@ -4,6 +4,7 @@
 #include "onnx_import.h"
 
 #include <google/protobuf/io/coded_stream.h>
+#include <onnx/defs/schema.h>
 
 #include <algorithm>
 #include <cfloat>
@@ -270,6 +271,7 @@ class OnnxImporter {
     const Shape s = dims.size() == 4   ? Shape{dims[1], dims[2], dims[3]}
                     : dims.size() == 3 ? Shape{dims[1], 1, dims[2]}
                                        : Shape{dims[1], 1, 1};
+    if (const std::string p = s.problem(); !p.empty()) throw InputError(what + ": " + p);
     g_.input = g_.add_data(in.name(), s);
     Value v;
     v.data = g_.input;
@@ -363,6 +365,7 @@ class OnnxImporter {
     if (!n.domain().empty() && n.domain() != "ai.onnx")
       unsupported(i, "unsupported op (domain " + n.domain() + ")");
     const std::string& op = n.op_type();
+    check_attributes(i, n);
     // Constant subgraphs fold whatever the op, where fusesim knows how.
     if (op == "Constant") return constant(i, n);
     if (op == "Shape") return shape(i, n);
@@ -388,6 +391,21 @@ class OnnxImporter {
     if (op == "ReduceMean") return reduce_mean(i, n);
     if (op == "BatchNormalization") return batchnorm(i, n);
     unsupported(i, "unsupported op");
+  }
+
+  // Every attribute must be one the op's schema (at the model's opset) defines: a misspelt or
+  // foreign attribute would otherwise be ignored silently.
+  void check_attributes(int i, const NodeProto& n) const {
+    const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(n.op_type(), opset_, "");
+    if (!schema) unsupported(i, "no schema for " + n.op_type() + " at opset " + std::to_string(opset_));
+    const auto& defined = schema->attributes();
+    for (const auto& a : n.attribute())
+      if (!defined.count(a.name())) {
+        std::string names;
+        for (const auto& [name, _] : defined) names += (names.empty() ? "" : ", ") + name;
+        bad(i, "attribute '" + a.name() + "' is not defined for " + n.op_type() + " at opset " +
+                   std::to_string(opset_) + " (it has: " + (names.empty() ? "none" : names) + ")");
+      }
   }
 
   void no_runtime(int i) const { unsupported(i, "on a runtime tensor"); }
@@ -710,8 +728,8 @@ class OnnxImporter {
         infer = static_cast<int>(k);
       } else if (t[k] < 0) {
         bad(i, "negative dimension in shape");
-      } else {
-        known *= t[k];
+      } else if (!checked_mul(known, t[k], known) || known > kMaxTensorElems) {
+        bad(i, "shape " + dims_str(t) + " has more than 2^31 elements");
       }
     }
     const int64_t total = dims_elems(in);

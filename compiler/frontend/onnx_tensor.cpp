@@ -102,6 +102,17 @@ double raw_value(const char* p, int t) {
   }
 }
 
+// A non-negative decimal integer of an external_data entry, or an InputError naming it.
+int64_t external_number(const std::string& text, const std::string& key, const std::string& what) {
+  int64_t v = 0;
+  bool ok = !text.empty() && text.size() <= 18;  // 18 digits always fit int64
+  for (char ch : text) ok = ok && ch >= '0' && ch <= '9';
+  if (ok) v = std::stoll(text);
+  if (!ok)
+    throw InputError(what + ": external data " + key + " '" + text + "' is not a byte count (0 to 10^18)");
+  return v;
+}
+
 std::string read_external(const TensorProto& t, const std::string& base_dir, const std::string& what) {
   std::string location;
   int64_t offset = 0, length = -1;
@@ -109,23 +120,29 @@ std::string read_external(const TensorProto& t, const std::string& base_dir, con
     if (kv.key() == "location")
       location = kv.value();
     else if (kv.key() == "offset")
-      offset = std::stoll(kv.value());
+      offset = external_number(kv.value(), "offset", what);
     else if (kv.key() == "length")
-      length = std::stoll(kv.value());
+      length = external_number(kv.value(), "length", what);
   }
   if (location.empty()) throw InputError(what + ": external data without a location");
   const std::string file = (std::filesystem::path(base_dir) / location).string();
   std::ifstream in(file, std::ios::binary);
-  if (!in) throw InputError(what + ": cannot open external data file " + file);
+  if (!in || std::filesystem::is_directory(file))
+    throw InputError(what + ": cannot open external data file " + file);
   in.seekg(0, std::ios::end);
   const int64_t file_size = in.tellg();
+  if (file_size < 0) throw InputError(what + ": cannot read external data file " + file);
+  if (offset > file_size)
+    throw InputError(what + ": external data offset " + std::to_string(offset) + " lies past the end of " +
+                     file + " (" + std::to_string(file_size) + " B)");
   if (length < 0) length = file_size - offset;
-  if (offset < 0 || offset + length > file_size)
+  if (length > file_size - offset)
     throw InputError(what + ": external data range [" + std::to_string(offset) + ", " +
-                     std::to_string(offset + length) + ") lies outside " + file);
+                     std::to_string(offset + length) + ") lies outside " + file + " (" +
+                     std::to_string(file_size) + " B)");
   std::string bytes(static_cast<std::size_t>(length), '\0');
   in.seekg(offset);
-  in.read(bytes.data(), length);
+  if (!in.read(bytes.data(), length)) throw InputError(what + ": cannot read external data from " + file);
   return bytes;
 }
 
@@ -138,7 +155,8 @@ std::vector<float> ConstTensor::as_floats() const {
 
 int64_t dims_elems(const std::vector<int64_t>& dims) {
   int64_t n = 1;
-  for (int64_t d : dims) n *= d;
+  for (int64_t d : dims)
+    if (!checked_mul(n, d, n) || n > kMaxTensorElems) return kMaxTensorElems + 1;
   return n;
 }
 
@@ -198,6 +216,7 @@ ConstTensor decode_tensor(const TensorProto& t, const std::string& base_dir, con
     throw InputError(what + ": tensors of type " + std::string(onnx_type_name(type)) + " are not supported");
   c.integer = !is_float_type(type);
   const int64_t n = dims_elems(c.dims);
+  if (n > kMaxTensorElems) throw InputError(what + ": " + dims_str(c.dims) + " has more than 2^31 elements");
   std::vector<double> v;  // staging; converted to the compact vector below
   auto take = [&](const auto& field) { v.assign(field.begin(), field.end()); };
 

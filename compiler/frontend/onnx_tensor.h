@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "compiler/graph.h"
+
 namespace fusesim::compiler {
 
 // A constant tensor: integers (shape arithmetic) or floats (weights). Only one vector is used.
@@ -23,7 +25,8 @@ struct ConstTensor {
   std::vector<float> as_floats() const;
 };
 
-// Number of elements of `dims` (1 for a scalar).
+// Number of elements of `dims` (1 for a scalar); kMaxTensorElems + 1 for anything larger than
+// the tensor limit (never an overflowed product). Dimensions must be >= 0.
 int64_t dims_elems(const std::vector<int64_t>& dims);
 std::string dims_str(const std::vector<int64_t>& dims);  // "[1,3,224,224]"
 const char* onnx_type_name(int elem_type);

@@ -96,7 +96,7 @@ Graph load_yaml_model(const std::string& file) {
   if (!shp || !shp.IsSequence() || shp.size() != 3) fail(file, root["input"], "input.shape", "expected [C, H, W]");
   Shape in_shape{as_int(file, shp[0], "input.shape[0]"), as_int(file, shp[1], "input.shape[1]"),
                  as_int(file, shp[2], "input.shape[2]")};
-  if (in_shape.c < 1 || in_shape.h < 1 || in_shape.w < 1) fail(file, shp, "input.shape", "dimensions must be >= 1");
+  if (const std::string p = in_shape.problem(); !p.empty()) fail(file, shp, "input.shape", p);
   g.input = g.add_data("input", in_shape);
 
   const YAML::Node layers = root["layers"];

@@ -1,5 +1,5 @@
 // The compiler's passes, in pipeline order (compile() in compiler.cpp runs them):
-//   infer_shapes -> materialize (functional runs) -> canonicalize -> eliminate -> plan_groups
+//   infer_shapes -> validate -> materialize (functional runs) -> canonicalize -> eliminate -> plan_groups
 //   (fusion) -> tiling (cost model) -> memory planning + codegen.
 // Each pass is one file in this directory; they share only this header and graph.h.
 #pragma once
@@ -11,6 +11,12 @@
 #include "compiler/compiler.h"
 
 namespace fusesim::compiler {
+
+// Before planning (validate.cpp): window attributes that no instruction field can hold (a pad
+// past the LOAD's 4-bit pad fields, a kernel past COMPUTE's 8-bit kh/kw, ...), and a model whose
+// weights and largest tensor alone exceed the arch's dram.bytes. InputErrors naming the layer.
+void check_isa_limits(const Graph& g);
+void check_dram_image(const Graph& g, const ArchParams& arch, isa::DType dtype);
 
 // Deterministic parameters from the graph's seed and the layer name (Kaiming-uniform for conv
 // and fc); layers that already carry weights (ONNX initializers) keep them.

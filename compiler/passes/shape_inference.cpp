@@ -1,5 +1,8 @@
 // Shape inference and validation: every data node gets its C x H x W shape; impossible
 // attributes are InputErrors naming the layer's origin (file:line:col or ONNX node).
+#include <algorithm>
+#include <utility>
+
 #include "isa/errors.h"
 #include "passes.h"
 
@@ -24,9 +27,40 @@ int64_t window_out(const LayerNode& l, int64_t in, int64_t k, int64_t s, int64_t
   return out;
 }
 
+// The product of `factors`, failing with `what` when it would exceed `limit` (or int64).
+int64_t product(const LayerNode& l, std::initializer_list<int64_t> factors, int64_t limit,
+                const std::string& what, const std::string& limit_name) {
+  int64_t p = 1;
+  std::string text;
+  bool ok = true;
+  for (int64_t f : factors) {
+    text += (text.empty() ? "" : " x ") + std::to_string(f);
+    ok = ok && checked_mul(p, f, p);
+  }
+  if (!ok || p > limit) bad(l, what + " " + text + " exceed " + limit_name);
+  return p;
+}
+
+// Window attributes within kMaxWindowAttr, so that no window arithmetic can overflow.
+void check_window_attrs(const LayerNode& l) {
+  const LayerAttrs& a = l.attrs;
+  const std::pair<const char*, int64_t> attrs[] = {
+      {"kernel", std::max(a.kernel_h, a.kernel_w)},
+      {"stride", std::max(a.stride_h, a.stride_w)},
+      {"dilation", std::max(a.dil_h, a.dil_w)},
+      {"pad", std::max(std::max(a.pad_top, a.pad_bottom), std::max(a.pad_left, a.pad_right))}};
+  for (const auto& [name, v] : attrs)
+    if (v > kMaxWindowAttr)
+      bad(l, std::string(name) + " " + std::to_string(v) +
+                 " is larger than 2^24 (the limit of a window attribute)");
+}
+
 }  // namespace
 
 void infer_shapes(Graph& g) {
+  const DataNode& input = g.tensor(g.input);
+  if (const std::string p = input.shape.problem(); !p.empty())
+    throw InputError("network input '" + input.name + "': " + p);
   for (int id : g.topo_order()) {
     LayerNode& l = g.layer(id);
     const LayerAttrs& a = l.attrs;
@@ -37,27 +71,37 @@ void infer_shapes(Graph& g) {
         if (a.groups < 1 || in.c % a.groups || a.out_channels % a.groups)
           bad(l, "groups (" + std::to_string(a.groups) + ") must divide the input channels (" +
                      std::to_string(in.c) + ") and out_channels (" + std::to_string(a.out_channels) + ")");
+        check_window_attrs(l);
         out.c = a.out_channels;
         out.h = window_out(l, in.h, a.kernel_h, a.stride_h, a.dil_h, a.pad_top, a.pad_bottom, false);
         out.w = window_out(l, in.w, a.kernel_w, a.stride_w, a.dil_w, a.pad_left, a.pad_right, false);
-        if (!l.weights.empty() && static_cast<int64_t>(l.weights.size()) != a.out_channels * (in.c / a.groups) * a.kernel_h * a.kernel_w)
+        const int64_t weights =
+            product(l, {a.out_channels, in.c / a.groups, a.kernel_h, a.kernel_w}, kMaxTensorElems,
+                    "the weights", "2^31 elements (the limit of a tensor)");
+        if (const std::string p = out.problem(); !p.empty()) bad(l, "output " + p);
+        product(l, {weights, out.h, out.w}, kMaxLayerMacs, "the MACs", "2^48 (the limit of a layer)");
+        if (!l.weights.empty() && static_cast<int64_t>(l.weights.size()) != weights)
           bad(l, "weights have " + std::to_string(l.weights.size()) + " values, expected " +
-                     std::to_string(a.out_channels * (in.c / a.groups) * a.kernel_h * a.kernel_w));
+                     std::to_string(weights));
         break;
       }
       case OpKind::MaxPool:
       case OpKind::AvgPool:
         if (a.pad_top >= a.kernel_h || a.pad_left >= a.kernel_w || a.pad_bottom >= a.kernel_h || a.pad_right >= a.kernel_w)
           bad(l, "padding must be smaller than the kernel");
+        check_window_attrs(l);
         out.h = window_out(l, in.h, a.kernel_h, a.stride_h, a.dil_h, a.pad_top, a.pad_bottom, a.ceil_mode);
         out.w = window_out(l, in.w, a.kernel_w, a.stride_w, a.dil_w, a.pad_left, a.pad_right, a.ceil_mode);
         break;
-      case OpKind::FullyConnected:
+      case OpKind::FullyConnected: {
         out = {a.out_channels, 1, 1};
-        if (!l.weights.empty() && static_cast<int64_t>(l.weights.size()) != a.out_channels * in.elems())
+        const int64_t weights = product(l, {a.out_channels, in.elems()}, kMaxTensorElems, "the weights",
+                                        "2^31 elements (the limit of a tensor)");
+        if (!l.weights.empty() && static_cast<int64_t>(l.weights.size()) != weights)
           bad(l, "weights have " + std::to_string(l.weights.size()) + " values, expected " +
-                     std::to_string(a.out_channels * in.elems()));
+                     std::to_string(weights));
         break;
+      }
       case OpKind::GlobalAvgPool:
         out = {in.c, 1, 1};
         break;
@@ -79,6 +123,7 @@ void infer_shapes(Graph& g) {
         break;
       case OpKind::Reshape:
         out = a.reshape_to;
+        if (const std::string p = out.problem(); !p.empty()) bad(l, "target " + p);
         if (out.elems() != in.elems())
           bad(l, "cannot reshape " + in.str() + " (" + std::to_string(in.elems()) + " elements) to " + out.str());
         break;
@@ -104,6 +149,7 @@ void infer_shapes(Graph& g) {
         break;
     }
     if (out.c < 1 || out.h < 1 || out.w < 1) bad(l, "empty output shape " + out.str());
+    if (const std::string p = out.problem(); !p.empty()) bad(l, "output " + p);
     g.tensor(l.output).shape = out;
   }
 }

@@ -12,8 +12,15 @@
 
 namespace fusesim::yamlu {
 
-// Loads a file; a missing file or a syntax error is an InputError with file:line:col.
+// Loads a file; a missing file, a syntax error or a duplicate key is an InputError with
+// file:line:col (a duplicate names both places).
 YAML::Node load_file(const std::string& path);
+// The same for YAML text that came from `file` (e.g. a spec embedded elsewhere).
+YAML::Node load_text(const std::string& text, const std::string& file);
+// Throws an InputError naming both file:line:col when a map in the first document of `text`
+// repeats a key (yaml-cpp keeps the first silently). Aliases are not expanded. load_file and
+// load_text call it; a loader that parses YAML by other means calls it on the text first.
+void check_unique_keys(const std::string& text, const std::string& file);
 
 // Where a node is: "file:line:col" (1-based) or just "file" when the node has no mark.
 std::string where(const std::string& file, const YAML::Node& n);

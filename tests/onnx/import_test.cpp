@@ -197,24 +197,77 @@ TEST(OnnxImport, ShapeSubgraphFoldsIntoFlatten) {
   EXPECT_EQ(g.tensor(ls[0]->output).shape, (Shape{36, 1, 1}));
 }
 
-TEST(OnnxImport, ExternalDataIsReadRelativeToTheModel) {
+// A MatMul whose 2x2 weights W live in weights.bin (five floats: 99, 1, 2, 3, 4) at the given
+// external_data offset and length ("" leaves the key out). Returns the model's path.
+std::string external_weights_model(const std::string& name, const std::string& offset, const std::string& length) {
   OnnxBuilder b;
   b.input("x", {1, 2}).output("y");
   onnx::TensorProto& w = b.init("W", {2, 2}, {});
   w.set_data_location(onnx::TensorProto::EXTERNAL);
-  auto* loc = w.add_external_data();
-  loc->set_key("location");
-  loc->set_value("weights.bin");
-  auto* off = w.add_external_data();
-  off->set_key("offset");
-  off->set_value("4");
+  const std::pair<const char*, std::string> keys[] = {{"location", "weights.bin"}, {"offset", offset}, {"length", length}};
+  for (const auto& [key, value] : keys) {
+    if (value.empty()) continue;
+    auto* kv = w.add_external_data();
+    kv->set_key(key);
+    kv->set_value(value);
+  }
   b.node("MatMul", {"x", "W"}, {"y"}, "mm");
-  const std::string path = b.save("external");
-  const float data[5] = {99, 1, 2, 3, 4};  // the first float is skipped by the offset
+  const std::string path = b.save(name);
+  const float data[5] = {99, 1, 2, 3, 4};
   std::ofstream(std::filesystem::path(path).parent_path() / "weights.bin", std::ios::binary)
       .write(reinterpret_cast<const char*>(data), sizeof data);
-  Graph g = import_onnx(path);
+  return path;
+}
+
+TEST(OnnxImport, ExternalDataIsReadRelativeToTheModel) {
+  Graph g = import_onnx(external_weights_model("external", "4", ""));  // the offset skips the 99
   EXPECT_EQ(only_layer(g, OpKind::FullyConnected).weights, (std::vector<float>{1, 3, 2, 4}));
+  g = import_onnx(external_weights_model("external_len", "4", "16"));
+  EXPECT_EQ(only_layer(g, OpKind::FullyConnected).weights, (std::vector<float>{1, 3, 2, 4}));
+}
+
+// issue 12: malformed external_data entries were std::stoll / std::string exceptions (exit 1).
+TEST(OnnxImport, MalformedExternalDataIsAnInputErrorNamingTheInitializer) {
+  const std::string file_bytes = std::to_string(5 * sizeof(float));
+  const std::pair<std::pair<std::string, std::string>, std::string> cases[] = {
+      {{"abc", ""}, "external data offset 'abc' is not a byte count"},
+      {{"-4", ""}, "external data offset '-4' is not a byte count"},
+      {{"4", "99999999999999999999"}, "external data length '99999999999999999999' is not a byte count"},
+      {{"8", "16"}, "external data range [8, 24) lies outside"},
+      {{"21", ""}, "external data offset 21 lies past the end of"},
+  };
+  for (const auto& [keys, message] : cases) {
+    const std::string path = external_weights_model("bad_external", keys.first, keys.second);
+    try {
+      import_onnx(path);
+      ADD_FAILURE() << "no error for offset " << keys.first << " length " << keys.second;
+    } catch (const InputError& e) {
+      const std::string what = e.what();
+      EXPECT_NE(what.find("bad_external.onnx: initializer 'W': " + message), std::string::npos) << what;
+      if (message.find("outside") != std::string::npos || message.find("past") != std::string::npos)
+        EXPECT_NE(what.find("(" + file_bytes + " B)"), std::string::npos) << what;
+    }
+  }
+}
+
+// issue 12: an attribute the op's schema does not define was ignored (Relu group=-100 ran).
+TEST(OnnxImport, AttributeOutsideTheOpSchemaNamesTheNode) {
+  OnnxBuilder b;
+  b.input("x", {1, 2, 3, 3}).output("y");
+  OnnxBuilder::attr(b.node("Relu", {"x"}, {"y"}, "relu1"), "group", int64_t{-100});
+  try {
+    import_onnx(b.save("relu_group"));
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("relu_group.onnx: node 'relu1' (Relu): attribute 'group' is not defined for Relu"),
+              std::string::npos)
+        << e.what();
+  }
+  // The same attribute on an op that defines it is accepted.
+  OnnxBuilder ok;
+  ok.input("x", {1, 2, 3, 3}).output("y");
+  OnnxBuilder::attr(ok.node("LeakyRelu", {"x"}, {"y"}, "lrelu"), "alpha", 0.01f);
+  EXPECT_NO_THROW(import_onnx(ok.save("lrelu_ok")));
 }
 
 // The channel_slice layers of `g`, as (name, start, count, output shape) in definition order.

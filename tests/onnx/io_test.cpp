@@ -56,6 +56,23 @@ TEST(OnnxIo, InputOfTheWrongSizeOrBatchIsAnInputError) {
   EXPECT_THROW(read_float_tensor(temp_file("missing.pb")), InputError);
 }
 
+// issue 12: an --expect file of the wrong size was "N of N outputs exceed" (exit 1), not a
+// size error.
+TEST(OnnxIo, ExpectOfTheWrongSizeIsAnInputErrorNamingBothSizes) {
+  const std::string path = temp_file("expect3.pb");
+  write_float_tensor(path, {"y", {1, 3}, {1, 2, 3}});
+  std::vector<uint8_t> out(4 * sizeof(float), 0);  // one fp32 output of four elements
+  try {
+    compare_outputs_with_files({out}, isa::DType::Fp32, {path}, Tolerance{});
+    FAIL() << "no error";
+  } catch (const InputError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ": --expect tensor [1,3] has 3 elements; network output 0 has 4");
+  }
+  out.resize(3 * sizeof(float));  // the right size compares
+  EXPECT_TRUE(compare_outputs_with_files({out}, isa::DType::Fp32, {path}, Tolerance{1, 3}).passed);
+}
+
 TEST(OnnxIo, ToleranceIsAtolPlusRtolTimesExpected) {
   const FloatTensor want{"y", {1, 3}, {100.0f, 0.0f, -2.0f}};
   const Tolerance tol{1e-3, 1e-5};

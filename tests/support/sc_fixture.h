@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <systemc>
 
 namespace fusesim::testing {
@@ -10,9 +11,20 @@ namespace fusesim::testing {
 class ScTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-    sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+    context_ = std::make_unique<sc_core::sc_simcontext>();
+    sc_core::sc_curr_simcontext = context_.get();
+    sc_core::sc_default_global_context = context_.get();
   }
+  // The base is destroyed after the derived fixture's members (its modules), so the kernel
+  // they were elaborated in outlives them; freeing it keeps leak checkers quiet (issue 12).
+  ~ScTest() override {
+    if (sc_core::sc_curr_simcontext == context_.get()) sc_core::sc_curr_simcontext = nullptr;
+    if (sc_core::sc_default_global_context == context_.get()) sc_core::sc_default_global_context = nullptr;
+    context_.reset();
+  }
+
+ private:
+  std::unique_ptr<sc_core::sc_simcontext> context_;
 };
 
 }  // namespace fusesim::testing
