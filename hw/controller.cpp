@@ -76,6 +76,7 @@ void Controller::fetch_thread() {
   ctx_.wait_until(ctx_.now());  // runs start on a clock edge
   ctx_.begin_run();
   mark_.fill(ctx_.now());
+  maps_.fill(isa::MapDesc{});
   Chunk cur, next;
   if (prog_len_ == 0 || !request(0, cur)) {
     if (!ctx_.halted())
@@ -116,6 +117,8 @@ bool Controller::dispatch(const Instr& in, uint32_t index) {
   switch (static_cast<Opcode>(in.opcode)) {
     case Opcode::Nop:
       return true;
+    case Opcode::Desc:
+      return set_map(in, index);
     case Opcode::Sync:
       return wait_drained();
     case Opcode::End:
@@ -138,10 +141,27 @@ bool Controller::dispatch(const Instr& in, uint32_t index) {
   if (in.opcode == static_cast<uint32_t>(Opcode::Store)) ++stores_dispatched_;
   if (in.opcode == static_cast<uint32_t>(Opcode::Load) && in.store_fence)
     fence = stores_dispatched_ - std::min<uint64_t>(stores_dispatched_, in.fence_slack);
-  q.push({in, index, fence});
+  InstrQueue::Entry e{in, index, fence, maps_[in.buf_desc], maps_[in.in_desc], maps_[in.out_desc]};
+  q.push(e);
   if (Tracer* t = ctx_.tracer())
     t->dispatched(static_cast<int>(isa::queue_of(static_cast<Opcode>(in.opcode))), index,
                   static_cast<uint32_t>(q.size()));
+  return true;
+}
+
+// DESC (ISA v4): writes a map descriptor register at dispatch, in zero cycles. Register 0 is
+// the fixed dense layout; a register or values it cannot hold are fault `decode`.
+bool Controller::set_map(const Instr& in, uint32_t index) {
+  const isa::MapDesc d =
+      isa::MapDesc::of(in.desc_base, in.desc_cpitch, in.desc_gpitch, in.desc_group, in.desc_ring);
+  const std::string why = in.desc_id == 0 ? "register 0 is the fixed dense layout" : d.check();
+  if (!why.empty()) {
+    ctx_.fault("decode", index, "controller",
+               "decode: instruction " + std::to_string(index) + " (controller): DESC of map register " +
+                   std::to_string(in.desc_id) + " " + d.describe() + ": " + why);
+    return false;
+  }
+  maps_[in.desc_id] = d;
   return true;
 }
 
@@ -258,11 +278,11 @@ void Controller::give_tokens(int unit, const Instr& in) {
 uint64_t Controller::execute(int unit, const InstrQueue::Entry& e) {
   switch (unit) {
     case kLoadUnit:
-      return load_.execute(e.instr, e.index);
+      return load_.execute(e.instr, e.index, e.buf_map);
     case kStoreUnit:
-      return store_.execute(e.instr, e.index);
+      return store_.execute(e.instr, e.index, e.buf_map);
     default:
-      return nfu_.execute(e.instr, e.index);
+      return nfu_.execute(e.instr, e.index, e.in_map, e.out_map);
   }
 }
 

@@ -1,6 +1,7 @@
 // The controller: fetches instruction words from DRAM through TLM, decodes them and dispatches
 // them in program order into the load, compute and store queues; one thread per queue runs its
-// instructions with VTA-style dependency tokens. Executes SYNC and END, detects token deadlock.
+// instructions with VTA-style dependency tokens. Executes SYNC, END and DESC (the map descriptor
+// registers, copied into each queue entry at dispatch), detects token deadlock.
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
@@ -61,6 +62,8 @@ class Controller : public sc_core::sc_module {
   CtrlState ctrl_state_ = CtrlState::Idle;
   uint32_t ctrl_index_ = 0;  // instruction the controller is working on
   uint64_t pending_ = 0;     // dispatched but not completed
+  // Map descriptor registers (ISA v4), written by DESC at dispatch; register 0 is the dense layout.
+  std::array<isa::MapDesc, 8> maps_{};
   // Store fences (LOAD.store_fence): STOREs dispatched and completed so far (in order).
   uint64_t stores_dispatched_ = 0, stores_completed_ = 0, fence_wait_ = 0;
   sc_core::sc_event store_done_event_;
@@ -74,6 +77,7 @@ class Controller : public sc_core::sc_module {
   void serve_store() { serve(kStoreUnit); }
   bool request(uint32_t first, Chunk& chunk);
   bool dispatch(const isa::Instr& in, uint32_t index);
+  bool set_map(const isa::Instr& in, uint32_t index);
   bool wait_drained();
   void end_run();
   void close_accounting(uint64_t end);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <string>
+#include <tuple>
 
 #include "isa/numerics.h"
 
@@ -36,7 +37,7 @@ void Dma::fail(const Transfer& t, const char* kind, const std::string& msg) {
                  " (instruction " + std::to_string(t.index) + ", " + unit_name(unit_) + " DMA): " + msg);
 }
 
-bool Dma::validate(Transfer& t) {
+bool Dma::validate(Transfer& t, const isa::MapDesc& map) {
   const Instr& in = *t.in;
   const bool load = unit_ == kLoadUnit;
   const auto buf = load ? static_cast<isa::Buffer>(in.buf) : isa::Buffer::NBout;
@@ -58,11 +59,22 @@ bool Dma::validate(Transfer& t) {
     return false;
   }
   const uint64_t elems = uint64_t{in.size0} * in.size1 * in.size2;
-  if (!t.buffer->contains(in.buf_addr, elems * t.belem)) {
+  t.view = isa::MapView(map, in.buf_addr, t.belem);
+  if (!t.view.start_ok()) {
     fail(t, "buffer-overflow",
-         t.buffer->name() + " bytes [" + std::to_string(in.buf_addr) + ", " +
-             std::to_string(in.buf_addr + elems * t.belem) + ") exceed its " +
-             std::to_string(t.buffer->capacity()) + " bytes");
+         t.buffer->name() + " start address " + std::to_string(in.buf_addr) + " is outside map descriptor " +
+             std::to_string(in.buf_desc) + " " + map.describe() + ": " + t.view.start_error());
+    return false;
+  }
+  std::tie(t.lo, t.hi) = t.view.byte_range(in.size2, in.size1, in.size0, in.size1, in.size0);
+  if (!t.buffer->contains(t.lo, t.hi - t.lo)) {
+    std::string what =
+        t.buffer->name() + " bytes [" + std::to_string(t.lo) + ", " + std::to_string(t.hi) + ")";
+    if (map.on)
+      what += (map.ring ? " (the ring regions of its planes, map descriptor "
+                        : " (its elements, map descriptor ") +
+              std::to_string(in.buf_desc) + ")";
+    fail(t, "buffer-overflow", what + " exceed its " + std::to_string(t.buffer->capacity()) + " bytes");
     return false;
   }
   const uint64_t rows = in.size1 - t.pad_top - t.pad_bottom, cols = in.size0 - t.pad_left - t.pad_right;
@@ -80,26 +92,32 @@ bool Dma::validate(Transfer& t) {
 }
 
 // Visits the non-padding elements as maximal runs contiguous both in DRAM and in the buffer.
+// Dense, a row is one piece; through a descriptor, a row splits where the ring wraps, and into
+// single elements when rows interleave (group > 1).
 template <class Fn>
 void Dma::for_each_run(const Transfer& t, Fn fn) {
   const Instr& in = *t.in;
   const uint64_t base = in.dram_addr / t.esize, cols = in.size0 - t.pad_left - t.pad_right;
   if (cols == 0) return;
   Run cur{0, 0, 0};
+  auto add = [&](uint64_t dram, uint64_t buf, uint64_t count) {
+    if (cur.count && dram == cur.dram + cur.count && buf == cur.buf + cur.count * t.belem) {
+      cur.count += count;
+      return;
+    }
+    if (cur.count) fn(cur);
+    cur = {dram, buf, count};
+  };
   for (uint64_t k = 0; k < in.size2; ++k)
     for (uint64_t r = t.pad_top; r + t.pad_bottom < in.size1; ++r) {
-      const Run next{base + k * in.stride2 + (r - t.pad_top) * in.stride1,
-                     (k * in.size1 + r) * in.size0 + t.pad_left, cols};
-      if (cur.count && next.dram == cur.dram + cur.count && next.buf == cur.buf + cur.count) {
-        cur.count += cols;
-        continue;
-      }
-      if (cur.count) fn(cur);
-      cur = next;
+      const uint64_t dram = base + k * in.stride2 + (r - t.pad_top) * in.stride1;
+      t.view.for_each_piece(k, r, t.pad_left, cols, in.size1, in.size0,
+                            [&](uint64_t buf, uint64_t off, uint64_t count) { add(dram + off, buf, count); });
     }
   if (cur.count) fn(cur);
 }
 
+// Writes the pad value into the padding elements, at their (mapped) buffer addresses.
 void Dma::fill_padding(const Transfer& t) {
   const Instr& in = *t.in;
   if (!(t.pad_top | t.pad_bottom | t.pad_left | t.pad_right)) return;
@@ -117,10 +135,21 @@ void Dma::fill_padding(const Transfer& t) {
     const int16_t v = numerics::kInt16Min;
     std::memcpy(pad, &v, 2);
   }
-  // Fill everything, then the data runs overwrite their part.
-  uint8_t* dst = t.buffer->at(in.buf_addr);
-  const uint64_t elems = uint64_t{in.size0} * in.size1 * in.size2;
-  for (uint64_t e = 0; e < elems; ++e) std::memcpy(dst + e * t.belem, pad, t.belem);
+  auto fill = [&](uint64_t k, uint64_t r, uint64_t c0, uint64_t n) {
+    t.view.for_each_piece(k, r, c0, n, in.size1, in.size0, [&](uint64_t addr, uint64_t, uint64_t count) {
+      uint8_t* dst = t.buffer->at(addr);
+      for (uint64_t e = 0; e < count; ++e) std::memcpy(dst + e * t.belem, pad, t.belem);
+    });
+  };
+  for (uint64_t k = 0; k < in.size2; ++k)
+    for (uint64_t r = 0; r < in.size1; ++r) {
+      if (r < t.pad_top || r + t.pad_bottom >= in.size1) {
+        fill(k, r, 0, in.size0);
+      } else {
+        fill(k, r, 0, t.pad_left);
+        fill(k, r, in.size0 - t.pad_right, t.pad_right);
+      }
+    }
 }
 
 // Functional STORE: the runs' NBout accumulators into staging_ in DRAM format, int32 saturated
@@ -128,7 +157,7 @@ void Dma::fill_padding(const Transfer& t) {
 void Dma::pack(const Transfer& t) {
   uint8_t* out = staging_.data();
   for (const Run& r : runs_) {
-    const uint8_t* src = t.buffer->at(t.in->buf_addr + r.buf * t.belem);
+    const uint8_t* src = t.buffer->at(r.buf);
     if (t.esize == t.belem) {
       std::memcpy(out, src, r.count * t.esize);
     } else {
@@ -148,7 +177,7 @@ void Dma::pack(const Transfer& t) {
 void Dma::unpack(const Transfer& t) {
   const uint8_t* in = staging_.data();
   for (const Run& r : runs_) {
-    uint8_t* dst = t.buffer->at(t.in->buf_addr + r.buf * t.belem);
+    uint8_t* dst = t.buffer->at(r.buf);
     if (t.esize == t.belem) {
       std::memcpy(dst, in, r.count * t.esize);
     } else {
@@ -198,10 +227,10 @@ bool Dma::transfer(const Transfer& t, uint64_t issue_cycle, uint64_t& done, uint
   return true;
 }
 
-uint64_t Dma::execute(const Instr& in, uint32_t index) {
+uint64_t Dma::execute(const Instr& in, uint32_t index, const isa::MapDesc& buf_map) {
   const uint64_t now = ctx_.now();
-  Transfer t{&in, index, nullptr, 0, 0, 0, 0, 0, 0};
-  if (!validate(t)) return now;
+  Transfer t{&in, index, nullptr, 0, 0, 0, 0, 0, 0, {}, 0, 0};
+  if (!validate(t, buf_map)) return now;
   const bool load = unit_ == kLoadUnit;
   const bool functional = ctx_.functional();
   if (load && functional) fill_padding(t);
@@ -222,9 +251,10 @@ uint64_t Dma::execute(const Instr& in, uint32_t index) {
   LayerStats& layer = ctx_.layer(in.layer);
   (load ? layer.dram_read_bytes : layer.dram_write_bytes) += dram_bytes;
   const size_t b = load ? in.buf : static_cast<size_t>(isa::Buffer::NBout);
+  // The bytes counted are the pattern's; the region touched is where its elements lie.
   t.buffer->count(ctx_.stats().buffers[b], layer.buffers[b], load ? 0 : buf_bytes, load ? buf_bytes : 0,
-                  in.buf_addr + buf_bytes);
-  if (Tracer* tr = ctx_.tracer()) tr->touch(unit_, static_cast<int>(b), in.buf_addr, buf_bytes);
+                  t.hi);
+  if (Tracer* tr = ctx_.tracer()) tr->touch(unit_, static_cast<int>(b), t.lo, t.hi - t.lo);
   return done;
 }
 

@@ -1,6 +1,7 @@
 // A DMA engine (one for the load queue, one for the store queue): executes LOAD and STORE
-// patterns as TLM reads/writes of contiguous runs, pipelined in bursts with a bounded number
-// in flight, and moves (widens/narrows) the data between DRAM and the on-chip buffers.
+// patterns (dense, or laid out in the buffer by a map descriptor) as TLM reads/writes of
+// contiguous runs, pipelined in bursts with a bounded number in flight, and moves
+// (widens/narrows) the data between DRAM and the on-chip buffers.
 #pragma once
 
 #include <tlm_utils/simple_initiator_socket.h>
@@ -14,6 +15,7 @@
 #include "buffer.h"
 #include "dram_request.h"
 #include "isa/isa.h"
+#include "isa/map_desc.h"
 #include "run_context.h"
 
 namespace fusesim::hw {
@@ -25,12 +27,13 @@ class Dma : public sc_core::sc_module {
   // `buffers` is indexed by isa::Buffer; `unit` is kLoadUnit or kStoreUnit.
   Dma(sc_core::sc_module_name name, RunContext& ctx, std::array<Buffer*, 3> buffers, Unit unit);
 
-  // Executes one LOAD or STORE whose tokens are taken, starting now. Returns the absolute
-  // completion cycle. On a fault it latches it in the context and returns now.
-  uint64_t execute(const isa::Instr& in, uint32_t index);
+  // Executes one LOAD or STORE whose tokens are taken, starting now; `buf_map` is the value of
+  // its buf_desc register at dispatch. Returns the absolute completion cycle. On a fault it
+  // latches it in the context and returns now.
+  uint64_t execute(const isa::Instr& in, uint32_t index, const isa::MapDesc& buf_map);
 
  private:
-  // A contiguous stretch: `count` elements from DRAM element `dram` to buffer element `buf`.
+  // A contiguous stretch: `count` elements from DRAM element `dram` to buffer byte address `buf`.
   struct Run {
     uint64_t dram, buf, count;
   };
@@ -41,6 +44,8 @@ class Dma : public sc_core::sc_module {
     Buffer* buffer;
     uint32_t esize, belem;  // bytes per element in DRAM and in the buffer
     uint32_t pad_top, pad_bottom, pad_left, pad_right;
+    isa::MapView view;  // where pattern element (k, r, c) lies in the buffer
+    uint64_t lo, hi;    // the buffer bytes [lo, hi) the pattern may touch
   };
 
   RunContext& ctx_;
@@ -53,7 +58,7 @@ class Dma : public sc_core::sc_module {
   std::vector<DramRun> dram_runs_;  // the same runs as DRAM byte ranges
   std::vector<uint8_t> staging_;    // functional mode: the runs' DRAM-format bytes, back to back
 
-  bool validate(Transfer& t);
+  bool validate(Transfer& t, const isa::MapDesc& map);
   void fail(const Transfer& t, const char* kind, const std::string& msg);
   template <class Fn>
   static void for_each_run(const Transfer& t, Fn fn);

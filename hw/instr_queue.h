@@ -7,6 +7,7 @@
 #include <systemc>
 
 #include "isa/isa.h"
+#include "isa/map_desc.h"
 
 namespace fusesim::hw {
 
@@ -16,6 +17,9 @@ class InstrQueue {
     isa::Instr instr;
     uint32_t index;  // position in the program
     uint64_t fence_stores = 0;  // LOAD with store_fence: STOREs that must have completed first
+    // Map descriptor registers copied at dispatch (ISA v4), so that a later DESC does not change
+    // an instruction already queued. LOAD/STORE: buf_desc; COMPUTE: in_desc and out_desc.
+    isa::MapDesc buf_map, in_map, out_map;
   };
 
   explicit InstrQueue(size_t depth) : depth_(depth ? depth : 1) {}

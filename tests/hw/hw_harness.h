@@ -18,6 +18,8 @@
 #include "dram_model.h"
 #include "interconnect.h"
 #include "isa/isa.h"
+#include "isa/map_desc.h"
+#include "nfu.h"
 #include "run_context.h"
 
 namespace fusesim::testing {
@@ -98,6 +100,13 @@ std::vector<T> values_of(const uint8_t* p, size_t n) {
   return v;
 }
 
+// The NFU on its own buffers, for timing formulas and for COMPUTEs run straight on the buffers.
+struct NfuBench {
+  hw::RunContext ctx{round_arch(), hw::AcceleratorOptions{}};
+  hw::Buffer nbin{"NBin", ctx.arch().nbin}, sb{"SB", ctx.arch().sb}, nbout{"NBout", ctx.arch().nbout};
+  hw::Nfu nfu{ctx, nbin, sb, nbout};
+};
+
 // DMA engines wired to the DRAM through the interconnect; runs a list of LOAD/STORE instructions one after
 // the other on their engine and records each completion cycle.
 struct DmaHarness : sc_core::sc_module {
@@ -109,6 +118,7 @@ struct DmaHarness : sc_core::sc_module {
   sc_core::sc_signal<bool> irq;
   hw::Dma load_dma, store_dma;
   std::vector<Instr> program;
+  std::vector<isa::MapDesc> maps;  // the buf_desc register value of each instruction (default: dense)
   std::vector<uint64_t> done;
 
   SC_HAS_PROCESS(DmaHarness);
@@ -134,7 +144,8 @@ struct DmaHarness : sc_core::sc_module {
     ctx.begin_run();
     for (size_t i = 0; i < program.size() && !ctx.halted(); ++i) {
       const bool is_load = program[i].opcode == static_cast<uint32_t>(isa::Opcode::Load);
-      const uint64_t d = (is_load ? load_dma : store_dma).execute(program[i], static_cast<uint32_t>(i));
+      const isa::MapDesc map = i < maps.size() ? maps[i] : isa::MapDesc{};
+      const uint64_t d = (is_load ? load_dma : store_dma).execute(program[i], static_cast<uint32_t>(i), map);
       done.push_back(d);
       ctx.wait_until(d);
     }

@@ -2,16 +2,9 @@
 #include <gtest/gtest.h>
 
 #include "hw_harness.h"
-#include "nfu.h"
 
 namespace fusesim::testing {
 namespace {
-
-struct NfuBench {
-  hw::RunContext ctx{round_arch(), hw::AcceleratorOptions{}};
-  hw::Buffer nbin{"NBin", ctx.arch().nbin}, sb{"SB", ctx.arch().sb}, nbout{"NBout", ctx.arch().nbout};
-  hw::Nfu nfu{ctx, nbin, sb, nbout};
-};
 
 Instr conv(uint32_t cin, uint32_t cout, uint32_t out, uint32_t k) {
   Instr in = op(isa::Opcode::Compute);

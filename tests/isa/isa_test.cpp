@@ -24,7 +24,8 @@ Instr with_all_fields(Opcode op, bool max_values, unsigned salt) {
 }  // namespace
 
 TEST(Isa, RoundTripEveryFieldOfEveryOpcode) {
-  for (auto op : {Opcode::Nop, Opcode::Load, Opcode::Store, Opcode::Compute, Opcode::Sync, Opcode::End}) {
+  for (auto op :
+       {Opcode::Nop, Opcode::Load, Opcode::Store, Opcode::Compute, Opcode::Sync, Opcode::End, Opcode::Desc}) {
     for (unsigned salt = 0; salt < 50; ++salt) {
       for (bool maxv : {false, true}) {
         Instr in = with_all_fields(op, maxv, salt);
@@ -41,7 +42,7 @@ TEST(Isa, RoundTripEveryFieldOfEveryOpcode) {
 
 TEST(Isa, EachFieldIsIndependent) {
   // Setting one field to its maximum changes that field and no other.
-  for (auto op : {Opcode::Load, Opcode::Store, Opcode::Compute}) {
+  for (auto op : {Opcode::Load, Opcode::Store, Opcode::Compute, Opcode::Desc}) {
     for (const auto& f : fields_of(op)) {
       if (f.member == &Instr::opcode) continue;
       Instr in;
@@ -59,7 +60,7 @@ TEST(Isa, EachFieldIsIndependent) {
 }
 
 TEST(Isa, FieldsDoNotOverlapAndFitTheWord) {
-  for (auto op : {Opcode::Load, Opcode::Store, Opcode::Compute}) {
+  for (auto op : {Opcode::Load, Opcode::Store, Opcode::Compute, Opcode::Desc}) {
     std::vector<int> owner(256, -1);
     const auto& fs = fields_of(op);
     for (std::size_t i = 0; i < fs.size(); ++i) {
@@ -105,4 +106,62 @@ TEST(Isa, DisassemblyNamesOpAndFields) {
   EXPECT_NE(s.find("COMPUTE.conv"), std::string::npos) << s;
   EXPECT_NE(s.find("cin=32"), std::string::npos) << s;
   EXPECT_NE(s.find("act=relu"), std::string::npos) << s;
+}
+
+// ISA v4: DESC carries a descriptor register's values and nothing else; the v4 fields of
+// LOAD/STORE and COMPUTE sit where the table says, and bits beside them stay undecodable.
+TEST(Isa, DescAndTheV4FieldsRoundTrip) {
+  Instr d;
+  d.opcode = static_cast<uint32_t>(Opcode::Desc);
+  d.desc_id = 7;
+  d.desc_base = (1u << 22) - 2;
+  d.desc_cpitch = 4096;
+  d.desc_gpitch = 56;
+  d.desc_group = 255;
+  d.desc_ring = 1u << 21;
+  Word w = encode(d);
+  EXPECT_EQ(decode(w), d);
+  EXPECT_EQ(queue_of(Opcode::Desc), Queue::Control);
+  // desc_ring ends at bit 130; bit 131 and a bit near the top belong to no DESC field.
+  for (unsigned bit : {131u, 250u}) {
+    Word stray = w;
+    stray[bit / 64] |= 1ull << (bit % 64);
+    EXPECT_FALSE(decode(stray).has_value()) << bit;
+  }
+  // LOAD's buf_desc is bits 224..226, COMPUTE's in_desc, out_desc and out_nbin bits 25..31.
+  Instr l;
+  l.opcode = static_cast<uint32_t>(Opcode::Load);
+  l.buf_desc = 5;
+  EXPECT_EQ(encode(l)[3], 5ull << (224 - 192));
+  Word lw = encode(l);
+  lw[3] |= 1ull << (227 - 192);
+  EXPECT_FALSE(decode(lw).has_value());
+  Instr c;
+  c.opcode = static_cast<uint32_t>(Opcode::Compute);
+  c.in_desc = 3;
+  c.out_desc = 6;
+  c.out_nbin = 1;
+  EXPECT_EQ(encode(c)[0], static_cast<uint64_t>(Opcode::Compute) | 3ull << 25 | 6ull << 28 | 1ull << 31);
+  EXPECT_EQ(decode(encode(c)), c);
+  // A DESC field value that does not fit is refused by name.
+  d.desc_group = 256;
+  try {
+    encode(d);
+    FAIL() << "expected an exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("desc_group"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Isa, DisassemblyOfDesc) {
+  Instr d;
+  d.opcode = static_cast<uint32_t>(Opcode::Desc);
+  d.desc_id = 2;
+  d.desc_base = 512;
+  d.desc_cpitch = 64;
+  d.desc_gpitch = 8;
+  d.desc_group = 2;
+  d.desc_ring = 32;
+  EXPECT_EQ(disassemble(d),
+            "DESC layer=0 desc_id=2 desc_base=512 desc_cpitch=64 desc_gpitch=8 desc_group=2 desc_ring=32");
 }
