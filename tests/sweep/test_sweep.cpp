@@ -168,6 +168,7 @@ TEST_F(SpecDir, RunArgumentsCarryEveryParameter) {
   std::vector<std::string> want = {"run", "--model", (dir / "net.yaml").lexically_normal().string(), "--arch",
                                    ex.points[0].arch_path, "--dtype", "int16", "--mode", "functional",
                                    "--fusion", "optimal", "--pipeline", "coarse", "--elimination", "off",
+                                   "--fusion-overlap", "auto",
                                    "--set", "arch.buffers.nbin.bytes=4KiB"};
   EXPECT_EQ(ex.points[0].run_args(), want);
   EXPECT_TRUE(fs::exists(ex.points[0].arch_path)) << ex.points[0].arch_path;
@@ -407,7 +408,7 @@ TEST_F(SpecDir, MergeKeepsOneRowPerPlannedPointInPlanOrderAndIsIdempotent) {
   EXPECT_EQ(find(rows[1], "id")->text, p[2].id);
   const auto first = std::make_pair(read_file(dir / "results.jsonl"), read_file(dir / "results.csv"));
   EXPECT_EQ(first.first, to_json_line(result(p[0], "10")) + to_json_line(result(p[2], "30")));
-  EXPECT_EQ(first.second.substr(0, first.second.find('\n')), "id,index,model,arch,dtype,mode,fusion,pipeline,elimination,status,error,cycles,time_ns,macs,"
+  EXPECT_EQ(first.second.substr(0, first.second.find('\n')), "id,index,model,arch,dtype,mode,fusion,pipeline,elimination,overlap,status,error,cycles,time_ns,macs,"
             "dram_read_bytes,dram_write_bytes,avg_bw_gbps,peak_bw_gbps,nfu_utilization,energy_pj,onchip_bytes,"
             "compulsory_dram_bytes,dram_fetch_bytes,wall_s");
   merge_shards(dir.string());  // again: the same files
