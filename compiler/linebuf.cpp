@@ -198,12 +198,18 @@ Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView
     if (has_weights(f.wl)) w_loads += ceil_div(f.wl.cout, f.tco) * (f.wl.bias ? 2 : 1);
   e.dram_read = (first.cin * first.h * first.w + w_total) * av.esize;
   e.dram_write = last.cout * last.oh * last.ow * av.esize;
-  const int64_t load = dma_time(static_cast<double>(e.dram_read), in_runs + w_loads, loads + w_loads, av);
+  // Every layer fires within the last layer's first row, so all the weights must arrive before
+  // the NFU is past that row: their load is not hidden (it overlaps little work, and the first
+  // firings are short). The input rows and the stores then overlap the NFU (rings and two
+  // output slots).
+  const int64_t in_bytes = first.cin * first.h * first.w * av.esize;
+  const int64_t load_w = dma_time(static_cast<double>(w_total * av.esize), w_loads, w_loads, av);
+  const int64_t load = dma_time(static_cast<double>(in_bytes), in_runs, loads, av);
   const int64_t store = dma_time(static_cast<double>(e.dram_write), out_runs, stores, av);
   e.steps = computes;
   PipeMode overlap = av.mode;
-  overlap.depth = 2;  // rings and two output slots: loads and stores overlap the NFU
-  e.cycles = combine(compute, load, store, e.steps, overlap);
+  overlap.depth = 2;
+  e.cycles = load_w + combine(compute, load, store, e.steps, overlap);
   e.instrs = static_cast<int64_t>(n) + loads + w_loads + computes + stores + (av.mode.sync ? computes : 0);
   e.onchip = S.nbin_bytes + 2 * S.out_slot_elems * 4 + w_total * av.esize;
   return e;
