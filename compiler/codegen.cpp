@@ -158,12 +158,13 @@ class StepEmitter {
     return static_cast<int>(tiles_.size()) - 1;
   }
   void load(const Instr& in) { steps_.back().loads.push_back(in); }
-  // A LOAD through a map descriptor, with the buffer bytes [lo, hi) it may write.
-  void load(const Instr& in, int64_t lo, int64_t hi) {
+  using Ranges = std::vector<std::pair<int64_t, int64_t>>;
+  // A LOAD through a map descriptor, with the buffer byte ranges it writes.
+  void load(const Instr& in, Ranges ranges) {
     Step& s = steps_.back();
     s.loads.push_back(in);
     s.load_range.resize(s.loads.size());
-    s.load_range.back() = {lo, hi};
+    s.load_range.back() = std::move(ranges);
   }
   // A DESC (map descriptor register), dispatched before the step's other instructions.
   void desc(const Instr& in) { steps_.back().descs.push_back(in); }
@@ -180,12 +181,13 @@ class StepEmitter {
     steps_.back().computes.push_back(in);
     steps_.back().compute_tiles.push_back(tile);
   }
-  // A COMPUTE reading NBin through a map descriptor, with the NBin bytes [lo, hi) it may read.
-  void compute(const Instr& in, int tile, int64_t lo, int64_t hi) {
+  // A COMPUTE using NBin through map descriptors, with the NBin byte ranges it reads or writes
+  // (a later LOAD there waits for it).
+  void compute(const Instr& in, int tile, Ranges ranges) {
     compute(in, tile);
     Step& s = steps_.back();
     s.compute_range.resize(s.computes.size());
-    s.compute_range.back() = {lo, hi};
+    s.compute_range.back() = std::move(ranges);
   }
   void store(const Instr& in, int tile) {
     steps_.back().stores.push_back(in);
@@ -217,8 +219,8 @@ class StepEmitter {
         for (std::size_t k = 0; k < s.loads.size(); ++k) {
           const Instr& ld = s.loads[k];
           if (ld.buf == static_cast<uint32_t>(isa::Buffer::NBout)) continue;
-          if (k < s.load_range.size() && s.load_range[k].second > s.load_range[k].first) {
-            need = std::max(need, reader(ld.buf).latest(s.load_range[k].first, s.load_range[k].second));
+          if (k < s.load_range.size() && !s.load_range[k].empty()) {
+            for (const auto& [lo, hi] : s.load_range[k]) need = std::max(need, reader(ld.buf).latest(lo, hi));
             continue;
           }
           const int64_t n = int64_t{std::max<uint32_t>(1, ld.size0)} * std::max<uint32_t>(1, ld.size1) *
@@ -272,8 +274,8 @@ class StepEmitter {
       if (last_compute >= 0 && !v.mode.sync)
         for (std::size_t k = 0; k < s.computes.size(); ++k) {
           const Instr& c = s.computes[k];
-          if (k < s.compute_range.size() && s.compute_range[k].second > s.compute_range[k].first) {
-            readers_[0].mark(s.compute_range[k].first, s.compute_range[k].second, last_compute);
+          if (k < s.compute_range.size() && !s.compute_range[k].empty()) {
+            for (const auto& [lo, hi] : s.compute_range[k]) readers_[0].mark(lo, hi, last_compute);
           } else if (c.in_buf == static_cast<uint32_t>(isa::Buffer::NBin)) {
             const auto [lo, hi] = input_bytes(c, esize);
             readers_[0].mark(lo, hi, last_compute);
@@ -309,7 +311,7 @@ class StepEmitter {
   struct Step {
     std::vector<Instr> descs, loads, computes, stores;
     // buffer ranges of descriptor operands (empty ranges: derived from the instruction)
-    std::vector<std::pair<int64_t, int64_t>> load_range, compute_range;
+    std::vector<Ranges> load_range, compute_range;
     std::vector<int> compute_tiles, store_tiles;
     int view = 0;
   };
@@ -369,15 +371,6 @@ Instr make_compute(isa::ComputeOp op) {
   return in;
 }
 
-isa::ComputeOp compute_op_of(WinKind k) {
-  switch (k) {
-    case WinKind::Conv: return isa::ComputeOp::Conv;
-    case WinKind::DwConv: return isa::ComputeOp::DwConv;
-    case WinKind::MaxPool: return isa::ComputeOp::MaxPool;
-    case WinKind::AvgPool: return isa::ComputeOp::AvgPool;
-  }
-  return isa::ComputeOp::Conv;
-}
 
 // One COMPUTE of a window layer over a [nci][ih][iw] input map and a [nco][rows][cols] output:
 // the geometry, and the partial-sum fields of input-channel chunk (first_ci, last_ci).
@@ -693,10 +686,8 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   const std::size_t n = P.layers.size();
   const int64_t es = c.esize;
   const LineSchedule S = line_schedule(P, es);
-  const FusedLayer& lastf = P.layers.back();
-  const WinLayer& last = lastf.wl;
-  const int64_t in_base = c.addr(c.g.layer(P.layers.front().id).inputs[0]);
-  const int64_t out_base = c.addr(c.g.layer(lastf.id).output);
+  const std::vector<char> exit = line_exits(P.layers);
+  const int64_t in_base = c.addr(c.g.layer(P.layers[0].id).inputs[0]);
   // Resident weights: per layer and output-channel chunk, the weights and then the biases.
   std::vector<std::map<int64_t, int64_t>> sb_at(n);
   int64_t pos = 0;
@@ -719,19 +710,35 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
     e.flat_load(isa::Buffer::SB, c.w_addr[f.id] + co0 * per_co * es, at, nco * per_co, es);
     if (w.bias) e.flat_load(isa::Buffer::SB, c.b_addr[f.id] + co0 * es, at + nco * per_co * es, nco, es);
   };
-  auto ring_range = [&](std::size_t i) {
-    const LineMap& m = S.maps[i];
-    return std::pair<int64_t, int64_t>{m.addr, m.addr + m.bytes(es)};
-  };
   auto ring_addr = [&](const LineMap& m, int64_t prow, int64_t pcol) {
     return m.addr + (m.pos(prow, pcol) % m.ring) * es;
   };
+  // The bytes of ring positions [p0, p1) in planes [c0, c0 + nch): per plane, one range or two
+  // where the positions wrap.
+  auto ring_bytes = [&](const LineMap& m, int64_t p0, int64_t p1, int64_t c0, int64_t nch, StepEmitter::Ranges& out) {
+    for (int64_t ch = c0; ch < c0 + nch; ++ch) {
+      const int64_t base = m.addr + ch * m.ring * es;
+      if (p1 - p0 >= m.ring) {
+        out.push_back({base, base + m.ring * es});
+        continue;
+      }
+      const int64_t lo = p0 % m.ring, hi = lo + (p1 - p0);
+      out.push_back({base + lo * es, base + std::min(hi, m.ring) * es});
+      if (hi > m.ring) out.push_back({base, base + (hi - m.ring) * es});
+    }
+  };
+  auto whole_ring = [&](const LineMap& m) { return StepEmitter::Ranges{{m.addr, m.addr + m.bytes(es)}}; };
+  // One descriptor register per map (map k: the group's input for k = 0, else layer k-1's output).
+  std::vector<uint32_t> reg(n, 0);
   e.begin_step();
-  for (std::size_t i = 0; i < n; ++i) {
-    const LineMap& m = S.maps[i];
+  uint32_t next_reg = 1;
+  for (std::size_t k = 0; k < n; ++k) {
+    const LineMap& m = S.maps[k];
+    if (m.ring == 0) continue;
+    reg[k] = next_reg++;
     Instr d;
     d.opcode = static_cast<uint32_t>(isa::Opcode::Desc);
-    d.desc_id = u32(i + 1);
+    d.desc_id = reg[k];
     d.desc_base = u32(m.addr), d.desc_cpitch = u32(m.ring), d.desc_gpitch = u32(m.cols);
     d.desc_group = u32(m.group), d.desc_ring = u32(m.ring);
     e.desc(d);
@@ -744,25 +751,28 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
     const FusedLayer& fl = P.layers[i];
     const WinLayer& w = fl.wl;
     const LayerNode& l = c.g.layer(fl.id);
-    const LineMap& in = S.maps[i];
-    const int64_t pr0 = f.r0 * w.sh, pr1 = (f.r0 + f.rows - 1) * w.sh + (w.kh - 1) * w.dh + 1;
-    const int64_t pc0 = f.c0 * w.sw, pc1 = (f.c0 + f.cols - 1) * w.sw + (w.kw - 1) * w.dw + 1;
-    const auto [rlo, rhi] = ring_range(i);
+    const std::size_t k = static_cast<std::size_t>(line_src(P.layers, i) + 1);
+    const LineMap& in = S.maps[k];
+    const int64_t dt = in.pt - w.pt, dl = in.pl - w.pl;  // this consumer's window inside the map
+    const int64_t pr0 = f.r0 * w.sh + dt, pr1 = (f.r0 + f.rows - 1) * w.sh + (w.kh - 1) * w.dh + 1 + dt;
+    const int64_t pc0 = f.c0 * w.sw + dl, pc1 = (f.c0 + f.cols - 1) * w.sw + (w.kw - 1) * w.dw + 1 + dl;
     auto step = [&]() {
       if (!first_step) e.begin_step();
       first_step = false;
     };
     auto input_loads = [&]() {
       if (f.load_r1 <= f.load_r0) return;
-      const int64_t top = f.load_r0 == 0 ? in.pt : 0, bottom = 0;  // the bottom padding is filled later
+      const int64_t top = f.load_r0 == 0 ? in.pt : 0;  // the bottom padding is filled later
       Instr ld = make_load(isa::Buffer::NBin, in_base + f.load_r0 * in.w * es,
                            ring_addr(in, f.load_r0 + in.pt - top, 0));
-      ld.size0 = u32(in.cols), ld.size1 = u32(f.load_r1 - f.load_r0 + top + bottom), ld.size2 = u32(in.channels);
+      ld.size0 = u32(in.cols), ld.size1 = u32(f.load_r1 - f.load_r0 + top), ld.size2 = u32(in.channels);
       ld.stride1 = u32(in.w), ld.stride2 = u32(in.h * in.w);
-      ld.pad_top = u32(top), ld.pad_bottom = u32(bottom), ld.pad_left = u32(in.pl), ld.pad_right = u32(in.pr);
+      ld.pad_top = u32(top), ld.pad_left = u32(in.pl), ld.pad_right = u32(in.pr);
       ld.pad_value = static_cast<uint32_t>(in.pad);
-      ld.buf_desc = 1;
-      e.load(ld, rlo, rhi);
+      ld.buf_desc = reg[0];
+      StepEmitter::Ranges r;
+      ring_bytes(in, in.pos(f.load_r0 + in.pt - top, 0), in.pos(f.load_r1 + in.pt - 1, in.cols - 1) + 1, 0, in.channels, r);
+      e.load(ld, std::move(r));
     };
     auto pad_fill = [&]() {  // a LOAD of padding only: no DRAM access
       if (f.fill_c1 <= f.fill_c0) return;
@@ -771,19 +781,28 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       ld.size0 = u32(f.fill_c1 - f.fill_c0), ld.size1 = u32(rows), ld.size2 = u32(in.channels);
       ld.pad_top = u32(rows);
       ld.pad_value = static_cast<uint32_t>(in.pad);
-      ld.buf_desc = u32(i + 1);
-      e.load(ld, rlo, rhi);
+      ld.buf_desc = reg[k];
+      StepEmitter::Ranges r;
+      ring_bytes(in, in.pos(in.pt + in.h, f.fill_c0), in.pos(in.rows - 1, f.fill_c1 - 1) + 1, 0, in.channels, r);
+      e.load(ld, std::move(r));
     };
     auto compute = [&](int64_t co0, int64_t nco) {
       Instr cp = window_compute(w, l.attrs.act, c.dt, w.kind == WinKind::Conv ? w.cin : nco, nco, pr1 - pr0,
                                 pc1 - pc0, f.rows, f.cols, true, true);
       cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
-      cp.in_desc = u32(i + 1);
+      cp.in_desc = reg[k];
       cp.in_addr = u32(ring_addr(in, pr0, pc0) + (w.kind == WinKind::Conv ? 0 : co0 * in.ring * es));
       if (w.kind == WinKind::Conv || w.kind == WinKind::DwConv) cp.w_addr = u32(sb_at[i].at(co0));
       return cp;
     };
-    if (i + 1 < n) {
+    // the window this firing reads, plane by plane
+    auto reads = [&](int64_t co0, int64_t nco) {
+      StepEmitter::Ranges r;
+      const bool all = w.kind == WinKind::Conv;
+      ring_bytes(in, in.pos(pr0, pc0), in.pos(pr1 - 1, pc1 - 1) + 1, all ? 0 : co0, all ? in.channels : nco, r);
+      return r;
+    };
+    if (!exit[i]) {
       step();
       input_loads();
       pad_fill();
@@ -792,20 +811,24 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
         for (int64_t co0 = 0; co0 < w.cout; co0 += fl.tco) load_weights(i, co0);
       }
       const LineMap& out = S.maps[i + 1];
-      const int64_t top = f.r0 == 0 ? out.pt : 0, bottom = 0;  // the consumer fills the bottom padding
+      const int64_t top = f.r0 == 0 ? out.pt : 0;  // the consumers fill the bottom padding
       const int64_t left = f.c0 == 0 ? out.pl : 0, right = f.c0 + f.cols == w.ow ? out.pr : 0;
       Instr cp = compute(0, w.cout);
       cp.out_nbin = 1;
-      cp.out_desc = u32(i + 2);
+      cp.out_desc = reg[i + 1];
       cp.out_addr = u32(ring_addr(out, f.r0 + out.pt - top, f.c0 + out.pl - left));
-      cp.out_pad_top = u32(top), cp.out_pad_bottom = u32(bottom);
-      cp.out_pad_left = u32(left), cp.out_pad_right = u32(right);
+      cp.out_pad_top = u32(top), cp.out_pad_left = u32(left), cp.out_pad_right = u32(right);
       cp.out_pad_value = static_cast<uint32_t>(out.pad);
-      e.compute(cp, -1, rlo, rhi);
+      StepEmitter::Ranges r = reads(0, w.cout);
+      for (const auto& x : whole_ring(out)) r.push_back(x);  // a later group's LOAD there waits for the write
+      e.compute(cp, -1, std::move(r));
       continue;
     }
-    for (int64_t co0 = 0; co0 < last.cout; co0 += lastf.tco) {
-      const int64_t nco = std::min(lastf.tco, last.cout - co0);
+    // an exit: its output through the two NBout slots, stored to its tensor (a concat slice for a
+    // fire or inception module, through elimination's views)
+    const int64_t out_base = c.addr(l.output);
+    for (int64_t co0 = 0; co0 < w.cout; co0 += fl.tco) {
+      const int64_t nco = std::min(fl.tco, w.cout - co0);
       step();
       if (co0 == 0) {
         input_loads();
@@ -816,10 +839,10 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       const int tile = e.begin_out_tile(slot, slot_bytes);
       Instr cp = compute(co0, nco);
       cp.out_addr = u32(slot);
-      e.compute(cp, tile, rlo, rhi);
-      Instr st = make_store(out_base + ((co0 * last.oh + f.r0) * last.ow + f.c0) * es, slot);
+      e.compute(cp, tile, reads(co0, nco));
+      Instr st = make_store(out_base + ((co0 * w.oh + f.r0) * w.ow + f.c0) * es, slot);
       st.size0 = u32(f.cols), st.size1 = u32(f.rows), st.size2 = u32(nco);
-      st.stride1 = u32(last.ow), st.stride2 = u32(last.oh * last.ow);
+      st.stride1 = u32(w.ow), st.stride2 = u32(w.oh * w.ow);
       e.store(st, tile);
     }
     weights_loaded[i] = 1;
@@ -955,6 +978,16 @@ void gen_elementwise(Ctx& c, const LayerNode& l, StepEmitter& e) {
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------
+
+isa::ComputeOp compute_op_of(WinKind k) {
+  switch (k) {
+    case WinKind::Conv: return isa::ComputeOp::Conv;
+    case WinKind::DwConv: return isa::ComputeOp::DwConv;
+    case WinKind::MaxPool: return isa::ComputeOp::MaxPool;
+    case WinKind::AvgPool: return isa::ComputeOp::AvgPool;
+  }
+  return isa::ComputeOp::Conv;
+}
 
 bool win_layer_of(const Graph& g, int id, WinLayer& w) {
   const LayerNode& l = g.layer(id);

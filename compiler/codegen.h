@@ -17,5 +17,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
 
 // The window-layer view of a conv / fc / pool layer (false for other ops).
 bool win_layer_of(const Graph& g, int layer, WinLayer& out);
+// The COMPUTE op of a window layer.
+isa::ComputeOp compute_op_of(WinKind k);
 
 }  // namespace fusesim::compiler

@@ -2,6 +2,7 @@
 #include "fused.h"
 
 #include <algorithm>
+#include <map>
 
 #include "codegen.h"
 #include "linebuf.h"
@@ -57,6 +58,45 @@ bool residual_tail(const Graph& g, const std::vector<int>& chain, int add) {
   return g.tensor(x).shape == g.tensor(a.output).shape && g.tensor(y).shape == g.tensor(a.output).shape;
 }
 
+bool fusable_dag(const Graph& g, const std::vector<int>& ids, std::vector<int>& src, std::string* why) {
+  src.assign(ids.size(), -1);
+  auto fail = [&](const std::string& w) {
+    if (why) *why = w;
+    src.clear();
+    return false;
+  };
+  if (ids.empty()) return fail("an empty group");
+  const int entry = g.layer(ids[0]).inputs.empty() ? -1 : g.layer(ids[0]).inputs[0];
+  std::map<int, int> produced;  // tensor -> index in the group
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const LayerNode& l = g.layer(ids[i]);
+    if (!fusable_kind(g, ids[i]))
+      return fail("'" + l.name + "' cannot be fused (conv, depthwise conv and pooling layers fuse)");
+    const int t = l.inputs[0];
+    auto it = produced.find(t);
+    if (it != produced.end()) {
+      src[i] = it->second;
+    } else if (t != entry) {
+      return fail("'" + l.name + "' reads a tensor that is neither the group's input nor made in the group "
+                  "(a group has one entry)");
+    }
+    produced[l.output] = static_cast<int>(i);
+  }
+  // An output read inside the group stays on chip: nothing else may read it.
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    const LayerNode& l = g.layer(ids[i]);
+    if (std::find(src.begin(), src.end(), static_cast<int>(i)) == src.end()) continue;
+    const DataNode& d = g.tensor(l.output);
+    bool outside = g.is_output(l.output) || d.alias_of >= 0;
+    for (int c : d.consumers) outside = outside || std::find(ids.begin(), ids.end(), c) == ids.end();
+    for (const DataNode& v : g.data) outside = outside || v.alias_of == l.output;
+    if (outside)
+      return fail("'" + l.name + "' feeds a layer of the group and is also read outside it (its output would have to "
+                  "leave the chip)");
+  }
+  return true;
+}
+
 bool chunkable(const std::vector<FusedLayer>& L) {
   const std::size_t n = L.size();
   if (n < 2 || !dense(L[n - 1].wl) || L[n - 1].wl.groups != 1) return false;
@@ -100,11 +140,16 @@ bool fused_layers(const Graph& g, const std::vector<int>& ids, std::vector<Fused
   const std::size_t n = ids.size();
   L.assign(n, FusedLayer{});
   w_total = 0;
+  std::vector<int> src;
+  if (!fusable_dag(g, ids, src)) return false;
+  bool chain = true;
+  for (std::size_t i = 0; i < src.size(); ++i) chain = chain && src[i] == static_cast<int>(i) - 1;
   for (std::size_t i = 0; i < n; ++i) {
     L[i].id = ids[i];
     if (!fusable_kind(g, ids[i])) return false;
     win_layer_of(g, ids[i], L[i].wl);
     w_total += L[i].wl.weight_elems();
+    if (!chain && src.size() == n) L[i].src = src[i];
     if (i + 1 < n) {
       const OpKind next = g.layer(ids[i + 1]).op;
       L[i].consumer_pad = next == OpKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero;
@@ -267,6 +312,9 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
     L[i].tci = dense(L[i].wl) ? plan.layers[i].tci : 1;
     L[i].rows = plan.layers[i].rows;
   }
+  const bool dag = std::any_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.src != kChainSrc; });
+  if (dag && plan.overlap == Overlap::Recompute)
+    return "a group that is not a chain (a fire or inception module) is line-buffered: overlap cache-rows or cache-all";
   if (plan.overlap != Overlap::Recompute) {
     if (av.mode.depth != 1) return "a line-buffered group (" + std::string(overlap_name(plan.overlap)) + ") uses whole buffers";
     plan.layers = L;
@@ -307,6 +355,20 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& grou
   std::vector<FusedLayer> L;
   int64_t w_total = 0;
   if (n == 0 || !fused_layers(g, ids, L, w_total)) return false;
+  if (std::any_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.src != kChainSrc; })) {
+    // a DAG group (a fire or inception module): only line-buffered plans lower it
+    if (add_id >= 0 || overlap == Overlap::Recompute) return false;
+    bool found = false;
+    FusedPlan lp;
+    for (Overlap m : {Overlap::CacheRows, Overlap::CacheAll}) {
+      if (overlap != Overlap::Auto && overlap != m) continue;
+      if (plan_line(L, av, w_total, m, lp) && (!found || lp.est.cycles < best.est.cycles)) {
+        best = lp;
+        found = true;
+      }
+    }
+    return found;
+  }
   const WinLayer& last = L[n - 1].wl;
   const bool resident = w_total <= av.sb_total_elems;
   const int64_t sb_chunk = resident ? av.sb_total_elems : av.sb_elems;

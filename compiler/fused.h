@@ -6,6 +6,7 @@
 // is layer elimination's removal of the store->load pairs inside a group.
 #pragma once
 
+#include <string>
 #include <vector>
 
 #include "compiler/compiler.h"
@@ -13,8 +14,13 @@
 
 namespace fusesim::compiler {
 
+constexpr int kChainSrc = -2;  // FusedLayer::src of a chain: the previous layer (the first: the input)
+
 struct FusedLayer {
   int id = -1;
+  // Line-buffered DAG groups (linebuf.h): the index in the group of the layer whose output this
+  // one reads, -1 for the group's input.
+  int src = kChainSrc;
   WinLayer wl;
   int64_t tco = 1, tci = 1;  // output / input channel chunk per COMPUTE
   isa::PadValue consumer_pad = isa::PadValue::Zero;  // the ring value the next layer needs
@@ -58,6 +64,12 @@ bool fusable_kind(const Graph& g, int id);
 // Whether `add` is a residual Add closing the chain `chain`: it adds the chain's input to the
 // chain's output (its only reader), with the same shape (a chain of stride 1).
 bool residual_tail(const Graph& g, const std::vector<int>& chain, int add);
+// Whether `ids` (in topological order) form a group with one entry: every layer a window layer
+// reading the group's input (the first layer's) or an earlier member's output, and every output
+// read inside the group read nowhere else. `src`: per layer, the member it reads (-1: the entry).
+// A chain has src[i] == i - 1; any other shape (a fire or inception module) is a DAG group,
+// which only line-buffered plans lower (linebuf.h).
+bool fusable_dag(const Graph& g, const std::vector<int>& ids, std::vector<int>& src, std::string* why = nullptr);
 // Whether a chain of window layers can run channel-chunked (FusedPlan::chunked).
 bool chunkable(const std::vector<FusedLayer>& L);
 

@@ -5,6 +5,7 @@
 #include <climits>
 #include <functional>
 
+#include "compiler/codegen.h"
 #include "isa/nfu_timing.h"
 
 namespace fusesim::compiler {
@@ -14,15 +15,6 @@ int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 bool dense(const WinLayer& l) { return l.kind == WinKind::Conv; }
 bool has_weights(const WinLayer& l) { return l.kind == WinKind::Conv || l.kind == WinKind::DwConv; }
 
-isa::ComputeOp op_of(WinKind k) {
-  switch (k) {
-    case WinKind::Conv: return isa::ComputeOp::Conv;
-    case WinKind::DwConv: return isa::ComputeOp::DwConv;
-    case WinKind::MaxPool: return isa::ComputeOp::MaxPool;
-    case WinKind::AvgPool: return isa::ComputeOp::AvgPool;
-  }
-  return isa::ComputeOp::Conv;
-}
 
 // Trailing padding a window layer's windows reach (0 when they stop inside the map).
 int64_t trailing(int64_t out, int64_t s, int64_t k, int64_t d, int64_t lead, int64_t in) {
@@ -38,7 +30,7 @@ int64_t col_width(const WinLayer& w, int64_t col_tiles) { return ceil_div(w.ow, 
 int64_t compute_cycles(const WinLayer& w, const ArchView& av, int64_t nco, int64_t rows, int64_t cols,
                        int64_t in_elems, int64_t nbin_out, int64_t nbout_out) {
   const int64_t blocks = ceil_div(nco, av.tn) * rows * cols;
-  const int64_t inner = static_cast<int64_t>(isa::nfu_inner_cycles(op_of(w.kind), static_cast<uint64_t>(w.cin),
+  const int64_t inner = static_cast<int64_t>(isa::nfu_inner_cycles(compute_op_of(w.kind), static_cast<uint64_t>(w.cin),
                                                                    static_cast<uint64_t>(w.kh * w.kw),
                                                                    static_cast<uint64_t>(av.tn)));
   const int64_t pipe = av.mode.fine ? blocks * inner + av.stages : blocks * (inner + av.stages);
@@ -49,29 +41,72 @@ int64_t compute_cycles(const WinLayer& w, const ArchView& av, int64_t nco, int64
 
 }  // namespace
 
-bool line_bufferable(const std::vector<FusedLayer>& L) {
-  if (L.empty() || static_cast<int>(L.size()) > kMaxLineLayers) return false;
-  for (const FusedLayer& f : L)
-    if (f.wl.groups != 1) return false;
-  return true;
+int line_src(const std::vector<FusedLayer>& L, std::size_t i) {
+  return L[i].src == kChainSrc ? static_cast<int>(i) - 1 : L[i].src;
+}
+
+std::vector<char> line_exits(const std::vector<FusedLayer>& L) {
+  std::vector<char> exit(L.size(), 1);
+  for (std::size_t i = 0; i < L.size(); ++i)
+    if (line_src(L, i) >= 0) exit[static_cast<std::size_t>(line_src(L, i))] = 0;
+  return exit;
+}
+
+std::string line_unfit(const std::vector<FusedLayer>& L) {
+  if (L.empty() || L.size() > kMaxGroupLayers) return "a line-buffered group has 1 to " + std::to_string(kMaxGroupLayers) + " layers";
+  int maps = 0;
+  std::vector<char> read(L.size() + 1, 0);
+  for (std::size_t i = 0; i < L.size(); ++i) {
+    if (L[i].wl.groups != 1) return "a grouped convolution cannot be line-buffered";
+    const int s = line_src(L, i);
+    if (s >= static_cast<int>(i) || s < -1) return "a layer reads a later layer";
+    read[static_cast<std::size_t>(s + 1)] = 1;
+  }
+  for (char r : read) maps += r;
+  if (maps > kMaxLineMaps)
+    return "a line-buffered group has at most " + std::to_string(kMaxLineMaps) + " maps (one descriptor register each), not " +
+           std::to_string(maps);
+  // the consumers of a map that pad it must agree on the pad value (zero, or -inf for max pooling)
+  for (std::size_t m = 0; m <= L.size(); ++m) {
+    int value = -1;
+    for (std::size_t i = 0; i < L.size(); ++i) {
+      const WinLayer& w = L[i].wl;
+      const bool pads = w.pt || w.pl || trailing(w.oh, w.sh, w.kh, w.dh, w.pt, w.h) || trailing(w.ow, w.sw, w.kw, w.dw, w.pl, w.w);
+      if (line_src(L, i) + 1 != static_cast<int>(m) || !pads) continue;
+      const int v = w.kind == WinKind::MaxPool ? 1 : 0;
+      if (value >= 0 && v != value) return "a map read with zero padding by one layer and -inf padding by another";
+      value = v;
+    }
+  }
+  return "";
 }
 
 LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
   const std::vector<FusedLayer>& L = P.layers;
   const std::size_t n = L.size();
+  const std::vector<char> exit = line_exits(L);
   LineSchedule S;
+  // maps[0]: the group's input; maps[k]: the output of layer k - 1 (used when a layer reads it),
+  // padded for the most any consumer pads it.
   S.maps.resize(n);
+  std::vector<char> used(n, 0);
   for (std::size_t i = 0; i < n; ++i) {
     const WinLayer& w = L[i].wl;
-    LineMap& m = S.maps[i];
-    m.channels = w.cin;
-    m.h = w.h, m.w = w.w, m.pt = w.pt, m.pl = w.pl;
-    m.pb = trailing(w.oh, w.sh, w.kh, w.dh, w.pt, w.h);
-    m.pr = trailing(w.ow, w.sw, w.kw, w.dw, w.pl, w.w);
-    m.rows = m.pt + m.h + m.pb, m.cols = m.pl + m.w + m.pr;
-    m.group = i == 0 ? 1 : std::max<int64_t>(1, L[i - 1].rows);  // the producer's rows per firing
-    m.pad = w.kind == WinKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero;
+    const std::size_t k = static_cast<std::size_t>(line_src(L, i) + 1);
+    LineMap& m = S.maps[k];
+    if (!used[k]) {
+      used[k] = 1;
+      m.channels = w.cin, m.h = w.h, m.w = w.w;
+      m.group = k == 0 ? 1 : std::max<int64_t>(1, L[k - 1].rows);  // the producer's rows per firing
+    }
+    m.pt = std::max(m.pt, w.pt), m.pl = std::max(m.pl, w.pl);
+    m.pb = std::max(m.pb, trailing(w.oh, w.sh, w.kh, w.dh, w.pt, w.h));
+    m.pr = std::max(m.pr, trailing(w.ow, w.sw, w.kw, w.dw, w.pl, w.w));
+    if (w.kind == WinKind::MaxPool && (w.pt || w.pl || trailing(w.oh, w.sh, w.kh, w.dh, w.pt, w.h) ||
+                                       trailing(w.ow, w.sw, w.kw, w.dw, w.pl, w.w)))
+      m.pad = isa::PadValue::Min;
   }
+  for (LineMap& m : S.maps) m.rows = m.pt + m.h + m.pb, m.cols = m.pl + m.w + m.pr;
   // Per layer: firings done (raster order over its tiles), column tiles per row and their width,
   // and the rows of the first row tile: a producer's row tiles start on the row groups of the map
   // it writes (its padded row r0 + pt is a multiple of its rows), so a firing fills whole groups.
@@ -79,14 +114,18 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
   for (std::size_t i = 0; i < n; ++i) {
     tw[i] = col_width(L[i].wl, P.col_tiles);
     nct[i] = ceil_div(L[i].wl.ow, tw[i]);
-    const int64_t g = L[i].rows, off = i + 1 < n ? S.maps[i + 1].pt % g : 0;
+    const int64_t g = L[i].rows, off = !exit[i] ? S.maps[i + 1].pt % g : 0;
     first[i] = std::min(L[i].wl.oh, off ? g - off : g);
   }
   auto row_tile = [&](std::size_t i, int64_t r) { return r < first[i] ? 0 : 1 + (r - first[i]) / L[i].rows; };
+  auto tiles = [&](std::size_t i) {
+    return (1 + ceil_div(std::max<int64_t>(0, L[i].wl.oh - first[i]), L[i].rows)) * nct[i];
+  };
   // Per map: (positions written when a consumer firing reads, the window's first position).
   std::vector<std::vector<std::pair<int64_t, int64_t>>> reads(n);
-  int64_t loaded = 0;  // rows of the group's input loaded
-  const int64_t load_step = std::max<int64_t>(1, L[0].rows * L[0].wl.sh);
+  int64_t loaded = 0, load_step = 1;  // rows of the group's input loaded, and per load
+  for (std::size_t i = 0; i < n; ++i)
+    if (line_src(L, i) < 0) load_step = std::max(load_step, L[i].rows * L[i].wl.sh);
 
   std::function<void(std::size_t)> fire;
   auto ensure = [&](std::size_t i, int64_t r, int64_t c) {
@@ -97,17 +136,20 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
   };
   fire = [&](std::size_t i) {
     const WinLayer& w = L[i].wl;
-    LineMap& in = S.maps[i];
+    const int src = line_src(L, i);
+    const std::size_t k = static_cast<std::size_t>(src + 1);
+    LineMap& in = S.maps[k];
+    const int64_t dt = in.pt - w.pt, dl = in.pl - w.pl;  // this consumer's window inside the map
     const int64_t t = fired[i], rt = t / nct[i];
     LineFiring f;
     f.layer = static_cast<int>(i);
     f.r0 = rt == 0 ? 0 : first[i] + (rt - 1) * L[i].rows;
     f.rows = std::min(rt == 0 ? first[i] : L[i].rows, w.oh - f.r0);
     f.c0 = (t % nct[i]) * tw[i], f.cols = std::min(tw[i], w.ow - f.c0);
-    const int64_t pr0 = f.r0 * w.sh, pr1 = (f.r0 + f.rows - 1) * w.sh + (w.kh - 1) * w.dh + 1;
-    const int64_t pc0 = f.c0 * w.sw, pc1 = (f.c0 + f.cols - 1) * w.sw + (w.kw - 1) * w.dw + 1;
+    const int64_t pr0 = f.r0 * w.sh + dt, pr1 = (f.r0 + f.rows - 1) * w.sh + (w.kh - 1) * w.dh + 1 + dt;
+    const int64_t pc0 = f.c0 * w.sw + dl, pc1 = (f.c0 + f.cols - 1) * w.sw + (w.kw - 1) * w.dw + 1 + dl;
     const int64_t need_r = std::min(pr1 - in.pt, in.h) - 1, need_c = std::min(pc1 - in.pl, in.w) - 1;
-    if (i == 0) {
+    if (src < 0) {
       if (loaded < need_r + 1) {
         f.load_r0 = loaded;
         f.load_r1 = std::min(in.h, std::max(need_r + 1, loaded + load_step));
@@ -115,45 +157,60 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
         maxpos[0] = std::max(maxpos[0], in.pos(f.load_r1 - 1 + in.pt, in.cols - 1));
       }
     } else {
-      ensure(i - 1, need_r, need_c);
+      ensure(static_cast<std::size_t>(src), need_r, need_c);
     }
     // The bottom padding of the input map is filled column by column as windows reach it, not
     // with the producer's last row: written early, it would overwrite rows still being read.
-    if (pr1 > in.pt + in.h && pc1 > filled[i]) {
-      f.fill_c0 = filled[i], f.fill_c1 = pc1;
-      filled[i] = pc1;
-      maxpos[i] = std::max(maxpos[i], in.pos(in.rows - 1, pc1 - 1));
+    if (pr1 > in.pt + in.h && pc1 > filled[k]) {
+      f.fill_c0 = filled[k], f.fill_c1 = pc1;
+      filled[k] = pc1;
+      maxpos[k] = std::max(maxpos[k], in.pos(in.rows - 1, pc1 - 1));
     }
-    reads[i].push_back({maxpos[i], in.pos(pr0, pc0)});
+    reads[k].push_back({maxpos[k], in.pos(pr0, pc0)});
     S.firings.push_back(f);
     ++fired[i];
-    if (i + 1 < n) {  // the positions this firing writes (its halo, but not the bottom padding)
+    if (!exit[i]) {  // the positions this firing writes (its halo, but not the bottom padding)
       const LineMap& out = S.maps[i + 1];
       const int64_t last_c = f.c0 + f.cols - 1 + out.pl + (f.c0 + f.cols == w.ow ? out.pr : 0);
       maxpos[i + 1] = std::max(maxpos[i + 1], out.pos(f.r0 + f.rows - 1 + out.pt, last_c));
     }
   };
-  const WinLayer& last = L[n - 1].wl;
-  const int64_t last_tiles = (1 + ceil_div(std::max<int64_t>(0, last.oh - first[n - 1]), L[n - 1].rows)) * nct[n - 1];
-  while (fired[n - 1] < last_tiles) fire(n - 1);
+  // The exits fire tile by tile in lockstep (a fire module's two expands, an inception module's
+  // four branches), each pulling what it reads.
+  for (bool more = true; more;) {
+    more = false;
+    for (std::size_t i = 0; i < n; ++i)
+      if (exit[i] && fired[i] < tiles(i)) {
+        fire(i);
+        more = more || fired[i] < tiles(i);
+      }
+  }
 
   // A ring holds every position from the oldest one a present or future window reads to the
   // newest one written.
   int64_t addr = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    LineMap& m = S.maps[i];
-    int64_t need = 1, oldest = INT64_MAX;
-    for (std::size_t k = reads[i].size(); k-- > 0;) {
-      oldest = std::min(oldest, reads[i][k].second);
-      need = std::max(need, reads[i][k].first - oldest + 1);
+  for (std::size_t k = 0; k < n; ++k) {
+    LineMap& m = S.maps[k];
+    if (!used[k]) {
+      m = LineMap{};
+      continue;
     }
+    int64_t need = 1, oldest = INT64_MAX;
+    for (std::size_t r = reads[k].size(); r-- > 0;) {
+      oldest = std::min(oldest, reads[k][r].second);
+      need = std::max(need, reads[k][r].first - oldest + 1);
+    }
+    // The input ring has room for one more load, so that a load runs ahead of the windows
+    // still reading the rows before it.
+    if (k == 0) need += load_step * m.cols;
     const int64_t whole = m.pos(m.rows - 1, m.cols - 1) + 1;
     m.ring = ceil_div(std::min(need, whole), m.group) * m.group;
     m.addr = addr;
     addr += ceil_div(m.bytes(esize), 64) * 64;
   }
   S.nbin_bytes = addr;
-  S.out_slot_elems = L[n - 1].tco * L[n - 1].rows * tw[n - 1];
+  for (std::size_t i = 0; i < n; ++i)
+    if (exit[i]) S.out_slot_elems = std::max(S.out_slot_elems, L[i].tco * L[i].rows * tw[i]);
   return S;
 }
 
@@ -163,6 +220,7 @@ namespace {
 Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView& av, int64_t w_total) {
   const std::vector<FusedLayer>& L = P.layers;
   const std::size_t n = L.size();
+  const std::vector<char> exit = line_exits(L);
   Estimate e;
   int64_t compute = 0, computes = 0, loads = 0, in_runs = 0, stores = 0, out_runs = 0;
   for (const LineFiring& f : S.firings) {
@@ -175,7 +233,7 @@ Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView
       in_runs += w.cin * (f.load_r1 - f.load_r0);
     }
     if (f.fill_c1 > f.fill_c0) loads += 1;
-    if (i + 1 < n) {
+    if (!exit[i]) {
       const LineMap& out = S.maps[i + 1];
       const int64_t ph = f.rows + (f.r0 == 0 ? out.pt : 0);
       const int64_t pw = f.cols + (f.c0 == 0 ? out.pl : 0) + (f.c0 + f.cols == w.ow ? out.pr : 0);
@@ -184,25 +242,28 @@ Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView
     } else {
       for (int64_t co = 0; co < w.cout; co += fl.tco) {
         const int64_t nco = std::min(fl.tco, w.cout - co);
-        compute += compute_cycles(w, av, nco, f.rows, f.cols, (dense(w) ? w.cin : nco) * ih * iw, 0, nco * f.rows * f.cols);
+        const int64_t c = compute_cycles(w, av, nco, f.rows, f.cols, (dense(w) ? w.cin : nco) * ih * iw, 0, nco * f.rows * f.cols);
+        const int64_t runs = nco * (f.cols == w.ow ? 1 : f.rows);
+        // two output slots: a chunk's COMPUTE waits for the STORE of the chunk before the last
+        compute += std::max(c, dma_time(static_cast<double>(nco * f.rows * f.cols * av.esize), runs, 1, av));
         computes += 1;
         stores += 1;
-        out_runs += nco * (f.cols == w.ow ? 1 : f.rows);
+        out_runs += runs;
       }
     }
   }
-  const WinLayer& first = L[0].wl;
-  const WinLayer& last = L[n - 1].wl;
   int64_t w_loads = 0;
   for (const FusedLayer& f : L)
     if (has_weights(f.wl)) w_loads += ceil_div(f.wl.cout, f.tco) * (f.wl.bias ? 2 : 1);
-  e.dram_read = (first.cin * first.h * first.w + w_total) * av.esize;
-  e.dram_write = last.cout * last.oh * last.ow * av.esize;
-  // Every layer fires within the last layer's first row, so all the weights must arrive before
-  // the NFU is past that row: their load is not hidden (it overlaps little work, and the first
-  // firings are short). The input rows and the stores then overlap the NFU (rings and two
-  // output slots).
-  const int64_t in_bytes = first.cin * first.h * first.w * av.esize;
+  const LineMap& input = S.maps[0];
+  const int64_t in_bytes = input.channels * input.h * input.w * av.esize;
+  e.dram_read = in_bytes + w_total * av.esize;
+  for (std::size_t i = 0; i < n; ++i)
+    if (exit[i]) e.dram_write += L[i].wl.cout * L[i].wl.oh * L[i].wl.ow * av.esize;
+  // Every layer fires within the first output row, so all the weights must arrive before the
+  // NFU is past that row: their load is not hidden (it overlaps little work, and the first
+  // firings are short). The input rows (the input ring has room to load one step ahead) and the
+  // stores (two output slots) overlap the NFU.
   const int64_t load_w = dma_time(static_cast<double>(w_total * av.esize), w_loads, w_loads, av);
   const int64_t load = dma_time(static_cast<double>(in_bytes), in_runs, loads, av);
   const int64_t store = dma_time(static_cast<double>(e.dram_write), out_runs, stores, av);
@@ -237,8 +298,8 @@ std::string line_misfit(const FusedPlan& P, const LineSchedule& S, const ArchVie
   return "";
 }
 
-// Approximate ring rows of map i (docs/compiler.md): a window of W rows over groups of G rows
-// spans (ceil(W / G) - 1) * G rows of the map when windows start on a group.
+// Approximate ring rows of the map layer i reads (docs/compiler.md): a window of W rows over
+// groups of G rows spans (ceil(W / G) - 1) * G rows of the map when windows start on a group.
 int64_t approx_rows(const std::vector<FusedLayer>& L, std::size_t i, int64_t group) {
   const WinLayer& w = L[i].wl;
   const int64_t W = (L[i].rows - 1) * w.sh + (w.kh - 1) * w.dh + 1;
@@ -249,22 +310,22 @@ int64_t approx_rows(const std::vector<FusedLayer>& L, std::size_t i, int64_t gro
 
 std::string check_line(const ArchView& av, int64_t w_total, FusedPlan& plan) {
   std::vector<FusedLayer>& L = plan.layers;
-  if (!line_bufferable(L))
-    return "a line-buffered group is a chain of at most " + std::to_string(kMaxLineLayers) +
-           " conv, depthwise conv and pooling layers without groups, channel chunks or a residual add";
+  const std::string unfit = line_unfit(L);
+  if (!unfit.empty()) return unfit;
   if (plan.chunked || plan.add_id >= 0) return "a line-buffered group has no channel chunks and no residual add";
-  const WinLayer& last = L.back().wl;
-  if (plan.col_tiles < 1 || plan.col_tiles > last.ow)
-    return "col_tiles " + std::to_string(plan.col_tiles) + " is outside 1.." + std::to_string(last.ow);
+  const std::vector<char> exit = line_exits(L);
+  for (std::size_t i = 0; i < L.size(); ++i)
+    if (exit[i] && (plan.col_tiles < 1 || plan.col_tiles > L[i].wl.ow))
+      return "col_tiles " + std::to_string(plan.col_tiles) + " is outside 1.." + std::to_string(L[i].wl.ow);
   if (plan.overlap == Overlap::CacheRows && plan.col_tiles != 1) return "cache-rows has col_tiles 1 (whole rows)";
   for (std::size_t i = 0; i < L.size(); ++i) {
     FusedLayer& f = L[i];
     if (f.rows < 1 || f.rows > f.wl.oh || f.rows > 255)
       return "rows " + std::to_string(f.rows) + " of layer " + std::to_string(i) + " is outside 1.." +
              std::to_string(std::min<int64_t>(255, f.wl.oh));
-    if (i + 1 < L.size()) f.tco = f.wl.cout;  // intermediate layers write all their channels
+    if (!exit[i]) f.tco = f.wl.cout;  // layers that feed others write all their channels
     f.tci = dense(f.wl) ? f.wl.cin : 1;
-    if (f.tco < 1 || f.tco > f.wl.cout) return "the last layer's co chunk is outside 1.." + std::to_string(f.wl.cout);
+    if (f.tco < 1 || f.tco > f.wl.cout) return "a co chunk is outside 1.." + std::to_string(f.wl.cout);
   }
   plan.resident = true;
   const LineSchedule S = line_schedule(plan, av.esize);
@@ -275,28 +336,42 @@ std::string check_line(const ArchView& av, int64_t w_total, FusedPlan& plan) {
 }
 
 bool plan_line(const std::vector<FusedLayer>& L0, const ArchView& av, int64_t w_total, Overlap mode, FusedPlan& best) {
-  if (!line_bufferable(L0) || av.mode.depth != 1) return false;
+  if (!line_unfit(L0).empty() || av.mode.depth != 1) return false;
   const std::size_t n = L0.size();
+  const std::vector<char> exit = line_exits(L0);
   int64_t sb = 0;  // every weight stays in SB: reject before any search
   for (const FusedLayer& f : L0)
     if (has_weights(f.wl)) sb += f.wl.weight_elems();
   if (sb > av.sb_total_elems) return false;
-  // Rows per firing: the last layer fires one row; each producer fires either one row (its
-  // consumer's map then has groups of 1) or its consumer's rows times stride (groups that match
-  // the consumer's advance). The choice with the fewest approximate ring bytes wins.
+  // Rows per firing: the exits fire one row; each producer fires either one row (the map it
+  // writes then has groups of 1) or the most its consumers advance, their rows times stride
+  // (groups that match). The choice with the fewest approximate ring bytes wins.
   std::vector<FusedLayer> L = L0;
+  std::vector<std::size_t> producers;
+  for (std::size_t i = 0; i < n; ++i)
+    if (!exit[i]) producers.push_back(i);
   int64_t best_bytes = -1;
   std::vector<int64_t> best_rows;
-  for (uint32_t mask = 0; mask < (1u << (n - 1)); ++mask) {
-    L.back().rows = 1;
-    for (std::size_t i = n - 1; i-- > 0;)
-      L[i].rows = (mask >> i) & 1 ? std::min(L[i + 1].rows * L[i + 1].wl.sh, L[i].wl.oh) : 1;
+  for (uint32_t mask = 0; mask < (1u << producers.size()); ++mask) {
+    for (std::size_t i = n; i-- > 0;) {
+      L[i].rows = 1;
+      if (exit[i]) continue;
+      const std::size_t bit = static_cast<std::size_t>(std::find(producers.begin(), producers.end(), i) - producers.begin());
+      if (!((mask >> bit) & 1)) continue;
+      for (std::size_t c = i + 1; c < n; ++c)
+        if (line_src(L, c) == static_cast<int>(i)) L[i].rows = std::max(L[i].rows, L[c].rows * L[c].wl.sh);
+      L[i].rows = std::min(L[i].rows, L[i].wl.oh);
+    }
     int64_t bytes = 0;
     bool ok = true;
+    std::vector<int64_t> map_rows(n + 1, 0);
     for (std::size_t i = 0; i < n; ++i) {
       ok = ok && L[i].rows <= 255;
-      const int64_t g = i == 0 ? 1 : L[i - 1].rows;
-      bytes += approx_rows(L, i, g) * (L[i].wl.w + 2 * L[i].wl.pl) * L[i].wl.cin;
+      const int src = line_src(L, i);
+      const int64_t g = src < 0 ? 1 : L[static_cast<std::size_t>(src)].rows;
+      const std::size_t k = static_cast<std::size_t>(src + 1);
+      const int64_t r = approx_rows(L, i, g) * (L[i].wl.w + 2 * L[i].wl.pl) * L[i].wl.cin;
+      if (r > map_rows[k]) bytes += r - map_rows[k], map_rows[k] = r;
     }
     if (ok && (best_bytes < 0 || bytes < best_bytes)) {
       best_bytes = bytes;
@@ -305,31 +380,39 @@ bool plan_line(const std::vector<FusedLayer>& L0, const ArchView& av, int64_t w_
     }
   }
   // The approximate rows are a lower bound on the rings (columns in flight come on top).
-  if (best_bytes < 0 || best_bytes * av.esize > av.nbin_elems * av.esize) return false;
+  if (best_bytes < 0 || best_bytes > av.nbin_elems) return false;
   for (std::size_t i = 0; i < n; ++i) {
     L[i].rows = best_rows[i];
     L[i].tco = L[i].wl.cout;
     L[i].tci = dense(L[i].wl) ? L[i].wl.cin : 1;
   }
-  const WinLayer& last = L.back().wl;
+  int64_t min_ow = INT64_MAX;
+  for (std::size_t i = 0; i < n; ++i)
+    if (exit[i]) min_ow = std::min(min_ow, L[i].wl.ow);
   std::vector<int64_t> col_cands;
   if (mode == Overlap::CacheRows) {
     col_cands = {1};
   } else {
     for (int64_t k : {2, 3, 4, 6, 8, 12, 16, 24, 32})
-      if (k <= last.ow && (col_cands.empty() || ceil_div(last.ow, k) != ceil_div(last.ow, col_cands.back())))
+      if (k <= min_ow && (col_cands.empty() || ceil_div(min_ow, k) != ceil_div(min_ow, col_cands.back())))
         col_cands.push_back(k);
   }
   bool found = false;
   for (int64_t ct : col_cands) {
-    // the largest last-layer channel chunk (a multiple of Tn) whose two output slots fit NBout
-    const int64_t per_ch = L.back().rows * col_width(last, ct);
-    int64_t tco = std::min(last.cout, av.nbout_elems / std::max<int64_t>(1, 2 * per_ch));
-    if (tco < 1) continue;
-    if (tco > av.tn && tco < last.cout) tco = tco / av.tn * av.tn;
     FusedPlan P;
     P.layers = L;
-    P.layers.back().tco = tco;
+    bool fits = true;
+    for (std::size_t i = 0; i < n && fits; ++i) {
+      if (!exit[i]) continue;
+      // the largest channel chunk (a multiple of Tn) whose two output slots fit NBout
+      const WinLayer& w = L[i].wl;
+      const int64_t per_ch = L[i].rows * col_width(w, ct);
+      int64_t tco = std::min(w.cout, av.nbout_elems / std::max<int64_t>(1, 2 * per_ch));
+      if (tco > av.tn && tco < w.cout) tco = tco / av.tn * av.tn;
+      P.layers[i].tco = tco;
+      fits = tco >= 1;
+    }
+    if (!fits) continue;
     P.overlap = mode;
     P.col_tiles = ct;
     P.resident = true;

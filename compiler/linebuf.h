@@ -52,16 +52,22 @@ struct LineSchedule {
   int64_t out_slot_elems = 0;       // one NBout slot of the last layer's output (two alternate)
 };
 
-// The largest number of layers a line-buffered group may have: one descriptor register per map.
-constexpr int kMaxLineLayers = 7;
+// A line-buffered group is a DAG of window layers in topological order: layer i reads the
+// group's input or the output of one earlier layer (FusedLayer::src; a chain by default), and the
+// layers nobody in the group reads are its exits, each stored to DRAM (a fire module's expands
+// writing their slices of the concat). One descriptor register per map: at most 7 maps.
+constexpr int kMaxLineMaps = 7;
+constexpr std::size_t kMaxGroupLayers = 10;
+// The layer layer i reads: -1 for the group's input.
+int line_src(const std::vector<FusedLayer>& L, std::size_t i);
+// Per layer: 1 when no layer of the group reads its output.
+std::vector<char> line_exits(const std::vector<FusedLayer>& L);
+// Why the layers cannot be line-buffered at all ("" when they can).
+std::string line_unfit(const std::vector<FusedLayer>& L);
 
 // Runs the firing order of a line-buffered plan (FusedLayer::rows, FusedPlan::col_tiles, the
 // last layer's tco) and sizes its rings. Deterministic: codegen and the planner share it.
 LineSchedule line_schedule(const FusedPlan& P, int64_t esize);
-
-// Whether a chain can be line-buffered: window layers without a residual add or channel chunks,
-// at most kMaxLineLayers.
-bool line_bufferable(const std::vector<FusedLayer>& L);
 
 // Plans the best line-buffered tiling of a chain for `mode` (CacheRows or CacheAll), weights
 // resident in SB. False when nothing fits.

@@ -55,6 +55,13 @@ bool fusable_pair(const Graph& g, int a, int b) {
 
 std::string fusable_group(const Graph& g, const std::vector<int>& ids) {
   if (ids.size() < 2) return "a fused group has at least two layers";
+  std::vector<int> src;
+  std::string dag_why;
+  if (g.layer(ids.back()).op != OpKind::Add && fusable_dag(g, ids, src, &dag_why)) {
+    bool chain = true;
+    for (std::size_t i = 0; i < src.size(); ++i) chain = chain && src[i] == static_cast<int>(i) - 1;
+    if (!chain) return "";  // a DAG group with one entry (line-buffered)
+  }
   const bool add = g.layer(ids.back()).op == OpKind::Add;
   const std::size_t n = ids.size() - (add ? 1 : 0);
   if (!fusable_kind(g, ids[0]))
@@ -159,7 +166,8 @@ std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const Com
     }
     return groups;
   }
-  // Optimal: DP over prefixes.
+  // Optimal: DP over prefixes. DAG groups (not chains) are line-buffered only.
+  const bool dag_groups = opt.overlap != Overlap::Recompute;
   const int64_t inf = std::numeric_limits<int64_t>::max() / 4;
   std::vector<int64_t> best(n + 1, inf);
   std::vector<std::size_t> from(n + 1, 0);
@@ -174,7 +182,11 @@ std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const Com
         if (j + 1 < i && !fusable_pair(g, order[j], order[j + 1])) break;
         if (!fusable_kind(g, order[j]) || !residual_closes(j, i)) continue;
       } else if (j < i && !fusable_pair(g, order[j], order[j + 1])) {
-        break;
+        // not a chain from j: a DAG group j..i (a fire or inception module) may still be one
+        std::vector<int> src;
+        if (!dag_groups || !fusable_dag(g, std::vector<int>(order.begin() + static_cast<long>(j),
+                                                            order.begin() + static_cast<long>(i) + 1), src))
+          continue;
       }
       if (best[j] >= inf) continue;
       int64_t c;
