@@ -72,8 +72,6 @@ class OnnxImporter {
       v.c = decode_tensor(init, base_dir_, file_ + ": initializer '" + init.name() + "'");
       values_[init.name()] = std::move(v);
     }
-    flat_ = elementwise_graph();
-    g_.layout_free = flat_;
     add_inputs();
     for (int i = 0; i < graph.node_size(); ++i) import_node(i, graph.node(i));
     add_outputs();
@@ -291,7 +289,12 @@ class OnnxImporter {
         throw OnnxUnsupported(what + ": dimension " + std::to_string(k) + " is not static",
                               "dynamic input shape");
     }
-    if (!(flat_ && dims.size() >= 1 && dims.size() <= 5) && (dims.size() < 2 || dims.size() > 4 || dims[0] != 1))
+    // Only a tensor the [1,C,H,W] mapping cannot take runs flat: a batch-1 graph keeps its
+    // channels (and its per-channel constants).
+    flat_ = dims.size() >= 1 && dims.size() <= 5 && !(dims.size() >= 2 && dims.size() <= 4 && dims[0] == 1) &&
+            elementwise_graph();
+    g_.layout_free = flat_;
+    if (!flat_ && (dims.size() < 2 || dims.size() > 4 || dims[0] != 1))
       throw OnnxUnsupported(
           what + " has shape " + dims_str(dims) + " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])",
           dims.size() >= 2 && dims.size() <= 4 ? "batch " + std::to_string(dims[0])
@@ -1295,7 +1298,7 @@ class OnnxImporter {
   OnnxImportOptions opt_;
   onnx::ModelProto model_;
   int64_t opset_ = 0;
-  bool flat_ = false;  // an element-wise graph: tensors of any rank and batch (elementwise_graph)
+  bool flat_ = false;  // an element-wise graph on a tensor [1,C,H,W] cannot map (elementwise_graph)
   Graph g_;
   std::unordered_map<std::string, Value> values_;
   std::set<std::string> used_names_;

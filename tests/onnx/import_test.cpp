@@ -488,9 +488,6 @@ TEST(OnnxModels, ChannelSplitHasSlicesAndOnlyTheConvsMacs) {
   EXPECT_EQ(g.total_macs(), 2304 + 1296 + 432);
 }
 
-}  // namespace
-}  // namespace fusesim::compiler
-
 // issue 10: PRelu has no NFU-3 function of its own: (1 - a)·relu(x) + a·x, two depthwise 1x1
 // scales (the first one's relu merges into it) and an add, per channel.
 TEST(OnnxImport, PReluLowersToTwoScalesAndAnAdd) {
@@ -513,12 +510,13 @@ TEST(OnnxImport, PReluLowersToTwoScalesAndAnAdd) {
 }
 
 // An element-wise graph runs on a tensor of any rank and batch as one map: leading dims fold
-// into the channels. A per-channel constant there would be ambiguous and stays unsupported.
+// into the channels. A per-channel constant there would be ambiguous and stays unsupported;
+// with batch 1 the graph keeps its channels (PerChannelAddAndMulConstants).
 TEST(OnnxImport, ElementwiseGraphOfAnyRankRunsAsOneMap) {
   OnnxBuilder b;
   b.input("x", {3, 4, 5}).output("y");
   b.node("Softplus", {"x"}, {"s"}, "sp");
-  b.node("HardSwish", {"s"}, {"y"}, "hs");
+  b.node("Elu", {"s"}, {"y"}, "elu");
   Graph g = import_onnx(b.save("ew"));
   EXPECT_EQ(g.tensor(g.input).shape, (Shape{3, 4, 5}));
   OnnxBuilder c;
@@ -538,3 +536,6 @@ TEST(OnnxImport, GlobalMaxPoolIsAMaxPoolOverTheMap) {
   EXPECT_EQ(p.attrs.kernel_w, 7);
   EXPECT_EQ(g.tensor(p.output).shape, (Shape{3, 1, 1}));
 }
+
+}  // namespace
+}  // namespace fusesim::compiler
