@@ -92,6 +92,7 @@ Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
   infer_shapes(g);
   check_isa_limits(g);
   check_dram_image(g, arch, opt.dtype);
+  g.nfu_pwl_segments = arch.nfu_pwl_segments;
   if (opt.materialize) materialize_weights(g);
   canonicalize(g);
   if (opt.elimination) eliminate(g);

@@ -103,6 +103,12 @@ class Graph {
  public:
   std::string name;
   uint64_t seed = 1;          // for generated weights and inputs
+  // NFU-3's interpolation segments (arch nfu.pwl_segments), set by compile(): the reference
+  // executor interpolates with the same table as the hw model.
+  uint32_t nfu_pwl_segments = 16;
+  // Every layer is element-wise (an ONNX graph of activations and scalar arithmetic): the input
+  // may be any rank and batch, laid out as one map (docs/onnx.md).
+  bool layout_free = false;
   std::vector<LayerNode> layers;
   std::vector<DataNode> data;
   int input = -1;             // data node id of the network input

@@ -22,10 +22,10 @@ struct Math<int16_t> {
   static int16_t weight(float w) { return num::quantize(w, num::kWeightFrac); }
   static Acc bias(float b) { return num::bias_to_acc(num::quantize(b, num::kActFrac), num::kWeightFrac); }
   static Acc mac(Acc a, int16_t x, int16_t w) { return num::acc_mac(a, x, w); }
-  static int16_t finish(Acc a, isa::Activation act) {
+  static int16_t finish(Acc a, const num::Nfu3& act) {
     return num::activate_int16(act, num::requantize(a, num::kWeightFrac));
   }
-  static int16_t act(int32_t v, isa::Activation a) { return num::activate_int16(a, num::sat16(v)); }
+  static int16_t act(int32_t v, const num::Nfu3& a) { return num::activate_int16(a, num::sat16(v)); }
   static int16_t lowest() { return num::kInt16Min; }
   static int32_t avg(int32_t sum, int32_t div) { return num::avg_int16(sum, div); }
   static int32_t add(int16_t a, int16_t b) { return num::add_int16(a, b); }
@@ -36,8 +36,8 @@ struct Math<float> {
   static float weight(float w) { return w; }
   static Acc bias(float b) { return b; }
   static Acc mac(Acc a, float x, float w) { return a + x * w; }
-  static float finish(Acc a, isa::Activation act) { return num::activate_fp32(act, a); }
-  static float act(float v, isa::Activation a) { return num::activate_fp32(a, v); }
+  static float finish(Acc a, const num::Nfu3& act) { return num::activate_fp32(act, a); }
+  static float act(float v, const num::Nfu3& a) { return num::activate_fp32(a, v); }
   static float lowest() { return -std::numeric_limits<float>::infinity(); }
   static float avg(float sum, int32_t div) { return sum / static_cast<float>(div); }
   static float add(float a, float b) { return a + b; }
@@ -46,7 +46,7 @@ struct Math<float> {
 template <class T>
 class Executor {
  public:
-  explicit Executor(const Graph& g) : g_(g) {}
+  explicit Executor(const Graph& g) : g_(g), tables_(num::pwl_tables(g.nfu_pwl_segments)) {}
 
   std::vector<std::vector<uint8_t>> run(const std::vector<uint8_t>& input) {
     values_[g_.input].resize(input.size() / sizeof(T));
@@ -66,7 +66,10 @@ class Executor {
   using M = Math<T>;
   using Acc = typename M::Acc;
   const Graph& g_;
+  const num::PwlTables& tables_;  // NFU-3's interpolation, as the hw model's
   std::map<int, std::vector<T>> values_;
+
+  num::Nfu3 nfu3(isa::Activation a) const { return num::Nfu3(a, tables_); }
 
   // The value of a data node. Eliminated layers leave aliases: a view of the same elements,
   // a channel slice of a concat output, or a channel slice of its input (a split).
@@ -124,7 +127,7 @@ class Executor {
                                  w[((co * cin_g + ci) * a.kernel_h + i) * a.kernel_w + j]);
                   }
                 }
-              y[(co * out.h + oy) * out.w + ox] = M::finish(acc, a.act);
+              y[(co * out.h + oy) * out.w + ox] = M::finish(acc, nfu3(a.act));
             }
         }
         break;
@@ -134,7 +137,7 @@ class Executor {
         for (int64_t o = 0; o < out.c; ++o) {
           Acc acc = a.has_bias ? M::bias(l.bias[o]) : Acc{0};
           for (int64_t i = 0; i < n; ++i) acc = M::mac(acc, x[i], M::weight(l.weights[o * n + i]));
-          y[o] = M::finish(acc, a.act);
+          y[o] = M::finish(acc, nfu3(a.act));
         }
         break;
       }
@@ -159,17 +162,17 @@ class Executor {
                   v = is_max ? std::max<Acc>(v, e) : v + e;
                 }
               y[(c * out.h + oy) * out.w + ox] =
-                  is_max ? M::act(v, a.act) : M::act(M::avg(v, static_cast<int32_t>(kh * kw)), a.act);
+                  is_max ? M::act(v, nfu3(a.act)) : M::act(M::avg(v, static_cast<int32_t>(kh * kw)), nfu3(a.act));
             }
         break;
       }
       case OpKind::Add: {
         const std::vector<T>& b = value(l.inputs[1]);
-        for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(M::add(x[i], b[i]), a.act);
+        for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(M::add(x[i], b[i]), nfu3(a.act));
         break;
       }
       case OpKind::Activation:
-        for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(x[i], a.act);
+        for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(x[i], nfu3(a.act));
         break;
       case OpKind::Concat: {
         std::size_t off = 0;

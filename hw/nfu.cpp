@@ -321,7 +321,8 @@ void Nfu::write_output(const Instr& in, const kernels::Geometry& g, const isa::M
 template <class Data, class Acc>
 void Nfu::run(const Instr& in, const Maps& m, Scratch<Data, Acc>& s) {
   const auto op = static_cast<ComputeOp>(in.op);
-  const auto act = static_cast<isa::Activation>(in.act);
+  // NFU-3 interpolates with the arch's segment table (nfu.pwl_segments).
+  const numerics::Nfu3 act(static_cast<isa::Activation>(in.act), numerics::pwl_tables(ctx_.arch().nfu_pwl_segments));
   const kernels::Geometry g = geometry(in);
   const size_t n = g.out_elems();
   gather_input(in, g, m.in, s.in);

@@ -21,7 +21,7 @@ struct Int16Math {
     return static_cast<Acc>(static_cast<uint32_t>(a) + static_cast<uint32_t>(int32_t{x} * int32_t{w}));
   }
   static Data lowest() { return num::kInt16Min; }
-  static Acc act(isa::Activation a, int32_t v) { return num::activate_int16(a, num::sat16(v)); }
+  static Acc act(const numerics::Nfu3& a, int32_t v) { return num::activate_int16(a, num::sat16(v)); }
   static Acc average(int32_t sum, uint32_t div) { return num::avg_int16(sum, static_cast<int32_t>(div)); }
   static Acc add(Acc a, Data b) { return num::add_int16(a, b); }
 };
@@ -31,7 +31,7 @@ struct Fp32Math {
   using Acc = float;
   static Acc mac(Acc a, Data x, Data w) { return a + x * w; }
   static Data lowest() { return -std::numeric_limits<float>::infinity(); }
-  static Acc act(isa::Activation a, float v) { return num::activate_fp32(a, v); }
+  static Acc act(const numerics::Nfu3& a, float v) { return num::activate_fp32(a, v); }
   static Acc average(float sum, uint32_t div) { return sum / static_cast<float>(div); }
   static Acc add(Acc a, Data b) { return a + b; }
 };
@@ -91,7 +91,7 @@ void pool_t(const Geometry& g, const typename M::Data* in, typename M::Acc* out,
 }
 
 template <class M>
-void max_pool_t(const Geometry& g, const typename M::Data* in, isa::Activation act, typename M::Acc* out) {
+void max_pool_t(const Geometry& g, const typename M::Data* in, const numerics::Nfu3& act, typename M::Acc* out) {
   using Acc = typename M::Acc;
   pool_t<M>(
       g, in, out, static_cast<Acc>(M::lowest()),
@@ -99,7 +99,7 @@ void max_pool_t(const Geometry& g, const typename M::Data* in, isa::Activation a
 }
 
 template <class M>
-void avg_pool_t(const Geometry& g, const typename M::Data* in, uint32_t divisor, isa::Activation act,
+void avg_pool_t(const Geometry& g, const typename M::Data* in, uint32_t divisor, const numerics::Nfu3& act,
                 typename M::Acc* out) {
   using Acc = typename M::Acc;
   const uint32_t div = divisor ? divisor : g.kh * g.kw;
@@ -116,12 +116,12 @@ void fill_planes(const Geometry& g, Acc* acc, ValueOf value_of) {
 }
 
 template <class M>
-void add_t(const typename M::Data* in, size_t n, isa::Activation act, typename M::Acc* out) {
+void add_t(const typename M::Data* in, size_t n, const numerics::Nfu3& act, typename M::Acc* out) {
   for (size_t i = 0; i < n; ++i) out[i] = M::act(act, M::add(out[i], in[i]));
 }
 
 template <class M>
-void activate_t(const typename M::Data* in, size_t n, isa::Activation act, typename M::Acc* out) {
+void activate_t(const typename M::Data* in, size_t n, const numerics::Nfu3& act, typename M::Acc* out) {
   for (size_t i = 0; i < n; ++i) out[i] = M::act(act, in[i]);
 }
 
@@ -139,34 +139,34 @@ void bias_init(const Geometry& g, const float* bias, float* acc) {
   fill_planes(g, acc, [&](uint32_t co) { return bias[co]; });
 }
 
-void finalize(int32_t* acc, size_t n, unsigned shift, isa::Activation act) {
+void finalize(int32_t* acc, size_t n, unsigned shift, const numerics::Nfu3& act) {
   for (size_t i = 0; i < n; ++i) acc[i] = num::activate_int16(act, num::requantize(acc[i], shift));
 }
-void finalize(float* acc, size_t n, isa::Activation act) {
+void finalize(float* acc, size_t n, const numerics::Nfu3& act) {
   for (size_t i = 0; i < n; ++i) acc[i] = num::activate_fp32(act, acc[i]);
 }
 
-void max_pool(const Geometry& g, const int16_t* in, isa::Activation act, int32_t* out) {
+void max_pool(const Geometry& g, const int16_t* in, const numerics::Nfu3& act, int32_t* out) {
   max_pool_t<Int16Math>(g, in, act, out);
 }
-void max_pool(const Geometry& g, const float* in, isa::Activation act, float* out) {
+void max_pool(const Geometry& g, const float* in, const numerics::Nfu3& act, float* out) {
   max_pool_t<Fp32Math>(g, in, act, out);
 }
-void avg_pool(const Geometry& g, const int16_t* in, uint32_t divisor, isa::Activation act, int32_t* out) {
+void avg_pool(const Geometry& g, const int16_t* in, uint32_t divisor, const numerics::Nfu3& act, int32_t* out) {
   avg_pool_t<Int16Math>(g, in, divisor, act, out);
 }
-void avg_pool(const Geometry& g, const float* in, uint32_t divisor, isa::Activation act, float* out) {
+void avg_pool(const Geometry& g, const float* in, uint32_t divisor, const numerics::Nfu3& act, float* out) {
   avg_pool_t<Fp32Math>(g, in, divisor, act, out);
 }
 
-void add(const int16_t* in, size_t n, isa::Activation act, int32_t* out) {
+void add(const int16_t* in, size_t n, const numerics::Nfu3& act, int32_t* out) {
   add_t<Int16Math>(in, n, act, out);
 }
-void add(const float* in, size_t n, isa::Activation act, float* out) { add_t<Fp32Math>(in, n, act, out); }
-void activate(const int16_t* in, size_t n, isa::Activation act, int32_t* out) {
+void add(const float* in, size_t n, const numerics::Nfu3& act, float* out) { add_t<Fp32Math>(in, n, act, out); }
+void activate(const int16_t* in, size_t n, const numerics::Nfu3& act, int32_t* out) {
   activate_t<Int16Math>(in, n, act, out);
 }
-void activate(const float* in, size_t n, isa::Activation act, float* out) {
+void activate(const float* in, size_t n, const numerics::Nfu3& act, float* out) {
   activate_t<Fp32Math>(in, n, act, out);
 }
 

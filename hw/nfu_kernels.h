@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "isa/isa.h"
+#include "isa/numerics.h"
 
 namespace fusesim::hw::kernels {
 
@@ -31,19 +32,19 @@ void bias_init(const Geometry& g, const int16_t* bias, unsigned shift, int32_t* 
 void bias_init(const Geometry& g, const float* bias, float* acc);
 
 // NFU-3 on `n` accumulators: int16 requantizes (round half up, saturate) then activates.
-void finalize(int32_t* acc, size_t n, unsigned shift, isa::Activation act);
-void finalize(float* acc, size_t n, isa::Activation act);
+void finalize(int32_t* acc, size_t n, unsigned shift, const numerics::Nfu3& act);
+void finalize(float* acc, size_t n, const numerics::Nfu3& act);
 
 // Pooling over the kh x kw window of each channel; results are final values (activated).
-void max_pool(const Geometry& g, const int16_t* in, isa::Activation act, int32_t* out);
-void max_pool(const Geometry& g, const float* in, isa::Activation act, float* out);
-void avg_pool(const Geometry& g, const int16_t* in, uint32_t divisor, isa::Activation act, int32_t* out);
-void avg_pool(const Geometry& g, const float* in, uint32_t divisor, isa::Activation act, float* out);
+void max_pool(const Geometry& g, const int16_t* in, const numerics::Nfu3& act, int32_t* out);
+void max_pool(const Geometry& g, const float* in, const numerics::Nfu3& act, float* out);
+void avg_pool(const Geometry& g, const int16_t* in, uint32_t divisor, const numerics::Nfu3& act, int32_t* out);
+void avg_pool(const Geometry& g, const float* in, uint32_t divisor, const numerics::Nfu3& act, float* out);
 
 // out[i] = act(out[i] + in[i]) (int16: saturating), and out[i] = act(in[i]).
-void add(const int16_t* in, size_t n, isa::Activation act, int32_t* out);
-void add(const float* in, size_t n, isa::Activation act, float* out);
-void activate(const int16_t* in, size_t n, isa::Activation act, int32_t* out);
-void activate(const float* in, size_t n, isa::Activation act, float* out);
+void add(const int16_t* in, size_t n, const numerics::Nfu3& act, int32_t* out);
+void add(const float* in, size_t n, const numerics::Nfu3& act, float* out);
+void activate(const int16_t* in, size_t n, const numerics::Nfu3& act, int32_t* out);
+void activate(const float* in, size_t n, const numerics::Nfu3& act, float* out);
 
 }  // namespace fusesim::hw::kernels

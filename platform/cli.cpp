@@ -284,7 +284,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::vector<uint8_t> input;
   if (functional)
     input = input_file.empty() ? compiler::make_input(g, copt.dtype, g.seed)
-                               : read_input_tensor(input_file, g.tensor(g.input).shape, copt.dtype);
+                               : read_input_tensor(input_file, g.tensor(g.input).shape, copt.dtype, g.layout_free);
 
   SimOptions sopt;
   sopt.functional = functional;

@@ -47,10 +47,10 @@ void require_float(const std::string& path, const FloatTensor& t, const char* op
 }  // namespace
 
 std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape,
-                                       isa::DType dtype) {
+                                       isa::DType dtype, bool any_batch) {
   const FloatTensor t = read_float_tensor(path);
   require_float(path, t, "--input");
-  if (t.dims.size() >= 2 && t.dims[0] != 1)
+  if (!any_batch && t.dims.size() >= 2 && t.dims[0] != 1)
     throw InputError(path + ": tensor " + compiler::dims_str(t.dims) + " has batch " +
                      std::to_string(t.dims[0]) + " (fusesim runs batch 1)");
   if (static_cast<int64_t>(t.values.size()) != shape.elems())

@@ -27,9 +27,10 @@ void write_float_tensor(const std::string& path, const FloatTensor& t);
 
 // The network input from a TensorProto file, in the program's data format (C x H x W; int16
 // Q8.8 or fp32). It must be a float tensor, the element count must match `shape` and the batch
-// must be 1 (else an InputError).
+// must be 1 unless `any_batch` (an element-wise graph, Graph::layout_free) (else an InputError).
 std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape,
-                                       isa::DType dtype);
+                                       isa::DType dtype,
+                                       bool any_batch = false);
 
 // Data-format bytes (an output of the simulation) as floats: int16 is dequantized from Q8.8.
 std::vector<float> data_to_floats(const std::vector<uint8_t>& bytes, isa::DType dtype);

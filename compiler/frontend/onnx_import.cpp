@@ -177,8 +177,34 @@ class OnnxImporter {
     values_[model_.graph().node(i).output(out)] = a;
   }
 
-  // ONNX dims -> C x H x W. Batch must be 1.
+  // A graph of element-wise ops only, whose constants are checked to be single values (see
+  // per_channel): the position of an element does not matter, so a tensor of any rank and
+  // batch runs as one map (flat_shape).
+  bool elementwise_graph() const {
+    static const std::set<std::string> ops = {"Relu", "Sigmoid", "Tanh", "LeakyRelu", "PRelu", "Elu",
+                                              "Selu", "HardSigmoid", "HardSwish", "Softplus", "Clip",
+                                              "Neg", "Identity", "Dropout", "Add", "Sub", "Mul",
+                                              "Div", "Constant", "Cast"};
+    for (const auto& n : model_.graph().node())
+      if (!ops.count(n.op_type())) return false;
+    return true;
+  }
+  // The map an element-wise graph's tensor of dims d runs as: the last two dims are rows and
+  // columns, the ones before them multiply into the channels.
+  static Shape flat_shape(const std::vector<int64_t>& d) {
+    Shape s{1, 1, 1};
+    for (std::size_t k = 0; k < d.size(); ++k) {
+      if (k + 2 < d.size()) s.c *= d[k];
+      else if (k + 2 == d.size()) s.h = d[k];
+      else s.w = d[k];
+    }
+    if (d.size() == 1) s = {d[0], 1, 1};
+    return s;
+  }
+
+  // ONNX dims -> C x H x W. Batch must be 1 (except in an element-wise graph).
   Shape chw(int i, const std::vector<int64_t>& d) const {
+    if (flat_ && d.size() >= 1 && d.size() <= 5) return flat_shape(d);
     if (d.size() < 2 || d.size() > 4)
       unsupported(i, "rank-" + std::to_string(d.size()) + " tensor " + dims_str(d) +
                          " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])");
@@ -263,12 +289,18 @@ class OnnxImporter {
         throw OnnxUnsupported(what + ": dimension " + std::to_string(k) + " is not static",
                               "dynamic input shape");
     }
-    if (dims.size() < 2 || dims.size() > 4 || dims[0] != 1)
+    // Only a tensor the [1,C,H,W] mapping cannot take runs flat: a batch-1 graph keeps its
+    // channels (and its per-channel constants).
+    flat_ = dims.size() >= 1 && dims.size() <= 5 && !(dims.size() >= 2 && dims.size() <= 4 && dims[0] == 1) &&
+            elementwise_graph();
+    g_.layout_free = flat_;
+    if (!flat_ && (dims.size() < 2 || dims.size() > 4 || dims[0] != 1))
       throw OnnxUnsupported(
           what + " has shape " + dims_str(dims) + " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])",
           dims.size() >= 2 && dims.size() <= 4 ? "batch " + std::to_string(dims[0])
                                                : "rank-" + std::to_string(dims.size()) + " input");
-    const Shape s = dims.size() == 4   ? Shape{dims[1], dims[2], dims[3]}
+    const Shape s = flat_              ? flat_shape(dims)
+                    : dims.size() == 4 ? Shape{dims[1], dims[2], dims[3]}
                     : dims.size() == 3 ? Shape{dims[1], 1, dims[2]}
                                        : Shape{dims[1], 1, 1};
     if (const std::string p = s.problem(); !p.empty()) throw InputError(what + ": " + p);
@@ -352,10 +384,18 @@ class OnnxImporter {
                                               "Sigmoid",
                                               "Tanh",
                                               "LeakyRelu",
+                                              "PRelu",
+                                              "Elu",
+                                              "Selu",
+                                              "HardSigmoid",
+                                              "HardSwish",
+                                              "Softplus",
+                                              "Neg",
                                               "Clip",
                                               "MaxPool",
                                               "AveragePool",
                                               "GlobalAveragePool",
+                                              "GlobalMaxPool",
                                               "BatchNormalization",
                                               "ReduceMean"};
     return ops.count(op) > 0;
@@ -384,10 +424,12 @@ class OnnxImporter {
     if (op == "Conv") return conv(i, n);
     if (op == "Gemm") return gemm(i, n);
     if (op == "MatMul") return matmul(i, n);
-    if (op == "Relu" || op == "Sigmoid" || op == "Tanh" || op == "LeakyRelu" || op == "Clip")
-      return activation(i, n);
+    if (op == "PRelu") return prelu(i, n);
+    if (op == "Neg") return neg(i, n);
+    if (activation_op(op)) return activation(i, n);
     if (op == "MaxPool" || op == "AveragePool") return pool(i, n, op == "MaxPool");
     if (op == "GlobalAveragePool") return global_avgpool(i, n);
+    if (op == "GlobalMaxPool") return global_maxpool(i, n);
     if (op == "ReduceMean") return reduce_mean(i, n);
     if (op == "BatchNormalization") return batchnorm(i, n);
     unsupported(i, "unsupported op");
@@ -614,6 +656,10 @@ class OnnxImporter {
   // A constant that varies at most along the channel axis of a runtime tensor of dims `rd`:
   // its C values (a single value is broadcast). Empty when it is not of that form.
   std::vector<float> per_channel(const ConstTensor& c, const std::vector<int64_t>& rd) const {
+    if (flat_) {  // an element-wise graph's map has no ONNX channel axis: single values only
+      if (c.size() != 1) return {};
+      return std::vector<float>(static_cast<std::size_t>(flat_shape(rd).c), static_cast<float>(c.at(0)));
+    }
     if (c.dims.size() > rd.size()) return {};
     std::vector<int64_t> d(rd.size() - c.dims.size(), 1);
     d.insert(d.end(), c.dims.begin(), c.dims.end());
@@ -1033,6 +1079,22 @@ class OnnxImporter {
     fully_connected(i, x, constfold::transpose(B, {1, 0}).as_floats(), B.dims[1], {});
   }
 
+  // The ops that map onto one NFU-3 function (activation()).
+  static bool activation_op(const std::string& op) {
+    static const std::set<std::string> ops = {"Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Selu",
+                                              "HardSigmoid", "HardSwish", "Softplus", "Clip"};
+    return ops.count(op) > 0;
+  }
+
+  // NFU-3 implements each function with ONNX's default parameters only (docs/onnx.md); another
+  // value is unsupported, named with the attribute.
+  void require_default(int i, const NodeProto& n, const char* name, float def) const {
+    const float v = attr_float(n, name, def);
+    if (std::fabs(v - def) > 1e-6f * std::max(1.0f, std::fabs(def)))
+      unsupported(i, std::string("attribute ") + name + "=" + std::to_string(v) + " (NFU-3 implements " +
+                         std::to_string(def) + " only)");
+  }
+
   void activation(int i, const NodeProto& n) {
     const std::string& op = n.op_type();
     LayerAttrs a;
@@ -1044,9 +1106,26 @@ class OnnxImporter {
       a.act = isa::Activation::Tanh;
     } else if (op == "LeakyRelu") {
       const float alpha = attr_float(n, "alpha", 0.01f);
-      if (std::fabs(alpha - numerics::kLeakySlope) > 1e-7f)
-        unsupported(i, "attribute alpha=" + std::to_string(alpha) + " (NFU-3 implements 0.01 only)");
+      if (std::fabs(alpha - numerics::kLeakySlope) > 1e-7f) {
+        // Another slope is no NFU-3 function: the same lowering as PRelu's.
+        return slope_relu(i, std::vector<float>(static_cast<std::size_t>(chw(i, input(i, 0).dims).c), alpha));
+      }
       a.act = isa::Activation::LeakyRelu;
+    } else if (op == "Elu") {
+      require_default(i, n, "alpha", 1.0f);
+      a.act = isa::Activation::Elu;
+    } else if (op == "Selu") {
+      require_default(i, n, "alpha", static_cast<float>(numerics::kSeluAlpha));
+      require_default(i, n, "gamma", static_cast<float>(numerics::kSeluGamma));
+      a.act = isa::Activation::Selu;
+    } else if (op == "HardSigmoid") {
+      require_default(i, n, "alpha", static_cast<float>(numerics::kHardSigmoidAlpha));
+      require_default(i, n, "beta", static_cast<float>(numerics::kHardSigmoidBeta));
+      a.act = isa::Activation::HardSigmoid;
+    } else if (op == "HardSwish") {
+      a.act = isa::Activation::HardSwish;
+    } else if (op == "Softplus") {
+      a.act = isa::Activation::Softplus;
     } else {  // Clip
       float lo = -FLT_MAX, hi = FLT_MAX;
       if (opset_ < 11) {
@@ -1076,6 +1155,59 @@ class OnnxImporter {
     emit(i, OpKind::Activation, {x.data}, x.dims, a);
   }
 
+  // Adds a per-channel scale layer (a depthwise 1x1 conv after canonicalization) for node i;
+  // its tensor is the node's output, renamed with `suffix` when it is an intermediate.
+  int emit_scale(int i, int in, const std::vector<int64_t>& dims, std::vector<float> factors,
+                 const std::string& suffix) {
+    LayerNode& l = emit(i, OpKind::Mul, {in}, dims);
+    l.weights = std::move(factors);
+    if (!suffix.empty()) g_.tensor(l.output).name += suffix;
+    return l.output;
+  }
+
+  // x >= 0 ? x : a_c * x with a slope per channel (PRelu; LeakyRelu with another alpha). NFU-3
+  // has no multiplier per channel, so it lowers to two depthwise 1x1 scales and an add:
+  // (1 - a)·relu(x) + a·x (canonicalization merges the relu into the first scale). That is the
+  // function for a <= 1 (relu((1 - a)x) = (1 - a)·relu(x) needs 1 - a >= 0); larger slopes
+  // are unsupported.
+  void slope_relu(int i, std::vector<float> slope) {
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const Value x = runtime_input(i, 0);
+    std::vector<float> keep(slope.size());
+    for (std::size_t c = 0; c < slope.size(); ++c) {
+      if (!(slope[c] <= 1.0f))
+        unsupported(i, "slope " + std::to_string(slope[c]) + " > 1 (lowered as (1 - a)·relu(x) + a·x)");
+      keep[c] = 1.0f - slope[c];
+    }
+    const int scaled = emit_scale(i, x.data, x.dims, std::move(keep), "_scaled");
+    LayerAttrs relu;
+    relu.act = isa::Activation::Relu;
+    LayerNode& r = emit(i, OpKind::Activation, {scaled}, x.dims, relu);
+    g_.tensor(r.output).name += "_pos";
+    const int pos = r.output;
+    const int lin = emit_scale(i, x.data, x.dims, std::move(slope), "_slope");
+    emit(i, OpKind::Add, {pos, lin}, x.dims);
+  }
+
+  void prelu(int i, const NodeProto&) {
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const ConstTensor& slope = const_input(i, 1, "slope");
+    std::vector<float> pc = per_channel(slope, v.dims);
+    if (pc.empty())
+      unsupported(i, "slope of shape " + dims_str(slope.dims) + " that is not per-channel for " + dims_str(v.dims));
+    slope_relu(i, std::move(pc));
+  }
+
+  // -x: a depthwise 1x1 scale by -1.
+  void neg(int i, const NodeProto&) {
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const Value& x = runtime_input(i, 0);
+    emit_scale(i, x.data, x.dims, std::vector<float>(static_cast<std::size_t>(chw(i, x.dims).c), -1.0f), "");
+  }
+
   void pool(int i, const NodeProto& n, bool max) {
     if (n.output_size() > 1 && !n.output(1).empty()) unsupported(i, "Indices output");
     const Value& x = spatial_input(i);
@@ -1100,6 +1232,18 @@ class OnnxImporter {
     std::vector<int64_t> out = x.dims;
     for (std::size_t k = 2; k < out.size(); ++k) out[k] = 1;
     emit(i, OpKind::GlobalAvgPool, {x.data}, out);
+  }
+
+  // A max pool whose window is the whole map.
+  void global_maxpool(int i, const NodeProto&) {
+    const Value& x = spatial_input(i);
+    const Shape in = chw(i, x.dims);
+    std::vector<int64_t> out = x.dims;
+    for (std::size_t k = 2; k < out.size(); ++k) out[k] = 1;
+    LayerAttrs a;
+    a.kernel_h = in.h;
+    a.kernel_w = in.w;
+    emit(i, OpKind::MaxPool, {x.data}, out, a);
   }
 
   // ReduceMean over H and W (torch's x.mean([2, 3])) is a global average pool, flattened
@@ -1154,6 +1298,7 @@ class OnnxImporter {
   OnnxImportOptions opt_;
   onnx::ModelProto model_;
   int64_t opset_ = 0;
+  bool flat_ = false;  // an element-wise graph on a tensor [1,C,H,W] cannot map (elementwise_graph)
   Graph g_;
   std::unordered_map<std::string, Value> values_;
   std::set<std::string> used_names_;

@@ -23,18 +23,14 @@ struct OpSpec {
 };
 
 const std::map<std::string, OpSpec>& op_table() {
-  static const std::map<std::string, OpSpec> t = {
+  static const std::map<std::string, OpSpec> t = [] {
+    std::map<std::string, OpSpec> ops = {
       {"conv", {OpKind::Conv, {"out_channels", "kernel", "stride", "pad", "dilation", "groups", "bias", "act"}}},
       {"fc", {OpKind::FullyConnected, {"out", "bias", "act"}}},
       {"maxpool", {OpKind::MaxPool, {"kernel", "stride", "pad", "ceil_mode", "act"}}},
       {"avgpool", {OpKind::AvgPool, {"kernel", "stride", "pad", "ceil_mode", "count_include_pad", "act"}}},
       {"global_avgpool", {OpKind::GlobalAvgPool, {"act"}}},
       {"batchnorm", {OpKind::BatchNorm, {"eps"}}},
-      {"relu", {OpKind::Activation, {}, isa::Activation::Relu}},
-      {"relu6", {OpKind::Activation, {}, isa::Activation::Relu6}},
-      {"sigmoid", {OpKind::Activation, {}, isa::Activation::Sigmoid}},
-      {"tanh", {OpKind::Activation, {}, isa::Activation::Tanh}},
-      {"leaky_relu", {OpKind::Activation, {}, isa::Activation::LeakyRelu}},
       {"add", {OpKind::Add, {"act"}}},
       {"mul", {OpKind::Mul, {}}},
       {"concat", {OpKind::Concat, {}}},
@@ -44,19 +40,26 @@ const std::map<std::string, OpSpec>& op_table() {
       {"reshape", {OpKind::Reshape, {"shape"}}},
       {"channel_shuffle", {OpKind::ChannelShuffle, {"groups"}}},
       {"channel_slice", {OpKind::ChannelSlice, {"start", "count"}}},
-  };
+    };
+    // Every NFU-3 function is also a standalone layer op of the same name (relu, sigmoid, ...).
+    for (uint32_t a = 1; a <= static_cast<uint32_t>(isa::kLastActivation); ++a) {
+      const auto act = static_cast<isa::Activation>(a);
+      ops[isa::activation_name(act)] = {OpKind::Activation, {}, act};
+    }
+    return ops;
+  }();
   return t;
 }
 
 isa::Activation parse_act(const std::string& file, const YAML::Node& n, const std::string& path) {
   const std::string s = as_string(file, n, path);
-  static const std::map<std::string, isa::Activation> m = {
-      {"none", isa::Activation::None},       {"relu", isa::Activation::Relu},
-      {"relu6", isa::Activation::Relu6},     {"sigmoid", isa::Activation::Sigmoid},
-      {"tanh", isa::Activation::Tanh},       {"leaky_relu", isa::Activation::LeakyRelu}};
-  auto it = m.find(s);
-  if (it == m.end()) fail(file, n, path, "unknown activation '" + s + "' (none, relu, relu6, sigmoid, tanh, leaky_relu)");
-  return it->second;
+  std::string known;
+  for (uint32_t a = 0; a <= static_cast<uint32_t>(isa::kLastActivation); ++a) {
+    const auto act = static_cast<isa::Activation>(a);
+    if (s == isa::activation_name(act)) return act;
+    known += std::string(a ? ", " : "") + isa::activation_name(act);
+  }
+  fail(file, n, path, "unknown activation '" + s + "' (" + known + ")");
 }
 
 // An integer or a list of `counts` integers (e.g. kernel: 3 or [3, 5]).

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "numerics.h"
 #include "yaml_util.h"
 
 namespace fusesim {
@@ -106,9 +107,10 @@ ArchParams load_arch(const std::string& path,
   a.clock_ghz = r.real(root, "", "clock_ghz", a.clock_ghz, kMinClockGhz, kMaxClockGhz);
 
   if (auto n = root["nfu"]) {
-    r.keys(n, "nfu", {"tn", "stages"});
+    r.keys(n, "nfu", {"tn", "stages", "pwl_segments"});
     a.tn = r.count(n, "nfu", "tn", a.tn, 1, 256);
     a.nfu_stages = r.count(n, "nfu", "stages", a.nfu_stages, 1, 64);
+    a.nfu_pwl_segments = r.count(n, "nfu", "pwl_segments", a.nfu_pwl_segments, 1, numerics::kMaxPwlSegments);
   }
   // Port defaults follow DianNao: NBin and NBout move Tn neurons a cycle, SB Tn x Tn synapses.
   a.nbin = {2048, 1, a.tn * 2};

@@ -28,6 +28,7 @@ struct ArchParams {
   // NFU
   uint32_t tn = 16;
   uint32_t nfu_stages = 3;
+  uint32_t nfu_pwl_segments = 16;  // NFU-3's interpolation table (hw/isa/numerics.h)
   // Buffers
   BufferParams nbin, nbout, sb;
   // DMA

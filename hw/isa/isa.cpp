@@ -38,13 +38,13 @@ std::vector<FieldSpec> compute_fields() {
   return with_common({F(op, 32, 4),         F(in_buf, 36, 2),     F(in_addr, 38, 22),
                       F(w_addr, 60, 22),    F(out_pad_top, 82, 4),  F(out_pad_bottom, 86, 4),
                       F(out_pad_left, 90, 4), F(out_pad_right, 94, 4), F(out_pad_value, 98, 1),
-                      F(out_addr, 104, 22),
+                      F(act, 99, 5),        F(out_addr, 104, 22),
                       F(cin, 126, 16),      F(cout, 142, 16),     F(in_h, 158, 12),
                       F(in_w, 170, 12),     F(out_h, 182, 12),    F(out_w, 194, 12),
                       F(kh, 206, 8),        F(kw, 214, 8),        F(stride_h, 222, 4),
                       F(stride_w, 226, 4),  F(dil_h, 230, 3),     F(dil_w, 233, 3),
                       F(accumulate, 236, 1), F(has_bias, 237, 1), F(final, 238, 1),
-                      F(act, 239, 3),       F(shift, 242, 5),     F(fine, 247, 1),
+                      F(shift, 242, 5),     F(fine, 247, 1),
                       F(divisor, 248, 8),   F(in_desc, 25, 3),    F(out_desc, 28, 3),
                       F(out_nbin, 31, 1)});
 }
@@ -147,6 +147,11 @@ const char* activation_name(Activation a) {
     case Activation::Sigmoid: return "sigmoid";
     case Activation::Tanh: return "tanh";
     case Activation::LeakyRelu: return "leaky_relu";
+    case Activation::Elu: return "elu";
+    case Activation::Selu: return "selu";
+    case Activation::HardSigmoid: return "hard_sigmoid";
+    case Activation::HardSwish: return "hard_swish";
+    case Activation::Softplus: return "softplus";
   }
   return "?";
 }
@@ -194,7 +199,7 @@ std::optional<Instr> decode(const Word& w) {
   for (const auto& f : fields_of(static_cast<Opcode>(opc))) in.*(f.member) = static_cast<uint32_t>(get_bits(w, f.lsb, f.width));
   // Enumerated fields must name a known value.
   if (opc == static_cast<uint32_t>(Opcode::Compute)) {
-    if (in.op > static_cast<uint32_t>(ComputeOp::Act) || in.act > static_cast<uint32_t>(Activation::LeakyRelu) ||
+    if (in.op > static_cast<uint32_t>(ComputeOp::Act) || in.act > static_cast<uint32_t>(kLastActivation) ||
         in.in_buf == static_cast<uint32_t>(Buffer::SB) || in.in_buf > 2)
       return std::nullopt;
   }

@@ -29,7 +29,21 @@ enum class ComputeOp : uint32_t {
   Add = 4,      // NBout[o] = NBout[o] + input[o], element-wise
   Act = 5,      // NBout[o] = NFU3(input[o]) : activation only / copy
 };
-enum class Activation : uint32_t { None = 0, Relu = 1, Relu6 = 2, Sigmoid = 3, Tanh = 4, LeakyRelu = 5 };
+// NFU-3's functions (hw/isa/numerics.h). The smooth ones are piecewise-linear tables in int16.
+enum class Activation : uint32_t {
+  None = 0,
+  Relu = 1,
+  Relu6 = 2,
+  Sigmoid = 3,
+  Tanh = 4,
+  LeakyRelu = 5,
+  Elu = 6,
+  Selu = 7,
+  HardSigmoid = 8,
+  HardSwish = 9,
+  Softplus = 10,
+};
+constexpr Activation kLastActivation = Activation::Softplus;
 enum class DType : uint32_t { Int16 = 0, Fp32 = 1 };
 enum class PadValue : uint32_t { Zero = 0, Min = 1 };
 

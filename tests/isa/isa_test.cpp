@@ -15,7 +15,7 @@ Instr with_all_fields(Opcode op, bool max_values, unsigned salt) {
   in.opcode = static_cast<uint32_t>(op);
   if (op == Opcode::Compute) {  // keep enumerated fields within their sets
     in.op = max_values ? static_cast<uint32_t>(ComputeOp::Act) : salt % 6;
-    in.act = max_values ? static_cast<uint32_t>(Activation::LeakyRelu) : salt % 6;
+    in.act = max_values ? static_cast<uint32_t>(kLastActivation) : salt % (static_cast<uint32_t>(kLastActivation) + 1);
     in.in_buf = (salt % 2) ? 2 : 0;
   }
   if (op == Opcode::Load || op == Opcode::Store) in.buf = salt % 3;
@@ -49,7 +49,7 @@ TEST(Isa, EachFieldIsIndependent) {
       in.opcode = static_cast<uint32_t>(op);
       uint32_t v = f.width >= 32 ? 0xFFFFFFFFu : (1u << f.width) - 1;
       if (f.member == &Instr::op) v = 5;
-      if (f.member == &Instr::act) v = 5;
+      if (f.member == &Instr::act) v = static_cast<uint32_t>(kLastActivation);
       if (f.member == &Instr::buf || f.member == &Instr::in_buf) v = 2;
       in.*(f.member) = v;
       auto out = decode(encode(in));
@@ -164,4 +164,22 @@ TEST(Isa, DisassemblyOfDesc) {
   d.desc_ring = 32;
   EXPECT_EQ(disassemble(d),
             "DESC layer=0 desc_id=2 desc_base=512 desc_cpitch=64 desc_gpitch=8 desc_group=2 desc_ring=32");
+}
+
+// v4 moved `act` to bits 99..103 (5 bits) so that NFU-3 has room for more functions: the field
+// sits there, a code past the last activation is undecodable, and its old bits 239..241 are free.
+TEST(Isa, ActIsFiveBitsAt99AndUnknownCodesAreUndecodable) {
+  Instr in;
+  in.opcode = static_cast<uint32_t>(Opcode::Compute);
+  in.op = static_cast<uint32_t>(ComputeOp::Act);
+  in.act = static_cast<uint32_t>(Activation::Softplus);
+  Word w = encode(in);
+  EXPECT_EQ((w[1] >> (99 - 64)) & 0x1F, static_cast<uint64_t>(Activation::Softplus));
+  EXPECT_EQ(decode(w), in);
+  Word unknown = w;
+  unknown[1] |= uint64_t{0x1F} << (99 - 64);  // code 31
+  EXPECT_FALSE(decode(unknown).has_value());
+  Word old_bits = encode(in);
+  old_bits[3] |= uint64_t{1} << (239 - 192);
+  EXPECT_FALSE(decode(old_bits).has_value());
 }

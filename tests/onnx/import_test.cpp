@@ -400,12 +400,12 @@ TEST(OnnxImport, UnsupportedAttributeAndBatchNameTheNode) {
   {
     OnnxBuilder b;
     b.input("x", {1, 2, 3, 3}).output("y");
-    OnnxBuilder::attr(b.node("LeakyRelu", {"x"}, {"y"}, "lrelu"), "alpha", 0.2f);
+    OnnxBuilder::attr(b.node("Elu", {"x"}, {"y"}, "elu"), "alpha", 2.0f);
     try {
-      import_onnx(b.save("leaky"));
+      import_onnx(b.save("elu"));
       FAIL() << "no error";
     } catch (const OnnxUnsupported& e) {
-      EXPECT_NE(std::string(e.what()).find("node 'lrelu' (LeakyRelu): attribute alpha=0.2"),
+      EXPECT_NE(std::string(e.what()).find("node 'elu' (Elu): attribute alpha=2.0"),
                 std::string::npos)
           << e.what();
     }
@@ -413,7 +413,7 @@ TEST(OnnxImport, UnsupportedAttributeAndBatchNameTheNode) {
   {
     OnnxBuilder b;
     b.input("x", {2, 3, 4, 4}).output("y");
-    b.node("Relu", {"x"}, {"y"}, "relu");
+    b.node("GlobalAveragePool", {"x"}, {"y"}, "gap");  // not element-wise: the batch matters
     try {
       import_onnx(b.save("batch2"));
       FAIL() << "no error";
@@ -486,6 +486,55 @@ TEST(OnnxModels, ChannelSplitHasSlicesAndOnlyTheConvsMacs) {
                                                   {"mid", 1, 2, {2, 6, 6}}}));
   // pw 8 * 8 * 36 = 2304, dwconv 4 * 9 * 36 = 1296, head 4 * 3 * 36 = 432
   EXPECT_EQ(g.total_macs(), 2304 + 1296 + 432);
+}
+
+// issue 10: PRelu has no NFU-3 function of its own: (1 - a)·relu(x) + a·x, two depthwise 1x1
+// scales (the first one's relu merges into it) and an add, per channel.
+TEST(OnnxImport, PReluLowersToTwoScalesAndAnAdd) {
+  OnnxBuilder b;
+  b.input("x", {1, 3, 4, 4}).output("y");
+  b.init("slope", {3, 1, 1}, {0.25f, -0.5f, 1.0f});
+  b.node("PRelu", {"x", "slope"}, {"y"}, "prelu");
+  Graph g = import_onnx(b.save("prelu"));
+  std::vector<std::vector<float>> scales;
+  for (const LayerNode& l : g.layers)
+    if (l.op == OpKind::Mul) scales.push_back(l.weights);
+  EXPECT_EQ(scales, (std::vector<std::vector<float>>{{0.75f, 1.5f, 0.0f}, {0.25f, -0.5f, 1.0f}}));
+  EXPECT_EQ(only_layer(g, OpKind::Activation).attrs.act, isa::Activation::Relu);
+  EXPECT_EQ(g.tensor(only_layer(g, OpKind::Add).output).name, "y");
+  OnnxBuilder big;
+  big.input("x", {1, 2, 4, 4}).output("y");
+  big.init("slope", {2, 1, 1}, {0.5f, 2.0f});
+  big.node("PRelu", {"x", "slope"}, {"y"}, "steep");
+  EXPECT_THROW(import_onnx(big.save("prelu_steep")), OnnxUnsupported);
+}
+
+// An element-wise graph runs on a tensor of any rank and batch as one map: leading dims fold
+// into the channels. A per-channel constant there would be ambiguous and stays unsupported;
+// with batch 1 the graph keeps its channels (PerChannelAddAndMulConstants).
+TEST(OnnxImport, ElementwiseGraphOfAnyRankRunsAsOneMap) {
+  OnnxBuilder b;
+  b.input("x", {3, 4, 5}).output("y");
+  b.node("Softplus", {"x"}, {"s"}, "sp");
+  b.node("Elu", {"s"}, {"y"}, "elu");
+  Graph g = import_onnx(b.save("ew"));
+  EXPECT_EQ(g.tensor(g.input).shape, (Shape{3, 4, 5}));
+  OnnxBuilder c;
+  c.input("x", {2, 3, 4, 5}).output("y");
+  c.init("k", {3, 1, 1}, {1, 2, 3});
+  c.node("Mul", {"x", "k"}, {"y"}, "mul");
+  EXPECT_THROW(import_onnx(c.save("ew_pc")), OnnxUnsupported);
+}
+
+TEST(OnnxImport, GlobalMaxPoolIsAMaxPoolOverTheMap) {
+  OnnxBuilder b;
+  b.input("x", {1, 3, 5, 7}).output("y");
+  b.node("GlobalMaxPool", {"x"}, {"y"}, "gmp");
+  Graph g = import_onnx(b.save("gmp"));
+  const LayerNode& p = only_layer(g, OpKind::MaxPool);
+  EXPECT_EQ(p.attrs.kernel_h, 5);
+  EXPECT_EQ(p.attrs.kernel_w, 7);
+  EXPECT_EQ(g.tensor(p.output).shape, (Shape{3, 1, 1}));
 }
 
 }  // namespace
