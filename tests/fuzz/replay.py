@@ -40,7 +40,8 @@ def command(fusesim, src, work, target, path):
 
 
 def main():
-    fusesim, src, work, target = sys.argv[1:5]
+    fusesim, src, work = (os.path.abspath(a) for a in sys.argv[1:4])
+    target = sys.argv[4]
     corpus = os.path.join(src, "tests", "fuzz", "corpus", target)
     files = sorted(f for f in os.listdir(corpus) if not f.startswith("."))
     if not files:
