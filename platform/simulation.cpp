@@ -7,6 +7,7 @@
 
 #include "host.h"
 #include "hw/accelerator.h"
+#include "hw/asan_fiber.h"
 
 namespace fusesim {
 
@@ -55,6 +56,7 @@ SimResult simulate(const ArchParams& arch, const compiler::Program& program,
   aopt.trace_to = opt.trace_to;
   Top top("top", arch, program, opt.functional ? &input : nullptr, aopt);
   sc_start();
+  hw::asan_reset_main_stack();
   SimResult r;
   if (!top.accel->done()) top.accel->diagnose_unfinished();
   r.stats = top.accel->stats();

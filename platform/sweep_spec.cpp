@@ -114,7 +114,7 @@ std::vector<std::string> expand_range(const SweepSpec& spec, const YAML::Node& r
 // Reads an axis (a list of scalars or a range) and validates each value.
 Axis read_axis(const SweepSpec& spec, const YAML::Node& key_node, const YAML::Node& v) {
   Axis a;
-  a.key = key_node.as<std::string>();
+  a.key = yamlu::key_text(spec.file, key_node, "axes");
   a.where = where(spec.file, key_node);
   const std::string key_path = "axes." + a.key;
   if (!is_base_key(a.key) && !is_arch_key(a.key))

@@ -149,11 +149,16 @@ std::string join(const std::string& path, const std::string& key) {
   return path.empty() ? key : path + "." + key;
 }
 
+std::string key_text(const std::string& file, const YAML::Node& key, const std::string& key_path) {
+  if (!key.IsScalar()) fail(file, key, key_path, "expected a plain key, got a sequence or map");
+  return key.Scalar();
+}
+
 void expect_keys(const std::string& file, const YAML::Node& map, const std::string& key_path,
                  const std::vector<std::string>& allowed) {
   if (!map.IsMap()) fail(file, map, key_path, "expected a map");
   for (auto it = map.begin(); it != map.end(); ++it) {
-    std::string key = it->first.as<std::string>();
+    const std::string key = key_text(file, it->first, key_path);
     if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
       std::string list;
       for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;

@@ -28,6 +28,9 @@ std::string where(const std::string& file, const YAML::Node& n);
 [[noreturn]] void fail(const std::string& file, const YAML::Node& n, const std::string& key_path,
                        const std::string& msg);
 
+// The text of a map key; a sequence or map used as a key (`{[a]: 1}`) is an error at its place.
+std::string key_text(const std::string& file, const YAML::Node& key, const std::string& key_path);
+
 // Checks that `map` is a map whose keys are all in `allowed`.
 void expect_keys(const std::string& file, const YAML::Node& map, const std::string& key_path,
                  const std::vector<std::string>& allowed);

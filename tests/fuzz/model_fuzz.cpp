@@ -1,0 +1,10 @@
+// Fuzz target: a model YAML file through shape inference and compile (timing only) on the
+// default arch; the same path as `fusesim compile --model FILE.yaml`.
+#include "fuzz_support.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace fusesim;
+  const ArchParams& arch = fuzz::default_arch();
+  const std::string path = fuzz::write_input(data, size, "model.yaml");
+  return fuzz::run_one([&] { fuzz::compile_model_file(path, arch); });
+}
