@@ -186,11 +186,16 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
   return done;
 }
 
-uint8_t* DramModel::page(uint64_t index, bool create) {
+uint8_t* DramModel::page(uint64_t index, bool create) { return create ? page_for_write(index, 0, 0) : pages_[index].get(); }
+
+// A new page is zero except where the write about to fill it goes: a page written whole (the
+// host placing weights, a long STORE) is never zero-filled first.
+uint8_t* DramModel::page_for_write(uint64_t index, uint64_t off, uint64_t len) {
   auto& p = pages_[index];
-  if (!p && create) {
+  if (!p) {
     p.reset(new uint8_t[kPageBytes]);
-    std::memset(p.get(), 0, kPageBytes);
+    std::memset(p.get(), 0, off);
+    std::memset(p.get() + off + len, 0, kPageBytes - off - len);
   }
   return p.get();
 }
@@ -216,7 +221,7 @@ void DramModel::read(uint64_t addr, uint8_t* dst, uint64_t len) {
 
 void DramModel::write(uint64_t addr, const uint8_t* src, uint64_t len) {
   for_each_page(addr, len, [&](uint64_t pg, uint64_t off, uint64_t done, uint64_t n) {
-    std::memcpy(page(pg, true) + off, src + done, n);
+    std::memcpy(page_for_write(pg, off, n) + off, src + done, n);
   });
 }
 

@@ -80,6 +80,7 @@ class DramModel : public sc_core::sc_module {
   std::vector<std::unique_ptr<uint8_t[]>> pages_;
 
   uint8_t* page(uint64_t index, bool create);
+  uint8_t* page_for_write(uint64_t index, uint64_t off, uint64_t len);
   template <class Fn>
   void for_each_page(uint64_t addr, uint64_t len, Fn fn);
   bool row_hit(uint64_t addr);
