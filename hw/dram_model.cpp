@@ -162,6 +162,7 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
                              uint32_t burst_bytes, BurstWindow* window, bool counted) {
   const uint64_t burst_len = std::max<uint32_t>(1, burst_bytes);
   const Stream s{issue_cycle, window, write, counted};
+  if (counted) ++ctx_.stats().dram_runs;
   const uint64_t end = addr + len;
   uint64_t done = issue_cycle, start = 0, a = addr;
   if (a < end) {  // bursts are burst-aligned: only the first may start mid-burst
