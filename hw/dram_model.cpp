@@ -21,7 +21,8 @@ DramModel::DramModel(sc_core::sc_module_name name, RunContext& ctx)
       row_bytes_(std::max<uint64_t>(1, ctx.arch().dram_row_bytes)),
       open_page_(ctx.arch().dram_open_page),
       open_row_(std::max<uint32_t>(1, ctx.arch().dram_banks), -1),
-      pages_((bytes_ + kPageBytes - 1) / kPageBytes) {
+      pages_((bytes_ + kPageBytes - 1) / kPageBytes),
+      owned_(pages_.size()) {
   // bytes per cycle = bandwidth_gbps / clock_ghz, kept as a reduced integer ratio.
   const uint64_t bw = static_cast<uint64_t>(std::llround(ctx.arch().dram_bandwidth_gbps * 1e6));
   const uint64_t clk = static_cast<uint64_t>(std::llround(ctx.arch().clock_ghz * 1e6));
@@ -187,18 +188,22 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
   return done;
 }
 
-uint8_t* DramModel::page(uint64_t index, bool create) { return create ? page_for_write(index, 0, 0) : pages_[index].get(); }
-
 // A new page is zero except where the write about to fill it goes: a page written whole (the
-// host placing weights, a long STORE) is never zero-filled first.
+// host placing tensors, a long STORE) is never zero-filled first. A borrowed image page is
+// copied on its first write.
 uint8_t* DramModel::page_for_write(uint64_t index, uint64_t off, uint64_t len) {
-  auto& p = pages_[index];
-  if (!p) {
-    p.reset(new uint8_t[kPageBytes]);
-    std::memset(p.get(), 0, off);
-    std::memset(p.get() + off + len, 0, kPageBytes - off - len);
+  auto& own = owned_[index];
+  if (!own) {
+    own.reset(new uint8_t[kPageBytes]);
+    if (const uint8_t* image = pages_[index]) {
+      std::memcpy(own.get(), image, kPageBytes);
+    } else {
+      std::memset(own.get(), 0, off);
+      std::memset(own.get() + off + len, 0, kPageBytes - off - len);
+    }
+    pages_[index] = own.get();
   }
-  return p.get();
+  return own.get();
 }
 
 template <class Fn>
@@ -212,7 +217,7 @@ void DramModel::for_each_page(uint64_t addr, uint64_t len, Fn fn) {
 
 void DramModel::read(uint64_t addr, uint8_t* dst, uint64_t len) {
   for_each_page(addr, len, [&](uint64_t pg, uint64_t off, uint64_t done, uint64_t n) {
-    const uint8_t* p = page(pg, false);
+    const uint8_t* p = pages_[pg];
     if (p)
       std::memcpy(dst + done, p + off, n);
     else
@@ -223,6 +228,15 @@ void DramModel::read(uint64_t addr, uint8_t* dst, uint64_t len) {
 void DramModel::write(uint64_t addr, const uint8_t* src, uint64_t len) {
   for_each_page(addr, len, [&](uint64_t pg, uint64_t off, uint64_t done, uint64_t n) {
     std::memcpy(page_for_write(pg, off, n) + off, src + done, n);
+  });
+}
+
+void DramModel::map_image(uint64_t addr, const uint8_t* data, uint64_t len) {
+  for_each_page(addr, len, [&](uint64_t pg, uint64_t off, uint64_t done, uint64_t n) {
+    if (n == kPageBytes && !pages_[pg])
+      pages_[pg] = data + done;  // whole and untouched: borrowed, not copied
+    else
+      std::memcpy(page_for_write(pg, off, n) + off, data + done, n);
   });
 }
 
@@ -308,7 +322,7 @@ unsigned DramModel::transport_dbg(tlm::tlm_generic_payload& p) {
 bool DramModel::get_direct_mem_ptr(tlm::tlm_generic_payload& p, tlm::tlm_dmi& dmi) {
   if (p.get_address() >= bytes_) return false;
   const uint64_t index = p.get_address() / kPageBytes;
-  dmi.set_dmi_ptr(page(index, true));
+  dmi.set_dmi_ptr(page_for_write(index, 0, 0));
   dmi.set_start_address(index * kPageBytes);
   dmi.set_end_address(std::min(bytes_, (index + 1) * kPageBytes) - 1);
   dmi.allow_read_write();

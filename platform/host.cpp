@@ -11,8 +11,13 @@ namespace fusesim {
 using namespace sc_core;
 
 HostDriver::HostDriver(sc_module_name name, const compiler::Program& program,
-                       const std::vector<uint8_t>* input)
-    : sc_module(name), socket("socket"), irq("irq"), program_(program), input_(input) {
+                       const std::vector<uint8_t>* input, bool constants_in_dram)
+    : sc_module(name),
+      socket("socket"),
+      irq("irq"),
+      program_(program),
+      input_(input),
+      constants_in_dram_(constants_in_dram) {
   SC_HAS_PROCESS(HostDriver);
   SC_THREAD(run);
 }
@@ -78,7 +83,8 @@ void HostDriver::run() {
     write_dram(program_.prog_addr + first * isa::kInstrBytes, words.data(), n * isa::kInstrBytes);
   }
   if (input_) {
-    for (const auto& seg : program_.constants) write_dram(seg.addr, seg.bytes.data(), seg.bytes.size());
+    if (!constants_in_dram_)
+      for (const auto& seg : program_.constants) write_dram(seg.addr, seg.bytes.data(), seg.bytes.size());
     write_dram(program_.input.addr, input_->data(), input_->size());
   }
   // 2. Program the CSRs and start.
