@@ -73,8 +73,9 @@ print()
 for r in runs:
     if not r.endswith("timing"): continue
     wall, cpu, rss, comp, sim, macs, instrs, druns, cycles = rows[r]
-    print(f"{r:22} {sim / instrs * 1e9:7.0f} ns per instruction ({instrs:,.0f}), {sim / max(druns, 1) * 1e9:5.1f} ns per "
-          f"DRAM run ({druns:,.0f}), {cycles / sim / 1e6:.0f} M cycles/s (simulation phase)")
+    per_run = f"{sim / druns * 1e9:5.1f} ns per DRAM run ({druns:,.0f})" if druns else "DRAM runs not reported"
+    print(f"{r:22} {sim / instrs * 1e9:7.0f} ns per instruction ({instrs:,.0f}), {per_run}, "
+          f"{cycles / sim / 1e6:.0f} M cycles/s (simulation phase)")
 PY
 
 [ "${BENCH_SWEEP:-1}" = 0 ] && exit 0
