@@ -70,6 +70,9 @@ Accelerator::~Accelerator() = default;
 const Stats& Accelerator::stats() const { return impl_->ctx.stats(); }
 Stats& Accelerator::stats() { return impl_->ctx.stats(); }
 bool Accelerator::done() const { return impl_->ctx.finished(); }
+void Accelerator::map_dram_image(uint64_t addr, const uint8_t* data, uint64_t len) {
+  impl_->dram->map_image(addr, data, len);
+}
 void Accelerator::diagnose_unfinished() { impl_->controller->diagnose_unfinished(); }
 
 void Accelerator::host_b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {

@@ -60,6 +60,10 @@ class Accelerator : public sc_core::sc_module {
   const Stats& stats() const;
   Stats& stats();
   bool done() const;  // END reached or a fault stopped the run
+  // Before the run: `len` bytes at DRAM address `addr` as an initial memory image (as DRAMSys
+  // loads initial contents), untimed and without a copy of whole pages: `data` must outlive the
+  // accelerator unchanged.
+  void map_dram_image(uint64_t addr, const uint8_t* data, uint64_t len);
   // Called after sc_start returns: if the run never finished, turn the starvation into a
   // `deadlock` fault naming each queue's blocked instruction.
   void diagnose_unfinished();

@@ -21,7 +21,8 @@ DramModel::DramModel(sc_core::sc_module_name name, RunContext& ctx)
       row_bytes_(std::max<uint64_t>(1, ctx.arch().dram_row_bytes)),
       open_page_(ctx.arch().dram_open_page),
       open_row_(std::max<uint32_t>(1, ctx.arch().dram_banks), -1),
-      pages_((bytes_ + kPageBytes - 1) / kPageBytes) {
+      pages_((bytes_ + kPageBytes - 1) / kPageBytes),
+      owned_(pages_.size()) {
   // bytes per cycle = bandwidth_gbps / clock_ghz, kept as a reduced integer ratio.
   const uint64_t bw = static_cast<uint64_t>(std::llround(ctx.arch().dram_bandwidth_gbps * 1e6));
   const uint64_t clk = static_cast<uint64_t>(std::llround(ctx.arch().clock_ghz * 1e6));
@@ -162,6 +163,7 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
                              uint32_t burst_bytes, BurstWindow* window, bool counted) {
   const uint64_t burst_len = std::max<uint32_t>(1, burst_bytes);
   const Stream s{issue_cycle, window, write, counted};
+  if (counted) ++ctx_.stats().dram_runs;
   const uint64_t end = addr + len;
   uint64_t done = issue_cycle, start = 0, a = addr;
   if (a < end) {  // bursts are burst-aligned: only the first may start mid-burst
@@ -186,13 +188,22 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
   return done;
 }
 
-uint8_t* DramModel::page(uint64_t index, bool create) {
-  auto& p = pages_[index];
-  if (!p && create) {
-    p.reset(new uint8_t[kPageBytes]);
-    std::memset(p.get(), 0, kPageBytes);
+// A new page is zero except where the write about to fill it goes: a page written whole (the
+// host placing tensors, a long STORE) is never zero-filled first. A borrowed image page is
+// copied on its first write.
+uint8_t* DramModel::page_for_write(uint64_t index, uint64_t off, uint64_t len) {
+  auto& own = owned_[index];
+  if (!own) {
+    own.reset(new uint8_t[kPageBytes]);
+    if (const uint8_t* image = pages_[index]) {
+      std::memcpy(own.get(), image, kPageBytes);
+    } else {
+      std::memset(own.get(), 0, off);
+      std::memset(own.get() + off + len, 0, kPageBytes - off - len);
+    }
+    pages_[index] = own.get();
   }
-  return p.get();
+  return own.get();
 }
 
 template <class Fn>
@@ -206,7 +217,7 @@ void DramModel::for_each_page(uint64_t addr, uint64_t len, Fn fn) {
 
 void DramModel::read(uint64_t addr, uint8_t* dst, uint64_t len) {
   for_each_page(addr, len, [&](uint64_t pg, uint64_t off, uint64_t done, uint64_t n) {
-    const uint8_t* p = page(pg, false);
+    const uint8_t* p = pages_[pg];
     if (p)
       std::memcpy(dst + done, p + off, n);
     else
@@ -216,7 +227,16 @@ void DramModel::read(uint64_t addr, uint8_t* dst, uint64_t len) {
 
 void DramModel::write(uint64_t addr, const uint8_t* src, uint64_t len) {
   for_each_page(addr, len, [&](uint64_t pg, uint64_t off, uint64_t done, uint64_t n) {
-    std::memcpy(page(pg, true) + off, src + done, n);
+    std::memcpy(page_for_write(pg, off, n) + off, src + done, n);
+  });
+}
+
+void DramModel::map_image(uint64_t addr, const uint8_t* data, uint64_t len) {
+  for_each_page(addr, len, [&](uint64_t pg, uint64_t off, uint64_t done, uint64_t n) {
+    if (n == kPageBytes && !pages_[pg])
+      pages_[pg] = data + done;  // whole and untouched: borrowed, not copied
+    else
+      std::memcpy(page_for_write(pg, off, n) + off, data + done, n);
   });
 }
 
@@ -302,7 +322,7 @@ unsigned DramModel::transport_dbg(tlm::tlm_generic_payload& p) {
 bool DramModel::get_direct_mem_ptr(tlm::tlm_generic_payload& p, tlm::tlm_dmi& dmi) {
   if (p.get_address() >= bytes_) return false;
   const uint64_t index = p.get_address() / kPageBytes;
-  dmi.set_dmi_ptr(page(index, true));
+  dmi.set_dmi_ptr(page_for_write(index, 0, 0));
   dmi.set_start_address(index * kPageBytes);
   dmi.set_end_address(std::min(bytes_, (index + 1) * kPageBytes) - 1);
   dmi.allow_read_write();

@@ -26,6 +26,9 @@ class DramModel : public sc_core::sc_module {
   // has moved. `counted` requests go into the run statistics.
   uint64_t schedule(uint64_t addr, uint64_t len, bool write, uint64_t issue_cycle, uint32_t burst_bytes,
                     BurstWindow* window, bool counted);
+  // Places `len` bytes at `addr` as a DRAM image, untimed. Whole pages are borrowed rather than
+  // copied (copied on their first write), so `data` must outlive the model unchanged.
+  void map_image(uint64_t addr, const uint8_t* data, uint64_t len);
   // Untimed data access (reads of never-written memory give 0).
   void read(uint64_t addr, uint8_t* dst, uint64_t len);
   void write(uint64_t addr, const uint8_t* src, uint64_t len);
@@ -77,9 +80,12 @@ class DramModel : public sc_core::sc_module {
   uint64_t bw_base_ = 0, bw_len_ = 0, bw_lo_ = 1, bw_hi_ = 0, bw_index_ = 0;
   RowTemplate row_template_;
   std::vector<uint64_t> ring_before_;  // a window's completions, oldest first
-  std::vector<std::unique_ptr<uint8_t[]>> pages_;
+  // Sparse storage: each page's bytes (null: never written, reads as 0), either its own copy
+  // in owned_ or a borrowed page of a mapped image.
+  std::vector<const uint8_t*> pages_;
+  std::vector<std::unique_ptr<uint8_t[]>> owned_;
 
-  uint8_t* page(uint64_t index, bool create);
+  uint8_t* page_for_write(uint64_t index, uint64_t off, uint64_t len);
   template <class Fn>
   void for_each_page(uint64_t addr, uint64_t len, Fn fn);
   bool row_hit(uint64_t addr);

@@ -2,9 +2,10 @@
 // store). Waiters re-check the condition in a loop, so immediate notification is safe.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
-#include <deque>
 #include <systemc>
+#include <vector>
 
 #include "isa/isa.h"
 #include "isa/map_desc.h"
@@ -22,26 +23,40 @@ class InstrQueue {
     isa::MapDesc buf_map, in_map, out_map;
   };
 
-  explicit InstrQueue(size_t depth) : depth_(depth ? depth : 1) {}
+  explicit InstrQueue(size_t depth) : depth_(depth ? depth : 1), ring_(std::min<size_t>(depth_, 64)) {}
 
-  bool empty() const { return q_.empty(); }
-  bool full() const { return q_.size() >= depth_; }
-  size_t size() const { return q_.size(); }
-  const Entry& front() const { return q_.front(); }
+  bool empty() const { return size_ == 0; }
+  bool full() const { return size_ >= depth_; }
+  size_t size() const { return size_; }
+  const Entry& front() const { return ring_[head_]; }
+  // The caller checks full() first, as the controller does before dispatching.
   void push(const Entry& e) {
-    q_.push_back(e);
+    if (size_ == ring_.size()) grow();
+    ring_[(head_ + size_) % ring_.size()] = e;
+    ++size_;
     pushed_.notify();
   }
   void pop() {
-    q_.pop_front();
+    head_ = (head_ + 1) % ring_.size();
+    --size_;
     popped_.notify();
   }
   const sc_core::sc_event& pushed() const { return pushed_; }
   const sc_core::sc_event& popped() const { return popped_; }
 
  private:
-  std::deque<Entry> q_;
+  // A ring of entries, grown (up to depth_) only when a deep queue really fills: no allocation
+  // per instruction.
   size_t depth_;
+  std::vector<Entry> ring_;
+  size_t head_ = 0, size_ = 0;
+
+  void grow() {
+    std::vector<Entry> bigger(std::min(depth_, 2 * ring_.size()));
+    for (size_t i = 0; i < size_; ++i) bigger[i] = ring_[(head_ + i) % ring_.size()];
+    ring_.swap(bigger);
+    head_ = 0;
+  }
   sc_core::sc_event pushed_, popped_;
 };
 

@@ -1,10 +1,13 @@
 // NFU kernels. One template per operation serves both number formats through a small traits
 // struct; the conv loop is ordered so that its innermost loop runs along an output row with a
-// scalar weight, which the compiler vectorizes when the stride is 1.
+// scalar weight, which the compiler vectorizes when the stride is 1. A dense int16 conv (and FC)
+// runs instead as im2col plus a GEMM of int16 dot products (pmaddwd), which wrapping int32
+// accumulation allows in any order: the bits are the same.
 #include "nfu_kernels.h"
 
 #include <algorithm>
 #include <limits>
+#include <vector>
 
 #include "isa/numerics.h"
 
@@ -71,6 +74,59 @@ void conv_t(const Geometry& g, const typename M::Data* in, const typename M::Dat
   }
 }
 
+// Dot products of one im2col row `c` with `kRows` weight rows of `k` elements, accumulated with
+// int32 wrap-around into out[r * out_stride]. The products are summed in uint32 (modular, like the
+// NFU's int32 accumulators), which also lets the compiler reorder them into pmaddwd reductions.
+template <int kRows>
+inline void dot_rows(const int16_t* c, const int16_t* w, size_t k, int32_t* out, size_t out_stride) {
+  uint32_t sum[kRows] = {};
+  for (size_t i = 0; i < k; ++i)
+    for (int r = 0; r < kRows; ++r)
+      sum[r] += static_cast<uint32_t>(int32_t{c[i]} * int32_t{w[r * k + i]});
+  for (int r = 0; r < kRows; ++r)
+    out[r * out_stride] = static_cast<int32_t>(static_cast<uint32_t>(out[r * out_stride]) + sum[r]);
+}
+
+// The receptive field of every output position as one row of col ([out_h * out_w][cin * kh * kw],
+// in the weights' (ci, i, j) order).
+void im2col(const Geometry& g, const int16_t* in, int16_t* col) {
+  const size_t k = size_t{g.cin} * g.kh * g.kw;
+  for (uint32_t y = 0; y < g.out_h; ++y)
+    for (uint32_t x = 0; x < g.out_w; ++x) {
+      int16_t* dst = col + (size_t{y} * g.out_w + x) * k;
+      for (uint32_t ci = 0; ci < g.cin; ++ci)
+        for (uint32_t i = 0; i < g.kh; ++i) {
+          const int16_t* row = in + (size_t{ci} * g.in_h + size_t{y} * g.stride_h + size_t{i} * g.dil_h) * g.in_w +
+                               size_t{x} * g.stride_w;
+          if (g.dil_w == 1) {
+            std::copy_n(row, g.kw, dst);
+            dst += g.kw;
+          } else {
+            for (uint32_t j = 0; j < g.kw; ++j) *dst++ = row[size_t{j} * g.dil_w];
+          }
+        }
+    }
+}
+
+// acc[co][p] += W[co][:] . col[p][:] with four output channels per pass over a col row.
+void conv_gemm_int16(const Geometry& g, const int16_t* in, const int16_t* w, int32_t* acc) {
+  const size_t k = size_t{g.cin} * g.kh * g.kw, planes = size_t{g.out_h} * g.out_w;
+  // A 1x1 map with a 1x1 kernel (an FC tile) is its own im2col row.
+  const bool direct = planes == 1 && g.kh == 1 && g.kw == 1 && g.in_h == 1 && g.in_w == 1;
+  thread_local std::vector<int16_t> col;
+  if (!direct) {
+    col.resize(planes * k);
+    im2col(g, in, col.data());
+  }
+  const int16_t* cols = direct ? in : col.data();
+  for (size_t p = 0; p < planes; ++p) {
+    const int16_t* c = cols + p * k;
+    uint32_t co = 0;
+    for (; co + 4 <= g.cout; co += 4) dot_rows<4>(c, w + co * k, k, acc + co * planes + p, planes);
+    for (; co < g.cout; ++co) dot_rows<1>(c, w + co * k, k, acc + co * planes + p, planes);
+  }
+}
+
 // Visits every output position with its window; `reduce(init, x)` folds the window, `emit`
 // turns the folded value into the output.
 template <class M, class Reduce, class Emit>
@@ -128,7 +184,12 @@ void activate_t(const typename M::Data* in, size_t n, const numerics::Nfu3& act,
 }  // namespace
 
 void conv(const Geometry& g, const int16_t* in, const int16_t* w, int32_t* acc) {
-  conv_t<Int16Math>(g, in, w, acc);
+  // Depthwise and very short reductions keep the row-wise loop: a dot product needs a few
+  // vectors' worth of elements to pay for its horizontal sum.
+  if (g.depthwise || size_t{g.cin} * g.kh * g.kw < 8)
+    conv_t<Int16Math>(g, in, w, acc);
+  else
+    conv_gemm_int16(g, in, w, acc);
 }
 void conv(const Geometry& g, const float* in, const float* w, float* acc) { conv_t<Fp32Math>(g, in, w, acc); }
 

@@ -75,6 +75,7 @@ struct Stats {
   uint64_t dram_read_bytes = 0, dram_write_bytes = 0;  // accelerator traffic incl. instruction fetch
   uint64_t fetch_bytes = 0;
   uint64_t dram_row_hits = 0, dram_row_misses = 0;
+  uint64_t dram_runs = 0;  // contiguous requests timed (a fetch, or one run of a LOAD/STORE)
   std::array<UnitStats, kNumUnits> units{};
   std::array<uint64_t, kNumChannels> stall_channel_cycles{};  // token waits by channel
   uint64_t stall_fence_cycles = 0;  // LOADs waiting at a store fence (counted as token stalls of the load unit)

@@ -1,6 +1,7 @@
 // Host driver thread: load, start, wait for the interrupt, read back.
 #include "host.h"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "hw/accelerator.h"
@@ -10,8 +11,13 @@ namespace fusesim {
 using namespace sc_core;
 
 HostDriver::HostDriver(sc_module_name name, const compiler::Program& program,
-                       const std::vector<uint8_t>* input)
-    : sc_module(name), socket("socket"), irq("irq"), program_(program), input_(input) {
+                       const std::vector<uint8_t>* input, bool constants_in_dram)
+    : sc_module(name),
+      socket("socket"),
+      irq("irq"),
+      program_(program),
+      input_(input),
+      constants_in_dram_(constants_in_dram) {
   SC_HAS_PROCESS(HostDriver);
   SC_THREAD(run);
 }
@@ -66,13 +72,19 @@ uint32_t HostDriver::read_csr(uint32_t offset) {
 }
 
 void HostDriver::run() {
-  // 1. Program words, then (functional runs) constants and the input tensor.
-  std::vector<uint8_t> words(program_.instrs.size() * isa::kInstrBytes);
-  for (std::size_t i = 0; i < program_.instrs.size(); ++i)
-    isa::to_bytes(isa::encode(program_.instrs[i]), &words[i * isa::kInstrBytes]);
-  write_dram(program_.prog_addr, words.data(), words.size());
+  // 1. Program words, encoded a block at a time (a whole VGG-16 program is 26 MB of words),
+  // then (functional runs) constants and the input tensor.
+  constexpr std::size_t kBlock = 1 << 15;
+  std::vector<uint8_t> words(std::min(kBlock, program_.instrs.size()) * isa::kInstrBytes);
+  for (std::size_t first = 0; first < program_.instrs.size(); first += kBlock) {
+    const std::size_t n = std::min(kBlock, program_.instrs.size() - first);
+    for (std::size_t i = 0; i < n; ++i)
+      isa::to_bytes(isa::encode(program_.instrs[first + i]), &words[i * isa::kInstrBytes]);
+    write_dram(program_.prog_addr + first * isa::kInstrBytes, words.data(), n * isa::kInstrBytes);
+  }
   if (input_) {
-    for (const auto& seg : program_.constants) write_dram(seg.addr, seg.bytes.data(), seg.bytes.size());
+    if (!constants_in_dram_)
+      for (const auto& seg : program_.constants) write_dram(seg.addr, seg.bytes.data(), seg.bytes.size());
     write_dram(program_.input.addr, input_->data(), input_->size());
   }
   // 2. Program the CSRs and start.

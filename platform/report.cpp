@@ -145,7 +145,7 @@ void write_report_json(const std::string& path, const RunReport& r) {
   j.kv("avg_bw_gbps", gbps(s.dram_read_bytes + s.dram_write_bytes, s.cycles, a.clock_ghz));
   j.kv("peak_bw_gbps", gbps(peak_window_bytes(s), s.bw_window, a.clock_ghz));
   j.kv("dram_peak_gbps", a.dram_bandwidth_gbps);
-  j.kv("dram_row_hits", s.dram_row_hits).kv("dram_row_misses", s.dram_row_misses);
+  j.kv("dram_row_hits", s.dram_row_hits).kv("dram_row_misses", s.dram_row_misses).kv("dram_runs", s.dram_runs);
   j.kv("energy_pj", e.total());
   j.begin_object("energy_breakdown_pj");
   j.kv("mac", e.mac).kv("nbin", e.nbin).kv("nbout", e.nbout).kv("sb", e.sb).kv("dram", e.dram).kv("static", e.static_);

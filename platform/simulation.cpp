@@ -24,7 +24,11 @@ struct Top : sc_module {
       const std::vector<uint8_t>* input, const hw::AcceleratorOptions& aopt)
       : sc_module(name) {
     accel = std::make_unique<hw::Accelerator>("accel", arch, aopt);
-    host = std::make_unique<HostDriver>("host", program, input);
+    // The weights are the DRAM's initial image, borrowed from the program rather than copied
+    // (the program outlives the run); the host driver still writes the input.
+    if (input)
+      for (const auto& seg : program.constants) accel->map_dram_image(seg.addr, seg.bytes.data(), seg.bytes.size());
+    host = std::make_unique<HostDriver>("host", program, input, input != nullptr);
     host->socket.bind(accel->host_socket);
     accel->irq.bind(irq);
     host->irq.bind(irq);

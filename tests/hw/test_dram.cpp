@@ -42,6 +42,32 @@ TEST_F(Dram, ClosedPageMissesEveryBurst) {
   EXPECT_EQ(top.ctx.stats().dram_row_hits, 0u);
 }
 
+// A mapped image reads back whole; its borrowed pages are copied on the first write, so the
+// image itself never changes, and new pages read 0 around what was written into them.
+TEST_F(Dram, MappedImageIsCopiedOnWrite) {
+  DramTop top("top", round_arch());
+  const uint64_t page = 64 * 1024, base = page - 100;  // a partial page, two whole ones, a partial
+  std::vector<uint8_t> image(2 * page + 300);
+  for (size_t i = 0; i < image.size(); ++i) image[i] = static_cast<uint8_t>(i * 31 + 7);
+  const std::vector<uint8_t> original = image;
+  top.dram.map_image(base, image.data(), image.size());
+  std::vector<uint8_t> back(image.size());
+  top.dram.read(base, back.data(), back.size());
+  EXPECT_EQ(back, original);
+  const uint8_t patch[3] = {1, 2, 3};
+  top.dram.write(base + page + 50, patch, 3);  // inside the first whole (borrowed) page
+  EXPECT_EQ(image, original);
+  top.dram.read(base, back.data(), back.size());
+  std::vector<uint8_t> want = original;
+  std::copy(patch, patch + 3, want.begin() + page + 50);
+  EXPECT_EQ(back, want);
+  // A fresh page written in its middle reads 0 on both sides.
+  top.dram.write(10 * page + 5, patch, 3);
+  uint8_t around[9];
+  top.dram.read(10 * page + 2, around, 9);
+  EXPECT_EQ(std::vector<uint8_t>(around, around + 9), (std::vector<uint8_t>{0, 0, 0, 1, 2, 3, 0, 0, 0}));
+}
+
 // A different row in the same bank (row index 8 maps to bank 0 again) closes the open one.
 TEST_F(Dram, RowConflictAddsRowMiss) {
   DramTop top("top", round_arch());

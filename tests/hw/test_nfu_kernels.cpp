@@ -143,6 +143,57 @@ TEST(NfuKernels, Int16AccumulateOverTwoHalvesIsBitExact) {
 }
 
 // 4x4 map, 2x2 windows with stride 2: maxima by hand; ReLU applies after the max.
+// The int16 conv (im2col + GEMM for dense convs) equals the textbook loop with int32 wrap-around,
+// over random shapes (FC tiles, strides, dilations, rectangular maps, channel counts off the
+// 4-row blocking) and extreme values, so that products and sums overflow and wrap.
+TEST(NfuKernels, Int16ConvMatchesTextbookLoopWithWrapAround) {
+  std::mt19937 rng(13);
+  auto pick = [&](uint32_t lo, uint32_t hi) { return std::uniform_int_distribution<uint32_t>(lo, hi)(rng); };
+  for (int trial = 0; trial < 300; ++trial) {
+    Geometry g;
+    g.depthwise = trial % 10 == 9;
+    g.cout = pick(1, 19);
+    g.cin = g.depthwise ? g.cout : pick(1, 40);
+    g.kh = pick(1, 5);
+    g.kw = pick(1, 5);
+    g.stride_h = pick(1, 3);
+    g.stride_w = pick(1, 3);
+    g.dil_h = pick(1, 2);
+    g.dil_w = pick(1, 2);
+    g.out_h = pick(1, 6);
+    g.out_w = pick(1, 9);
+    if (trial % 5 == 0) g.kh = g.kw = g.out_h = g.out_w = 1;  // an FC tile
+    g.in_h = (g.out_h - 1) * g.stride_h + (g.kh - 1) * g.dil_h + 1 + pick(0, 2);
+    g.in_w = (g.out_w - 1) * g.stride_w + (g.kw - 1) * g.dil_w + 1 + pick(0, 2);
+    std::uniform_int_distribution<int> any(-32768, 32767);
+    const bool extreme = trial % 3 == 0;  // all -32768: every product is 2^30, sums wrap
+    std::vector<int16_t> in(g.in_elems()), w(g.weight_elems());
+    for (auto& v : in) v = static_cast<int16_t>(extreme ? -32768 : any(rng));
+    for (auto& v : w) v = static_cast<int16_t>(extreme ? -32768 : any(rng));
+    std::vector<int32_t> acc(g.out_elems());
+    for (auto& v : acc) v = any(rng) * 65536;
+    std::vector<int32_t> want = acc;
+    for (uint32_t co = 0; co < g.cout; ++co)
+      for (uint32_t y = 0; y < g.out_h; ++y)
+        for (uint32_t x = 0; x < g.out_w; ++x) {
+          uint32_t sum = static_cast<uint32_t>(want[(size_t{co} * g.out_h + y) * g.out_w + x]);
+          const uint32_t ci0 = g.depthwise ? co : 0, ci1 = g.depthwise ? co + 1 : g.cin;
+          for (uint32_t ci = ci0; ci < ci1; ++ci)
+            for (uint32_t i = 0; i < g.kh; ++i)
+              for (uint32_t j = 0; j < g.kw; ++j) {
+                const size_t wi = ((g.depthwise ? size_t{co} : size_t{co} * g.cin + ci) * g.kh + i) * g.kw + j;
+                const size_t ii = (size_t{ci} * g.in_h + y * g.stride_h + i * g.dil_h) * g.in_w + x * g.stride_w +
+                                  j * g.dil_w;
+                sum += static_cast<uint32_t>(int64_t{in[ii]} * w[wi]);
+              }
+          want[(size_t{co} * g.out_h + y) * g.out_w + x] = static_cast<int32_t>(sum);
+        }
+    conv(g, in.data(), w.data(), acc.data());
+    ASSERT_EQ(acc, want) << "trial " << trial << ": cin " << g.cin << " cout " << g.cout << " k " << g.kh << "x"
+                         << g.kw << " out " << g.out_h << "x" << g.out_w;
+  }
+}
+
 TEST(NfuKernels, MaxPool) {
   Geometry g = conv_geometry(1, 1, 4, 2, 2);
   const std::vector<int16_t> in = {1, 5,  -2, -3,  //

@@ -1,0 +1,44 @@
+// The host's plain int16 MAC rate, the yardstick for fusesim's functional kernels: a GEMM of
+// int16 dot products with int32 accumulation, written as plain loops and compiled with the flags
+// of a Release build (-O3, no -march), so that the compiler vectorizes it as it does the NFU's.
+// scripts/bench.sh builds and runs it; it prints one line, "gemm_macs_per_s <rate>".
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <vector>
+
+namespace {
+
+// C[m][n] += A[m][:] . B[n][:] over k, one output channel at a time.
+void gemm(const int16_t* a, const int16_t* b, int32_t* c, size_t m, size_t n, size_t k) {
+  for (size_t i = 0; i < m; ++i)
+    for (size_t j = 0; j < n; ++j) {
+      int32_t sum = 0;
+      for (size_t p = 0; p < k; ++p) sum += int32_t{a[i * k + p]} * int32_t{b[j * k + p]};
+      c[i * n + j] += sum;
+    }
+}
+
+}  // namespace
+
+int main() {
+  // Tile-sized operands (they stay in L1/L2, as a COMPUTE's do): 64 positions x 64 channels x 256.
+  const size_t m = 64, n = 64, k = 256;
+  std::vector<int16_t> a(m * k), b(n * k);
+  std::vector<int32_t> c(m * n, 0);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<int16_t>(i * 7 % 251 - 125);
+  for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<int16_t>(i * 13 % 241 - 120);
+  double best = 0;
+  for (int trial = 0; trial < 5; ++trial) {
+    const int reps = 200;
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int r = 0; r < reps; ++r) gemm(a.data(), b.data(), c.data(), m, n, k);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    const double rate = static_cast<double>(m * n * k) * reps / s;
+    if (rate > best) best = rate;
+  }
+  int64_t check = 0;
+  for (int32_t v : c) check += v;
+  std::printf("gemm_macs_per_s %.4g\nchecksum %lld\n", best, static_cast<long long>(check));
+  return 0;
+}
