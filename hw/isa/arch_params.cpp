@@ -78,10 +78,17 @@ struct Reader {
     b.port_bytes = count(m, where, "port_bytes", b.port_bytes, 1, 1 << 20);
     return b;
   }
+  // The override that set `key_path`, a parent of it or a key below it (`--set arch.model.x=1`
+  // adds the unknown key `model`), else the file.
+  const std::string& added_by(const std::string& key_path) const {
+    for (auto it = sets.rbegin(); it != sets.rend(); ++it)
+      if (it->first.rfind(key_path + ".", 0) == 0) return it->second;
+    return src(key_path);
+  }
   // Unknown keys, named by the override that added them when one did.
   void keys(const YAML::Node& m, const std::string& where, const std::vector<std::string>& allowed) const {
     for (auto it = m.begin(); m.IsMap() && it != m.end(); ++it) {
-      const std::string& origin = src(join(where, it->first.Scalar()));
+      const std::string& origin = added_by(join(where, it->first.Scalar()));
       if (&origin != &path && std::find(allowed.begin(), allowed.end(), it->first.Scalar()) == allowed.end())
         expect_keys(origin, m, where, allowed);
     }
