@@ -729,10 +729,10 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   };
   auto whole_ring = [&](const LineMap& m) { return StepEmitter::Ranges{{m.addr, m.addr + m.bytes(es)}}; };
   // One descriptor register per map (map k: the group's input for k = 0, else layer k-1's output).
-  std::vector<uint32_t> reg(n, 0);
+  std::vector<uint32_t> reg(S.maps.size(), 0);
   e.begin_step();
   uint32_t next_reg = 1;
-  for (std::size_t k = 0; k < n; ++k) {
+  for (std::size_t k = 0; k < S.maps.size(); ++k) {
     const LineMap& m = S.maps[k];
     if (m.ring == 0) continue;
     reg[k] = next_reg++;
@@ -760,18 +760,19 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       if (!first_step) e.begin_step();
       first_step = false;
     };
-    auto input_loads = [&]() {
+    auto input_loads = [&]() {  // rows of the group's input (map 0), for the window or a skip
       if (f.load_r1 <= f.load_r0) return;
-      const int64_t top = f.load_r0 == 0 ? in.pt : 0;  // the bottom padding is filled later
-      Instr ld = make_load(isa::Buffer::NBin, in_base + f.load_r0 * in.w * es,
-                           ring_addr(in, f.load_r0 + in.pt - top, 0));
-      ld.size0 = u32(in.cols), ld.size1 = u32(f.load_r1 - f.load_r0 + top), ld.size2 = u32(in.channels);
-      ld.stride1 = u32(in.w), ld.stride2 = u32(in.h * in.w);
-      ld.pad_top = u32(top), ld.pad_left = u32(in.pl), ld.pad_right = u32(in.pr);
-      ld.pad_value = static_cast<uint32_t>(in.pad);
+      const LineMap& m0 = S.maps[0];
+      const int64_t top = f.load_r0 == 0 ? m0.pt : 0;  // the bottom padding is filled later
+      Instr ld = make_load(isa::Buffer::NBin, in_base + f.load_r0 * m0.w * es,
+                           ring_addr(m0, f.load_r0 + m0.pt - top, 0));
+      ld.size0 = u32(m0.cols), ld.size1 = u32(f.load_r1 - f.load_r0 + top), ld.size2 = u32(m0.channels);
+      ld.stride1 = u32(m0.w), ld.stride2 = u32(m0.h * m0.w);
+      ld.pad_top = u32(top), ld.pad_left = u32(m0.pl), ld.pad_right = u32(m0.pr);
+      ld.pad_value = static_cast<uint32_t>(m0.pad);
       ld.buf_desc = reg[0];
       StepEmitter::Ranges r;
-      ring_bytes(in, in.pos(f.load_r0 + in.pt - top, 0), in.pos(f.load_r1 + in.pt - 1, in.cols - 1) + 1, 0, in.channels, r);
+      ring_bytes(m0, m0.pos(f.load_r0 + m0.pt - top, 0), m0.pos(f.load_r1 + m0.pt - 1, m0.cols - 1) + 1, 0, m0.channels, r);
       e.load(ld, std::move(r));
     };
     auto pad_fill = [&]() {  // a LOAD of padding only: no DRAM access
@@ -825,8 +826,10 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       continue;
     }
     // an exit: its output through the two NBout slots, stored to its tensor (a concat slice for a
-    // fire or inception module, through elimination's views)
-    const int64_t out_base = c.addr(l.output);
+    // fire or inception module, through elimination's views), or, closed by a residual Add, the
+    // skip added in the slot and the Add's output stored
+    const bool residual = fl.add_id >= 0;
+    const int64_t out_base = c.addr(residual ? c.g.layer(fl.add_id).output : l.output);
     for (int64_t co0 = 0; co0 < w.cout; co0 += fl.tco) {
       const int64_t nco = std::min(fl.tco, w.cout - co0);
       step();
@@ -840,6 +843,21 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       Instr cp = compute(co0, nco);
       cp.out_addr = u32(slot);
       e.compute(cp, tile, reads(co0, nco));
+      if (residual) {
+        const LineMap& sm = S.maps[static_cast<std::size_t>(fl.add_src + 1)];
+        const int64_t sr = f.r0 + sm.pt, sc = f.c0 + sm.pl;
+        Instr ad = make_compute(isa::ComputeOp::Add);
+        ad.cin = ad.cout = u32(nco);
+        ad.in_h = ad.out_h = u32(f.rows), ad.in_w = ad.out_w = u32(f.cols);
+        ad.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
+        ad.in_desc = reg[static_cast<std::size_t>(fl.add_src + 1)];
+        ad.in_addr = u32(ring_addr(sm, sr, sc) + co0 * sm.ring * es);
+        ad.out_addr = u32(slot);
+        ad.act = static_cast<uint32_t>(c.g.layer(fl.add_id).attrs.act);
+        StepEmitter::Ranges r;
+        ring_bytes(sm, sm.pos(sr, sc), sm.pos(sr + f.rows - 1, sc + f.cols - 1) + 1, co0, nco, r);
+        e.compute(ad, tile, std::move(r));
+      }
       Instr st = make_store(out_base + ((co0 * w.oh + f.r0) * w.ow + f.c0) * es, slot);
       st.size0 = u32(f.cols), st.size1 = u32(f.rows), st.size2 = u32(nco);
       st.stride1 = u32(w.ow), st.stride2 = u32(w.oh * w.ow);

@@ -97,6 +97,50 @@ bool fusable_dag(const Graph& g, const std::vector<int>& ids, std::vector<int>& 
   return true;
 }
 
+bool attach_add(const Graph& g, const std::vector<int>& ids, int add, std::vector<FusedLayer>& L) {
+  const LayerNode& a = g.layer(add);
+  if (a.op != OpKind::Add || a.inputs.size() != 2 || ids.empty() || L.size() != ids.size()) return false;
+  const int entry = g.layer(ids[0]).inputs[0];
+  // The member making tensor t, -1 for the group's input, -2 for neither.
+  auto member = [&](int t) {
+    for (std::size_t i = 0; i < ids.size(); ++i)
+      if (g.layer(ids[i]).output == t) return static_cast<int>(i);
+    return t == entry ? -1 : -2;
+  };
+  // Read by the Add alone: not a graph output, no view of it, no other consumer.
+  auto add_only = [&](int t) {
+    const DataNode& d = g.tensor(t);
+    if (g.is_output(t) || d.alias_of >= 0 || d.consumers.size() != 1 || d.consumers[0] != add) return false;
+    for (const DataNode& v : g.data)
+      if (v.alias_of == t) return false;
+    return true;
+  };
+  auto read_in_group = [&](int m) {
+    for (std::size_t i = 0; i < L.size(); ++i)
+      if (line_src(L, i) == m) return true;
+    return false;
+  };
+  auto macs = [&](int m) {
+    const WinLayer& w = L[static_cast<std::size_t>(m)].wl;
+    return w.oh * w.ow * w.cout * (dense(w) ? w.cin : 1) * w.kh * w.kw * w.groups;
+  };
+  int x = member(a.inputs[0]), y = member(a.inputs[1]);
+  if (x == -2 || y == -2 || (x < 0 && y < 0) || x == y) return false;
+  if (x < 0 || (y >= 0 && macs(y) > macs(x)))
+    std::swap(x, y);  // x: the member computing into NBout; y: the skip
+  const Shape& out = g.tensor(a.output).shape;
+  for (int m : {x, y}) {
+    if (m < 0) continue;
+    const int t = g.layer(ids[static_cast<std::size_t>(m)]).output;
+    if (!add_only(t) || read_in_group(m) || !(g.tensor(t).shape == out) || L[static_cast<std::size_t>(m)].add_id >= 0)
+      return false;
+  }
+  if (y < 0 && !(g.tensor(entry).shape == out)) return false;
+  L[static_cast<std::size_t>(x)].add_id = add;
+  L[static_cast<std::size_t>(x)].add_src = y;
+  return true;
+}
+
 bool chunkable(const std::vector<FusedLayer>& L) {
   const std::size_t n = L.size();
   if (n < 2 || !dense(L[n - 1].wl) || L[n - 1].wl.groups != 1) return false;
@@ -306,7 +350,10 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
   std::vector<int> ids;
   for (const FusedLayer& f : plan.layers) ids.push_back(f.id);
   if (ids.size() + (plan.add_id >= 0 ? 1 : 0) < 2 || !fused_layers(g, ids, L, w_total)) return "not a fusable chain";
-  if (plan.add_id >= 0 && !residual_tail(g, ids, plan.add_id)) return "the Add does not close the chain as a residual";
+  const bool line = plan.overlap != Overlap::Recompute;
+  if (plan.add_id >= 0 && line && !attach_add(g, ids, plan.add_id, L))
+    return "the Add does not add two of the group's tensors (members read by it alone, or the group's input)";
+  if (plan.add_id >= 0 && !line && !residual_tail(g, ids, plan.add_id)) return "the Add does not close the chain as a residual";
   for (std::size_t i = 0; i < L.size(); ++i) {
     L[i].tco = plan.layers[i].tco;
     L[i].tci = dense(L[i].wl) ? plan.layers[i].tci : 1;
@@ -346,24 +393,32 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
 bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& group, FusedPlan& best, Overlap overlap) {
   std::vector<int> ids = group;
   int add_id = -1;
+  bool residual = false;  // the Add closes a chain as the recompute tiling lowers it
   if (!ids.empty() && g.layer(ids.back()).op == OpKind::Add) {
     add_id = ids.back();
     ids.pop_back();
-    if (!residual_tail(g, ids, add_id)) return false;
+    residual = residual_tail(g, ids, add_id);
   }
   const std::size_t n = ids.size();
   std::vector<FusedLayer> L;
   int64_t w_total = 0;
   if (n == 0 || !fused_layers(g, ids, L, w_total)) return false;
+  // Line-buffered plans take the Add attached to the exit it adds to (a ResNet block, with an
+  // identity or a downsampling shortcut).
+  std::vector<FusedLayer> LA = L;
+  const bool line_ok = add_id < 0 || attach_add(g, ids, add_id, LA);
+  if (add_id >= 0 && !residual && !line_ok) return false;
   if (std::any_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.src != kChainSrc; })) {
-    // a DAG group (a fire or inception module): only line-buffered plans lower it
-    if (add_id >= 0 || overlap == Overlap::Recompute) return false;
+    // a DAG group (a fire or inception module, a downsampling block): only line-buffered plans
+    // lower it
+    if (!line_ok || overlap == Overlap::Recompute) return false;
     bool found = false;
     FusedPlan lp;
     for (Overlap m : {Overlap::CacheRows, Overlap::CacheAll}) {
       if (overlap != Overlap::Auto && overlap != m) continue;
-      if (plan_line(L, av, w_total, m, lp) && (!found || lp.est.cycles < best.est.cycles)) {
+      if (plan_line(LA, av, w_total, m, lp) && (!found || lp.est.cycles < best.est.cycles)) {
         best = lp;
+        best.add_id = add_id;
         found = true;
       }
     }
@@ -403,6 +458,7 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& grou
   }
   for (int64_t tr : cands(last.oh))
     for (int64_t tc : cands(last.ow)) {
+      if (add_id >= 0 && !residual) break;  // the recompute tiling only closes chains with a residual
       for (int64_t tk : chunk_sizes) {  // the largest chunk that fits this tile
         std::vector<FusedLayer> C = L;
         set_chunks(C, tk);
@@ -445,14 +501,15 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& grou
       consider(C, tr, tc, false, geo);
     }
   // Line-buffered modes (linebuf.h): chains without a residual add, whole buffers.
-  if (add_id < 0 && overlap != Overlap::Recompute) {
+  if (line_ok && overlap != Overlap::Recompute) {
     FusedPlan lp;
     for (Overlap m : {Overlap::CacheRows, Overlap::CacheAll}) {
       if (overlap != Overlap::Auto && overlap != m) continue;
-      if (!plan_line(L, av, w_total, m, lp)) continue;
+      if (!plan_line(LA, av, w_total, m, lp)) continue;
       // a forced mode wins wherever it fits; auto takes the fewest estimated cycles
       if (!found || overlap == m || lp.est.cycles < best.est.cycles) {
         best = lp;
+        best.add_id = add_id;
         found = true;
       }
     }

@@ -25,6 +25,11 @@ struct FusedLayer {
   int64_t tco = 1, tci = 1;  // output / input channel chunk per COMPUTE
   isa::PadValue consumer_pad = isa::PadValue::Zero;  // the ring value the next layer needs
   int64_t rows = 1;  // line-buffered plans: output rows per firing (linebuf.h)
+  // Line-buffered plans: a residual Add applied to this layer's output (an exit), whose other
+  // operand (the skip) is the output of group member add_src, or the group's input (-1), kept in
+  // an NBin ring. The exit then stores the Add's output. -1: none.
+  int add_id = -1;
+  int add_src = -1;
 };
 
 struct FusedPlan {
@@ -59,6 +64,12 @@ struct AxisRegion {
 void fused_axis(const std::vector<FusedLayer>& L, bool rows, int64_t o0, int64_t o1, std::vector<AxisRegion>& out,
                 int64_t& in_lo, int64_t& in_hi);
 
+// Whether the residual Add `add` can close the line-buffered group `ids` (without the Add, in
+// order, as fused_layers lists them in `L`): it adds the outputs of two members, or of a member
+// and the group's input, of one shape, and nothing else reads them. On success the Add is
+// attached to the member that computes into NBout (the one with more MACs when both operands are
+// members; FusedLayer::add_id / add_src). A ResNet block, identity or downsampling shortcut.
+bool attach_add(const Graph& g, const std::vector<int>& ids, int add, std::vector<FusedLayer>& L);
 // Whether the layer can be a member of a fused group.
 bool fusable_kind(const Graph& g, int id);
 // Whether `add` is a residual Add closing the chain `chain`: it adds the chain's input to the

@@ -39,6 +39,17 @@ int64_t compute_cycles(const WinLayer& w, const ArchView& av, int64_t nco, int64
                    ceil_div(nbout_out * 4, av.nbout_port)});
 }
 
+// Cycles of the COMPUTE add of a residual over nco x rows x cols (docs/isa.md): the pipeline,
+// bounded below by NBin (the skip) and NBout (read and written) ports.
+int64_t add_cycles(const ArchView& av, int64_t nco, int64_t rows, int64_t cols) {
+  const int64_t blocks = ceil_div(nco, av.tn) * rows * cols;
+  const int64_t inner = static_cast<int64_t>(isa::nfu_inner_cycles(isa::ComputeOp::Add, static_cast<uint64_t>(nco), 1,
+                                                                   static_cast<uint64_t>(av.tn)));
+  const int64_t pipe = av.mode.fine ? blocks * inner + av.stages : blocks * (inner + av.stages);
+  const int64_t elems = nco * rows * cols;
+  return std::max({pipe, ceil_div(elems * av.esize, av.nbin_port), ceil_div(elems * 8, av.nbout_port)});
+}
+
 }  // namespace
 
 int line_src(const std::vector<FusedLayer>& L, std::size_t i) {
@@ -47,8 +58,10 @@ int line_src(const std::vector<FusedLayer>& L, std::size_t i) {
 
 std::vector<char> line_exits(const std::vector<FusedLayer>& L) {
   std::vector<char> exit(L.size(), 1);
-  for (std::size_t i = 0; i < L.size(); ++i)
+  for (std::size_t i = 0; i < L.size(); ++i) {
     if (line_src(L, i) >= 0) exit[static_cast<std::size_t>(line_src(L, i))] = 0;
+    if (L[i].add_id >= 0 && L[i].add_src >= 0) exit[static_cast<std::size_t>(L[i].add_src)] = 0;
+  }
   return exit;
 }
 
@@ -61,6 +74,11 @@ std::string line_unfit(const std::vector<FusedLayer>& L) {
     const int s = line_src(L, i);
     if (s >= static_cast<int>(i) || s < -1) return "a layer reads a later layer";
     read[static_cast<std::size_t>(s + 1)] = 1;
+    if (L[i].add_id >= 0) {
+      const int a = L[i].add_src;
+      if (a == static_cast<int>(i) || a < -1 || a >= static_cast<int>(L.size())) return "a residual Add reads no other tensor of the group";
+      read[static_cast<std::size_t>(a + 1)] = 1;
+    }
   }
   for (char r : read) maps += r;
   if (maps > kMaxLineMaps)
@@ -88,8 +106,8 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
   LineSchedule S;
   // maps[0]: the group's input; maps[k]: the output of layer k - 1 (used when a layer reads it),
   // padded for the most any consumer pads it.
-  S.maps.resize(n);
-  std::vector<char> used(n, 0);
+  S.maps.resize(n + 1);  // the last: only a residual's skip made by the last layer uses it
+  std::vector<char> used(n + 1, 0);
   for (std::size_t i = 0; i < n; ++i) {
     const WinLayer& w = L[i].wl;
     const std::size_t k = static_cast<std::size_t>(line_src(L, i) + 1);
@@ -106,11 +124,20 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
                                        trailing(w.ow, w.sw, w.kw, w.dw, w.pl, w.w)))
       m.pad = isa::PadValue::Min;
   }
+  // A residual's skip operand, when no window layer reads its map: unpadded, the exit's shape.
+  for (std::size_t i = 0; i < n; ++i) {
+    if (L[i].add_id < 0) continue;
+    const std::size_t k = static_cast<std::size_t>(L[i].add_src + 1);
+    if (used[k]) continue;
+    used[k] = 1;
+    S.maps[k].channels = L[i].wl.cout, S.maps[k].h = L[i].wl.oh, S.maps[k].w = L[i].wl.ow;
+    S.maps[k].group = k == 0 ? 1 : std::max<int64_t>(1, L[k - 1].rows);
+  }
   for (LineMap& m : S.maps) m.rows = m.pt + m.h + m.pb, m.cols = m.pl + m.w + m.pr;
   // Per layer: firings done (raster order over its tiles), column tiles per row and their width,
   // and the rows of the first row tile: a producer's row tiles start on the row groups of the map
   // it writes (its padded row r0 + pt is a multiple of its rows), so a firing fills whole groups.
-  std::vector<int64_t> fired(n, 0), nct(n), tw(n), first(n), maxpos(n, -1), filled(n, 0);
+  std::vector<int64_t> fired(n, 0), nct(n), tw(n), first(n), maxpos(n + 1, -1), filled(n + 1, 0);
   for (std::size_t i = 0; i < n; ++i) {
     tw[i] = col_width(L[i].wl, P.col_tiles);
     nct[i] = ceil_div(L[i].wl.ow, tw[i]);
@@ -122,11 +149,22 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
     return (1 + ceil_div(std::max<int64_t>(0, L[i].wl.oh - first[i]), L[i].rows)) * nct[i];
   };
   // Per map: (positions written when a consumer firing reads, the window's first position).
-  std::vector<std::vector<std::pair<int64_t, int64_t>>> reads(n);
+  std::vector<std::vector<std::pair<int64_t, int64_t>>> reads(n + 1);
   int64_t loaded = 0, load_step = 1;  // rows of the group's input loaded, and per load
   for (std::size_t i = 0; i < n; ++i)
     if (line_src(L, i) < 0) load_step = std::max(load_step, L[i].rows * L[i].wl.sh);
 
+  // Loads rows of the group's input up to `need_r` (real) before firing f: one LOAD, extended
+  // when both the window and a residual's skip need rows.
+  auto load_upto = [&](LineFiring& f, int64_t need_r) {
+    const LineMap& in = S.maps[0];
+    if (loaded >= need_r + 1) return;
+    const int64_t start = f.load_r1 > f.load_r0 ? f.load_r0 : loaded;
+    f.load_r0 = start;
+    f.load_r1 = std::min(in.h, std::max(need_r + 1, start + load_step));
+    loaded = f.load_r1;
+    maxpos[0] = std::max(maxpos[0], in.pos(f.load_r1 - 1 + in.pt, in.cols - 1));
+  };
   std::function<void(std::size_t)> fire;
   auto ensure = [&](std::size_t i, int64_t r, int64_t c) {
     const WinLayer& w = L[i].wl;
@@ -150,14 +188,19 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
     const int64_t pc0 = f.c0 * w.sw + dl, pc1 = (f.c0 + f.cols - 1) * w.sw + (w.kw - 1) * w.dw + 1 + dl;
     const int64_t need_r = std::min(pr1 - in.pt, in.h) - 1, need_c = std::min(pc1 - in.pl, in.w) - 1;
     if (src < 0) {
-      if (loaded < need_r + 1) {
-        f.load_r0 = loaded;
-        f.load_r1 = std::min(in.h, std::max(need_r + 1, loaded + load_step));
-        loaded = f.load_r1;
-        maxpos[0] = std::max(maxpos[0], in.pos(f.load_r1 - 1 + in.pt, in.cols - 1));
-      }
+      load_upto(f, need_r);
     } else {
       ensure(static_cast<std::size_t>(src), need_r, need_c);
+    }
+    // A residual's skip operand: the firing's own rows and columns of its map.
+    std::size_t skip_k = 0;
+    const bool skip = L[i].add_id >= 0;
+    if (skip) {
+      skip_k = static_cast<std::size_t>(L[i].add_src + 1);
+      if (L[i].add_src < 0)
+        load_upto(f, f.r0 + f.rows - 1);
+      else
+        ensure(static_cast<std::size_t>(L[i].add_src), f.r0 + f.rows - 1, f.c0 + f.cols - 1);
     }
     // The bottom padding of the input map is filled column by column as windows reach it, not
     // with the producer's last row: written early, it would overwrite rows still being read.
@@ -167,6 +210,10 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
       maxpos[k] = std::max(maxpos[k], in.pos(in.rows - 1, pc1 - 1));
     }
     reads[k].push_back({maxpos[k], in.pos(pr0, pc0)});
+    if (skip) {
+      const LineMap& sm = S.maps[skip_k];
+      reads[skip_k].push_back({maxpos[skip_k], sm.pos(f.r0 + sm.pt, f.c0 + sm.pl)});
+    }
     S.firings.push_back(f);
     ++fired[i];
     if (!exit[i]) {  // the positions this firing writes (its halo, but not the bottom padding)
@@ -189,7 +236,7 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
   // A ring holds every position from the oldest one a present or future window reads to the
   // newest one written.
   int64_t addr = 0;
-  for (std::size_t k = 0; k < n; ++k) {
+  for (std::size_t k = 0; k < S.maps.size(); ++k) {
     LineMap& m = S.maps[k];
     if (!used[k]) {
       m = LineMap{};
@@ -230,7 +277,7 @@ Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView
     const int64_t ih = (f.rows - 1) * w.sh + (w.kh - 1) * w.dh + 1, iw = (f.cols - 1) * w.sw + (w.kw - 1) * w.dw + 1;
     if (f.load_r1 > f.load_r0) {
       loads += 1;
-      in_runs += w.cin * (f.load_r1 - f.load_r0);
+      in_runs += S.maps[0].channels * (f.load_r1 - f.load_r0);
     }
     if (f.fill_c1 > f.fill_c0) loads += 1;
     if (!exit[i]) {
@@ -244,9 +291,11 @@ Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView
         const int64_t nco = std::min(fl.tco, w.cout - co);
         const int64_t c = compute_cycles(w, av, nco, f.rows, f.cols, (dense(w) ? w.cin : nco) * ih * iw, 0, nco * f.rows * f.cols);
         const int64_t runs = nco * (f.cols == w.ow ? 1 : f.rows);
+        // a residual Add reads the skip from NBin into the chunk's accumulators
+        const int64_t add = fl.add_id >= 0 ? add_cycles(av, nco, f.rows, f.cols) : 0;
         // two output slots: a chunk's COMPUTE waits for the STORE of the chunk before the last
-        compute += std::max(c, dma_time(static_cast<double>(nco * f.rows * f.cols * av.esize), runs, 1, av));
-        computes += 1;
+        compute += std::max(c + add, dma_time(static_cast<double>(nco * f.rows * f.cols * av.esize), runs, 1, av));
+        computes += fl.add_id >= 0 ? 2 : 1;
         stores += 1;
         out_runs += runs;
       }
@@ -312,7 +361,7 @@ std::string check_line(const ArchView& av, int64_t w_total, FusedPlan& plan) {
   std::vector<FusedLayer>& L = plan.layers;
   const std::string unfit = line_unfit(L);
   if (!unfit.empty()) return unfit;
-  if (plan.chunked || plan.add_id >= 0) return "a line-buffered group has no channel chunks and no residual add";
+  if (plan.chunked) return "a line-buffered group has no channel chunks";
   const std::vector<char> exit = line_exits(L);
   for (std::size_t i = 0; i < L.size(); ++i)
     if (exit[i] && (plan.col_tiles < 1 || plan.col_tiles > L[i].wl.ow))

@@ -46,7 +46,9 @@ struct LineFiring {
 };
 
 struct LineSchedule {
-  std::vector<LineMap> maps;        // maps[i]: the input of layer i
+  // maps[0]: the group's input; maps[k]: the output of layer k - 1 when a layer of the group
+  // reads it (a window, or a residual Add's skip); unused maps have ring 0
+  std::vector<LineMap> maps;
   std::vector<LineFiring> firings;  // program order
   int64_t nbin_bytes = 0;           // every ring
   int64_t out_slot_elems = 0;       // one NBout slot of the last layer's output (two alternate)

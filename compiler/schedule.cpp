@@ -239,11 +239,22 @@ std::vector<BufferSlot> group_slots(const Graph& g, const ArchParams& arch, cons
     const FusedPlan& P = gs.fused_plan;
     if (P.overlap != Overlap::Recompute) {
       const LineSchedule S = line_schedule(P, es);
-      for (std::size_t i = 0; i < S.maps.size(); ++i) {
-        const LineMap& m = S.maps[i];
-        add("line buffer: input of " + g.layer(P.layers[i].id).name, isa::Buffer::NBin, m.addr, m.bytes(es), 1);
+      for (std::size_t k = 0; k < S.maps.size(); ++k) {
+        // named by the first layer whose window reads it, else by the residual Add it feeds
+        std::string reader;
+        for (std::size_t i = 0; i < P.layers.size() && reader.empty(); ++i)
+          if (static_cast<std::size_t>(line_src(P.layers, i) + 1) == k) reader = "input of " + g.layer(P.layers[i].id).name;
+        for (std::size_t i = 0; i < P.layers.size() && reader.empty(); ++i)
+          if (P.layers[i].add_id >= 0 && static_cast<std::size_t>(P.layers[i].add_src + 1) == k)
+            reader = "skip of " + g.layer(P.layers[i].add_id).name;
+        add("line buffer: " + reader, isa::Buffer::NBin, S.maps[k].addr, S.maps[k].bytes(es), 1);
       }
-      add("output slots of " + g.layer(P.layers.back().id).name, isa::Buffer::NBout, 0, S.out_slot_elems * 4, 2);
+      std::string exits;  // the layers stored through the slots (a residual: its Add)
+      const std::vector<char> exit = line_exits(P.layers);
+      for (std::size_t i = 0; i < P.layers.size(); ++i)
+        if (exit[i])
+          exits += (exits.empty() ? "" : ", ") + g.layer(P.layers[i].add_id >= 0 ? P.layers[i].add_id : P.layers[i].id).name;
+      add("output slots of " + exits, isa::Buffer::NBout, 0, S.out_slot_elems * 4, 2);
       int64_t wbytes = 0;
       for (const FusedLayer& f : P.layers)
         if (f.wl.kind == WinKind::Conv || f.wl.kind == WinKind::DwConv)

@@ -53,6 +53,19 @@ bool fusable_pair(const Graph& g, int a, int b) {
   return true;
 }
 
+bool dag_closed_by_add(const Graph& g, const std::vector<int>& ids, int add) {
+  std::vector<int> src;
+  if (ids.empty() || !fusable_dag(g, ids, src)) return false;
+  std::vector<FusedLayer> L(ids.size());
+  bool chain = true;
+  for (std::size_t i = 0; i < ids.size(); ++i) chain = chain && src[i] == static_cast<int>(i) - 1;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    L[i].id = ids[i];
+    if (!chain) L[i].src = src[i];
+  }
+  return attach_add(g, ids, add, L);
+}
+
 std::string fusable_group(const Graph& g, const std::vector<int>& ids) {
   if (ids.size() < 2) return "a fused group has at least two layers";
   std::vector<int> src;
@@ -64,6 +77,8 @@ std::string fusable_group(const Graph& g, const std::vector<int>& ids) {
   }
   const bool add = g.layer(ids.back()).op == OpKind::Add;
   const std::size_t n = ids.size() - (add ? 1 : 0);
+  if (add && n >= 1 && dag_closed_by_add(g, std::vector<int>(ids.begin(), ids.begin() + static_cast<long>(n)), ids.back()))
+    return "";  // a block whose Add sums two of its tensors (line-buffered)
   if (!fusable_kind(g, ids[0]))
     return "'" + g.layer(ids[0]).name + "' cannot be fused (conv, depthwise conv and pooling layers fuse)";
   for (std::size_t k = 0; k + 1 < n; ++k)
@@ -179,8 +194,13 @@ std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const Com
     for (std::size_t j = i + 1; j-- > 0;) {
       if (i - j + 1 > kMaxGroup) break;
       if (add && j < i) {
-        if (j + 1 < i && !fusable_pair(g, order[j], order[j + 1])) break;
-        if (!fusable_kind(g, order[j]) || !residual_closes(j, i)) continue;
+        // a chain closed by a residual, or (line-buffered) a block whose Add sums two of its
+        // tensors: a downsampling ResNet block
+        const bool closes = fusable_kind(g, order[j]) && residual_closes(j, i);
+        if (!closes && !(dag_groups && dag_closed_by_add(g, std::vector<int>(order.begin() + static_cast<long>(j),
+                                                                              order.begin() + static_cast<long>(i)),
+                                                          order[i])))
+          continue;
       } else if (j < i && !fusable_pair(g, order[j], order[j + 1])) {
         // not a chain from j: a DAG group j..i (a fire or inception module) may still be one
         std::vector<int> src;

@@ -46,8 +46,14 @@ std::vector<Group> plan_groups(const Graph& g, const ArchParams& arch, const Com
 // output has no other reader and is not a network output, both are window ops).
 bool fusable_pair(const Graph& g, int a, int b);
 
+// Whether `ids` (window layers with one entry, fusable_dag) closed by the Add `add` form a block
+// that a line-buffered group lowers: the Add sums two of its tensors (attach_add). A ResNet block
+// with an identity or a downsampling shortcut.
+bool dag_closed_by_add(const Graph& g, const std::vector<int>& ids, int add);
+
 // Why `ids` cannot be one fused group ("" when it can): a chain of fusable layers, optionally
-// closed by a residual Add of the chain's input and output.
+// closed by a residual Add of the chain's input and output; a DAG of window layers with one
+// entry; or such a DAG closed by an Add of two of its tensors (line-buffered).
 std::string fusable_group(const Graph& g, const std::vector<int>& ids);
 
 }  // namespace fusesim::compiler

@@ -43,45 +43,62 @@ std::vector<FusedLayer> chain(std::initializer_list<std::tuple<WinKind, int64_t,
   return L;
 }
 
-// Replays a schedule on tagged rings; returns the first violation or "".
+// Replays a schedule on tagged rings; returns the first violation or "". DAG groups too: map
+// k is the group's input (k = 0) or the output of layer k - 1; a residual Add's skip must find
+// the exit firing's own rows and columns of its map.
 std::string replay(const FusedPlan& P, const LineSchedule& S) {
-  const std::size_t n = P.layers.size();
-  std::vector<std::vector<int64_t>> ring(n);
-  for (std::size_t i = 0; i < n; ++i) ring[i].assign(static_cast<std::size_t>(S.maps[i].ring), -1);
+  const std::size_t n = P.layers.size(), M = S.maps.size();
+  const std::vector<char> exit = line_exits(P.layers);
+  std::vector<std::vector<int64_t>> ring(M);
+  for (std::size_t k = 0; k < M; ++k) ring[k].assign(static_cast<std::size_t>(S.maps[k].ring), -1);
   auto tag = [](const LineMap& m, int64_t r, int64_t c) { return r * m.cols + c; };
-  auto put = [&](std::size_t i, int64_t r, int64_t c) {
-    const LineMap& m = S.maps[i];
-    ring[i][static_cast<std::size_t>(m.pos(r, c) % m.ring)] = tag(m, r, c);
+  auto put = [&](std::size_t k, int64_t r, int64_t c) {
+    const LineMap& m = S.maps[k];
+    ring[k][static_cast<std::size_t>(m.pos(r, c) % m.ring)] = tag(m, r, c);
   };
-  std::vector<std::map<std::pair<int64_t, int64_t>, int>> computed(n + 1);  // [i+1]: layer i's outputs
+  // "" when map k holds padded element (r, c)
+  auto holds = [&](std::size_t k, int64_t r, int64_t c, const std::string& who) -> std::string {
+    const LineMap& m = S.maps[k];
+    if (m.ring == 0) return who + ": map " + std::to_string(k) + " has no ring";
+    const int64_t got = ring[k][static_cast<std::size_t>(m.pos(r, c) % m.ring)];
+    if (got == tag(m, r, c)) return "";
+    return who + ": element (" + std::to_string(r) + ", " + std::to_string(c) + ") of map " + std::to_string(k) + " (" +
+           std::to_string(m.rows) + "x" + std::to_string(m.cols) + " padded) is " +
+           (got < 0 ? "not written" : "overwritten by (" + std::to_string(got / m.cols) + ", " + std::to_string(got % m.cols) + ")");
+  };
+  std::vector<std::map<std::pair<int64_t, int64_t>, int>> computed(n);
   for (const LineFiring& f : S.firings) {
     const std::size_t i = static_cast<std::size_t>(f.layer);
-    const WinLayer& w = P.layers[i].wl;
-    const LineMap& in = S.maps[i];
-    if (i != 0 && f.load_r1 > f.load_r0) return "a load before a layer other than the first";
+    const FusedLayer& fl = P.layers[i];
+    const WinLayer& w = fl.wl;
+    const std::size_t k = static_cast<std::size_t>(line_src(P.layers, i) + 1);
+    const LineMap& in = S.maps[k];
+    const LineMap& m0 = S.maps[0];
     for (int64_t r = f.load_r0; r < f.load_r1; ++r)
-      for (int64_t c = 0; c < in.cols; ++c) put(0, r + in.pt, c);
+      for (int64_t c = 0; c < m0.cols; ++c) put(0, r + m0.pt, c);
     if (f.load_r0 == 0 && f.load_r1 > 0)
-      for (int64_t r = 0; r < in.pt; ++r)
-        for (int64_t c = 0; c < in.cols; ++c) put(0, r, c);
+      for (int64_t r = 0; r < m0.pt; ++r)
+        for (int64_t c = 0; c < m0.cols; ++c) put(0, r, c);
     for (int64_t r = in.pt + in.h; r < in.rows; ++r)
-      for (int64_t c = f.fill_c0; c < f.fill_c1; ++c) put(i, r, c);
+      for (int64_t c = f.fill_c0; c < f.fill_c1; ++c) put(k, r, c);
+    const std::string who = "layer " + std::to_string(i) + " firing rows " + std::to_string(f.r0) + " cols " + std::to_string(f.c0);
     // the window: every element must be the one written for it
-    const int64_t pr0 = f.r0 * w.sh, pr1 = (f.r0 + f.rows - 1) * w.sh + (w.kh - 1) * w.dh + 1;
-    const int64_t pc0 = f.c0 * w.sw, pc1 = (f.c0 + f.cols - 1) * w.sw + (w.kw - 1) * w.dw + 1;
+    const int64_t dt = in.pt - w.pt, dl = in.pl - w.pl;
+    const int64_t pr0 = f.r0 * w.sh + dt, pr1 = (f.r0 + f.rows - 1) * w.sh + (w.kh - 1) * w.dh + 1 + dt;
+    const int64_t pc0 = f.c0 * w.sw + dl, pc1 = (f.c0 + f.cols - 1) * w.sw + (w.kw - 1) * w.dw + 1 + dl;
     for (int64_t r = pr0; r < pr1; ++r)
-      for (int64_t c = pc0; c < pc1; ++c) {
-        const int64_t got = ring[i][static_cast<std::size_t>(in.pos(r, c) % in.ring)];
-        if (got != tag(in, r, c))
-          return "layer " + std::to_string(i) + " (" + std::to_string(in.rows) + "x" + std::to_string(in.cols) +
-                 " padded input) firing rows " + std::to_string(f.r0) + " cols " + std::to_string(f.c0) +
-                 ": input element (" + std::to_string(r) + ", " + std::to_string(c) + ") is " +
-                 (got < 0 ? "not written" : "overwritten by (" + std::to_string(got / in.cols) + ", " +
-                                                std::to_string(got % in.cols) + ")");
-      }
+      for (int64_t c = pc0; c < pc1; ++c)
+        if (std::string e = holds(k, r, c, who); !e.empty()) return e;
+    if (fl.add_id >= 0) {  // the skip: this firing's own positions
+      const std::size_t sk = static_cast<std::size_t>(fl.add_src + 1);
+      const LineMap& sm = S.maps[sk];
+      for (int64_t r = f.r0; r < f.r0 + f.rows; ++r)
+        for (int64_t c = f.c0; c < f.c0 + f.cols; ++c)
+          if (std::string e = holds(sk, r + sm.pt, c + sm.pl, who + " (skip)"); !e.empty()) return e;
+    }
     for (int64_t r = f.r0; r < f.r0 + f.rows; ++r)
-      for (int64_t c = f.c0; c < f.c0 + f.cols; ++c) ++computed[i + 1][{r, c}];
-    if (i + 1 < n) {  // the output with its halo (not the bottom padding: filled by the consumer)
+      for (int64_t c = f.c0; c < f.c0 + f.cols; ++c) ++computed[i][{r, c}];
+    if (!exit[i]) {  // the output with its halo (not the bottom padding: filled by the consumer)
       const LineMap& out = S.maps[i + 1];
       const int64_t r0 = f.r0 + out.pt - (f.r0 == 0 ? out.pt : 0), r1 = f.r0 + f.rows + out.pt;
       const int64_t c0 = f.c0 + out.pl - (f.c0 == 0 ? out.pl : 0);
@@ -92,10 +109,10 @@ std::string replay(const FusedPlan& P, const LineSchedule& S) {
   }
   for (std::size_t i = 0; i < n; ++i) {
     const WinLayer& w = P.layers[i].wl;
-    if (static_cast<int64_t>(computed[i + 1].size()) != w.oh * w.ow)
-      return "layer " + std::to_string(i) + " computed " + std::to_string(computed[i + 1].size()) + " of " +
+    if (static_cast<int64_t>(computed[i].size()) != w.oh * w.ow)
+      return "layer " + std::to_string(i) + " computed " + std::to_string(computed[i].size()) + " of " +
              std::to_string(w.oh * w.ow) + " output positions";
-    for (const auto& [rc, times] : computed[i + 1])
+    for (const auto& [rc, times] : computed[i])
       if (times != 1) return "layer " + std::to_string(i) + " computed an output position " + std::to_string(times) + " times";
   }
   return "";
@@ -182,6 +199,63 @@ TEST(LineBuffer, VggRingsHoldAFewRows) {
   for (const LineMap& m : S.maps) total += m.bytes(2);
   EXPECT_LE(total, S.nbin_bytes);  // rings are 64-byte aligned: at most 7 x 63 B more
   EXPECT_LE(S.nbin_bytes, total + 7 * 63);
+}
+
+// Every choice of rows per producer (one row, or the most its window consumers advance) and
+// several column tilings of a DAG group: valid, nothing recomputed.
+void check_dag(const std::vector<FusedLayer>& L0) {
+  const std::size_t n = L0.size();
+  const std::vector<char> exit = line_exits(L0);
+  for (uint32_t mask = 0; mask < (1u << n); ++mask)
+    for (int64_t ct : {1, 2, 3, 5}) {
+      FusedPlan P;
+      P.layers = L0;
+      for (std::size_t i = n; i-- > 0;) {
+        P.layers[i].rows = 1;
+        if (exit[i] || !((mask >> i) & 1)) continue;
+        for (std::size_t c = 0; c < n; ++c)
+          if (line_src(P.layers, c) == static_cast<int>(i))
+            P.layers[i].rows = std::max(P.layers[i].rows, P.layers[c].rows * P.layers[c].wl.sh);
+        P.layers[i].rows = std::min(P.layers[i].rows, P.layers[i].wl.oh);
+      }
+      P.col_tiles = ct;
+      P.overlap = ct == 1 ? Overlap::CacheRows : Overlap::CacheAll;
+      ASSERT_EQ(line_unfit(P.layers), "");
+      const LineSchedule S = line_schedule(P, 2);
+      EXPECT_EQ(replay(P, S), "") << "mask " << mask << " col_tiles " << ct;
+    }
+}
+
+FusedLayer member(WinLayer w, int src, int add_src = -2) {
+  FusedLayer f;
+  f.wl = w;
+  f.src = src;
+  f.tco = w.cout;
+  f.tci = w.kind == WinKind::Conv ? w.cin : 1;
+  if (add_src != -2) f.add_id = 99, f.add_src = add_src;
+  return f;
+}
+
+// ResNet basic blocks: the identity shortcut reads the group's input, the downsampling one the
+// output of a strided 1x1 conv that only the Add reads; and a bottleneck block whose shortcut
+// conv comes last in the order.
+TEST(LineBuffer, ResidualBlocksAreValid) {
+  check_dag({member(win(WinKind::Conv, 4, 4, 13, 11, 3, 1, 1), -1),
+             member(win(WinKind::Conv, 4, 4, 13, 11, 3, 1, 1), 0, -1)});
+  check_dag({member(win(WinKind::Conv, 4, 6, 13, 11, 3, 2, 1), -1),
+             member(win(WinKind::Conv, 6, 6, 7, 6, 3, 1, 1), 0, 2),
+             member(win(WinKind::Conv, 4, 6, 13, 11, 1, 2, 0), -1)});
+  check_dag({member(win(WinKind::Conv, 8, 4, 15, 9, 1, 1, 0), -1),
+             member(win(WinKind::Conv, 4, 4, 15, 9, 3, 2, 1), 0),
+             member(win(WinKind::Conv, 4, 8, 8, 5, 1, 1, 0), 1, 3),
+             member(win(WinKind::Conv, 8, 8, 15, 9, 1, 2, 0), -1)});
+}
+
+// A SqueezeNet fire module: a squeeze read by two expands that both leave the group.
+TEST(LineBuffer, FireModuleIsValid) {
+  check_dag({member(win(WinKind::Conv, 6, 3, 12, 10, 1, 1, 0), -1),
+             member(win(WinKind::Conv, 3, 4, 12, 10, 1, 1, 0), 0),
+             member(win(WinKind::Conv, 3, 4, 12, 10, 3, 1, 1), 0)});
 }
 
 }  // namespace
