@@ -207,7 +207,7 @@ class StepEmitter {
   // A LOAD that reads DRAM bytes an earlier STORE wrote carries a store fence on the latest such
   // STORE; there is no barrier between groups. Every wait names an earlier instruction, so the
   // in-order queues cannot deadlock (docs/compiler.md).
-  void flush(isa::DType dt, DramWriters& writers, std::vector<Instr>& out) {
+  void flush(isa::DType dt, DramWriters& writers, InstrWords& out) {
     const int64_t esize = isa::data_bytes(dt);
     for (Step& s : steps_) {
       const StepView& v = views_[s.view];
@@ -229,7 +229,7 @@ class StepEmitter {
         }
         if (need > popped_load_) {
           s.loads.front().pop_next = 1;
-          out[static_cast<std::size_t>(need)].push_prev = 1;
+          out.set_push_prev(static_cast<std::size_t>(need));
           popped_load_ = need;
         }
       }
@@ -257,7 +257,7 @@ class StepEmitter {
           if (!v.mode.sync && u > popped_tile_) {
             if (tiles_[u].store_out < 0) throw std::logic_error("codegen: a tile's COMPUTE precedes the STORE of the tile it overwrites");
             c.pop_next = 1;
-            out[static_cast<std::size_t>(tiles_[u].store_out)].push_prev = 1;
+            out.set_push_prev(static_cast<std::size_t>(tiles_[u].store_out));
             popped_tile_ = u;
           }
         }
@@ -330,7 +330,7 @@ class StepEmitter {
   int popped_tile_ = -1;                                 // latest tile whose STORE a COMPUTE waited for
   int64_t stores_ = 0, fenced_ = 0;  // stores emitted; stores every later LOAD already waits for
 
-  static void emit(Instr& in, const StepView& v, isa::DType dt, std::vector<Instr>& out) {
+  static void emit(Instr& in, const StepView& v, isa::DType dt, InstrWords& out) {
     in.layer = v.layer;
     in.dtype = static_cast<uint32_t>(dt);
     if (in.opcode == static_cast<uint32_t>(isa::Opcode::Compute)) in.fine = v.mode.fine;
@@ -1207,15 +1207,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   end.layer = sched.groups.empty() ? 0 : static_cast<uint32_t>(sched.groups.size() - 1);
   p.instrs.push_back(end);
 
-  // Every word must encode; a failure here is a codegen bug, named with its instruction.
-  for (std::size_t i = 0; i < p.instrs.size(); ++i) {
-    try {
-      (void)isa::encode(p.instrs[i]);
-    } catch (const std::invalid_argument& ex) {
-      throw std::logic_error("codegen: instruction " + std::to_string(i) + " (" + isa::disassemble(p.instrs[i]) +
-                             "): " + ex.what());
-    }
-  }
+  // (every word was encoded as it was emitted: a word that does not encode is a codegen bug)
   p.prog_addr = static_cast<uint32_t>((top + 4095) / 4096 * 4096);
   p.dram_footprint = p.prog_addr + p.instrs.size() * isa::kInstrBytes;
   if (p.dram_footprint > arch.dram_bytes)

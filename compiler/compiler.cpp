@@ -12,6 +12,31 @@
 
 namespace fusesim::compiler {
 
+void InstrWords::push_back(const isa::Instr& in) {
+  try {
+    words_.push_back(isa::encode(in));
+  } catch (const std::invalid_argument& ex) {
+    throw std::logic_error("codegen: instruction " + std::to_string(words_.size()) + " (" + isa::disassemble(in) +
+                           ") does not encode: " + ex.what());
+  }
+}
+
+const isa::Instr InstrWords::operator[](std::size_t i) const {
+  const std::optional<isa::Instr> in = isa::decode(words_[i]);
+  if (!in) throw std::logic_error("program word " + std::to_string(i) + " does not decode");
+  return *in;
+}
+
+void InstrWords::set_push_prev(std::size_t i) {
+  // push_prev is a common field: the same bit in every opcode's layout
+  static const uint16_t lsb = [] {
+    for (const isa::FieldSpec& f : isa::fields_of(isa::Opcode::Load))
+      if (f.member == &isa::Instr::push_prev) return f.lsb;
+    throw std::logic_error("isa: no push_prev field");
+  }();
+  words_[i][lsb / 64] |= uint64_t{1} << (lsb % 64);
+}
+
 const char* fusion_name(Fusion f) {
   switch (f) {
     case Fusion::None: return "none";

@@ -71,9 +71,51 @@ struct ScheduleEntry {
   int64_t onchip_bytes = 0;          // NBin + NBout + SB bytes the tiling uses (all halves)
 };
 
+// The instructions of a program as the ISA's own encoded 32-byte words (docs/isa.md): what the
+// DRAM image holds and the controller fetches and decodes, at an eighth of the memory of decoded
+// Instr structs. Indexing decodes; only the token flags codegen sets after the fact are patched
+// in place.
+class InstrWords {
+ public:
+  std::size_t size() const { return words_.size(); }
+  bool empty() const { return words_.empty(); }
+  void reserve(std::size_t n) { words_.reserve(n); }
+  // Encodes `in`; an instruction that does not encode is a codegen bug (std::logic_error).
+  void push_back(const isa::Instr& in);
+  const isa::Instr operator[](std::size_t i) const;
+  const isa::Instr back() const { return (*this)[words_.size() - 1]; }
+  const isa::Word& word(std::size_t i) const { return words_[i]; }
+  // Sets push_prev of instruction i (a later instruction pops the token it pushes).
+  void set_push_prev(std::size_t i);
+  bool operator==(const InstrWords& o) const { return words_ == o.words_; }
+  bool operator!=(const InstrWords& o) const { return !(*this == o); }
+
+  // Decoding iteration: for (const isa::Instr& in : prog.instrs).
+  class const_iterator {
+   public:
+    const_iterator(const InstrWords* w, std::size_t i) : w_(w), i_(i) {}
+    const isa::Instr operator*() const { return (*w_)[i_]; }
+    const_iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator!=(const const_iterator& o) const { return i_ != o.i_; }
+    bool operator==(const const_iterator& o) const { return i_ == o.i_; }
+
+   private:
+    const InstrWords* w_;
+    std::size_t i_;
+  };
+  const_iterator begin() const { return {this, 0}; }
+  const_iterator end() const { return {this, words_.size()}; }
+
+ private:
+  std::vector<isa::Word> words_;
+};
+
 struct Program {
   isa::DType dtype = isa::DType::Int16;
-  std::vector<isa::Instr> instrs;   // ends with END
+  InstrWords instrs;                // encoded words; ends with END
   uint32_t prog_addr = 0;           // DRAM byte address of the instruction words
   std::vector<Segment> constants;   // weights and biases, already in the dtype's format
   TensorPlacement input;

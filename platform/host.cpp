@@ -72,14 +72,13 @@ uint32_t HostDriver::read_csr(uint32_t offset) {
 }
 
 void HostDriver::run() {
-  // 1. Program words, encoded a block at a time (a whole VGG-16 program is 26 MB of words),
-  // then (functional runs) constants and the input tensor.
+  // 1. Program words, a block at a time in the DRAM's byte order (a whole VGG-16 program is
+  // 26 MB of words), then (functional runs) constants and the input tensor.
   constexpr std::size_t kBlock = 1 << 15;
   std::vector<uint8_t> words(std::min(kBlock, program_.instrs.size()) * isa::kInstrBytes);
   for (std::size_t first = 0; first < program_.instrs.size(); first += kBlock) {
     const std::size_t n = std::min(kBlock, program_.instrs.size() - first);
-    for (std::size_t i = 0; i < n; ++i)
-      isa::to_bytes(isa::encode(program_.instrs[first + i]), &words[i * isa::kInstrBytes]);
+    for (std::size_t i = 0; i < n; ++i) isa::to_bytes(program_.instrs.word(first + i), &words[i * isa::kInstrBytes]);
     write_dram(program_.prog_addr + first * isa::kInstrBytes, words.data(), n * isa::kInstrBytes);
   }
   if (input_) {
