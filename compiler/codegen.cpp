@@ -96,6 +96,46 @@ class PageMap {
   }
 };
 
+// Per byte of a buffer, the latest index painted over it, exactly: disjoint intervals, so that
+// a LOAD waits only for the COMPUTEs that read the very bytes it overwrites (a line buffer's
+// planes are a few dozen bytes apart, so any page granularity makes false waits).
+class IntervalMap {
+ public:
+  void mark(int64_t lo, int64_t hi, int64_t idx) {  // indices only grow
+    if (lo >= hi) return;
+    split(lo);
+    split(hi);
+    auto it = spans_.lower_bound(lo);
+    while (it != spans_.end() && it->first < hi) it = spans_.erase(it);
+    spans_.emplace(lo, Span{hi, idx});
+  }
+  int64_t latest(int64_t lo, int64_t hi) const {
+    int64_t best = -1;
+    auto it = spans_.upper_bound(lo);
+    if (it != spans_.begin()) --it;
+    for (; it != spans_.end() && it->first < hi; ++it)
+      if (it->second.hi > lo) best = std::max(best, it->second.idx);
+    return best;
+  }
+
+ private:
+  struct Span {
+    int64_t hi, idx;
+  };
+  std::map<int64_t, Span> spans_;  // lo -> [lo, hi) painted with idx
+  // Makes x a boundary: the span strictly containing it is cut in two.
+  void split(int64_t x) {
+    auto it = spans_.upper_bound(x);
+    if (it == spans_.begin()) return;
+    --it;
+    if (it->first < x && x < it->second.hi) {
+      const Span right = it->second;
+      it->second.hi = x;
+      spans_.emplace(x, right);
+    }
+  }
+};
+
 // The latest STORE writing into each part of each tensor (a DRAM allocation).
 class DramWriters {
  public:
@@ -140,10 +180,8 @@ std::pair<int64_t, int64_t> weight_bytes(const Instr& c, int64_t esize) {
 
 class StepEmitter {
  public:
-  // Buffer pages are fine (4096 per buffer): a false wait between neighbouring weight blocks
-  // would serialize a group's loads behind its computes.
-  StepEmitter(int64_t nbin_bytes, int64_t sb_bytes)
-      : readers_{PageMap(0, nbin_bytes, 4096), PageMap(0, sb_bytes, 4096)} {}
+  // Readers are tracked per byte (IntervalMap): a false wait between neighbouring weight blocks
+  // or line-buffer planes would serialize a group's loads behind its computes.
   // Steps from now on belong to this group and use its buffer view.
   void set_group(const StepView& v) { views_.push_back(v); }
   void begin_step() {
@@ -324,8 +362,8 @@ class StepEmitter {
   std::vector<StepView> views_;
   std::vector<Step> steps_;  // not flushed yet
   std::vector<TileInfo> tiles_;
-  PageMap readers_[2];  // NBin, SB: the output index of the last COMPUTE reading each page
-  PageMap& reader(uint32_t buf) { return readers_[buf == static_cast<uint32_t>(isa::Buffer::SB) ? 1 : 0]; }
+  IntervalMap readers_[2];  // NBin, SB: the output index of the last COMPUTE reading each byte
+  IntervalMap& reader(uint32_t buf) { return readers_[buf == static_cast<uint32_t>(isa::Buffer::SB) ? 1 : 0]; }
   int64_t popped_load_ = -1;                             // latest COMPUTE a LOAD waited for
   int popped_tile_ = -1;                                 // latest tile whose STORE a COMPUTE waited for
   int64_t stores_ = 0, fenced_ = 0;  // stores emitted; stores every later LOAD already waits for
@@ -1161,7 +1199,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   }
   // Groups hand tensors to each other through DRAM; store fences, not barriers, order a
   // consumer's loads after the stores it reads (coarse-grained pipelining across groups).
-  StepEmitter e(static_cast<int64_t>(arch.nbin.bytes), static_cast<int64_t>(arch.sb.bytes));
+  StepEmitter e;
   DramWriters writers;
   for (std::size_t d = 0; d < g.data.size(); ++d)
     if (c.data_addr[d] >= 0) writers.add_tensor(c.data_addr[d], g.data[d].shape.elems() * c.esize);
