@@ -1154,39 +1154,53 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     if (opt.materialize) {
       if (static_cast<int64_t>(l.weights.size()) != nw || static_cast<int64_t>(l.bias.size()) != nb)
         throw std::logic_error("layer '" + l.name + "': weights not materialized");
-      auto segment = [&](int64_t addr, const std::vector<float>& v, int frac) {
+      // One constant segment of n values in the dtype's format; fill(put) calls put(value) for
+      // each in order.
+      auto segment = [&](int64_t addr, std::size_t n, int frac, auto fill) {
         Segment s;
         s.addr = static_cast<uint32_t>(addr);
-        s.bytes.resize(v.size() * c.esize);
-        for (std::size_t i = 0; i < v.size(); ++i) {
-          if (c.dt == isa::DType::Int16) {
-            const int16_t q = numerics::quantize(v[i], frac);
-            std::memcpy(&s.bytes[i * 2], &q, 2);
-          } else {
-            std::memcpy(&s.bytes[i * 4], &v[i], 4);
-          }
+        s.bytes.resize(n * c.esize);
+        uint8_t* out = s.bytes.data();
+        if (c.dt == isa::DType::Int16) {
+          fill([&](float v) {
+            const int16_t q = numerics::quantize(v, frac);
+            std::memcpy(out, &q, 2);
+            out += 2;
+          });
+        } else {
+          fill([&](float v) {
+            std::memcpy(out, &v, 4);
+            out += 4;
+          });
         }
+        if (out != s.bytes.data() + s.bytes.size()) throw std::logic_error("codegen: a constant segment was not filled");
         p.constants.push_back(std::move(s));
       };
+      auto in_order = [](const std::vector<float>& v) {
+        return [&v](auto put) {
+          for (float x : v) put(x);
+        };
+      };
       // Dense conv/fc weights are stored tile by tile ([co tile][ci tile][co][ci][kh][kw]) so
-      // that every weight tile the program loads is one contiguous run.
+      // that every weight tile the program loads is one contiguous run: the segment is written
+      // in that order straight from the layer's weights.
       if (wl.kind == WinKind::Conv && plans.count(id)) {
         const Tile& t = plans[id].tile;
         const int64_t taps = wl.kh * wl.kw;
-        std::vector<float> blocked(l.weights.size());
-        std::size_t k = 0;
-        for (int64_t grp = 0; grp < wl.groups; ++grp)
-          for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco)
-            for (int64_t ci0 = 0; ci0 < wl.cin; ci0 += t.tci)
-              for (int64_t co = co0; co < std::min(wl.cout, co0 + t.tco); ++co)
-                for (int64_t ci = ci0; ci < std::min(wl.cin, ci0 + t.tci); ++ci)
-                  for (int64_t q = 0; q < taps; ++q)
-                    blocked[k++] = l.weights[((grp * wl.cout + co) * wl.cin + ci) * taps + q];
-        segment(c.w_addr[id], blocked, numerics::kWeightFrac);
+        segment(c.w_addr[id], l.weights.size(), numerics::kWeightFrac, [&](auto put) {
+          for (int64_t grp = 0; grp < wl.groups; ++grp)
+            for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco)
+              for (int64_t ci0 = 0; ci0 < wl.cin; ci0 += t.tci)
+                for (int64_t co = co0; co < std::min(wl.cout, co0 + t.tco); ++co)
+                  for (int64_t ci = ci0; ci < std::min(wl.cin, ci0 + t.tci); ++ci) {
+                    const float* src = &l.weights[static_cast<std::size_t>(((grp * wl.cout + co) * wl.cin + ci) * taps)];
+                    for (int64_t q = 0; q < taps; ++q) put(src[q]);
+                  }
+        });
       } else {
-        segment(c.w_addr[id], l.weights, numerics::kWeightFrac);
+        segment(c.w_addr[id], l.weights.size(), numerics::kWeightFrac, in_order(l.weights));
       }
-      if (nb) segment(c.b_addr[id], l.bias, numerics::kActFrac);
+      if (nb) segment(c.b_addr[id], l.bias.size(), numerics::kActFrac, in_order(l.bias));
     }
   }
 

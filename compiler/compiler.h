@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "compiler/graph.h"
@@ -49,9 +51,31 @@ struct CompileOptions {
   bool emit_schedule = false;  // fill Program::schedule_yaml
 };
 
+// An allocator that leaves new elements uninitialized (default- rather than value-initialized):
+// a weight segment is written whole right after it is sized, so zero-filling hundreds of MB
+// first would only cost time.
+template <class T>
+struct UninitAllocator : std::allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = UninitAllocator<U>;
+  };
+  UninitAllocator() = default;
+  template <class U>
+  UninitAllocator(const UninitAllocator<U>&) noexcept {}
+  template <class U>
+  void construct(U* p) noexcept {
+    ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
 struct Segment {  // bytes placed in DRAM before the run
   uint32_t addr = 0;
-  std::vector<uint8_t> bytes;
+  std::vector<uint8_t, UninitAllocator<uint8_t>> bytes;  // every byte is written when sized
 };
 
 struct TensorPlacement {

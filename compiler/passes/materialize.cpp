@@ -34,8 +34,9 @@ uint64_t name_hash(const std::string& s) {  // FNV-1a
 }
 
 void fill(std::vector<float>& v, std::size_t n, Rng& r, float lo, float hi) {
-  v.resize(n);
-  for (auto& x : v) x = r.uniform(lo, hi);
+  v.clear();
+  v.reserve(n);  // appended, not zero-filled first (alexnet: 61 M weights)
+  for (std::size_t i = 0; i < n; ++i) v.push_back(r.uniform(lo, hi));
 }
 
 }  // namespace
