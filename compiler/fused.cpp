@@ -390,6 +390,48 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
   return "";
 }
 
+std::string why_no_fused_plan(const Graph& g, const ArchView& av, const std::vector<int>& group, Overlap overlap) {
+  std::vector<int> ids = group;
+  int add_id = -1;
+  bool residual = false;
+  if (!ids.empty() && g.layer(ids.back()).op == OpKind::Add) {
+    add_id = ids.back();
+    ids.pop_back();
+    residual = residual_tail(g, ids, add_id);
+  }
+  std::vector<FusedLayer> L;
+  int64_t w_total = 0;
+  if (ids.empty() || !fused_layers(g, ids, L, w_total)) return "its layers do not form a fusable group";
+  const bool chain = std::all_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.src == kChainSrc; });
+  std::vector<std::string> why;
+  if (overlap == Overlap::Recompute || overlap == Overlap::Auto) {
+    if (!chain || (add_id >= 0 && !residual))
+      why.push_back("recompute: only chains (optionally closed by a residual add of their input) recompute");
+    else
+      why.push_back("recompute: the smallest fused tile needs more NBin or NBout");
+  }
+  if (overlap != Overlap::Recompute) {
+    std::vector<FusedLayer> LA = L;
+    int64_t sb = 0;
+    for (const FusedLayer& f : L) sb += f.wl.weight_elems();
+    std::string line;
+    if (add_id >= 0 && !attach_add(g, ids, add_id, LA))
+      line = "the Add does not sum two of the group's tensors";
+    else if (const std::string u = line_unfit(LA); !u.empty())
+      line = u;
+    else if (sb > av.sb_total_elems)
+      line = "its weights (" + std::to_string(sb * av.esize) + " B) must all stay in SB, which has " +
+             std::to_string(av.sb_total_elems * av.esize) + " B";
+    else
+      line = "its line buffers and output slots need more NBin or NBout (" + std::to_string(av.nbin_elems * av.esize) +
+             " B and " + std::to_string(av.nbout_elems * 4) + " B)";
+    why.push_back("line-buffered: " + line);
+  }
+  std::string out;
+  for (const std::string& w : why) out += (out.empty() ? "" : "; ") + w;
+  return out;
+}
+
 bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& group, FusedPlan& best, Overlap overlap) {
   std::vector<int> ids = group;
   int add_id = -1;

@@ -89,6 +89,11 @@ bool chunkable(const std::vector<FusedLayer>& L);
 bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& ids, FusedPlan& out,
                 Overlap overlap = Overlap::Auto);
 
+// Why plan_fused finds no plan for the group (a fusable one), per overlap mode it could take,
+// for the error message: e.g. "line-buffered: its weights (1,110,656 B) must all stay in SB,
+// which has 786,432 B". `av`: the whole-buffer view line-buffered plans use.
+std::string why_no_fused_plan(const Graph& g, const ArchView& av, const std::vector<int>& group, Overlap overlap);
+
 // The NBout slots (elements) a plan's intermediates alternate between, and the first layer's
 // input region per channel: the largest (unclipped) regions of its tile.
 struct FusedSlots {

@@ -166,7 +166,8 @@ Schedule schedule_groups(const Graph& g, const ArchParams& arch, const CompileOp
       if (gs.fused())
         throw InputError("fused group " + g.layer(grp.layers.front()).name + ".." + g.layer(grp.layers.back()).name +
                          ": no tile fits the buffers of arch '" + arch.name + "' (pipeline " +
-                         pipeline_name(opt.pipeline) + "); the smallest fused tile needs more NBin or NBout");
+                         pipeline_name(opt.pipeline) + "): " +
+                         why_no_fused_plan(g, arch_view(arch, opt.dtype, opt.pipeline, 1), grp.layers, opt.overlap));
       for (int id : grp.layers) {
         WinLayer wl;
         TilePlan tp;
