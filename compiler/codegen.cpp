@@ -1160,6 +1160,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
         Segment s;
         s.addr = static_cast<uint32_t>(addr);
         s.bytes.resize(n * c.esize);
+        advise_huge_pages(s.bytes.data(), s.bytes.size());
         uint8_t* out = s.bytes.data();
         if (c.dt == isa::DType::Int16) {
           fill([&](float v) {

@@ -3,6 +3,10 @@
 
 #include <filesystem>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "codegen.h"
 #include "frontend/onnx_import.h"
 #include "frontend/yaml_model.h"
@@ -11,6 +15,17 @@
 #include "schedule_yaml.h"
 
 namespace fusesim::compiler {
+
+void advise_huge_pages(const void* p, std::size_t bytes) {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  constexpr std::uintptr_t kHuge = std::uintptr_t{2} << 20;
+  const std::uintptr_t lo = (reinterpret_cast<std::uintptr_t>(p) + kHuge - 1) & ~(kHuge - 1);
+  const std::uintptr_t hi = (reinterpret_cast<std::uintptr_t>(p) + bytes) & ~(kHuge - 1);
+  if (hi > lo) (void)madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_HUGEPAGE);
+#else
+  (void)p, (void)bytes;
+#endif
+}
 
 void InstrWords::push_back(const isa::Instr& in) {
   try {

@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "isa/numerics.h"
+#include "compiler/compiler.h"
 #include "passes.h"
 
 namespace fusesim::compiler {
@@ -36,6 +37,7 @@ uint64_t name_hash(const std::string& s) {  // FNV-1a
 void fill(std::vector<float>& v, std::size_t n, Rng& r, float lo, float hi) {
   v.clear();
   v.reserve(n);  // appended, not zero-filled first (alexnet: 61 M weights)
+  advise_huge_pages(v.data(), n * sizeof(float));
   for (std::size_t i = 0; i < n; ++i) v.push_back(r.uniform(lo, hi));
 }
 
