@@ -726,6 +726,15 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   const LineSchedule S = line_schedule(P, es);
   const std::vector<char> exit = line_exits(P.layers);
   const int64_t in_base = c.addr(c.g.layer(P.layers[0].id).inputs[0]);
+  // A layer's output-channel chunks (first global channel, count): tco at a time inside each
+  // group of a grouped conv (one COMPUTE per chunk; a layer feeding others: one per group).
+  auto chunks = [&](std::size_t i) {
+    const FusedLayer& f = P.layers[i];
+    std::vector<std::pair<int64_t, int64_t>> v;
+    for (int64_t g = 0; g < f.wl.groups; ++g)
+      for (int64_t co0 = 0; co0 < f.wl.cout; co0 += f.tco) v.emplace_back(g * f.wl.cout + co0, std::min(f.tco, f.wl.cout - co0));
+    return v;
+  };
   // Resident weights: per layer and output-channel chunk, the weights and then the biases.
   std::vector<std::map<int64_t, int64_t>> sb_at(n);
   int64_t pos = 0;
@@ -733,20 +742,19 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
     const WinLayer& w = P.layers[i].wl;
     if (w.kind != WinKind::Conv && w.kind != WinKind::DwConv) continue;
     const int64_t per_co = (w.kind == WinKind::Conv ? w.cin : 1) * w.kh * w.kw;
-    for (int64_t co0 = 0; co0 < w.cout; co0 += P.layers[i].tco) {
-      sb_at[i][co0] = pos;
-      pos += (std::min(P.layers[i].tco, w.cout - co0) * (per_co + (w.bias ? 1 : 0))) * es;
+    for (const auto& [gco, nco] : chunks(i)) {
+      sb_at[i][gco] = pos;
+      pos += (nco * (per_co + (w.bias ? 1 : 0))) * es;
     }
   }
   std::vector<char> weights_loaded(n, 0);
-  auto load_weights = [&](std::size_t i, int64_t co0) {
+  auto load_weights = [&](std::size_t i, int64_t gco, int64_t nco) {
     const FusedLayer& f = P.layers[i];
     const WinLayer& w = f.wl;
     if (w.kind != WinKind::Conv && w.kind != WinKind::DwConv) return;
-    const int64_t per_co = (w.kind == WinKind::Conv ? w.cin : 1) * w.kh * w.kw;
-    const int64_t nco = std::min(f.tco, w.cout - co0), at = sb_at[i].at(co0);
-    e.flat_load(isa::Buffer::SB, c.w_addr[f.id] + co0 * per_co * es, at, nco * per_co, es);
-    if (w.bias) e.flat_load(isa::Buffer::SB, c.b_addr[f.id] + co0 * es, at + nco * per_co * es, nco, es);
+    const int64_t per_co = (w.kind == WinKind::Conv ? w.cin : 1) * w.kh * w.kw, at = sb_at[i].at(gco);
+    e.flat_load(isa::Buffer::SB, c.w_addr[f.id] + gco * per_co * es, at, nco * per_co, es);
+    if (w.bias) e.flat_load(isa::Buffer::SB, c.b_addr[f.id] + gco * es, at + nco * per_co * es, nco, es);
   };
   auto ring_addr = [&](const LineMap& m, int64_t prow, int64_t pcol) {
     return m.addr + (m.pos(prow, pcol) % m.ring) * es;
@@ -825,20 +833,21 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       ring_bytes(in, in.pos(in.pt + in.h, f.fill_c0), in.pos(in.rows - 1, f.fill_c1 - 1) + 1, 0, in.channels, r);
       e.load(ld, std::move(r));
     };
-    auto compute = [&](int64_t co0, int64_t nco) {
+    // The input planes output channels [gco, gco + nco) read: a dense conv's group's, else their own.
+    auto first_plane = [&](int64_t gco) { return w.kind == WinKind::Conv ? gco / w.cout * w.cin : gco; };
+    auto compute = [&](int64_t gco, int64_t nco) {
       Instr cp = window_compute(w, l.attrs.act, c.dt, w.kind == WinKind::Conv ? w.cin : nco, nco, pr1 - pr0,
                                 pc1 - pc0, f.rows, f.cols, true, true);
       cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
       cp.in_desc = reg[k];
-      cp.in_addr = u32(ring_addr(in, pr0, pc0) + (w.kind == WinKind::Conv ? 0 : co0 * in.ring * es));
-      if (w.kind == WinKind::Conv || w.kind == WinKind::DwConv) cp.w_addr = u32(sb_at[i].at(co0));
+      cp.in_addr = u32(ring_addr(in, pr0, pc0) + first_plane(gco) * in.ring * es);
+      if (w.kind == WinKind::Conv || w.kind == WinKind::DwConv) cp.w_addr = u32(sb_at[i].at(gco));
       return cp;
     };
     // the window this firing reads, plane by plane
-    auto reads = [&](int64_t co0, int64_t nco) {
+    auto reads = [&](int64_t gco, int64_t nco) {
       StepEmitter::Ranges r;
-      const bool all = w.kind == WinKind::Conv;
-      ring_bytes(in, in.pos(pr0, pc0), in.pos(pr1 - 1, pc1 - 1) + 1, all ? 0 : co0, all ? in.channels : nco, r);
+      ring_bytes(in, in.pos(pr0, pc0), in.pos(pr1 - 1, pc1 - 1) + 1, first_plane(gco), w.kind == WinKind::Conv ? w.cin : nco, r);
       return r;
     };
     if (!exit[i]) {
@@ -847,20 +856,22 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       pad_fill();
       if (!weights_loaded[i]) {
         weights_loaded[i] = 1;
-        for (int64_t co0 = 0; co0 < w.cout; co0 += fl.tco) load_weights(i, co0);
+        for (const auto& [gco, nco] : chunks(i)) load_weights(i, gco, nco);
       }
       const LineMap& out = S.maps[i + 1];
       const int64_t top = f.r0 == 0 ? out.pt : 0;  // the consumers fill the bottom padding
       const int64_t left = f.c0 == 0 ? out.pl : 0, right = f.c0 + f.cols == w.ow ? out.pr : 0;
-      Instr cp = compute(0, w.cout);
-      cp.out_nbin = 1;
-      cp.out_desc = reg[i + 1];
-      cp.out_addr = u32(ring_addr(out, f.r0 + out.pt - top, f.c0 + out.pl - left));
-      cp.out_pad_top = u32(top), cp.out_pad_left = u32(left), cp.out_pad_right = u32(right);
-      cp.out_pad_value = static_cast<uint32_t>(out.pad);
-      StepEmitter::Ranges r = reads(0, w.cout);
-      for (const auto& x : whole_ring(out)) r.push_back(x);  // a later group's LOAD there waits for the write
-      e.compute(cp, -1, std::move(r));
+      for (const auto& [gco, nco] : chunks(i)) {  // all its channels (a grouped conv: group by group)
+        Instr cp = compute(gco, nco);
+        cp.out_nbin = 1;
+        cp.out_desc = reg[i + 1];
+        cp.out_addr = u32(ring_addr(out, f.r0 + out.pt - top, f.c0 + out.pl - left) + gco * out.ring * es);
+        cp.out_pad_top = u32(top), cp.out_pad_left = u32(left), cp.out_pad_right = u32(right);
+        cp.out_pad_value = static_cast<uint32_t>(out.pad);
+        StepEmitter::Ranges r = reads(gco, nco);
+        for (const auto& x : whole_ring(out)) r.push_back(x);  // a later group's LOAD there waits for the write
+        e.compute(cp, -1, std::move(r));
+      }
       continue;
     }
     // an exit: its output through the two NBout slots, stored to its tensor (a concat slice for a
@@ -868,14 +879,13 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
     // skip added in the slot and the Add's output stored
     const bool residual = fl.add_id >= 0;
     const int64_t out_base = c.addr(residual ? c.g.layer(fl.add_id).output : l.output);
-    for (int64_t co0 = 0; co0 < w.cout; co0 += fl.tco) {
-      const int64_t nco = std::min(fl.tco, w.cout - co0);
+    for (const auto& [co0, nco] : chunks(i)) {  // co0: the chunk's first output channel
       step();
       if (co0 == 0) {
         input_loads();
         pad_fill();
       }
-      if (!weights_loaded[i]) load_weights(i, co0);
+      if (!weights_loaded[i]) load_weights(i, co0, nco);
       const int64_t slot = (slot_cnt++ % 2) * slot_bytes;
       const int tile = e.begin_out_tile(slot, slot_bytes);
       Instr cp = compute(co0, nco);

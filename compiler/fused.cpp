@@ -35,12 +35,12 @@ std::string FusedPlan::str() const {
   return s;
 }
 
-bool fusable_kind(const Graph& g, int id) {
+bool fusable_kind(const Graph& g, int id, bool grouped) {
   WinLayer w;
   if (!win_layer_of(g, id, w)) return false;
   const LayerNode& l = g.layer(id);
   if (l.op == OpKind::FullyConnected || l.op == OpKind::GlobalAvgPool) return false;
-  if (w.kind == WinKind::Conv && w.groups != 1) return false;
+  if (w.kind == WinKind::Conv && w.groups != 1 && !grouped) return false;
   // ring and halo fields are 4 bits wide
   return w.pt <= 15 && w.pl <= 15 && l.attrs.pad_bottom <= 15 && l.attrs.pad_right <= 15;
 }
@@ -70,7 +70,7 @@ bool fusable_dag(const Graph& g, const std::vector<int>& ids, std::vector<int>& 
   std::map<int, int> produced;  // tensor -> index in the group
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const LayerNode& l = g.layer(ids[i]);
-    if (!fusable_kind(g, ids[i]))
+    if (!fusable_kind(g, ids[i], true))
       return fail("'" + l.name + "' cannot be fused (conv, depthwise conv and pooling layers fuse)");
     const int t = l.inputs[0];
     auto it = produced.find(t);
@@ -190,7 +190,7 @@ bool fused_layers(const Graph& g, const std::vector<int>& ids, std::vector<Fused
   for (std::size_t i = 0; i < src.size(); ++i) chain = chain && src[i] == static_cast<int>(i) - 1;
   for (std::size_t i = 0; i < n; ++i) {
     L[i].id = ids[i];
-    if (!fusable_kind(g, ids[i])) return false;
+    if (!fusable_kind(g, ids[i], true)) return false;
     win_layer_of(g, ids[i], L[i].wl);
     w_total += L[i].wl.weight_elems();
     if (!chain && src.size() == n) L[i].src = src[i];
@@ -362,6 +362,9 @@ std::string check_fused(const Graph& g, const ArchView& av, FusedPlan& plan) {
   const bool dag = std::any_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.src != kChainSrc; });
   if (dag && plan.overlap == Overlap::Recompute)
     return "a group that is not a chain (a fire or inception module) is line-buffered: overlap cache-rows or cache-all";
+  if (plan.overlap == Overlap::Recompute &&
+      std::any_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.wl.groups != 1; }))
+    return "a group with a grouped conv is line-buffered: overlap cache-rows or cache-all";
   if (plan.overlap != Overlap::Recompute) {
     if (av.mode.depth != 1) return "a line-buffered group (" + std::string(overlap_name(plan.overlap)) + ") uses whole buffers";
     plan.layers = L;
@@ -402,11 +405,12 @@ std::string why_no_fused_plan(const Graph& g, const ArchView& av, const std::vec
   std::vector<FusedLayer> L;
   int64_t w_total = 0;
   if (ids.empty() || !fused_layers(g, ids, L, w_total)) return "its layers do not form a fusable group";
-  const bool chain = std::all_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.src == kChainSrc; });
+  const bool chain =
+      std::all_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.src == kChainSrc && f.wl.groups == 1; });
   std::vector<std::string> why;
   if (overlap == Overlap::Recompute || overlap == Overlap::Auto) {
     if (!chain || (add_id >= 0 && !residual))
-      why.push_back("recompute: only chains (optionally closed by a residual add of their input) recompute");
+      why.push_back("recompute: only chains without grouped convs (optionally closed by a residual add of their input) recompute");
     else
       why.push_back("recompute: the smallest fused tile needs more NBin or NBout");
   }
@@ -450,9 +454,9 @@ bool plan_fused(const Graph& g, const ArchView& av, const std::vector<int>& grou
   std::vector<FusedLayer> LA = L;
   const bool line_ok = add_id < 0 || attach_add(g, ids, add_id, LA);
   if (add_id >= 0 && !residual && !line_ok) return false;
-  if (std::any_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.src != kChainSrc; })) {
-    // a DAG group (a fire or inception module, a downsampling block): only line-buffered plans
-    // lower it
+  if (std::any_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.src != kChainSrc || f.wl.groups != 1; })) {
+    // a DAG group (a fire or inception module, a downsampling block) or one with a grouped conv:
+    // only line-buffered plans lower it
     if (!line_ok || overlap == Overlap::Recompute) return false;
     bool found = false;
     FusedPlan lp;

@@ -70,8 +70,9 @@ void fused_axis(const std::vector<FusedLayer>& L, bool rows, int64_t o0, int64_t
 // attached to the member that computes into NBout (the one with more MACs when both operands are
 // members; FusedLayer::add_id / add_src). A ResNet block, identity or downsampling shortcut.
 bool attach_add(const Graph& g, const std::vector<int>& ids, int add, std::vector<FusedLayer>& L);
-// Whether the layer can be a member of a fused group.
-bool fusable_kind(const Graph& g, int id);
+// Whether the layer can be a member of a fused group. A grouped (not depthwise) conv only in a
+// line-buffered group (`grouped`: accept it).
+bool fusable_kind(const Graph& g, int id, bool grouped = false);
 // Whether `add` is a residual Add closing the chain `chain`: it adds the chain's input to the
 // chain's output (its only reader), with the same shape (a chain of stride 1).
 bool residual_tail(const Graph& g, const std::vector<int>& chain, int add);

@@ -70,7 +70,6 @@ std::string line_unfit(const std::vector<FusedLayer>& L) {
   int maps = 0;
   std::vector<char> read(L.size() + 1, 0);
   for (std::size_t i = 0; i < L.size(); ++i) {
-    if (L[i].wl.groups != 1) return "a grouped convolution cannot be line-buffered";
     const int s = line_src(L, i);
     if (s >= static_cast<int>(i) || s < -1) return "a layer reads a later layer";
     read[static_cast<std::size_t>(s + 1)] = 1;
@@ -114,7 +113,7 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
     LineMap& m = S.maps[k];
     if (!used[k]) {
       used[k] = 1;
-      m.channels = w.cin, m.h = w.h, m.w = w.w;
+      m.channels = w.cin * w.groups, m.h = w.h, m.w = w.w;
       m.group = k == 0 ? 1 : std::max<int64_t>(1, L[k - 1].rows);  // the producer's rows per firing
     }
     m.pt = std::max(m.pt, w.pt), m.pl = std::max(m.pl, w.pl);
@@ -130,7 +129,7 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
     const std::size_t k = static_cast<std::size_t>(L[i].add_src + 1);
     if (used[k]) continue;
     used[k] = 1;
-    S.maps[k].channels = L[i].wl.cout, S.maps[k].h = L[i].wl.oh, S.maps[k].w = L[i].wl.ow;
+    S.maps[k].channels = L[i].wl.cout * L[i].wl.groups, S.maps[k].h = L[i].wl.oh, S.maps[k].w = L[i].wl.ow;
     S.maps[k].group = k == 0 ? 1 : std::max<int64_t>(1, L[k - 1].rows);
   }
   for (LineMap& m : S.maps) m.rows = m.pt + m.h + m.pb, m.cols = m.pl + m.w + m.pr;
@@ -284,11 +283,13 @@ Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView
       const LineMap& out = S.maps[i + 1];
       const int64_t ph = f.rows + (f.r0 == 0 ? out.pt : 0);
       const int64_t pw = f.cols + (f.c0 == 0 ? out.pl : 0) + (f.c0 + f.cols == w.ow ? out.pr : 0);
-      compute += compute_cycles(w, av, w.cout, f.rows, f.cols, w.cin * ih * iw, w.cout * ph * pw, 0);
-      computes += 1;
+      // a grouped conv: one COMPUTE per group
+      compute += w.groups * compute_cycles(w, av, w.cout, f.rows, f.cols, w.cin * ih * iw, w.cout * ph * pw, 0);
+      computes += w.groups;
     } else {
-      for (int64_t co = 0; co < w.cout; co += fl.tco) {
-        const int64_t nco = std::min(fl.tco, w.cout - co);
+      for (int64_t gco = 0; gco < w.cout * w.groups; gco += std::min(fl.tco, w.cout - gco % w.cout)) {
+        // chunks of tco output channels inside each group of a grouped conv
+        const int64_t nco = std::min(fl.tco, w.cout - gco % w.cout);
         const int64_t c = compute_cycles(w, av, nco, f.rows, f.cols, (dense(w) ? w.cin : nco) * ih * iw, 0, nco * f.rows * f.cols);
         const int64_t runs = nco * (f.cols == w.ow ? 1 : f.rows);
         // a residual Add reads the skip from NBin into the chunk's accumulators
@@ -303,12 +304,12 @@ Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView
   }
   int64_t w_loads = 0;
   for (const FusedLayer& f : L)
-    if (has_weights(f.wl)) w_loads += ceil_div(f.wl.cout, f.tco) * (f.wl.bias ? 2 : 1);
+    if (has_weights(f.wl)) w_loads += f.wl.groups * ceil_div(f.wl.cout, f.tco) * (f.wl.bias ? 2 : 1);
   const LineMap& input = S.maps[0];
   const int64_t in_bytes = input.channels * input.h * input.w * av.esize;
   e.dram_read = in_bytes + w_total * av.esize;
   for (std::size_t i = 0; i < n; ++i)
-    if (exit[i]) e.dram_write += L[i].wl.cout * L[i].wl.oh * L[i].wl.ow * av.esize;
+    if (exit[i]) e.dram_write += L[i].wl.groups * L[i].wl.cout * L[i].wl.oh * L[i].wl.ow * av.esize;
   // Every layer fires within the first output row, so all the weights must arrive before the
   // NFU is past that row: their load is not hidden (it overlaps little work, and the first
   // firings are short). The input rows (the input ring has room to load one step ahead) and the
@@ -419,7 +420,7 @@ bool plan_line(const std::vector<FusedLayer>& L0, const ArchView& av, int64_t w_
       const int src = line_src(L, i);
       const int64_t g = src < 0 ? 1 : L[static_cast<std::size_t>(src)].rows;
       const std::size_t k = static_cast<std::size_t>(src + 1);
-      const int64_t r = approx_rows(L, i, g) * (L[i].wl.w + 2 * L[i].wl.pl) * L[i].wl.cin;
+      const int64_t r = approx_rows(L, i, g) * (L[i].wl.w + 2 * L[i].wl.pl) * L[i].wl.cin * L[i].wl.groups;
       if (r > map_rows[k]) bytes += r - map_rows[k], map_rows[k] = r;
     }
     if (ok && (best_bytes < 0 || bytes < best_bytes)) {

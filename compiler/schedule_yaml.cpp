@@ -273,7 +273,7 @@ class ScheduleReader {
     }
     const YAML::Node layers = group["layers"];
     for (std::size_t k = 0; k < chain.size(); ++k)
-      if (!fusable_kind(g_, chain[k]))
+      if (!fusable_kind(g_, chain[k], true))
         fail(layers[k], path + ".layers[" + std::to_string(k) + "]",
              "layer '" + g_.layer(chain[k]).name + "' (" + op_kind_name(g_.layer(chain[k]).op) +
                  ") cannot be in a fused group (fused groups are chains of conv, depthwise conv and pooling "

@@ -73,7 +73,9 @@ std::string fusable_group(const Graph& g, const std::vector<int>& ids) {
   if (g.layer(ids.back()).op != OpKind::Add && fusable_dag(g, ids, src, &dag_why)) {
     bool chain = true;
     for (std::size_t i = 0; i < src.size(); ++i) chain = chain && src[i] == static_cast<int>(i) - 1;
-    if (!chain) return "";  // a DAG group with one entry (line-buffered)
+    bool grouped = false;
+    for (int id : ids) grouped = grouped || !fusable_kind(g, id);
+    if (!chain || grouped) return "";  // a DAG group with one entry, or grouped convs (line-buffered)
   }
   const bool add = g.layer(ids.back()).op == OpKind::Add;
   const std::size_t n = ids.size() - (add ? 1 : 0);
