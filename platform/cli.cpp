@@ -433,7 +433,7 @@ int cmd_inspect(const std::vector<std::string>& args) {
   if (json) {
     JsonWriter j(std::cout);
     j.begin_object();
-    j.kv("model", g.name).kv("input", g.tensor(g.input).shape.str());
+    j.kv("model", g.name).kv("input", g.tensor(g.input).shape.str()).kv("batch", g.batch);
     j.kv("macs", g.total_macs()).kv("params", g.total_params());
     j.kv("layers_count", static_cast<uint64_t>(order.size()));
     j.begin_array("layers");
@@ -449,7 +449,9 @@ int cmd_inspect(const std::vector<std::string>& args) {
     j.end_object();
     return 0;
   }
-  std::cout << g.name << ": input " << g.tensor(g.input).shape.str() << ", " << order.size() << " layers\n";
+  std::cout << g.name << ": input " << g.tensor(g.input).shape.str()
+            << (g.batch > 1 ? " (batch " + std::to_string(g.batch) + ")" : std::string()) << ", " << order.size()
+            << " layers\n";
   std::cout << std::left << std::setw(36) << "layer" << std::setw(16) << "op" << std::setw(16) << "output"
             << std::right << std::setw(16) << "MACs" << std::setw(14) << "params" << "\n";
   for (int id : order) {
