@@ -1170,6 +1170,14 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   {
     int64_t n = 1;
     for (const GroupSchedule& gs : sched.groups) n += gs.est.instrs + 1;
+    // Every sample of every tensor, the weights and the program words (the estimate of their
+    // count) must fit DRAM before a program, whose size grows with the batch, is generated.
+    const uint64_t need = top + static_cast<uint64_t>(n) * isa::kInstrBytes;
+    if (need > arch.dram_bytes)
+      throw InputError("the tensors, weights and about " + std::to_string(n) + " instructions need " +
+                       std::to_string(need) + " B of DRAM" +
+                       (g.batch > 1 ? " at batch " + std::to_string(g.batch) : std::string()) + "; arch '" +
+                       arch.name + "' has dram.bytes = " + std::to_string(arch.dram_bytes));
     p.instrs.reserve(static_cast<std::size_t>(n + n / 8));
   }
   // Groups hand tensors to each other through DRAM; store fences, not barriers, order a
