@@ -369,6 +369,12 @@ void print_schedule(std::ostream& os, const compiler::Program& p) {
        << std::setw(16) << s.macs << std::setw(14) << s.est_cycles << std::setw(16) << s.est_dram_bytes << std::setw(12)
        << s.onchip_bytes << "  " << members << "\n";
   }
+  if (p.batch > 1) {
+    int64_t est = 0;
+    for (const auto& s : p.schedule) est += s.est_cycles;
+    os << "batch " << p.batch << ": MACs and estimates are the whole batch's; " << est / p.batch
+       << " estimated cycles per sample\n";
+  }
 }
 
 int cmd_compile(const std::vector<std::string>& args) {
