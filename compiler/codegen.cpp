@@ -439,24 +439,31 @@ struct Ctx {
   std::vector<int64_t> data_addr;                  // roots only; -1 otherwise
   std::vector<int64_t> w_addr, b_addr;             // per layer
   int64_t nbin_half, nbout_half, sb_half;          // bytes
+  // The sample that generators lowering one sample at a time address (addr(d)).
+  int64_t sample = 0;
 
-  // DRAM byte address of a data node (aliases resolved: views and concat slices).
-  int64_t addr(int d) const {
+  // DRAM byte address of sample `s` of a data node (aliases resolved: views and concat slices).
+  // A root holds its samples one after another.
+  int64_t addr(int d, int64_t s) const {
     const DataNode& n = g.tensor(d);
-    if (n.alias_of < 0) return data_addr.at(d);
-    const Shape& s = n.shape;
-    return addr(n.alias_of) + n.channel_offset * s.h * s.w * esize;
+    if (n.alias_of < 0) return data_addr.at(d) + s * n.shape.elems() * esize;
+    const Shape& sh = n.shape;
+    return addr(n.alias_of, s) + n.channel_offset * sh.h * sh.w * esize;
   }
+  int64_t addr(int d) const { return addr(d, sample); }
 };
 
 // ---------------------------------------------------------------------------------------------
 // Window layers: conv, fc, depthwise conv, pooling
 
+// A batch runs sample after sample (the outermost loop), with two exceptions that reuse a weight
+// tile across samples: the weight-stationary order streams every sample past each weight tile,
+// and an fc layer with Tile::tb > 1 runs each weight tile over tb samples' input vectors, their
+// tb output tiles side by side in NBout (one step per sample, the weights loaded in the first).
 void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& tp, StepEmitter& e) {
   const Tile& t = tp.tile;
   const int D = c.av.mode.depth;
   const bool dense = wl.kind == WinKind::Conv, weights = dense || wl.kind == WinKind::DwConv;
-  const int64_t in_base = c.addr(l.inputs[0]), out_base = c.addr(l.output);
   const int64_t es = c.esize;
   const isa::PadValue padv = wl.kind == WinKind::MaxPool ? isa::PadValue::Min : isa::PadValue::Zero;
   const int64_t taps = wl.kh * wl.kw;
@@ -464,17 +471,19 @@ void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& 
   int64_t in_cnt = 0, w_cnt = 0, out_cnt = 0, cur_in = 0, cur_w = 0;
   bool resident_loaded = false;
   const bool ws = tp.weight_stationary;
-  // One output tile (all its input-channel steps, then its store). `first_sp`/`first_co` say
-  // whether the input (sp-outer order) or the weights (weight-stationary order) are already on
-  // chip from the previous tile.
-  auto out_tile = [&](int64_t grp, int64_t r0, int64_t c0, int64_t co0, bool first_sp, bool first_co) {
+  // One output tile of samples [s0, s0 + ns) (all its input-channel steps, then its stores).
+  // `first_sp`/`first_co` say whether the input (sp-outer order) or the weights
+  // (weight-stationary order) are already on chip from the previous tile.
+  auto out_tile = [&](int64_t s0, int64_t ns, int64_t grp, int64_t r0, int64_t c0, int64_t co0, bool first_sp,
+                      bool first_co) {
     const int64_t rows = std::min(t.tr, wl.oh - r0), cols = std::min(t.tc, wl.ow - c0);
     const int64_t ir = (rows - 1) * wl.sh + (wl.kh - 1) * wl.dh + 1;
     const int64_t ic = (cols - 1) * wl.sw + (wl.kw - 1) * wl.dw + 1;
     const int64_t rlo = r0 * wl.sh - wl.pt, clo = c0 * wl.sw - wl.pl;
     const int64_t vr0 = std::max<int64_t>(0, rlo), vr1 = std::min(wl.h, rlo + ir);
     const int64_t vc0 = std::max<int64_t>(0, clo), vc1 = std::min(wl.w, clo + ic);
-    auto input_load = [&](int64_t ch0, int64_t nch, int64_t buf_addr) {
+    auto input_load = [&](int64_t sample, int64_t ch0, int64_t nch, int64_t buf_addr) {
+      const int64_t in_base = c.addr(l.inputs[0], sample);
       Instr in = make_load(isa::Buffer::NBin, in_base + ((ch0 * wl.h + vr0) * wl.w + vc0) * es, buf_addr);
       if (wl.h == 1 && wl.w == 1 && ir == 1 && ic == 1) {  // fc: one flat run
         in.size0 = u32(nch), in.size1 = 1, in.size2 = 1;
@@ -489,68 +498,83 @@ void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& 
     };
     const int64_t nco = std::min(t.tco, wl.cout - co0);
     const int64_t out_addr = (out_cnt++ % D) * c.nbout_half;
-    const int tile = e.begin_out_tile(out_addr);
+    // one NBout tile per sample; a single sample's tile owns the whole half, as at batch 1
+    const int64_t tile_bytes = nco * rows * cols * 4;
+    std::vector<int> tiles(static_cast<std::size_t>(ns));
+    for (int64_t k = 0; k < ns; ++k)
+      tiles[k] = e.begin_out_tile(out_addr + k * tile_bytes, ns > 1 ? tile_bytes : -1);
     const int64_t ci_step = dense ? t.tci : wl.cout;
     for (int64_t ci0 = 0; ci0 < (dense ? wl.cin : 1); ci0 += ci_step) {
       const int64_t nci = dense ? std::min(t.tci, wl.cin - ci0) : nco;
       const bool first_ci = ci0 == 0, last_ci = !dense || ci0 + t.tci >= wl.cin;
-      e.begin_step();
-      // input map: reused across output-channel tiles when one tile holds every input channel
-      const bool reuse_input = !ws && dense && t.tci >= wl.cin && !first_co;
-      if (!reuse_input) {
-        cur_in = (in_cnt++ % D) * c.nbin_half;
-        input_load(dense ? grp * wl.cin + ci0 : co0, nci, cur_in);
-      }
-      // weights (laid out tile by tile in DRAM: one run each) and bias
-      int64_t w_sb = 0;  // the bias follows the weights in SB (ISA v2)
-      if (weights) {
-        const int64_t wco0 = (dense ? grp * wl.cout : 0) + co0;
-        const int64_t per = dense ? nci * taps : taps;
-        if (tp.resident_weights) {
-          w_sb = co0 * w_row * es;
-          if (!resident_loaded) {
-            resident_loaded = true;
-            e.flat_load(isa::Buffer::SB, c.w_addr[l.id], 0, wl.cout * w_row, es);
-            if (wl.bias) e.flat_load(isa::Buffer::SB, c.b_addr[l.id], wl.cout * w_row * es, wl.cout, es);
-          }
-        } else {
-          const bool reuse_w = ws && !first_sp;
-          if (!reuse_w) {
-            cur_w = (w_cnt++ % D) * c.sb_half;
-            const int64_t block = dense ? (grp * wl.cout * wl.cin + co0 * wl.cin + ci0 * nco) * taps : co0 * taps;
-            e.flat_load(isa::Buffer::SB, c.w_addr[l.id] + block * es, cur_w, nco * per, es);
-            if (wl.bias && first_ci) e.flat_load(isa::Buffer::SB, c.b_addr[l.id] + wco0 * es, cur_w + nco * per * es, nco, es);
-          }
-          w_sb = cur_w;
+      for (int64_t k = 0; k < ns; ++k) {
+        e.begin_step();
+        // input map: reused across output-channel tiles when one tile holds every input channel
+        const bool reuse_input = !ws && dense && t.tci >= wl.cin && !first_co && ns == 1;
+        if (!reuse_input) {
+          cur_in = (in_cnt++ % D) * c.nbin_half;
+          input_load(s0 + k, dense ? grp * wl.cin + ci0 : co0, nci, cur_in);
         }
+        // weights (laid out tile by tile in DRAM: one run each) and bias; the samples after the
+        // first of a tile reuse them
+        int64_t w_sb = 0;  // the bias follows the weights in SB (ISA v2)
+        if (weights) {
+          const int64_t wco0 = (dense ? grp * wl.cout : 0) + co0;
+          const int64_t per = dense ? nci * taps : taps;
+          if (tp.resident_weights) {
+            w_sb = co0 * w_row * es;
+            if (!resident_loaded) {
+              resident_loaded = true;
+              e.flat_load(isa::Buffer::SB, c.w_addr[l.id], 0, wl.cout * w_row, es);
+              if (wl.bias) e.flat_load(isa::Buffer::SB, c.b_addr[l.id], wl.cout * w_row * es, wl.cout, es);
+            }
+          } else {
+            const bool reuse_w = (ws && !first_sp) || k > 0;
+            if (!reuse_w) {
+              cur_w = (w_cnt++ % D) * c.sb_half;
+              const int64_t block = dense ? (grp * wl.cout * wl.cin + co0 * wl.cin + ci0 * nco) * taps : co0 * taps;
+              e.flat_load(isa::Buffer::SB, c.w_addr[l.id] + block * es, cur_w, nco * per, es);
+              if (wl.bias && first_ci) e.flat_load(isa::Buffer::SB, c.b_addr[l.id] + wco0 * es, cur_w + nco * per * es, nco, es);
+            }
+            w_sb = cur_w;
+          }
+        }
+        Instr cp = window_compute(wl, l.attrs.act, c.dt, nci, nco, ir, ic, rows, cols, first_ci, last_ci);
+        cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
+        cp.in_addr = u32(cur_in);
+        cp.w_addr = u32(w_sb);
+        cp.out_addr = u32(out_addr + k * tile_bytes);
+        e.compute(cp, tiles[k]);
+        if (!last_ci) continue;
+        const int64_t out_base = c.addr(l.output, s0 + k);
+        const int64_t out_off = (((dense ? grp * wl.cout : 0) + co0) * wl.oh + r0) * wl.ow + c0;
+        Instr st = make_store(out_base + out_off * es, out_addr + k * tile_bytes);
+        if (rows == wl.oh && cols == wl.ow && nco * rows * cols <= 65535) {
+          st.size0 = u32(nco * rows * cols), st.size1 = 1, st.size2 = 1;
+        } else {
+          st.size0 = u32(cols), st.size1 = u32(rows), st.size2 = u32(nco);
+          st.stride1 = u32(wl.ow), st.stride2 = u32(wl.oh * wl.ow);
+        }
+        e.store(st, tiles[k]);
       }
-      Instr cp = window_compute(wl, l.attrs.act, c.dt, nci, nco, ir, ic, rows, cols, first_ci, last_ci);
-      cp.in_buf = static_cast<uint32_t>(isa::Buffer::NBin);
-      cp.in_addr = u32(cur_in);
-      cp.w_addr = u32(w_sb);
-      cp.out_addr = u32(out_addr);
-      e.compute(cp, tile);
     }
-    Instr st = make_store(out_base + ((((dense ? grp * wl.cout : 0) + co0) * wl.oh + r0) * wl.ow + c0) * es, out_addr);
-    if (rows == wl.oh && cols == wl.ow && nco * rows * cols <= 65535) {
-      st.size0 = u32(nco * rows * cols), st.size1 = 1, st.size2 = 1;
-    } else {
-      st.size0 = u32(cols), st.size1 = u32(rows), st.size2 = u32(nco);
-      st.stride1 = u32(wl.ow), st.stride2 = u32(wl.oh * wl.ow);
-    }
-    e.store(st, tile);
   };
-  for (int64_t grp = 0; grp < (dense ? wl.groups : 1); ++grp) {
-    if (ws) {
+  const int64_t N = wl.batch;
+  if (ws) {
+    for (int64_t grp = 0; grp < (dense ? wl.groups : 1); ++grp)
       for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco)
-        for (int64_t r0 = 0; r0 < wl.oh; r0 += t.tr)
-          for (int64_t c0 = 0; c0 < wl.ow; c0 += t.tc) out_tile(grp, r0, c0, co0, r0 == 0 && c0 == 0, true);
-    } else {
+        for (int64_t s = 0; s < N; ++s)
+          for (int64_t r0 = 0; r0 < wl.oh; r0 += t.tr)
+            for (int64_t c0 = 0; c0 < wl.ow; c0 += t.tc)
+              out_tile(s, 1, grp, r0, c0, co0, s == 0 && r0 == 0 && c0 == 0, true);
+    return;
+  }
+  for (int64_t s0 = 0; s0 < N; s0 += t.tb)
+    for (int64_t grp = 0; grp < (dense ? wl.groups : 1); ++grp)
       for (int64_t r0 = 0; r0 < wl.oh; r0 += t.tr)
         for (int64_t c0 = 0; c0 < wl.ow; c0 += t.tc)
-          for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco) out_tile(grp, r0, c0, co0, true, co0 == 0);
-    }
-  }
+          for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco)
+            out_tile(s0, std::min(t.tb, N - s0), grp, r0, c0, co0, true, co0 == 0);
 }
 
 
@@ -564,8 +588,9 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   const int64_t es = c.esize;
   const FusedLayer& first = P.layers.front();
   const WinLayer& last = P.layers.back().wl;
-  const int64_t in_base = c.addr(c.g.layer(first.id).inputs[0]);
-  const int64_t out_base = c.addr(c.g.layer(P.add_id >= 0 ? P.add_id : P.layers.back().id).output);
+  const int in_data = c.g.layer(first.id).inputs[0];
+  const int out_data = c.g.layer(P.add_id >= 0 ? P.add_id : P.layers.back().id).output;
+  int64_t in_base = 0, out_base = 0;  // of the current sample
   // Slot sizes from the largest (unclipped) regions, as the planner sized them.
   const FusedSlots fs = fused_slots(P);
   const int64_t slot_elems[3] = {fs.slot[0], fs.slot[1], fs.slot[2]};
@@ -589,8 +614,11 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   }
   int64_t in_cnt = 0, w_cnt = 0, tile_cnt = 0;
   std::vector<AxisRegion> R, C;
+  // The batch: the whole group runs sample after sample; resident weights stay in SB.
+  for (int64_t sample = 0; sample < c.g.batch; ++sample)
   for (int64_t r0 = 0; r0 < last.oh; r0 += P.tr)
     for (int64_t c0 = 0; c0 < last.ow; c0 += P.tc) {
+      in_base = c.addr(in_data, sample), out_base = c.addr(out_data, sample);
       int64_t rlo = 0, rhi = 0, clo = 0, chi = 0;
       fused_axis(P.layers, true, r0, std::min(last.oh, r0 + P.tr), R, rlo, rhi);
       fused_axis(P.layers, false, c0, std::min(last.ow, c0 + P.tc), C, clo, chi);
@@ -1063,6 +1091,7 @@ bool win_layer_of(const Graph& g, int id, WinLayer& w) {
   w.h = in.h, w.w = in.w, w.oh = out.h, w.ow = out.w;
   w.kh = a.kernel_h, w.kw = a.kernel_w, w.sh = a.stride_h, w.sw = a.stride_w, w.dh = a.dil_h, w.dw = a.dil_w;
   w.pt = a.pad_top, w.pl = a.pad_left;
+  w.batch = g.batch;
   switch (l.op) {
     case OpKind::Conv:
       w.bias = a.has_bias;
@@ -1102,6 +1131,7 @@ bool win_layer_of(const Graph& g, int id, WinLayer& w) {
 Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const Schedule& sched) {
   Program p;
   p.dtype = opt.dtype;
+  p.batch = g.batch;
   Ctx c{g, arch, opt, arch_view(arch, opt.dtype, opt.pipeline), opt.dtype, isa::data_bytes(opt.dtype), {}, {}, {}, 0, 0, 0};
   c.nbin_half = c.av.nbin_elems * c.esize;
   c.sb_half = c.av.sb_elems * c.esize;
@@ -1131,7 +1161,8 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
       needed[r] = 1;
     }
   for (std::size_t d = 0; d < g.data.size(); ++d)
-    if (needed[d] && g.data[d].alias_of < 0) c.data_addr[d] = alloc(static_cast<uint64_t>(g.data[d].shape.elems() * c.esize));
+    if (needed[d] && g.data[d].alias_of < 0)
+      c.data_addr[d] = alloc(static_cast<uint64_t>(g.data[d].shape.elems() * c.esize * g.batch));
 
   // The weight layout in DRAM follows the tiles (fused groups: their channel chunks).
   std::map<int, TilePlan> plans;
@@ -1220,6 +1251,14 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   {
     int64_t n = 1;
     for (const GroupSchedule& gs : sched.groups) n += gs.est.instrs + 1;
+    // Every sample of every tensor, the weights and the program words (the estimate of their
+    // count) must fit DRAM before a program, whose size grows with the batch, is generated.
+    const uint64_t need = top + static_cast<uint64_t>(n) * isa::kInstrBytes;
+    if (need > arch.dram_bytes)
+      throw InputError("the tensors, weights and about " + std::to_string(n) + " instructions need " +
+                       std::to_string(need) + " B of DRAM" +
+                       (g.batch > 1 ? " at batch " + std::to_string(g.batch) : std::string()) + "; arch '" +
+                       arch.name + "' has dram.bytes = " + std::to_string(arch.dram_bytes));
     p.instrs.reserve(static_cast<std::size_t>(n + n / 8));
   }
   // Groups hand tensors to each other through DRAM; store fences, not barriers, order a
@@ -1227,7 +1266,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   StepEmitter e;
   DramWriters writers;
   for (std::size_t d = 0; d < g.data.size(); ++d)
-    if (c.data_addr[d] >= 0) writers.add_tensor(c.data_addr[d], g.data[d].shape.elems() * c.esize);
+    if (c.data_addr[d] >= 0) writers.add_tensor(c.data_addr[d], g.data[d].shape.elems() * c.esize * g.batch);
   writers.sort();
   for (std::size_t gi = 0; gi < sched.groups.size(); ++gi) {
     const GroupSchedule& grp = sched.groups[gi];
@@ -1237,10 +1276,17 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     se.name = g.layer(grp.layers.front()).name;
     for (int id : grp.layers) {
       se.members.push_back(g.layer(id).name);
-      se.macs += g.layer_macs(id);
+      se.macs += g.layer_macs(id) * g.batch;
     }
+    // Window layers and pyramid-fused groups order their own samples (weight reuse across the
+    // batch); the others run once per sample, addressing it through c.sample. A line-buffered
+    // group thus reloads its weights per sample.
+    auto per_sample = [&](const std::function<void()>& gen) {
+      for (c.sample = 0; c.sample < g.batch; ++c.sample) gen();
+      c.sample = 0;
+    };
     if (grp.fused() && grp.fused_plan.overlap != Overlap::Recompute) {
-      gen_linebuf(c, grp.fused_plan, e);
+      per_sample([&] { gen_linebuf(c, grp.fused_plan, e); });
     } else if (grp.fused()) {
       gen_fused(c, grp.fused_plan, e);
     } else {
@@ -1250,9 +1296,9 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
         if (win_layer_of(g, id, wl)) {
           gen_window(c, l, wl, grp.plans.at(id), e);
         } else if (l.op == OpKind::Add) {
-          gen_add(c, l, e);
+          per_sample([&] { gen_add(c, l, e); });
         } else {
-          gen_elementwise(c, l, e);
+          per_sample([&] { gen_elementwise(c, l, e); });
         }
       }
     }
@@ -1276,11 +1322,17 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   if (p.dram_footprint > arch.dram_bytes)
     throw InputError("the program and its tensors need " + std::to_string(p.dram_footprint) +
                      " B of DRAM; arch '" + arch.name + "' has dram.bytes = " + std::to_string(arch.dram_bytes));
-  p.input = {g.tensor(g.input).name, g.tensor(g.input).shape, static_cast<uint32_t>(c.addr(g.input))};
-  for (int o : g.outputs) p.outputs.push_back({g.tensor(o).name, g.tensor(o).shape, static_cast<uint32_t>(c.addr(o))});
-  for (int id : order) p.macs += g.layer_macs(id);
-  p.compulsory_bytes = p.weight_bytes + static_cast<uint64_t>(g.tensor(g.input).shape.elems() * c.esize);
-  for (int o : g.outputs) p.compulsory_bytes += static_cast<uint64_t>(g.tensor(o).shape.elems() * c.esize);
+  auto placement = [&](int d) {
+    return TensorPlacement{g.tensor(d).name, g.tensor(d).shape, static_cast<uint32_t>(c.addr(d, 0)),
+                           static_cast<uint64_t>(c.addr(d, 1) - c.addr(d, 0))};
+  };
+  p.input = placement(g.input);
+  for (int o : g.outputs) p.outputs.push_back(placement(o));
+  for (int id : order) p.macs += g.layer_macs(id) * g.batch;
+  p.compulsory_bytes =
+      p.weight_bytes + static_cast<uint64_t>(g.tensor(g.input).shape.elems() * c.esize * g.batch);
+  for (int o : g.outputs)
+    p.compulsory_bytes += static_cast<uint64_t>(g.tensor(o).shape.elems() * c.esize * g.batch);
   return p;
 }
 

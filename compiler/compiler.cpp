@@ -129,6 +129,10 @@ Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
   const bool replay = !opt.schedule_file.empty();
   if (replay && !planning.empty())
     throw InputError("--schedule cannot be combined with" + planning + ": the schedule already fixes the groups and tiles");
+  if (opt.batch) {
+    if (const std::string why = batch_problem(opt.batch); !why.empty()) throw InputError("--batch: " + why);
+    g.batch = opt.batch;
+  }
   infer_shapes(g);
   check_isa_limits(g);
   check_dram_image(g, arch, opt.dtype);

@@ -31,6 +31,7 @@ Pipeline parse_pipeline(const std::string& s);  // throws InputError
 // A manual tile for one layer (intra-layer loop unrolling); 0 means "choose automatically".
 struct TileOverride {
   int64_t cout = 0, cin = 0, rows = 0, cols = 0;
+  int64_t samples = 0;  // samples sharing each weight tile of an fc layer (Tile::tb)
 };
 
 struct CompileOptions {
@@ -49,6 +50,8 @@ struct CompileOptions {
   // and --tile are errors next to it.
   std::string schedule_file;
   bool emit_schedule = false;  // fill Program::schedule_yaml
+  // Samples per run (--batch); 0: the model's own (its `batch:` or ONNX dim 0, else 1).
+  int64_t batch = 0;
 };
 
 // An allocator that leaves new elements uninitialized (default- rather than value-initialized):
@@ -85,8 +88,11 @@ struct Segment {  // bytes placed in DRAM before the run
 
 struct TensorPlacement {
   std::string name;
-  Shape shape;
-  uint32_t addr = 0;  // DRAM byte address; elements are C x H x W, data width of the dtype
+  Shape shape;        // one sample
+  uint32_t addr = 0;  // DRAM byte address of sample 0; elements are C x H x W, data width of the dtype
+  // Bytes from one sample to the next: the sample size, or more for a view into a larger tensor
+  // (an output that is a channel slice of another), which the host gathers sample by sample.
+  uint64_t sample_stride = 0;
 };
 
 // One entry per value of Instr::layer: a layer or a fused group.
@@ -94,7 +100,7 @@ struct ScheduleEntry {
   std::string name;                  // the group's name (its first layer's, or the layer's)
   std::vector<std::string> members;  // layer names in the group
   std::string tiles;                 // human-readable tile decision, e.g. "co=16 ci=32 rows=4 cols=13"
-  int64_t macs = 0;
+  int64_t macs = 0;                  // the whole batch's
   int64_t est_cycles = 0;            // cost model estimate
   int64_t est_dram_bytes = 0;
   int64_t onchip_bytes = 0;          // NBin + NBout + SB bytes the tiling uses (all halves)
@@ -144,6 +150,7 @@ class InstrWords {
 
 struct Program {
   isa::DType dtype = isa::DType::Int16;
+  int64_t batch = 1;                // samples per run: the input and outputs hold this many
   InstrWords instrs;                // encoded words; ends with END
   uint32_t prog_addr = 0;           // DRAM byte address of the instruction words
   std::vector<Segment> constants;   // weights and biases, already in the dtype's format
@@ -152,9 +159,9 @@ struct Program {
   std::vector<ScheduleEntry> schedule;
   std::string schedule_yaml;        // the Schedule as YAML, when CompileOptions::emit_schedule
   uint64_t dram_footprint = 0;      // highest DRAM byte used + 1
-  int64_t macs = 0;
+  int64_t macs = 0;                 // the whole batch's
   uint64_t weight_bytes = 0;        // every weight and bias once, in the dtype
-  uint64_t compulsory_bytes = 0;    // weights + input + outputs, each once
+  uint64_t compulsory_bytes = 0;    // weights once + every sample's input and outputs
 };
 
 // YAML (*.yaml, *.yml) or ONNX (*.onnx), by extension. Throws InputError.
@@ -172,11 +179,13 @@ void canonicalize_for_inspect(Graph& g);
 // generates the program. Throws InputError when the arch cannot hold any tile of some layer.
 Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt);
 
-// The deterministic network input, in the dtype's data format (C x H x W).
+// The deterministic network input, in the dtype's data format (g.batch samples of C x H x W;
+// sample 0 is the batch-1 input, the others continue the same stream).
 std::vector<uint8_t> make_input(const Graph& g, isa::DType dtype, uint64_t seed = 1);
 
-// Golden executor: runs the canonicalized graph on `input` (data format) and returns each
-// network output in data format. int16 follows hw/isa/numerics.h exactly.
+// Golden executor: runs the canonicalized graph on `input` (data format, g.batch samples) sample
+// by sample and returns each network output in data format (every sample's, one after another).
+// int16 follows hw/isa/numerics.h exactly.
 std::vector<std::vector<uint8_t>> run_reference(const Graph& g, isa::DType dtype,
                                                 const std::vector<uint8_t>& input);
 

@@ -58,9 +58,13 @@ int64_t WinLayer::weight_elems() const {
   return 0;
 }
 
+bool WinLayer::is_vector() const {
+  return kind == WinKind::Conv && groups == 1 && h == 1 && w == 1 && oh == 1 && ow == 1 && kh == 1 && kw == 1;
+}
+
 std::string Tile::str() const {
   return "co=" + std::to_string(tco) + " ci=" + std::to_string(tci) + " rows=" + std::to_string(tr) +
-         " cols=" + std::to_string(tc);
+         " cols=" + std::to_string(tc) + (tb > 1 ? " samples=" + std::to_string(tb) : "");
 }
 
 PipeMode pipe_mode(Pipeline p) {
@@ -136,7 +140,7 @@ bool tile_fits(const WinLayer& l, const ArchView& av, const Tile& t) {
   const int64_t ir = (t.tr - 1) * l.sh + (l.kh - 1) * l.dh + 1, ic = (t.tc - 1) * l.sw + (l.kw - 1) * l.dw + 1;
   const int64_t ch_in = dense(l) ? t.tci : t.tco;
   if (ch_in * ir * ic > av.nbin_elems) return false;
-  if (t.tco * t.tr * t.tc > av.nbout_elems) return false;
+  if (t.tco * t.tr * t.tc * t.tb > av.nbout_elems) return false;
   if (has_weights(l)) {
     const int64_t w = dense(l) ? t.tco * t.tci * l.kh * l.kw : t.tco * l.kh * l.kw;
     if (w + (l.bias ? t.tco : 0) > av.sb_elems) return false;
@@ -164,29 +168,33 @@ Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, boo
   const int64_t nsp = R.tiles * C.tiles, nco = ceil_div(l.cout, t.tco);
   const int64_t nci = dense(l) ? ceil_div(l.cin, t.tci) : 1;
   const int64_t G = dense(l) ? l.groups : 1;
+  // The batch: every sample runs every step; a weight tile is loaded once per pass over the
+  // batch (tb samples share it), once in all when resident or weight-stationary.
+  const int64_t N = l.batch, passes = ceil_div(N, t.tb);
   Estimate e;
-  e.steps = G * nsp * nco * nci;
+  e.steps = G * nsp * nco * nci * N;
   // Input: reloaded per output-channel tile unless one tile holds every input channel and
-  // the spatial loop is outermost.
-  const int64_t in_reload = dense(l) && (nci > 1 || ws) ? nco : 1;
-  const int64_t in_valid = G * R.valid * C.valid * l.cin * in_reload;
-  const int64_t in_padded = G * R.padded * C.padded * l.cin * in_reload;
+  // the spatial loop is outermost (and one sample at a time owns NBin).
+  const bool keep_input = dense(l) && nci == 1 && !ws && t.tb == 1;
+  const int64_t in_reload = dense(l) && !keep_input ? nco : 1;
+  const int64_t in_valid = G * R.valid * C.valid * l.cin * in_reload * N;
+  const int64_t in_padded = G * R.padded * C.padded * l.cin * in_reload * N;
   const int64_t w_elems = l.weight_elems();
-  const int64_t w_loads = resident || ws ? 1 : nsp;
+  const int64_t w_loads = resident || ws ? 1 : nsp * passes;
   e.dram_read = (in_valid + w_elems * w_loads) * av.esize;
-  const int64_t out_elems = G * l.cout * l.oh * l.ow;
+  const int64_t out_elems = G * l.cout * l.oh * l.ow * N;
   e.dram_write = out_elems * av.esize;
   // NFU: blocks of Tn outputs, `inner` cycles each (docs/isa.md).
-  const int64_t blocks = G * co_blocks * l.oh * l.ow;
+  const int64_t blocks = G * co_blocks * l.oh * l.ow * N;
   const int64_t drains = nci;  // every input-channel chunk drains (1 unless dense)
   int64_t compute = blocks * inner_total + (av.mode.fine ? e.steps * av.stages : blocks * drains * av.stages);
-  const int64_t nbin_b = in_padded * av.esize, sb_b = w_elems * nsp * av.esize;
+  const int64_t nbin_b = in_padded * av.esize, sb_b = w_elems * nsp * N * av.esize;
   const int64_t nbout_b = out_elems * 4 * (2 * nci - 1);
   compute = std::max({compute, nbin_b / av.nbin_port, sb_b / av.sb_port, nbout_b / av.nbout_port});
   // DMA: one run per (channel, row) of an input tile narrower than the map or padded at its
   // sides (its rows in the buffer are then wider than in DRAM); weights are laid out tile by
   // tile in DRAM, so a weight tile is one run.
-  const int64_t in_loads = dense(l) && nci == 1 && !ws ? G * nsp : e.steps;
+  const int64_t in_loads = keep_input ? G * nsp * N : e.steps;
   const int64_t ch_per_load = dense(l) ? std::min(t.tci, l.cin) : std::min(t.tco, l.cout);
   const int64_t loads_per_sp = in_loads / std::max<int64_t>(1, nsp);
   int64_t in_runs;
@@ -194,11 +202,12 @@ Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, boo
     in_runs = (R.tiles == 1 && R.valid == l.h) ? loads_per_sp : loads_per_sp * R.tiles * ch_per_load;
   else
     in_runs = loads_per_sp * ch_per_load * R.valid * C.tiles;
-  const int64_t w_instrs = has_weights(l) ? (resident ? 1 : (ws ? G * nco : e.steps)) * (l.bias ? 2 : 1) : 0;
+  const int64_t w_instrs =
+      has_weights(l) ? (resident ? 1 : (ws ? G * nco : G * nsp * nco * nci * passes)) * (l.bias ? 2 : 1) : 0;
   const int64_t load = dma_time(static_cast<double>(e.dram_read), in_runs + w_instrs, in_loads + w_instrs, av);
-  const int64_t out_tiles = G * nsp * nco;
+  const int64_t out_tiles = G * nsp * nco * N;
   const int64_t out_runs = (t.tc >= l.ow) ? (t.tr >= l.oh ? out_tiles : out_tiles * std::min(t.tco, l.cout))
-                                          : G * l.cout * l.oh * C.tiles;
+                                          : G * l.cout * l.oh * C.tiles * N;
   const int64_t store = dma_time(static_cast<double>(e.dram_write), out_runs, out_tiles, av);
   e.cycles = combine(compute, load, store, e.steps, av.mode);
   e.instrs = in_loads + w_instrs + e.steps + out_tiles + (av.mode.sync ? e.steps : 0);
@@ -207,7 +216,8 @@ Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, boo
     const int64_t ir = (t.tr - 1) * l.sh + (l.kh - 1) * l.dh + 1, ic = (t.tc - 1) * l.sw + (l.kw - 1) * l.dw + 1;
     const int64_t tco = std::min(t.tco, l.cout), tci = dense(l) ? std::min(t.tci, l.cin) : tco;
     const int64_t wt = has_weights(l) ? (dense(l) ? tco * tci * l.kh * l.kw : tco * l.kh * l.kw) + (l.bias ? tco : 0) : 0;
-    e.onchip = D * tci * ir * ic * av.esize + D * tco * t.tr * t.tc * 4 + (resident ? l.weight_elems() : D * wt) * av.esize;
+    e.onchip = D * tci * ir * ic * av.esize + D * tco * t.tr * t.tc * t.tb * 4 +
+               (resident ? l.weight_elems() : D * wt) * av.esize;
   }
   return e;
 }
@@ -221,6 +231,9 @@ bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TileP
                                : candidates(l.cin, av.tn);
   const auto trs = fixed.tr ? std::vector<int64_t>{std::min(fixed.tr, l.oh)} : candidates(l.oh, 1);
   const auto tcs = fixed.tc ? std::vector<int64_t>{std::min(fixed.tc, l.ow)} : candidates(l.ow, 1);
+  const auto tbs = !l.is_vector() || l.batch == 1 ? std::vector<int64_t>{1}
+                   : fixed.tb > 0                 ? std::vector<int64_t>{std::min(fixed.tb, l.batch)}
+                                                  : candidates(l.batch, 1);
   bool found = false;
   std::vector<AxisSums> rsum(trs.size()), csum(tcs.size());
   for (std::size_t i = 0; i < trs.size(); ++i) rsum[i] = axis_sums(l.oh, trs[i], l.sh, l.kh, l.dh, l.pt, l.h);
@@ -229,36 +242,41 @@ bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TileP
     const int64_t co_blocks = blocks_sum(l.cout, tco, av.tn);
     for (int64_t tci : cis) {
       const int64_t inner_total = inner_sum(l, tci, av.tn);
-      for (std::size_t ic = 0; ic < tcs.size(); ++ic) {
-        const int64_t tc = tcs[ic];
-        // The largest row count that fits (fits is monotone in rows).
-        Tile t{tco, dense(l) ? tci : tco, 0, tc};
-        std::size_t ir = trs.size();
-        for (std::size_t k = trs.size(); k-- > 0;) {
-          t.tr = trs[k];
-          if (tile_fits(l, av, t)) {
-            ir = k;
-            break;
+      for (std::size_t ic = 0; ic < tcs.size(); ++ic)
+        for (int64_t tb : tbs) {
+          const int64_t tc = tcs[ic];
+          // The largest row count that fits (fits is monotone in rows).
+          Tile t{tco, dense(l) ? tci : tco, 0, tc, tb};
+          std::size_t ir = trs.size();
+          for (std::size_t k = trs.size(); k-- > 0;) {
+            t.tr = trs[k];
+            if (tile_fits(l, av, t)) {
+              ir = k;
+              break;
+            }
+          }
+          if (ir == trs.size()) continue;
+          t.tr = trs[ir];
+          const bool resident = dense(l) ? (l.groups == 1 && tco >= l.cout && t.tci >= l.cin)
+                                         : (has_weights(l) && tco >= l.cout);
+          // Resident weights are loaded once whatever the order: samples share them without tb.
+          if (tb > 1 && resident) continue;
+          for (int ws = 0; ws < 2; ++ws) {
+            // weight-stationary needs one input-channel tile (dense) and weights to reuse; its
+            // samples already share each weight tile
+            if (ws && (resident || tb > 1 || !has_weights(l) || (dense(l) && t.tci < l.cin))) continue;
+            const Estimate e =
+                estimate_from(l, av, t, resident, ws, rsum[ir], csum[ic], co_blocks, inner_total);
+            if (!found || e.cycles < out.est.cycles ||
+                (e.cycles == out.est.cycles && e.dram_bytes() < out.est.dram_bytes())) {
+              out.tile = t;
+              out.resident_weights = resident;
+              out.weight_stationary = ws;
+              out.est = e;
+              found = true;
+            }
           }
         }
-        if (ir == trs.size()) continue;
-        t.tr = trs[ir];
-        const bool resident = dense(l) ? (l.groups == 1 && tco >= l.cout && t.tci >= l.cin)
-                                       : (has_weights(l) && tco >= l.cout);
-        for (int ws = 0; ws < 2; ++ws) {
-          // weight-stationary needs one input-channel tile (dense) and weights to reuse
-          if (ws && (resident || !has_weights(l) || (dense(l) && t.tci < l.cin))) continue;
-          const Estimate e = estimate_from(l, av, t, resident, ws, rsum[ir], csum[ic], co_blocks, inner_total);
-          if (!found || e.cycles < out.est.cycles ||
-              (e.cycles == out.est.cycles && e.dram_bytes() < out.est.dram_bytes())) {
-            out.tile = t;
-            out.resident_weights = resident;
-            out.weight_stationary = ws;
-            out.est = e;
-            found = true;
-          }
-        }
-      }
     }
   }
   return found;

@@ -23,11 +23,20 @@ struct WinLayer {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
   int64_t pt = 0, pl = 0;     // leading padding (trailing padding follows from the shapes)
   bool bias = false;
+  int64_t batch = 1;             // samples (the graph's batch)
   int64_t weight_elems() const;  // all groups
+  // A matrix-vector layer (fc, or a 1x1 conv on a 1x1 map): the one whose weight tiles a batch
+  // shares (Tile::tb).
+  bool is_vector() const;
 };
 
 struct Tile {
   int64_t tco = 0, tci = 0, tr = 0, tc = 0;
+  // Samples that share each weight tile (matrix-vector layers at batch > 1): the weight tile is
+  // loaded once and run over tb samples' input vectors, whose tb output tiles sit in NBout side
+  // by side. 1: samples are an outer loop (weights reloaded per sample unless resident or
+  // weight-stationary).
+  int64_t tb = 1;
   std::string str() const;
 };
 
@@ -76,7 +85,8 @@ struct ArchView {  // what the tiler needs from ArchParams, per dtype and mode
 // (what coarse/full fall back to for a group where halving the buffers costs more than it gains).
 ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p, int depth = 0);
 
-// Fits `t` (0 fields free) for `l`; returns false when nothing fits. Never throws.
+// Fits `t` (0 fields free; tb 0 free too, where tb > 1 applies) for `l`; returns false when
+// nothing fits. Never throws.
 bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out);
 Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws);
 // Sum over tiles of size t covering n of ceil(tile / tn): Tn-blocks of a tiled channel axis.

@@ -1,8 +1,10 @@
 // The compiler's graph: layer nodes (an op and its attributes) and data nodes (tensors with a
-// shape, a producer, consumers and a placement). Batch is 1; tensors are C x H x W.
+// shape, a producer, consumers and a placement). Tensors are C x H x W per sample; the graph's
+// batch says how many samples one run carries (each tensor holds them one after another).
 #pragma once
 
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -18,6 +20,32 @@ namespace fusesim::compiler {
 constexpr int64_t kMaxTensorElems = int64_t{1} << 31;
 constexpr int64_t kMaxWindowAttr = int64_t{1} << 24;
 constexpr int64_t kMaxLayerMacs = int64_t{1} << 48;
+// Samples per run (--batch, the model's `batch:`, ONNX's dim 0): at most kMaxBatch, a limit far
+// past any batch an inference accelerator runs (the DRAM image check bounds it further).
+constexpr int64_t kMaxBatch = 4096;
+// Why `n` is not a valid batch ("" when it is): 1 <= n <= kMaxBatch. Inline: the sweep spec
+// checker uses it without linking the compiler.
+inline std::string batch_problem(int64_t n) {
+  if (n < 1) return "the batch must be >= 1, got " + std::to_string(n);
+  if (n > kMaxBatch)
+    return "the batch must be <= " + std::to_string(kMaxBatch) + ", got " + std::to_string(n);
+  return "";
+}
+// The same for a batch written as text (--batch, the sweep key `batch`): a plain integer.
+// Sets `out` when valid.
+inline std::string batch_text_problem(const std::string& text, int64_t& out) {
+  std::size_t used = 0;
+  long long v = 0;
+  try {
+    v = std::stoll(text, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used == 0 || used != text.size()) return "expected an integer batch, got '" + text + "'";
+  std::string why = batch_problem(v);
+  if (why.empty()) out = v;
+  return why;
+}
 
 // a * b for non-negative operands; false (and `out` untouched) when it does not fit int64.
 bool checked_mul(int64_t a, int64_t b, int64_t& out);
@@ -103,6 +131,7 @@ class Graph {
  public:
   std::string name;
   uint64_t seed = 1;          // for generated weights and inputs
+  int64_t batch = 1;          // samples per run; every tensor holds `batch` C x H x W samples
   // NFU-3's interpolation segments (arch nfu.pwl_segments), set by compile(): the reference
   // executor interpolates with the same table as the hw model.
   uint32_t nfu_pwl_segments = 16;
@@ -127,7 +156,7 @@ class Graph {
   std::vector<int> topo_order() const;
   // Removes layer `id`, making its consumers read `replacement` instead of its output.
   void bypass(int id, int replacement);
-  // Multiply-accumulates of Conv and FullyConnected (0 for other ops), from shapes.
+  // Multiply-accumulates of Conv and FullyConnected (0 for other ops), from shapes: per sample.
   int64_t layer_macs(int id) const;
   // Every weight and bias; BatchNorm counts gamma and beta (as torch's parameters()).
   int64_t layer_params(int id) const;

@@ -213,9 +213,32 @@ class Executor {
 
 }  // namespace
 
-std::vector<std::vector<uint8_t>> run_reference(const Graph& g, isa::DType dtype, const std::vector<uint8_t>& input) {
+namespace {
+std::vector<std::vector<uint8_t>> run_sample(const Graph& g, isa::DType dtype,
+                                             const std::vector<uint8_t>& input) {
   if (dtype == isa::DType::Int16) return Executor<int16_t>(g).run(input);
   return Executor<float>(g).run(input);
+}
+}  // namespace
+
+std::vector<std::vector<uint8_t>> run_reference(const Graph& g, isa::DType dtype,
+                                                const std::vector<uint8_t>& input) {
+  if (g.batch <= 1) return run_sample(g, dtype, input);
+  // The samples are independent: each runs through the whole graph on its own, as the
+  // definition of a batch says, whatever order the program interleaves them in.
+  const std::size_t per = input.size() / static_cast<std::size_t>(g.batch);
+  if (per * static_cast<std::size_t>(g.batch) != input.size())
+    throw std::logic_error("reference: the input does not hold " + std::to_string(g.batch) +
+                           " equal samples");
+  std::vector<std::vector<uint8_t>> out;
+  for (int64_t s = 0; s < g.batch; ++s) {
+    const auto first = input.begin() + static_cast<std::ptrdiff_t>(per * static_cast<std::size_t>(s));
+    const std::vector<uint8_t> sample(first, first + static_cast<std::ptrdiff_t>(per));
+    std::vector<std::vector<uint8_t>> o = run_sample(g, dtype, sample);
+    if (out.empty()) out.resize(o.size());
+    for (std::size_t k = 0; k < o.size(); ++k) out[k].insert(out[k].end(), o[k].begin(), o[k].end());
+  }
+  return out;
 }
 
 }  // namespace fusesim::compiler

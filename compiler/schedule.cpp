@@ -29,8 +29,10 @@ bool plan_window(const Graph& g, const ArchView& av, const CompileOptions& opt, 
     }
   }
   Tile fixed;
+  fixed.tb = 0;
   auto it = opt.tiles.find(g.layer(id).name);
-  if (it != opt.tiles.end()) fixed = {it->second.cout, it->second.cin, it->second.rows, it->second.cols};
+  if (it != opt.tiles.end())
+    fixed = {it->second.cout, it->second.cin, it->second.rows, it->second.cols, it->second.samples};
   const bool ok = choose_tile(wl, av, fixed, tp);
   if (t_plan_cache) t_plan_cache->plans[key] = {ok, tp};
   return ok;
@@ -66,13 +68,31 @@ std::string describe(const TilePlan& tp) {
   return tp.tile.str() + (tp.resident_weights ? " w-resident" : tp.weight_stationary ? " w-stationary" : "");
 }
 
+// `e` repeated for `n` samples (the on-chip footprint is the same).
+Estimate per_samples(Estimate e, int64_t n) {
+  e.cycles *= n, e.dram_read *= n, e.dram_write *= n, e.steps *= n, e.instrs *= n;
+  return e;
+}
+
+// A fused group runs sample after sample. Pyramid groups with resident weights load them once
+// for the whole batch; line-buffered groups load theirs per sample (codegen).
+Estimate fused_batch_estimate(const Graph& g, const FusedPlan& P, int64_t esize) {
+  Estimate e = per_samples(P.est, g.batch);
+  if (g.batch > 1 && P.resident && P.overlap == Overlap::Recompute) {
+    int64_t w = 0;
+    for (const FusedLayer& f : P.layers) w += f.wl.weight_elems() * esize;
+    e.dram_read -= (g.batch - 1) * std::min(w, P.est.dram_read);
+  }
+  return e;
+}
+
 // The group's estimate and summary from its plans (unfused groups: the sum over the layers).
 void summarize(const Graph& g, const ArchView& av, const CompileOptions& opt, GroupSchedule& gs) {
   Estimate& est = gs.est;
   est = Estimate{};
   gs.tiles.clear();
   if (gs.fused()) {
-    est = gs.fused_plan.est;
+    est = fused_batch_estimate(g, gs.fused_plan, av.esize);
     gs.tiles = gs.fused_plan.str();
   } else {
     for (int id : gs.layers) {
@@ -86,8 +106,11 @@ void summarize(const Graph& g, const ArchView& av, const CompileOptions& opt, Gr
       } else {
         const int64_t n = g.tensor(l.output).shape.elems();
         const int64_t cap = std::min(av.nbin_elems, av.nbout_elems);
-        Estimate e = l.op == OpKind::Add ? estimate_elementwise(n, 2, 2, std::min(av.nbin_elems / 2, av.nbout_elems), av)
-                                         : estimate_elementwise(n, 1, 1, cap, av);
+        const Estimate e =
+            per_samples(l.op == OpKind::Add
+                            ? estimate_elementwise(n, 2, 2, std::min(av.nbin_elems / 2, av.nbout_elems), av)
+                            : estimate_elementwise(n, 1, 1, cap, av),
+                        g.batch);
         est.cycles += e.cycles, est.dram_read += e.dram_read, est.dram_write += e.dram_write, est.steps += e.steps;
         est.instrs += e.instrs;
         est.onchip = std::max(est.onchip, cap * (av.esize + 4) * av.mode.depth);
@@ -220,6 +243,13 @@ std::string check_group(const Graph& g, const ArchParams& arch, const CompileOpt
         return "layer '" + g.layer(id).name + "': weights can be resident only when one tile holds them all";
       if (tp.weight_stationary && (tp.resident_weights || !weights || (dense && t.tci < wl.cin)))
         return "layer '" + g.layer(id).name + "': the weight-stationary order needs weights and one input-channel tile";
+      if (t.tb < 1 || t.tb > wl.batch)
+        return "layer '" + g.layer(id).name + "': samples " + std::to_string(t.tb) + " is outside 1.." +
+               std::to_string(wl.batch) + " (the batch)";
+      if (t.tb > 1 && (!wl.is_vector() || tp.resident_weights || tp.weight_stationary))
+        return "layer '" + g.layer(id).name +
+               "': samples > 1 (a weight tile shared by several samples) needs an fc " +
+               "layer with streamed weights in the spatial order";
       tp.est = estimate(wl, av, t, tp.resident_weights, tp.weight_stationary);
     }
   }
@@ -295,7 +325,8 @@ std::vector<BufferSlot> group_slots(const Graph& g, const ArchParams& arch, cons
     const bool dn = wl.kind == WinKind::Conv;
     const int64_t ir = (t.tr - 1) * wl.sh + (wl.kh - 1) * wl.dh + 1, ic = (t.tc - 1) * wl.sw + (wl.kw - 1) * wl.dw + 1;
     add(name + " input tile", isa::Buffer::NBin, 0, (dn ? t.tci : t.tco) * ir * ic * es, D);
-    add(name + " output tile", isa::Buffer::NBout, 0, t.tco * t.tr * t.tc * 4, D);
+    add(name + (t.tb > 1 ? " output tiles of " + std::to_string(t.tb) + " samples" : " output tile"),
+        isa::Buffer::NBout, 0, t.tco * t.tr * t.tc * t.tb * 4, D);
     if (dn || wl.kind == WinKind::DwConv) {
       const int64_t chunk = (dn ? t.tco * t.tci : t.tco) * wl.kh * wl.kw + (wl.bias ? t.tco : 0);
       if (tp.resident_weights)

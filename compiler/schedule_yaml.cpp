@@ -27,6 +27,7 @@ std::vector<std::string> tile_keys(WinKind k) {
   if (k == WinKind::Conv) keys.push_back("ci");
   keys.insert(keys.end(), {"rows", "cols"});
   if (has_weights(k)) keys.insert(keys.end(), {"order", "weights"});
+  if (k == WinKind::Conv) keys.push_back("samples");  // Tile::tb (fc layers at batch > 1)
   return keys;
 }
 
@@ -54,6 +55,7 @@ void emit_tile(YAML::Emitter& y, const WinLayer& wl, const TilePlan& tp) {
   if (has_weights(wl.kind))
     y << YAML::Key << "order" << YAML::Value << order_name(tp.weight_stationary) << YAML::Key << "weights"
       << YAML::Value << weights_name(tp.resident_weights);
+  if (tp.tile.tb > 1) y << YAML::Key << "samples" << YAML::Value << tp.tile.tb;
   y << YAML::EndMap;
 }
 
@@ -117,7 +119,8 @@ class ScheduleReader {
   Schedule read() {
     const YAML::Node root = yamlu::load_file(file_);
     if (!root.IsMap()) fail(root, "", "expected a schedule (a map with model and groups; docs/schedule.md)");
-    yamlu::expect_keys(file_, root, "", {"model", "arch", "dtype", "pipeline", "elimination", "groups"});
+    yamlu::expect_keys(file_, root, "",
+                       {"model", "arch", "dtype", "pipeline", "elimination", "batch", "groups"});
     check_header(root);
     const YAML::Node groups = need(root, "groups", "");
     if (!groups.IsSequence()) fail(groups, "groups", "expected a list of groups");
@@ -180,6 +183,7 @@ class ScheduleReader {
     same("dtype", dtype_name(opt_.dtype), "--dtype");
     same("pipeline", pipeline_name(opt_.pipeline), "--pipeline");
     same("elimination", opt_.elimination ? "on" : "off", "--elimination");
+    same("batch", std::to_string(g_.batch), "--batch");
   }
 
   // The group's layer ids: known, scheduled, in topological order, each once.
@@ -230,6 +234,7 @@ class ScheduleReader {
     tp.tile.tci = wl.kind == WinKind::Conv ? positive(t, "ci", tp_path) : tp.tile.tco;
     tp.tile.tr = positive(t, "rows", tp_path);
     tp.tile.tc = positive(t, "cols", tp_path);
+    if (t["samples"]) tp.tile.tb = positive(t, "samples", tp_path);
     if (has_weights(wl.kind)) {
       tp.weight_stationary = one_of(need(t, "order", tp_path), tp_path + ".order",
                                     {"spatial", "weight-stationary"}) != "spatial";
@@ -379,6 +384,7 @@ std::string write_schedule_yaml(const Graph& g, const ArchParams& arch, const Co
   y << YAML::Key << "dtype" << YAML::Value << dtype_name(opt.dtype);
   y << YAML::Key << "pipeline" << YAML::Value << pipeline_name(opt.pipeline);
   y << YAML::Key << "elimination" << YAML::Value << (opt.elimination ? "on" : "off");
+  if (g.batch > 1) y << YAML::Key << "batch" << YAML::Value << g.batch;
   y << YAML::Key << "groups" << YAML::Value << YAML::BeginSeq;
   for (const GroupSchedule& gs : s.groups) emit_group(y, g, arch, opt, gs);
   y << YAML::EndSeq << YAML::EndMap;

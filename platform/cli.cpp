@@ -61,6 +61,7 @@ struct CommonOptions {
   std::string model, arch, dtype = "int16", fusion = "none", pipeline = "full", elimination = "on", overlap = "auto";
   std::vector<std::string> sets, tiles, fuse;
   std::string schedule, emit_schedule;  // replay a schedule file; write the schedule
+  std::string batch;                    // --batch (empty: the model's)
 };
 
 void add_model_options(po::options_description& d, CommonOptions& c) {
@@ -73,10 +74,11 @@ void add_model_options(po::options_description& d, CommonOptions& c) {
       ("pipeline", po::value(&c.pipeline)->default_value("full"), "pipelining: none, fine, coarse or full")
       ("fusion-overlap", po::value(&c.overlap)->default_value("auto"), "fused groups' overlapping rows/columns: recompute, cache-rows, cache-all or auto (the cost model's choice per group)")
       ("elimination", po::value(&c.elimination)->default_value("on"), "layer elimination: on or off")
-      ("tile", po::value(&c.tiles)->composing(), "manual tile: --tile LAYER=cout,cin,rows,cols (0 = auto; repeatable)")
+      ("tile", po::value(&c.tiles)->composing(), "manual tile: --tile LAYER=cout,cin,rows,cols[,samples] (0 = auto; samples: of a batch sharing each fc weight tile; repeatable)")
       ("fuse", po::value(&c.fuse)->composing(), "manual fused group: --fuse FIRST:LAST (a chain of layers; repeatable)")
       ("schedule", po::value(&c.schedule), "replay a schedule YAML (docs/schedule.md) instead of planning one; not with --fusion greedy|optimal, --fuse or --tile")
-      ("emit-schedule", po::value(&c.emit_schedule), "write the schedule (groups, tiles, buffers) as YAML to FILE ('-' for stdout), to edit and replay with --schedule");
+      ("emit-schedule", po::value(&c.emit_schedule), "write the schedule (groups, tiles, buffers) as YAML to FILE ('-' for stdout), to edit and replay with --schedule")
+      ("batch", po::value(&c.batch), "samples per run, 1 to 4096 (default: the model's `batch:` or ONNX dim 0, else 1)");
 }
 
 isa::DType parse_dtype(const std::string& s) {
@@ -117,8 +119,9 @@ compiler::TileOverride parse_tile(const std::string& spec, std::string& layer) {
     }
     if (v.back() < 0) throw InputError("--tile " + spec + ": sizes must be >= 0");
   }
-  if (v.size() != 4) throw InputError("--tile " + spec + ": expected four sizes cout,cin,rows,cols");
-  return {v[0], v[1], v[2], v[3]};
+  if (v.size() != 4 && v.size() != 5)
+    throw InputError("--tile " + spec + ": expected four sizes cout,cin,rows,cols (and optionally samples)");
+  return {v[0], v[1], v[2], v[3], v.size() == 5 ? v[4] : 0};
 }
 
 compiler::CompileOptions compile_options(const CommonOptions& c) {
@@ -141,6 +144,9 @@ compiler::CompileOptions compile_options(const CommonOptions& c) {
   }
   o.schedule_file = c.schedule;
   o.emit_schedule = !c.emit_schedule.empty();
+  if (!c.batch.empty())
+    if (const std::string why = compiler::batch_text_problem(c.batch, o.batch); !why.empty())
+      throw InputError("--batch: " + why);
   return o;
 }
 
@@ -284,7 +290,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::vector<uint8_t> input;
   if (functional)
     input = input_file.empty() ? compiler::make_input(g, copt.dtype, g.seed)
-                               : read_input_tensor(input_file, g.tensor(g.input).shape, copt.dtype, g.layout_free);
+                               : read_input_tensor(input_file, g.tensor(g.input).shape, copt.dtype, g.layout_free, g.batch);
 
   SimOptions sopt;
   sopt.functional = functional;
@@ -363,6 +369,12 @@ void print_schedule(std::ostream& os, const compiler::Program& p) {
        << std::setw(16) << s.macs << std::setw(14) << s.est_cycles << std::setw(16) << s.est_dram_bytes << std::setw(12)
        << s.onchip_bytes << "  " << members << "\n";
   }
+  if (p.batch > 1) {
+    int64_t est = 0;
+    for (const auto& s : p.schedule) est += s.est_cycles;
+    os << "batch " << p.batch << ": MACs and estimates are the whole batch's; " << est / p.batch
+       << " estimated cycles per sample\n";
+  }
 }
 
 int cmd_compile(const std::vector<std::string>& args) {
@@ -399,8 +411,8 @@ int cmd_compile(const std::vector<std::string>& args) {
   }
   if (report || (asm_file.empty() && c.emit_schedule.empty())) print_schedule(std::cout, prog);
   if (c.emit_schedule == "-") return 0;  // stdout holds the YAML
-  std::cout << g.name << ": " << prog.instrs.size() << " instructions, " << prog.schedule.size()
-            << " groups, compiled in " << std::fixed << std::setprecision(3) << secs << " s\n";
+  std::cout << g.name << (prog.batch > 1 ? " at batch " + std::to_string(prog.batch) : std::string()) << ": "
+            << prog.instrs.size() << " instructions, " << prog.schedule.size() << " groups, compiled in " << std::fixed << std::setprecision(3) << secs << " s\n";
   return 0;
 }
 
@@ -427,7 +439,7 @@ int cmd_inspect(const std::vector<std::string>& args) {
   if (json) {
     JsonWriter j(std::cout);
     j.begin_object();
-    j.kv("model", g.name).kv("input", g.tensor(g.input).shape.str());
+    j.kv("model", g.name).kv("input", g.tensor(g.input).shape.str()).kv("batch", g.batch);
     j.kv("macs", g.total_macs()).kv("params", g.total_params());
     j.kv("layers_count", static_cast<uint64_t>(order.size()));
     j.begin_array("layers");
@@ -443,7 +455,9 @@ int cmd_inspect(const std::vector<std::string>& args) {
     j.end_object();
     return 0;
   }
-  std::cout << g.name << ": input " << g.tensor(g.input).shape.str() << ", " << order.size() << " layers\n";
+  std::cout << g.name << ": input " << g.tensor(g.input).shape.str()
+            << (g.batch > 1 ? " (batch " + std::to_string(g.batch) + ")" : std::string()) << ", " << order.size()
+            << " layers\n";
   std::cout << std::left << std::setw(36) << "layer" << std::setw(16) << "op" << std::setw(16) << "output"
             << std::right << std::setw(16) << "MACs" << std::setw(14) << "params" << "\n";
   for (int id : order) {

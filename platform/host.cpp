@@ -103,8 +103,12 @@ void HostDriver::run() {
   if (input_ && result_.error == 0) {
     const uint32_t esize = isa::data_bytes(program_.dtype);
     for (const auto& out : program_.outputs) {
-      std::vector<uint8_t> bytes(static_cast<std::size_t>(out.shape.elems()) * esize);
-      read_dram(out.addr, bytes.data(), bytes.size());
+      // sample by sample: an output that is a view into a larger tensor has a wider stride
+      const std::size_t sample = static_cast<std::size_t>(out.shape.elems()) * esize;
+      std::vector<uint8_t> bytes(sample * static_cast<std::size_t>(program_.batch));
+      for (int64_t s = 0; s < program_.batch; ++s)
+        read_dram(out.addr + static_cast<uint64_t>(s) * out.sample_stride,
+                  bytes.data() + static_cast<std::size_t>(s) * sample, sample);
       result_.outputs.push_back(std::move(bytes));
     }
   }

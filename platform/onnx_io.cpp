@@ -47,15 +47,16 @@ void require_float(const std::string& path, const FloatTensor& t, const char* op
 }  // namespace
 
 std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape,
-                                       isa::DType dtype, bool any_batch) {
+                                       isa::DType dtype, bool any_batch, int64_t batch) {
   const FloatTensor t = read_float_tensor(path);
   require_float(path, t, "--input");
-  if (!any_batch && t.dims.size() >= 2 && t.dims[0] != 1)
+  if (!any_batch && t.dims.size() >= 2 && t.dims[0] != batch)
     throw InputError(path + ": tensor " + compiler::dims_str(t.dims) + " has batch " +
-                     std::to_string(t.dims[0]) + " (fusesim runs batch 1)");
-  if (static_cast<int64_t>(t.values.size()) != shape.elems())
+                     std::to_string(t.dims[0]) + ", the network runs batch " + std::to_string(batch) +
+                     " (the model's batch or --batch)");
+  if (static_cast<int64_t>(t.values.size()) != shape.elems() * batch)
     throw InputError(path + ": tensor " + compiler::dims_str(t.dims) + " does not fit the network input " +
-                     shape.str());
+                     (batch > 1 ? std::to_string(batch) + "x" : std::string()) + shape.str());
   std::vector<uint8_t> bytes(t.values.size() * isa::data_bytes(dtype));
   if (dtype == isa::DType::Fp32) {
     std::memcpy(bytes.data(), t.values.data(), bytes.size());
@@ -88,8 +89,8 @@ std::vector<int64_t> onnx_dims(const compiler::Graph& g, int data_id) {
   const int p = d.producer;
   const bool vector = p >= 0 && (g.layer(p).op == compiler::OpKind::FullyConnected ||
                                  g.layer(p).op == compiler::OpKind::Flatten);
-  if (vector) return {1, d.shape.elems()};
-  return {1, d.shape.c, d.shape.h, d.shape.w};
+  if (vector) return {g.batch, d.shape.elems()};
+  return {g.batch, d.shape.c, d.shape.h, d.shape.w};
 }
 
 CheckResult compare_with_expected(const std::vector<float>& got, const FloatTensor& want, Tolerance tol,

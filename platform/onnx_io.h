@@ -25,17 +25,18 @@ FloatTensor read_float_tensor(const std::string& path);
 // Writes `t` as a float TensorProto (raw_data). Throws InputError when the file cannot be written.
 void write_float_tensor(const std::string& path, const FloatTensor& t);
 
-// The network input from a TensorProto file, in the program's data format (C x H x W; int16
-// Q8.8 or fp32). It must be a float tensor, the element count must match `shape` and the batch
-// must be 1 unless `any_batch` (an element-wise graph, Graph::layout_free) (else an InputError).
+// The network input from a TensorProto file, in the program's data format (`batch` samples of
+// C x H x W; int16 Q8.8 or fp32). It must be a float tensor, the element count must match
+// `batch` x `shape` and its dim 0 must be `batch` unless `any_batch` (an element-wise graph,
+// Graph::layout_free) (else an InputError).
 std::vector<uint8_t> read_input_tensor(const std::string& path, const compiler::Shape& shape,
-                                       isa::DType dtype,
-                                       bool any_batch = false);
+                                       isa::DType dtype, bool any_batch = false, int64_t batch = 1);
 
 // Data-format bytes (an output of the simulation) as floats: int16 is dequantized from Q8.8.
 std::vector<float> data_to_floats(const std::vector<uint8_t>& bytes, isa::DType dtype);
 
-// ONNX dims of a graph tensor: [1,N] after a fully connected layer or a flatten, else [1,C,H,W].
+// ONNX dims of a graph tensor: [B,N] after a fully connected layer or a flatten, else [B,C,H,W]
+// (B: the graph's batch).
 std::vector<int64_t> onnx_dims(const compiler::Graph& g, int data_id);
 
 struct Tolerance {

@@ -89,13 +89,15 @@ void print_summary(std::ostream& os, const RunReport& r) {
   const hw::Stats& s = r.sim->stats;
   const double time_us = static_cast<double>(s.cycles) * a.period_ns() / 1000.0;
   const double avg_bw = gbps(s.dram_read_bytes + s.dram_write_bytes, s.cycles, a.clock_ghz);
+  const int64_t batch = r.program->batch;
   std::ostringstream o;
   o << std::fixed;
   o << "fusesim " << version() << ": " << r.model_name << " on " << a.name << " ("
     << (r.copt.dtype == isa::DType::Int16 ? "int16" : "fp32") << ", "
     << (r.functional ? "functional" : "timing") << ", fusion " << compiler::fusion_name(r.copt.fusion)
     << ", pipeline " << compiler::pipeline_name(r.copt.pipeline) << ", elimination "
-    << (r.copt.elimination ? "on" : "off") << ")\n";
+    << (r.copt.elimination ? "on" : "off") << (batch > 1 ? ", batch " + std::to_string(batch) : std::string())
+    << ")\n";
   o << "  cycles           " << std::setw(16) << grouped(s.cycles) << "   " << std::setprecision(3)
     << time_us / 1000.0 << " ms at " << std::setprecision(2) << a.clock_ghz << " GHz\n";
   o << "  MACs             " << std::setw(16) << grouped(s.macs) << "   NFU utilization "
@@ -107,6 +109,10 @@ void print_summary(std::ostream& os, const RunReport& r) {
     << a.dram_bandwidth_gbps << " GB/s peak)\n";
   o << "  energy           " << std::setw(13) << std::setprecision(3) << energy_of(a, s).total() / 1e9
     << " mJ\n";
+  if (batch > 1)
+    o << "  per sample       " << std::setw(16) << grouped(s.cycles / static_cast<uint64_t>(batch))
+      << "   cycles, " << std::setprecision(3) << energy_of(a, s).total() / 1e9 / static_cast<double>(batch)
+      << " mJ (batch " << batch << ")\n";
   o << "  instructions     " << std::setw(16) << grouped(r.program->instrs.size()) << "   in "
     << r.program->schedule.size() << " layer groups\n";
   const double wall = r.sim->wall_seconds;
@@ -138,6 +144,12 @@ void write_report_json(const std::string& path, const RunReport& r) {
   j.kv("status", r.sim->finished ? "ok" : "fault");
   if (!r.sim->fault.empty()) j.kv("fault", r.sim->fault);
   j.kv("cycles", s.cycles).kv("time_ns", static_cast<double>(s.cycles) * a.period_ns());
+  // The batch and the per-sample figures (the totals above are the whole batch's).
+  const double batch = static_cast<double>(r.program->batch);
+  j.kv("batch", static_cast<uint64_t>(r.program->batch));
+  j.kv("cycles_per_sample", static_cast<double>(s.cycles) / batch);
+  j.kv("time_ns_per_sample", static_cast<double>(s.cycles) * a.period_ns() / batch);
+  j.kv("energy_pj_per_sample", e.total() / batch);
   j.kv("macs", s.macs).kv("compiled_macs", r.program->macs);
   j.kv("nfu_utilization", utilization(s.macs, s.cycles, a));
   j.kv("dram_read_bytes", s.dram_read_bytes).kv("dram_write_bytes", s.dram_write_bytes);
@@ -201,8 +213,10 @@ void write_report_json(const std::string& path, const RunReport& r) {
     j.end_array();
     j.kv("macs", se.macs).kv("est_cycles", se.est_cycles).kv("est_dram_bytes", se.est_dram_bytes);
     j.kv("onchip_bytes", se.onchip_bytes);
-    if (i < s.layers.size() && s.layers[i].first_cycle != UINT64_MAX)
-      j.kv("sim_cycles", s.layers[i].last_cycle - s.layers[i].first_cycle);
+    if (i < s.layers.size() && s.layers[i].first_cycle != UINT64_MAX) {
+      const uint64_t cyc = s.layers[i].last_cycle - s.layers[i].first_cycle;
+      j.kv("sim_cycles", cyc).kv("sim_cycles_per_sample", static_cast<double>(cyc) / batch);
+    }
     j.end_object();
   }
   j.end_array();
@@ -283,11 +297,13 @@ void write_layers_csv(const std::string& path, const RunReport& r) {
   std::ofstream f(path);
   f << "index,name,layers,start_cycle,end_cycle,cycles,attributed_cycles,"
        "stall_load_token,stall_compute_token,stall_store_token,"
-       "stall_nfu_wait_load,stall_load_wait_nfu,stall_store_wait_nfu,stall_nfu_wait_store,stall_load_wait_store_fence,"
+       "stall_nfu_wait_load,stall_load_wait_nfu,stall_store_wait_nfu,stall_nfu_wait_store,stall_load_wait_"
+       "store_fence,"
        "stall_load_fetch,stall_compute_fetch,stall_store_fetch,"
        "macs,nfu_busy_cycles,nfu_utilization,dram_read_bytes,dram_write_bytes,fetch_bytes,avg_bw_gbps,"
        "nbin_read_bytes,nbin_write_bytes,sb_read_bytes,sb_write_bytes,nbout_read_bytes,nbout_write_bytes,"
-       "energy_pj\n";
+       "energy_pj,batch,cycles_per_sample,attributed_cycles_per_sample,energy_pj_per_sample\n";
+  const double batch = static_cast<double>(r.program->batch);
   const std::vector<LayerRow> rows = layer_rows(r);
   for (std::size_t i = 0; i < rows.size(); ++i) {
     const hw::LayerStats& l = rows[i].stats;
@@ -303,8 +319,10 @@ void write_layers_csv(const std::string& path, const RunReport& r) {
     f << ',' << l.macs << ',' << l.nfu_busy_cycles << ',' << utilization(l.macs, cyc, a) << ',' << read << ','
       << l.dram_write_bytes << ',' << l.fetch_bytes << ',' << gbps(read + l.dram_write_bytes, cyc, a.clock_ghz);
     for (int b = 0; b < 3; ++b) f << ',' << l.buffers[b].read_bytes << ',' << l.buffers[b].write_bytes;
-    f << ',' << std::fixed << std::setprecision(3) << energy_of_layer(a, l, rows[i].attributed).total()
-      << std::defaultfloat << std::setprecision(6) << '\n';
+    const double energy = energy_of_layer(a, l, rows[i].attributed).total();
+    f << ',' << std::fixed << std::setprecision(3) << energy << ',' << r.program->batch << ','
+      << static_cast<double>(cyc) / batch << ',' << static_cast<double>(rows[i].attributed) / batch << ','
+      << energy / batch << std::defaultfloat << std::setprecision(6) << '\n';
   }
 }
 

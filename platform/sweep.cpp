@@ -40,7 +40,8 @@ using Clock = std::chrono::steady_clock;
 // Metrics copied from each worker's report.json, in results column order.
 const std::vector<std::string> kMetrics = {"cycles",          "time_ns",        "macs",        "dram_read_bytes",
                                            "dram_write_bytes", "avg_bw_gbps",    "peak_bw_gbps", "nfu_utilization",
-                                           "energy_pj",       "onchip_bytes",   "compulsory_dram_bytes", "dram_fetch_bytes"};
+                                           "energy_pj",       "onchip_bytes",   "compulsory_dram_bytes", "dram_fetch_bytes",
+                                           "cycles_per_sample", "energy_pj_per_sample"};
 
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "compiler/graph.h"
 #include "isa/arch_params.h"
 #include "isa/errors.h"
 #include "isa/yaml_util.h"
@@ -26,7 +27,7 @@ constexpr const char* kDefaultArch = "configs/arch/diannao.yaml";
 // Base keys in the order they appear in every point and every results row.
 const std::vector<std::string> kBaseKeys = {"model", "arch", "dtype", "mode",
                                             "compiler.fusion", "compiler.pipeline", "compiler.elimination",
-                                            "compiler.overlap"};
+                                            "compiler.overlap", "batch"};
 constexpr std::size_t kMaxAxisValues = 10000;
 constexpr std::size_t kMaxPoints = 1000000;
 
@@ -72,6 +73,10 @@ void check_value(const SweepSpec& spec, const std::string& key, const std::strin
     one_of({"on", "off", "true", "false"});
   } else if (key == "compiler.overlap") {
     one_of({"auto", "recompute", "cache-rows", "cache-all"});
+  } else if (key == "batch") {
+    // the same rule as `fusesim run --batch` (a plain integer, 1..compiler::kMaxBatch)
+    int64_t b = 0;
+    if (const std::string why = compiler::batch_text_problem(v, b); !why.empty()) fail(spec.file, n, key_path, why);
   }
 }
 
@@ -119,7 +124,7 @@ Axis read_axis(const SweepSpec& spec, const YAML::Node& key_node, const YAML::No
   const std::string key_path = "axes." + a.key;
   if (!is_base_key(a.key) && !is_arch_key(a.key))
     fail(spec.file, key_node, key_path,
-         "unknown axis key (expected arch, arch.<key path>, model, dtype, mode, compiler.fusion, "
+         "unknown axis key (expected arch, arch.<key path>, model, dtype, mode, batch, compiler.fusion, "
          "compiler.pipeline, compiler.elimination or compiler.overlap)");
   std::vector<YAML::Node> nodes;  // one per value, for locations
   if (v.IsSequence()) {
@@ -187,11 +192,12 @@ SweepSpec parse_node(const YAML::Node& root, const std::string& file) {
 
   std::map<std::string, std::string> base = {{"arch", kDefaultArch}, {"dtype", "int16"}, {"mode", "timing"},
                                              {"compiler.fusion", "none"}, {"compiler.pipeline", "full"},
-                                             {"compiler.elimination", "on"}, {"compiler.overlap", "auto"}};
+                                             {"compiler.elimination", "on"}, {"compiler.overlap", "auto"},
+                                             {"batch", "1"}};
   std::map<std::string, YAML::Node> base_nodes;
   if (YAML::Node b = root["base"]) {
-    yamlu::expect_keys(file, b, "base", {"arch", "model", "dtype", "mode", "compiler"});
-    for (const char* k : {"arch", "model", "dtype", "mode"}) {
+    yamlu::expect_keys(file, b, "base", {"arch", "model", "dtype", "mode", "batch", "compiler"});
+    for (const char* k : {"arch", "model", "dtype", "mode", "batch"}) {
       if (!b[k]) continue;
       base[k] = yamlu::as_string(file, b[k], std::string("base.") + k);
       base_nodes[k] = b[k];
@@ -252,7 +258,7 @@ class PointResolver {
       if (k == name) return (k == "model" || k == "arch") ? Value::str(stem(v)) : Value::from_scalar(v);
     if (!is_arch_key(name))
       throw InputError(at + ": constraints: unknown name '" + name +
-                       "' (expected arch, arch.<key path>, model, dtype, mode or compiler.*)");
+                       "' (expected arch, arch.<key path>, model, dtype, mode, batch or compiler.*)");
     auto cached = arch_cache_.find(p.arch_path);
     if (cached == arch_cache_.end()) cached = arch_cache_.emplace(p.arch_path, yamlu::load_file(p.arch_path)).first;
     // Const lookups: operator[] on a mutable node would insert the missing keys.
@@ -292,7 +298,7 @@ std::vector<std::string> Point::run_args() const {
                                 "--dtype", get("dtype"), "--mode",            get("mode"), "--fusion",
                                 get("compiler.fusion"),  "--pipeline",        get("compiler.pipeline"),
                                 "--elimination",         get("compiler.elimination"), "--fusion-overlap",
-                                get("compiler.overlap")};
+                                get("compiler.overlap"), "--batch", get("batch")};
   for (const auto& [k, v] : params)
     if (is_arch_key(k)) {
       a.push_back("--set");

@@ -1,6 +1,7 @@
 // ONNX import: walks the graph's nodes in order, folds constant subgraphs, and maps each
-// runtime node onto a fusesim layer. ONNX tensors [1,C,H,W], [1,C,L] and [1,N] become
-// C x H x W, C x 1 x L and N x 1 x 1; anything else is reported as unsupported.
+// runtime node onto a fusesim layer. ONNX tensors [B,C,H,W], [B,C,L] and [B,N] become
+// C x H x W, C x 1 x L and N x 1 x 1 per sample, the graph's batch B being the input's dim 0;
+// anything else is reported as unsupported.
 #include "onnx_import.h"
 
 #include <google/protobuf/io/coded_stream.h>
@@ -202,13 +203,14 @@ class OnnxImporter {
     return s;
   }
 
-  // ONNX dims -> C x H x W. Batch must be 1 (except in an element-wise graph).
+  // ONNX dims -> C x H x W of one sample. Dim 0 must be the graph's batch (the input's dim 0):
+  // an op that moves data across samples has no mapping (except in an element-wise graph).
   Shape chw(int i, const std::vector<int64_t>& d) const {
     if (flat_ && d.size() >= 1 && d.size() <= 5) return flat_shape(d);
     if (d.size() < 2 || d.size() > 4)
       unsupported(i, "rank-" + std::to_string(d.size()) + " tensor " + dims_str(d) +
-                         " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])");
-    if (d[0] != 1) unsupported(i, "batch " + std::to_string(d[0]) + " (fusesim runs batch 1)");
+                         " (fusesim maps only [N,C,H,W], [N,C,L] and [N,K])");
+    if (d[0] != g_.batch) unsupported(i, batch_mismatch(d));
     if (d.size() == 4) return {d[1], d[2], d[3]};
     if (d.size() == 3) return {d[1], 1, d[2]};
     return {d[1], 1, 1};
@@ -242,6 +244,12 @@ class OnnxImporter {
     values_[n.output(out)] = v;
     onnx_shapes_[l.output] = {s, i};
     return l;
+  }
+
+  // Why a tensor of dims d does not fit a graph of batch g_.batch (the reason of an OnnxUnsupported).
+  std::string batch_mismatch(const std::vector<int64_t>& d) const {
+    return "dim 0 of " + dims_str(d) + " is not the batch " + std::to_string(g_.batch) +
+           " (an op that mixes samples)";
   }
 
   // ---- graph inputs and outputs ----
@@ -289,16 +297,22 @@ class OnnxImporter {
         throw OnnxUnsupported(what + ": dimension " + std::to_string(k) + " is not static",
                               "dynamic input shape");
     }
-    // Only a tensor the [1,C,H,W] mapping cannot take runs flat: a batch-1 graph keeps its
-    // channels (and its per-channel constants).
+    // Only a tensor the [N,C,H,W] mapping cannot take, or a batch > 1 that an element-wise
+    // graph does not need, runs flat: a batch-1 graph keeps its channels (and its per-channel
+    // constants).
     flat_ = dims.size() >= 1 && dims.size() <= 5 && !(dims.size() >= 2 && dims.size() <= 4 && dims[0] == 1) &&
             elementwise_graph();
     g_.layout_free = flat_;
-    if (!flat_ && (dims.size() < 2 || dims.size() > 4 || dims[0] != 1))
+    if (!flat_ && (dims.size() < 2 || dims.size() > 4))
       throw OnnxUnsupported(
-          what + " has shape " + dims_str(dims) + " (fusesim maps only [1,C,H,W], [1,C,L] and [1,N])",
-          dims.size() >= 2 && dims.size() <= 4 ? "batch " + std::to_string(dims[0])
-                                               : "rank-" + std::to_string(dims.size()) + " input");
+          what + " has shape " + dims_str(dims) + " (fusesim maps only [N,C,H,W], [N,C,L] and [N,K])",
+          "rank-" + std::to_string(dims.size()) + " input");
+    if (!flat_) {  // dim 0 is the batch
+      if (const std::string why = batch_problem(dims[0]); !why.empty())
+        throw OnnxUnsupported(what + " has shape " + dims_str(dims) + ": " + why,
+                              "batch " + std::to_string(dims[0]));
+      g_.batch = dims[0];
+    }
     const Shape s = flat_              ? flat_shape(dims)
                     : dims.size() == 4 ? Shape{dims[1], dims[2], dims[3]}
                     : dims.size() == 3 ? Shape{dims[1], 1, dims[2]}
@@ -809,7 +823,7 @@ class OnnxImporter {
       return;
     }
     if (v.shuffle_stage) unsupported(i, "reshape of a rank-5 tensor that is not part of a channel shuffle");
-    if (target.size() == 5 && d.size() == 4 && target[0] == 1 && target[1] * target[2] == d[1] &&
+    if (target.size() == 5 && d.size() == 4 && target[0] == g_.batch && target[1] * target[2] == d[1] &&
         target[3] == d[2] && target[4] == d[3]) {
       Value p = v;  // the start of a channel shuffle: no layer yet
       p.dims = target;
@@ -845,9 +859,9 @@ class OnnxImporter {
       c.dims = out;
       return set_const(i, std::move(c));
     }
-    if (out[0] != 1)
+    if (out[0] != g_.batch)
       unsupported(i, "axis " + std::to_string(axis) + " gives " + dims_str(out) + " (batch " +
-                         std::to_string(out[0]) + ")");
+                         std::to_string(g_.batch) + ")");
     const Value& x = runtime_input(i, 0);
     LayerAttrs at;
     at.reshape_to = chw(i, out);
@@ -960,7 +974,7 @@ class OnnxImporter {
 
   std::vector<int64_t> spatial_out(int64_t c, const std::vector<int64_t>& in_dims, const Window& w,
                                    bool ceil_mode) {
-    std::vector<int64_t> out = {1, c};
+    std::vector<int64_t> out = {g_.batch, c};
     const std::size_t sp = in_dims.size() - 2;
     for (std::size_t k = 0; k < sp; ++k) {
       const std::size_t o = k + 2 - sp;
@@ -1024,13 +1038,13 @@ class OnnxImporter {
     l.bias = std::move(bias);
   }
 
-  // Fully connected from a [1,K] runtime tensor and a [N][K] weight matrix.
+  // Fully connected from a [B,K] runtime tensor (B: the batch) and a [N][K] weight matrix.
   void fully_connected(int i, const Value& x, std::vector<float> weights, int64_t N,
                        std::vector<float> bias) {
     LayerAttrs a;
     a.out_channels = N;
     a.has_bias = !bias.empty();
-    LayerNode& l = emit(i, OpKind::FullyConnected, {x.data}, {1, N}, a);
+    LayerNode& l = emit(i, OpKind::FullyConnected, {x.data}, {g_.batch, N}, a);
     l.weights = std::move(weights);
     l.bias = std::move(bias);
   }
@@ -1040,7 +1054,7 @@ class OnnxImporter {
     if (v.is_const) unsupported(i, "of two constants");
     const Value& x = runtime_input(i, 0);
     if (x.dims.size() != 2) unsupported(i, "input of rank " + std::to_string(x.dims.size()) + " (2-D only)");
-    if (x.dims[0] != 1) unsupported(i, "batch " + std::to_string(x.dims[0]) + " (fusesim runs batch 1)");
+    if (x.dims[0] != g_.batch) unsupported(i, batch_mismatch(x.dims));
     return x;
   }
 
@@ -1264,8 +1278,8 @@ class OnnxImporter {
     if (attr_int(n, "keepdims", 1) != 0) return;
     g_.tensor(data).name += "_pooled";  // the node's output name goes to the flatten
     LayerAttrs a;
-    a.reshape_to = chw(i, {1, x.dims[1]});
-    emit(i, OpKind::Flatten, {data}, {1, x.dims[1]}, a);
+    a.reshape_to = chw(i, {g_.batch, x.dims[1]});
+    emit(i, OpKind::Flatten, {data}, {g_.batch, x.dims[1]}, a);
   }
 
   void batchnorm(int i, const NodeProto& n) {
@@ -1298,7 +1312,7 @@ class OnnxImporter {
   OnnxImportOptions opt_;
   onnx::ModelProto model_;
   int64_t opset_ = 0;
-  bool flat_ = false;  // an element-wise graph on a tensor [1,C,H,W] cannot map (elementwise_graph)
+  bool flat_ = false;  // an element-wise graph on a tensor [N,C,H,W] does not need (elementwise_graph)
   Graph g_;
   std::unordered_map<std::string, Value> values_;
   std::set<std::string> used_names_;

@@ -88,11 +88,15 @@ void pair_of(const std::vector<int64_t>& v, int64_t& h, int64_t& w) {
 
 Graph load_yaml_model(const std::string& file) {
   YAML::Node root = yamlu::load_file(file);
-  yamlu::expect_keys(file, root, "", {"name", "seed", "input", "outputs", "layers", "description"});
+  yamlu::expect_keys(file, root, "", {"name", "seed", "batch", "input", "outputs", "layers", "description"});
   Graph g;
   if (!root["name"]) fail(file, root, "name", "missing required key");
   g.name = as_string(file, root["name"], "name");
   if (root["seed"]) g.seed = static_cast<uint64_t>(as_int(file, root["seed"], "seed"));
+  if (root["batch"]) {
+    g.batch = as_int(file, root["batch"], "batch");
+    if (const std::string why = batch_problem(g.batch); !why.empty()) fail(file, root["batch"], "batch", why);
+  }
   if (!root["input"]) fail(file, root, "input", "missing required key");
   yamlu::expect_keys(file, root["input"], "input", {"shape"});
   const YAML::Node shp = root["input"]["shape"];

@@ -71,7 +71,7 @@ void materialize_weights(Graph& g) {
 std::vector<uint8_t> make_input(const Graph& g, isa::DType dtype, uint64_t seed) {
   const Shape s = g.tensor(g.input).shape;
   Rng r(seed * 0x9E3779B97F4A7C15ull ^ name_hash("input"));
-  const std::size_t n = static_cast<std::size_t>(s.elems());
+  const std::size_t n = static_cast<std::size_t>(s.elems() * g.batch);
   std::vector<uint8_t> out(n * isa::data_bytes(dtype));
   for (std::size_t i = 0; i < n; ++i) {
     const float x = r.uniform(-1.0f, 1.0f);

@@ -69,13 +69,14 @@ void check_isa_limits(const Graph& g) {
 }
 
 void check_dram_image(const Graph& g, const ArchParams& arch, isa::DType dtype) {
-  // A lower bound of what codegen places: every weight and bias once, and the largest tensor.
-  const uint64_t esize = isa::data_bytes(dtype);
+  // A lower bound of what codegen places: every weight and bias once, and the largest tensor
+  // (all the batch's samples of it).
+  const uint64_t esize = isa::data_bytes(dtype) * static_cast<uint64_t>(g.batch);
   uint64_t weights = 0;
   uint64_t largest = static_cast<uint64_t>(g.tensor(g.input).shape.elems()) * esize;
   std::string largest_name = g.tensor(g.input).name;
   for (int id : g.topo_order()) {
-    weights += static_cast<uint64_t>(g.layer_params(id)) * esize;
+    weights += static_cast<uint64_t>(g.layer_params(id)) * isa::data_bytes(dtype);
     const DataNode& d = g.tensor(g.layer(id).output);
     if (static_cast<uint64_t>(d.shape.elems()) * esize > largest) {
       largest = static_cast<uint64_t>(d.shape.elems()) * esize;
@@ -83,10 +84,11 @@ void check_dram_image(const Graph& g, const ArchParams& arch, isa::DType dtype) 
     }
   }
   if (weights + largest > arch.dram_bytes)
-    throw InputError("the model needs at least " + std::to_string(weights + largest) +
-                     " B of DRAM (weights " + std::to_string(weights) + " B, tensor '" + largest_name + "' " +
-                     std::to_string(largest) + " B); arch '" + arch.name + "' has dram.bytes = " +
-                     std::to_string(arch.dram_bytes) + " (set a larger one, up to 4GiB)");
+    throw InputError(
+        "the model needs at least " + std::to_string(weights + largest) + " B of DRAM (weights " +
+        std::to_string(weights) + " B, tensor '" + largest_name + "' " + std::to_string(largest) + " B" +
+        (g.batch > 1 ? " for batch " + std::to_string(g.batch) : "") + "); arch '" + arch.name +
+        "' has dram.bytes = " + std::to_string(arch.dram_bytes) + " (set a larger one, up to 4GiB)");
 }
 
 }  // namespace fusesim::compiler

@@ -411,14 +411,25 @@ TEST(OnnxImport, UnsupportedAttributeAndBatchNameTheNode) {
     }
   }
   {
+    // issue 10: dim 0 is the graph's batch, and every tensor keeps it per sample...
     OnnxBuilder b;
     b.input("x", {2, 3, 4, 4}).output("y");
-    b.node("GlobalAveragePool", {"x"}, {"y"}, "gap");  // not element-wise: the batch matters
+    b.node("GlobalAveragePool", {"x"}, {"y"}, "gap");
+    const Graph g = import_onnx(b.save("batch2"));
+    EXPECT_EQ(g.batch, 2);
+    EXPECT_EQ(g.tensor(g.outputs.at(0)).shape, (Shape{3, 1, 1}));
+  }
+  {
+    // ...so an op that folds the samples together has no mapping, and names its node
+    OnnxBuilder b;
+    b.input("x", {2, 3, 4, 4}).output("y");
+    OnnxBuilder::attr(b.node("Flatten", {"x"}, {"y"}, "flat0"), "axis", int64_t{0});
     try {
-      import_onnx(b.save("batch2"));
+      import_onnx(b.save("batch2_flatten0"));
       FAIL() << "no error";
     } catch (const OnnxUnsupported& e) {
-      EXPECT_EQ(e.reason, "batch 2");
+      EXPECT_EQ(e.reason, "Flatten: axis 0 gives [1,96] (batch 2)");
+      EXPECT_NE(std::string(e.what()).find("node 'flat0' (Flatten)"), std::string::npos) << e.what();
     }
   }
 }

@@ -168,7 +168,7 @@ TEST_F(SpecDir, RunArgumentsCarryEveryParameter) {
   std::vector<std::string> want = {"run", "--model", (dir / "net.yaml").lexically_normal().string(), "--arch",
                                    ex.points[0].arch_path, "--dtype", "int16", "--mode", "functional",
                                    "--fusion", "optimal", "--pipeline", "coarse", "--elimination", "off",
-                                   "--fusion-overlap", "auto",
+                                   "--fusion-overlap", "auto", "--batch", "1",
                                    "--set", "arch.buffers.nbin.bytes=4KiB"};
   EXPECT_EQ(ex.points[0].run_args(), want);
   EXPECT_TRUE(fs::exists(ex.points[0].arch_path)) << ex.points[0].arch_path;
@@ -202,6 +202,38 @@ TEST_F(SpecDir, ConstraintsOnStringsAndModels) {
       "  compiler.pipeline: [none, full]\n"
       "constraints: [\"compiler.fusion == 'none' || compiler.pipeline == 'full'\", \"model == 'net'\"]\n"));
   EXPECT_EQ(ex.points.size(), 4u);  // none x 2, greedy+full, optimal+full
+}
+
+// issue 10: the batch is a base key and an axis, passed to the worker as --batch, a results
+// column, a constraint name, and checked like --batch before any worker starts.
+TEST_F(SpecDir, BatchIsASweepableKey) {
+  Expansion ex = expand(parse(
+      "base: {model: net.yaml, batch: 2}\n"
+      "axes:\n"
+      "  batch: [1, 4, 16]\n"
+      "constraints: [\"batch <= 4\"]\n"));
+  ASSERT_EQ(ex.points.size(), 2u);
+  EXPECT_EQ(ex.rejected, 1u);
+  const std::vector<std::string> a = ex.points[1].run_args();
+  const auto it = std::find(a.begin(), a.end(), "--batch");
+  ASSERT_NE(it, a.end());
+  EXPECT_EQ(*(it + 1), "4");
+  EXPECT_NE(ex.points[0].id, ex.points[1].id);
+  const auto cols = result_columns(ex.points[0].params);
+  EXPECT_NE(std::find(cols.begin(), cols.end(), "batch"), cols.end());
+  EXPECT_NE(std::find(cols.begin(), cols.end(), "cycles_per_sample"), cols.end());
+  EXPECT_EQ(expand(parse("base: {model: net.yaml, batch: 8}\n")).points.at(0).get("batch"), "8");
+  const std::string f = (dir / "spec.yaml").string();
+  EXPECT_NE(error_of("base: {model: net.yaml}\naxes:\n  batch: [1, 0]\n").find(f + ":3:14: axes.batch: the batch must be >= 1, got 0"),
+            std::string::npos)
+      << error_of("base: {model: net.yaml}\naxes:\n  batch: [1, 0]\n");
+  EXPECT_NE(error_of("base: {model: net.yaml, batch: -2}\n").find(f + ":1:32: base.batch: the batch must be >= 1, got -2"),
+            std::string::npos)
+      << error_of("base: {model: net.yaml, batch: -2}\n");
+  EXPECT_NE(error_of("base: {model: net.yaml}\naxes:\n  batch: [99999]\n").find("axes.batch: the batch must be <= 4096, got 99999"),
+            std::string::npos);
+  EXPECT_NE(error_of("base: {model: net.yaml}\naxes:\n  batch: [two]\n").find("axes.batch: expected an integer batch, got 'two'"),
+            std::string::npos);
 }
 
 TEST_F(SpecDir, BadSpecsNameFileLineColumnAndKey) {
@@ -408,9 +440,9 @@ TEST_F(SpecDir, MergeKeepsOneRowPerPlannedPointInPlanOrderAndIsIdempotent) {
   EXPECT_EQ(find(rows[1], "id")->text, p[2].id);
   const auto first = std::make_pair(read_file(dir / "results.jsonl"), read_file(dir / "results.csv"));
   EXPECT_EQ(first.first, to_json_line(result(p[0], "10")) + to_json_line(result(p[2], "30")));
-  EXPECT_EQ(first.second.substr(0, first.second.find('\n')), "id,index,model,arch,dtype,mode,fusion,pipeline,elimination,overlap,status,error,cycles,time_ns,macs,"
+  EXPECT_EQ(first.second.substr(0, first.second.find('\n')), "id,index,model,arch,dtype,mode,fusion,pipeline,elimination,overlap,batch,status,error,cycles,time_ns,macs,"
             "dram_read_bytes,dram_write_bytes,avg_bw_gbps,peak_bw_gbps,nfu_utilization,energy_pj,onchip_bytes,"
-            "compulsory_dram_bytes,dram_fetch_bytes,wall_s");
+            "compulsory_dram_bytes,dram_fetch_bytes,cycles_per_sample,energy_pj_per_sample,wall_s");
   merge_shards(dir.string());  // again: the same files
   EXPECT_EQ(read_file(dir / "results.jsonl"), first.first);
   EXPECT_EQ(read_file(dir / "results.csv"), first.second);
