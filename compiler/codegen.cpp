@@ -775,7 +775,8 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       pos += (nco * (per_co + (w.bias ? 1 : 0))) * es;
     }
   }
-  std::vector<char> weights_loaded(n, 0);
+  // Resident: loaded for the batch's first sample, read by every sample's firings.
+  std::vector<char> weights_loaded(n, c.sample > 0 ? 1 : 0);
   auto load_weights = [&](std::size_t i, int64_t gco, int64_t nco) {
     const FusedLayer& f = P.layers[i];
     const WinLayer& w = f.wl;
@@ -1279,8 +1280,8 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
       se.macs += g.layer_macs(id) * g.batch;
     }
     // Window layers and pyramid-fused groups order their own samples (weight reuse across the
-    // batch); the others run once per sample, addressing it through c.sample. A line-buffered
-    // group thus reloads its weights per sample.
+    // batch); the others run once per sample, addressing it through c.sample (a line-buffered
+    // group loads its resident weights with the first sample only).
     auto per_sample = [&](const std::function<void()>& gen) {
       for (c.sample = 0; c.sample < g.batch; ++c.sample) gen();
       c.sample = 0;
