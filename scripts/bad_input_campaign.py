@@ -420,6 +420,10 @@ LOC_PATTERNS = [
     ("--set override", re.compile(r"override |--set")),
     ("key path", re.compile(r"(^|[\s'`])[A-Za-z_][\w-]*(\[\d+\])?(\.[A-Za-z_\d][\w-]*(\[\d+\])?)+:")),
     ("onnx node", re.compile(r"\bnode\b|\binitializer\b|\bgraph (input|output)\b", re.I)),
+    # a protobuf file that does not parse: the byte where its wire format stops being valid
+    ("byte offset", re.compile(r"[\w./+-]+\.(onnx|pb): byte \d+:")),
+    # a whole-graph error (no runtime input): the graph, by name
+    ("onnx graph", re.compile(r"\bgraph ('[^']*'|\(unnamed\)):")),
     ("tensor file", re.compile(r"[\w./+-]+\.pb\b")),
 ]
 

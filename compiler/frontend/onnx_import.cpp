@@ -21,6 +21,7 @@
 #include "onnx_const_ops.h"
 #include "onnx_support.h"
 #include "onnx_tensor.h"
+#include "protobuf_wire.h"
 
 namespace fusesim::compiler {
 
@@ -91,7 +92,7 @@ class OnnxImporter {
                                                   static_cast<int>(bytes.size()));
     stream.SetTotalBytesLimit(INT32_MAX);
     if (!model_.ParseFromCodedStream(&stream))
-      throw InputError(path_ + ": not an ONNX model (protobuf parse failed)");
+      throw InputError(wire_error_message(path_, bytes, *onnx::ModelProto::descriptor(), "an ONNX model"));
     opset_ = 0;
     for (const auto& op : model_.opset_import())
       if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
@@ -250,8 +251,13 @@ class OnnxImporter {
     std::vector<const onnx::ValueInfoProto*> runtime;
     for (const auto& in : graph.input())
       if (!values_.count(in.name())) runtime.push_back(&in);
-    if (runtime.empty())
-      throw OnnxUnsupported(path_ + ": the graph has no runtime input", "no runtime input");
+    if (runtime.empty()) {
+      const std::string label = graph.name().empty() ? "(unnamed)" : "'" + graph.name() + "'";
+      const std::string why = graph.input_size() == 0
+                                  ? "it declares no inputs"
+                                  : "all " + std::to_string(graph.input_size()) + " of its inputs are initializers";
+      throw OnnxUnsupported(path_ + ": graph " + label + ": no runtime input (" + why + ")", "no runtime input");
+    }
     for (std::size_t k = 1; k < runtime.size(); ++k) {
       if (k >= opt_.bind_inputs.size())
         throw OnnxUnsupported(path_ + ": graph input '" + runtime[k]->name() + "': the graph has " +

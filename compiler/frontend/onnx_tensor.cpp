@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "isa/errors.h"
+#include "protobuf_wire.h"
 
 namespace fusesim::compiler {
 
@@ -279,8 +280,10 @@ onnx::TensorProto read_tensor_file(const std::string& path) {
   if (!in) throw InputError(path + ": cannot open");
   std::stringstream ss;
   ss << in.rdbuf();
+  const std::string bytes = ss.str();
   onnx::TensorProto t;
-  if (!t.ParseFromString(ss.str())) throw InputError(path + ": not a serialized ONNX TensorProto");
+  if (!t.ParseFromString(bytes))
+    throw InputError(wire_error_message(path, bytes, *onnx::TensorProto::descriptor(), "a serialized ONNX TensorProto"));
   return t;
 }
 

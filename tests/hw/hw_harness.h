@@ -21,6 +21,7 @@
 #include "isa/map_desc.h"
 #include "nfu.h"
 #include "run_context.h"
+#include "../support/sc_fixture.h"
 
 namespace fusesim::testing {
 
@@ -240,7 +241,7 @@ RunResult run_program(const ArchParams& arch, hw::Mode mode, Setup setup) {
   host->irq(irq);
   host->socket.bind(acc->host_socket);
   setup(*host);
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   if (!acc->done()) acc->diagnose_unfinished();
   RunResult r = host->result;
   r.stats = acc->stats();

@@ -46,7 +46,7 @@ DmaOutcome run_dma(const ArchParams& arch, const std::vector<Instr>& program,
   if (!nbout_at_0.empty()) std::memcpy(h.nbout.at(0), nbout_at_0.data(), nbout_at_0.size() * 4);
   h.program = program;
   h.maps = maps;
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   DmaOutcome o;
   const hw::Stats& s = h.ctx.stats();
   o.done = h.done.empty() ? 0 : h.done.back();

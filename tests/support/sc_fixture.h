@@ -5,8 +5,21 @@
 
 #include <memory>
 #include <systemc>
+#include <utility>
+
+#include "asan_fiber.h"  // hw/
 
 namespace fusesim::testing {
+
+// sc_start for tests, as platform/simulation.cpp runs it: after SystemC's coroutines have run,
+// ASan's idea of the current stack is the last coroutine's, so a later throw (an expected
+// InputError, EXPECT_THROW) leaves stale redzones that are reported as a false
+// stack-buffer-overflow. Re-announcing the main stack keeps it checked normally (hw/asan_fiber.h).
+template <class... Args>
+void sc_run(Args&&... args) {
+  sc_core::sc_start(std::forward<Args>(args)...);
+  hw::asan_reset_main_stack();
+}
 
 class ScTest : public ::testing::Test {
  protected:

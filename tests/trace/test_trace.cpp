@@ -96,7 +96,7 @@ Traced run_traced(uint32_t tiles, uint64_t from = 0, uint64_t to = UINT64_MAX, u
     host->program = pipelined_program(tiles);
     host->data = {{kIn, bytes_of(std::vector<int16_t>(16, 256))},
                   {kW, bytes_of(std::vector<int16_t>(9, 4096))}};
-    sc_core::sc_start();
+    ::fusesim::testing::sc_run();
     EXPECT_TRUE(acc->done());
     out.stats = acc->stats();
   }
