@@ -230,7 +230,8 @@ ConstTensor decode_tensor(const TensorProto& t, const std::string& base_dir, con
                        " " + onnx_type_name(type) + " elements of " + dims_str(c.dims));
     if (type == TensorProto::FLOAT) {  // the common case, without staging
       c.f.resize(static_cast<std::size_t>(n));
-      std::memcpy(c.f.data(), raw.data(), raw.size());
+      // A tensor with a 0 dimension has no bytes, and memcpy must not see the empty vector's null.
+      if (n > 0) std::memcpy(c.f.data(), raw.data(), raw.size());
       return c;
     }
     v.resize(static_cast<std::size_t>(n));
