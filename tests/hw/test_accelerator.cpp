@@ -251,8 +251,7 @@ TEST_F(Accel, VcdTraceRecordsUnitActivity) {
   std::remove(path.c_str());
   {
     ArchParams arch = round_arch();
-    sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-    sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+    ::fusesim::testing::FreshKernel kernel;
     hw::AcceleratorOptions opt;
     opt.vcd_path = path;
     auto acc = std::make_unique<hw::Accelerator>("acc", arch, opt);

@@ -72,8 +72,7 @@ TEST_F(Dma, LoadTiming) {
     ::fusesim::testing::sc_run();
     EXPECT_EQ(h.done.at(0), 4u + 65u + 64u);
   }
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  ::fusesim::testing::FreshKernel kernel;
   DmaHarness h("h8", round_arch());
   h.program = {load(Buffer::NBin, 0, 0, 512)};
   ::fusesim::testing::sc_run();
@@ -132,8 +131,7 @@ TEST_F(Dma, TimingModeMovesNoDataButTakesTheSameCycles) {
     ::fusesim::testing::sc_run();
     functional_done = h.done.at(0);
   }
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  ::fusesim::testing::FreshKernel kernel;
   DmaHarness h("t", round_arch(), hw::Mode::Timing);
   fill_matrix(h.dram);
   h.program = {padded_load(Buffer::NBin, isa::PadValue::Min)};
