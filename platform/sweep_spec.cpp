@@ -186,7 +186,7 @@ SweepSpec parse_node(const YAML::Node& root, const std::string& file) {
   SweepSpec spec;
   spec.file = file;
   spec.name = stem(file);
-  if (!root.IsDefined() || root.IsNull()) throw InputError(file + ": empty sweep spec");
+  if (!root.IsDefined() || root.IsNull()) yamlu::fail(file, root, "", "empty sweep spec (expected a map)");
   yamlu::expect_keys(file, root, "", {"name", "description", "base", "axes", "constraints"});
   if (root["name"]) spec.name = yamlu::as_string(file, root["name"], "name");
 

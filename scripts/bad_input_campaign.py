@@ -22,8 +22,12 @@ row's reproducer exists). Prints exits by code, signals (crashes), time-outs (ha
 of exit-2 messages with a location, the exit-1 "internal error" count, and every case that is not
 exit 0 or exit 2 with its reproducer.
 
+Exit status 1 when any input is not exit 0, exit 2 or an --expect mismatch; with --strict also
+when an exit-2 message has no location. ctest runs it that way (bad_input.campaign).
+
 Usage: scripts/bad_input_campaign.py [--fusesim build/fusesim] [--seed 12] [--jobs 2]
        [--timeout 20] [--mem-gib 4] [--scale 1.0] [--out out/bad_input_campaign]
+       [--strict] [--min-inputs N]
 """
 import argparse
 import collections
@@ -420,6 +424,10 @@ LOC_PATTERNS = [
     ("--set override", re.compile(r"override |--set")),
     ("key path", re.compile(r"(^|[\s'`])[A-Za-z_][\w-]*(\[\d+\])?(\.[A-Za-z_\d][\w-]*(\[\d+\])?)+:")),
     ("onnx node", re.compile(r"\bnode\b|\binitializer\b|\bgraph (input|output)\b", re.I)),
+    # a protobuf file that does not parse: the byte where its wire format stops being valid
+    ("byte offset", re.compile(r"[\w./+-]+\.(onnx|pb): byte \d+:")),
+    # a whole-graph error (no runtime input): the graph, by name
+    ("onnx graph", re.compile(r"\bgraph ('[^']*'|\(unnamed\)):")),
     ("tensor file", re.compile(r"[\w./+-]+\.pb\b")),
 ]
 
@@ -480,6 +488,9 @@ def main():
     ap.add_argument("--mem-gib", type=float, default=4)
     ap.add_argument("--scale", type=float, default=1.0, help="multiply every per-kind count")
     ap.add_argument("--out", default=os.path.join(ROOT, "out/bad_input_campaign"))
+    ap.add_argument("--strict", action="store_true",
+                    help="also fail when an exit-2 message has no location (the ctest's mode)")
+    ap.add_argument("--min-inputs", type=int, default=0, help="fail when fewer inputs are generated")
     args = ap.parse_args()
     args.fusesim = os.path.abspath(args.fusesim)
     args.out = os.path.abspath(args.out)
@@ -541,7 +552,17 @@ def main():
         print(f"      {' '.join(os.path.relpath(a, ROOT) if a.startswith(ROOT) else a for a in r['cmd'])}")
         print(f"      {r['message'][:200]}")
     print(f"\nper-input results: {os.path.relpath(csv_path, ROOT)}")
-    return 1 if bad else 0
+    failed = bool(bad)
+    if args.strict and len(located) < len(e2):
+        print(f"--strict: {len(e2) - len(located)} exit-2 messages without a location:")
+        for r in e2:
+            if not r["location"]:
+                print(f"  {r['id']} {r['path']}  [{r['mutation']}]\n      {r['message'][:200]}")
+        failed = True
+    if len(results) < args.min_inputs:
+        print(f"--min-inputs: {len(results)} inputs, fewer than {args.min_inputs}")
+        failed = True
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets (clang-14, ASan + UBSan) in build-fuzz/ and runs each for a while,
-# seeded from the repo's own models, configs and tensors; prints executions, corpus size and
-# findings per target. Targets and what they cover: docs/hardening.md ("Fuzzing").
+# Builds the libFuzzer targets (clang 16, ASan + UBSan; clang 14 cannot compile
+# compiler/codegen.cpp) in build-fuzz/ and runs each for a while, seeded from the repo's own
+# models, configs and tensors; prints executions, corpus size and findings per target.
+# Targets and what they cover: docs/hardening.md ("Fuzzing"). The grown corpus of each target
+# stays in build-fuzz/corpus/TARGET (git-ignored) and seeds the next run.
 # Usage: scripts/fuzz.sh [--seconds N] [--jobs N] [--keep-going] [TARGET...] [N]
 #   TARGET: model arch sweep onnx tensor (default: all, one after the other); a bare number is N.
 #   --seconds N     seconds per target (default 60)
@@ -19,7 +21,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --seconds) SECONDS_PER=$2; shift 2 ;;
     --keep-going) KEEP_GOING=1; shift ;;
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     [0-9]*) SECONDS_PER=$1; shift ;;
     model|arch|sweep|onnx|tensor) TARGETS+=("$1"); shift ;;
     *) echo "fuzz.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;

@@ -12,6 +12,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <map>
 #include <set>
 #include <sstream>
@@ -22,6 +23,7 @@
 #include "onnx_const_ops.h"
 #include "onnx_support.h"
 #include "onnx_tensor.h"
+#include "protobuf_wire.h"
 
 namespace fusesim::compiler {
 
@@ -92,7 +94,7 @@ class OnnxImporter {
                                                   static_cast<int>(bytes.size()));
     stream.SetTotalBytesLimit(INT32_MAX);
     if (!model_.ParseFromCodedStream(&stream))
-      throw InputError(path_ + ": not an ONNX model (protobuf parse failed)");
+      throw InputError(wire_error_message(path_, bytes, *onnx::ModelProto::descriptor(), "an ONNX model"));
     opset_ = 0;
     for (const auto& op : model_.opset_import())
       if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
@@ -258,8 +260,13 @@ class OnnxImporter {
     std::vector<const onnx::ValueInfoProto*> runtime;
     for (const auto& in : graph.input())
       if (!values_.count(in.name())) runtime.push_back(&in);
-    if (runtime.empty())
-      throw OnnxUnsupported(path_ + ": the graph has no runtime input", "no runtime input");
+    if (runtime.empty()) {
+      const std::string label = graph.name().empty() ? "(unnamed)" : "'" + graph.name() + "'";
+      const std::string why = graph.input_size() == 0
+                                  ? "it declares no inputs"
+                                  : "all " + std::to_string(graph.input_size()) + " of its inputs are initializers";
+      throw OnnxUnsupported(path_ + ": graph " + label + ": no runtime input (" + why + ")", "no runtime input");
+    }
     for (std::size_t k = 1; k < runtime.size(); ++k) {
       if (k >= opt_.bind_inputs.size())
         throw OnnxUnsupported(path_ + ": graph input '" + runtime[k]->name() + "': the graph has " +
@@ -419,7 +426,7 @@ class OnnxImporter {
     if (!n.domain().empty() && n.domain() != "ai.onnx")
       unsupported(i, "unsupported op (domain " + n.domain() + ")");
     const std::string& op = n.op_type();
-    check_attributes(i, n);
+    check_schema(i, n);
     // Constant subgraphs fold whatever the op, where fusesim knows how.
     if (op == "Constant") return constant(i, n);
     if (op == "Shape") return shape(i, n);
@@ -449,11 +456,14 @@ class OnnxImporter {
     unsupported(i, "unsupported op");
   }
 
-  // Every attribute must be one the op's schema (at the model's opset) defines: a misspelt or
-  // foreign attribute would otherwise be ignored silently.
-  void check_attributes(int i, const NodeProto& n) const {
+  // The node must match its op's schema at the model's opset: input and output counts in the
+  // schema's range (the op readers index inputs and outputs without looking), and only attributes
+  // the op defines (a misspelt or foreign one would otherwise be ignored silently).
+  void check_schema(int i, const NodeProto& n) const {
     const onnx::OpSchema* schema = onnx::OpSchemaRegistry::Schema(n.op_type(), opset_, "");
     if (!schema) unsupported(i, "no schema for " + n.op_type() + " at opset " + std::to_string(opset_));
+    check_count(i, "inputs", n.input_size(), schema->min_input(), schema->max_input());
+    check_count(i, "outputs", n.output_size(), schema->min_output(), schema->max_output());
     const auto& defined = schema->attributes();
     for (const auto& a : n.attribute())
       if (!defined.count(a.name())) {
@@ -462,6 +472,16 @@ class OnnxImporter {
         bad(i, "attribute '" + a.name() + "' is not defined for " + n.op_type() + " at opset " +
                    std::to_string(opset_) + " (it has: " + (names.empty() ? "none" : names) + ")");
       }
+  }
+
+  void check_count(int i, const char* what, int count, int min, int max) const {
+    if (count >= min && count <= max) return;
+    const std::string range = min == max ? std::to_string(min)
+                              : max == std::numeric_limits<int>::max()
+                                  ? "at least " + std::to_string(min)
+                                  : std::to_string(min) + " to " + std::to_string(max);
+    bad(i, std::to_string(count) + " " + what + " (" + model_.graph().node(i).op_type() + " at opset " +
+               std::to_string(opset_) + " takes " + range + ")");
   }
 
   void no_runtime(int i) const { unsupported(i, "on a runtime tensor"); }

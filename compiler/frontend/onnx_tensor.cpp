@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "isa/errors.h"
+#include "protobuf_wire.h"
 
 namespace fusesim::compiler {
 
@@ -229,7 +230,8 @@ ConstTensor decode_tensor(const TensorProto& t, const std::string& base_dir, con
                        " " + onnx_type_name(type) + " elements of " + dims_str(c.dims));
     if (type == TensorProto::FLOAT) {  // the common case, without staging
       c.f.resize(static_cast<std::size_t>(n));
-      std::memcpy(c.f.data(), raw.data(), raw.size());
+      // A tensor with a 0 dimension has no bytes, and memcpy must not see the empty vector's null.
+      if (n > 0) std::memcpy(c.f.data(), raw.data(), raw.size());
       return c;
     }
     v.resize(static_cast<std::size_t>(n));
@@ -279,8 +281,10 @@ onnx::TensorProto read_tensor_file(const std::string& path) {
   if (!in) throw InputError(path + ": cannot open");
   std::stringstream ss;
   ss << in.rdbuf();
+  const std::string bytes = ss.str();
   onnx::TensorProto t;
-  if (!t.ParseFromString(ss.str())) throw InputError(path + ": not a serialized ONNX TensorProto");
+  if (!t.ParseFromString(bytes))
+    throw InputError(wire_error_message(path, bytes, *onnx::TensorProto::descriptor(), "a serialized ONNX TensorProto"));
   return t;
 }
 

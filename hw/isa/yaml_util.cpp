@@ -127,11 +127,17 @@ void check_unique_keys(const std::string& text, const std::string& file) {
 
 YAML::Node load_text(const std::string& text, const std::string& file) {
   check_unique_keys(text, file);
+  YAML::Node root;
   try {
-    return YAML::Load(text);
+    root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     throw syntax_error(file, e);
   }
+  // An empty document (nothing but blanks and comments) gives a null node without a mark; every
+  // file fusesim reads is a map, so say so at the place the map should start.
+  if (root.IsNull() && root.Mark().is_null())
+    throw InputError(file + ":1:1: empty YAML document (only blanks or comments); expected a map");
+  return root;
 }
 
 std::string where(const std::string& file, const YAML::Node& n) {

@@ -5,12 +5,14 @@
 #include <unistd.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
 
 #include "compiler/compiler.h"
+#include "compiler/frontend/protobuf_wire.h"
 #include "isa/arch_params.h"
 #include "isa/errors.h"
 
@@ -53,6 +55,21 @@ int run_one(Body&& body) {
   } catch (const InputError&) {
   }
   return 0;
+}
+
+// Differential check of the wire-format walk that locates protobuf parse errors: it must find an
+// error exactly when libprotobuf refuses the bytes, or the error messages would point nowhere.
+template <class Message>
+void check_wire_walk(const uint8_t* data, size_t size) {
+  Message m;
+  const bool parsed = m.ParseFromArray(data, static_cast<int>(size));
+  const auto error = compiler::find_wire_error(std::string(reinterpret_cast<const char*>(data), size),
+                                               *Message::descriptor());
+  if (parsed == !error) return;
+  fprintf(stderr, "wire walk disagrees with libprotobuf: parsed=%d, walk: %s\n", parsed,
+          error ? ("byte " + std::to_string(error->offset) + " " + error->field + ": " + error->what).c_str()
+                : "no error");
+  std::abort();
 }
 
 inline const ArchParams& default_arch() {

@@ -21,6 +21,7 @@
 #include "isa/map_desc.h"
 #include "nfu.h"
 #include "run_context.h"
+#include "../support/sc_fixture.h"
 
 namespace fusesim::testing {
 
@@ -231,8 +232,7 @@ struct TestHost : sc_core::sc_module {
 // starvation), and returns what the host saw. `setup` fills in the host's program and data.
 template <class Setup>
 RunResult run_program(const ArchParams& arch, hw::Mode mode, Setup setup) {
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  ::fusesim::testing::FreshKernel kernel;
   auto acc = std::make_unique<hw::Accelerator>("acc", arch, options(mode, 100, true));
   auto host = std::make_unique<TestHost>("host");
   sc_core::sc_signal<bool> irq("irq_line");
@@ -240,7 +240,7 @@ RunResult run_program(const ArchParams& arch, hw::Mode mode, Setup setup) {
   host->irq(irq);
   host->socket.bind(acc->host_socket);
   setup(*host);
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   if (!acc->done()) acc->diagnose_unfinished();
   RunResult r = host->result;
   r.stats = acc->stats();

@@ -251,8 +251,7 @@ TEST_F(Accel, VcdTraceRecordsUnitActivity) {
   std::remove(path.c_str());
   {
     ArchParams arch = round_arch();
-    sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-    sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+    ::fusesim::testing::FreshKernel kernel;
     hw::AcceleratorOptions opt;
     opt.vcd_path = path;
     auto acc = std::make_unique<hw::Accelerator>("acc", arch, opt);
@@ -262,7 +261,7 @@ TEST_F(Accel, VcdTraceRecordsUnitActivity) {
     host->irq(irq);
     host->socket.bind(acc->host_socket);
     box_sum_setup(*host);
-    sc_core::sc_start();
+    ::fusesim::testing::sc_run();
     ASSERT_TRUE(acc->done());
   }  // closes the trace file
   std::ifstream f(path);
@@ -288,7 +287,7 @@ TEST_F(Accel, HostDmiAndUnmappedAddresses) {
   sc_core::sc_signal<bool> irq("irq_line");
   acc.irq(irq);
   host.socket.bind(acc.host_socket);
-  sc_core::sc_start(sc_core::SC_ZERO_TIME);  // elaborate
+  ::fusesim::testing::sc_run(sc_core::SC_ZERO_TIME);  // elaborate
   auto& probe = host.socket;
   tlm::tlm_generic_payload p;
   tlm::tlm_dmi dmi;

@@ -47,7 +47,7 @@ TEST_F(Dma, StridedLoadWithMinPadding) {
   DmaHarness h("h", round_arch());
   fill_matrix(h.dram);
   h.program = {padded_load(Buffer::NBin, isa::PadValue::Min)};
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   expect_padded(values_of<int16_t>(h.nbin.at(0), 40), numerics::kInt16Min);
   EXPECT_EQ(h.ctx.stats().dram_read_bytes, 2u * 3 * 3 * 2);  // only data elements cross the bus
 }
@@ -56,7 +56,7 @@ TEST_F(Dma, LoadIntoNBoutWidensWithZeroPadding) {
   DmaHarness h("h", round_arch());
   fill_matrix(h.dram);
   h.program = {padded_load(Buffer::NBout, isa::PadValue::Zero)};
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   expect_padded(values_of<int32_t>(h.nbout.at(0), 40), 0);
 }
 
@@ -69,14 +69,13 @@ TEST_F(Dma, LoadTiming) {
   {
     DmaHarness h("h16", a);
     h.program = {load(Buffer::NBin, 0, 0, 512)};
-    sc_core::sc_start();
+    ::fusesim::testing::sc_run();
     EXPECT_EQ(h.done.at(0), 4u + 65u + 64u);
   }
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  ::fusesim::testing::FreshKernel kernel;
   DmaHarness h("h8", round_arch());
   h.program = {load(Buffer::NBin, 0, 0, 512)};
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   EXPECT_EQ(h.done.at(0), 155u);
 }
 
@@ -87,7 +86,7 @@ TEST_F(Dma, BufferPortBoundsTransfer) {
   a.dma_outstanding = 16;
   DmaHarness h("h", a);
   h.program = {load(Buffer::SB, 0, 0, 512)};
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   EXPECT_EQ(h.done.at(0), 4u + 256u);
 }
 
@@ -97,7 +96,7 @@ TEST_F(Dma, StoreNarrowsAndSaturates) {
   const std::vector<int32_t> acc = {40000, -40000, 123, -7};
   std::memcpy(h.nbout.at(16), acc.data(), 16);
   h.program = {store(2 * 100, 16, 2, 2, 1, 10)};
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   std::vector<uint8_t> raw(24);
   h.dram.read(200, raw.data(), raw.size());
   const auto v = values_of<int16_t>(raw.data(), 12);
@@ -117,7 +116,7 @@ TEST_F(Dma, Fp32RoundTripThroughNBout) {
   Instr l = load(Buffer::NBout, 0, 0, 3), s = store(64, 0, 3);
   l.dtype = s.dtype = static_cast<uint32_t>(isa::DType::Fp32);
   h.program = {l, s};
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   std::vector<uint8_t> out(12);
   h.dram.read(64, out.data(), 12);
   EXPECT_EQ(values_of<float>(out.data(), 3), in);
@@ -129,15 +128,14 @@ TEST_F(Dma, TimingModeMovesNoDataButTakesTheSameCycles) {
     DmaHarness h("f", round_arch(), hw::Mode::Functional);
     fill_matrix(h.dram);
     h.program = {padded_load(Buffer::NBin, isa::PadValue::Min)};
-    sc_core::sc_start();
+    ::fusesim::testing::sc_run();
     functional_done = h.done.at(0);
   }
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  ::fusesim::testing::FreshKernel kernel;
   DmaHarness h("t", round_arch(), hw::Mode::Timing);
   fill_matrix(h.dram);
   h.program = {padded_load(Buffer::NBin, isa::PadValue::Min)};
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   EXPECT_EQ(h.done.at(0), functional_done);
   EXPECT_EQ(values_of<int16_t>(h.nbin.at(0), 40), std::vector<int16_t>(40, 0));
 }
@@ -146,7 +144,7 @@ TEST_F(Dma, TimingModeMovesNoDataButTakesTheSameCycles) {
 TEST_F(Dma, BufferOverflowNamesInstructionAndUnit) {
   DmaHarness h("h", round_arch());
   h.program = {load(Buffer::NBin, 0, 0, 8), load(Buffer::NBin, 0, 2040, 8)};
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   const hw::Fault& f = h.ctx.stats().fault;
   ASSERT_TRUE(f.raised);
   EXPECT_EQ(f.kind, "buffer-overflow");
@@ -160,7 +158,7 @@ TEST_F(Dma, DramRangeFault) {
   a.dram_bytes = 1 << 20;
   DmaHarness h("h", a);
   h.program = {store((1 << 20) - 4, 0, 4)};  // 8 bytes from 4 below the end
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   const hw::Fault& f = h.ctx.stats().fault;
   ASSERT_TRUE(f.raised);
   EXPECT_EQ(f.kind, "dram-range");

@@ -39,14 +39,13 @@ struct DmaOutcome {
 DmaOutcome run_dma(const ArchParams& arch, const std::vector<Instr>& program,
                    const std::vector<isa::MapDesc>& maps, const std::vector<uint8_t>& dram_at_0 = {},
                    const std::vector<int32_t>& nbout_at_0 = {}) {
-  sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-  sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+  ::fusesim::testing::FreshKernel kernel;
   DmaHarness h("h", arch);
   if (!dram_at_0.empty()) h.dram.write(0, dram_at_0.data(), dram_at_0.size());
   if (!nbout_at_0.empty()) std::memcpy(h.nbout.at(0), nbout_at_0.data(), nbout_at_0.size() * 4);
   h.program = program;
   h.maps = maps;
-  sc_core::sc_start();
+  ::fusesim::testing::sc_run();
   DmaOutcome o;
   const hw::Stats& s = h.ctx.stats();
   o.done = h.done.empty() ? 0 : h.done.back();

@@ -81,8 +81,7 @@ Traced run_traced(uint32_t tiles, uint64_t from = 0, uint64_t to = UINT64_MAX, u
                            std::to_string(n++) + ".vcd";
   Traced out;
   {
-    sc_core::sc_curr_simcontext = new sc_core::sc_simcontext();
-    sc_core::sc_default_global_context = sc_core::sc_curr_simcontext;
+    ::fusesim::testing::FreshKernel kernel;
     hw::AcceleratorOptions opt = options(hw::Mode::Functional, bw_window, true);
     opt.vcd_path = path;
     opt.trace_from = from;
@@ -96,7 +95,7 @@ Traced run_traced(uint32_t tiles, uint64_t from = 0, uint64_t to = UINT64_MAX, u
     host->program = pipelined_program(tiles);
     host->data = {{kIn, bytes_of(std::vector<int16_t>(16, 256))},
                   {kW, bytes_of(std::vector<int16_t>(9, 4096))}};
-    sc_core::sc_start();
+    ::fusesim::testing::sc_run();
     EXPECT_TRUE(acc->done());
     out.stats = acc->stats();
   }
