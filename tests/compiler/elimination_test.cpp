@@ -208,7 +208,7 @@ std::vector<std::string> group_names(const Program& p) {
   for (const ScheduleEntry& e : p.schedule) v.push_back(e.name);
   return v;
 }
-const isa::Instr& first_of(const Program& p, const std::string& name, isa::Opcode op) {
+isa::Instr first_of(const Program& p, const std::string& name, isa::Opcode op) {  // a decoded copy
   const std::vector<std::string> names = group_names(p);
   const auto gi = static_cast<uint32_t>(std::find(names.begin(), names.end(), name) - names.begin());
   for (const isa::Instr& in : p.instrs)
