@@ -644,6 +644,11 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
           const int64_t vr0 = std::max<int64_t>(0, rlo), vr1 = std::min(w.h, rhi);
           const int64_t vc0 = std::max<int64_t>(0, clo), vc1 = std::min(w.w, chi);
           Instr in = make_load(isa::Buffer::NBin, in_base + ((ch0 * w.h + vr0) * w.w + vc0) * es, cur_in);
+          if (w.is_vector() && nch <= 65535) {  // an fc chain's input vector: one flat run
+            in.size0 = u32(nch), in.size1 = 1, in.size2 = 1;
+            e.load(in);
+            return;
+          }
           in.size0 = u32(chi - clo), in.size1 = u32(rhi - rlo), in.size2 = u32(nch);
           in.stride1 = u32(w.w), in.stride2 = u32(w.h * w.w);
           in.pad_top = u32(vr0 - rlo), in.pad_bottom = u32(rhi - vr1);
@@ -739,8 +744,12 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
         e.compute(cp, tile);
       }
       Instr st = make_store(out_base + (r0 * last.ow + c0) * es, out_slot);
-      st.size0 = u32(cc), st.size1 = u32(rr), st.size2 = u32(last.cout);
-      st.stride1 = u32(last.ow), st.stride2 = u32(last.oh * last.ow);
+      if (last.is_vector() && last.cout <= 65535) {  // an fc chain's output vector: one flat run
+        st.size0 = u32(last.cout), st.size1 = 1, st.size2 = 1;
+      } else {
+        st.size0 = u32(cc), st.size1 = u32(rr), st.size2 = u32(last.cout);
+        st.stride1 = u32(last.ow), st.stride2 = u32(last.oh * last.ow);
+      }
       e.store(st, tile);
     }
 }

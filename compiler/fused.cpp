@@ -39,7 +39,7 @@ bool fusable_kind(const Graph& g, int id, bool grouped) {
   WinLayer w;
   if (!win_layer_of(g, id, w)) return false;
   const LayerNode& l = g.layer(id);
-  if (l.op == OpKind::FullyConnected || l.op == OpKind::GlobalAvgPool) return false;
+  if (l.op == OpKind::GlobalAvgPool) return false;
   if (w.kind == WinKind::Conv && w.groups != 1 && !grouped) return false;
   // ring and halo fields are 4 bits wide
   return w.pt <= 15 && w.pl <= 15 && l.attrs.pad_bottom <= 15 && l.attrs.pad_right <= 15;
@@ -58,6 +58,27 @@ bool residual_tail(const Graph& g, const std::vector<int>& chain, int add) {
   return g.tensor(x).shape == g.tensor(a.output).shape && g.tensor(y).shape == g.tensor(a.output).shape;
 }
 
+bool vector_link(const Graph& g, int a, int b) {
+  const LayerNode& lb = g.layer(b);
+  if (lb.inputs.size() != 1) return false;
+  // a's output, through views that only rename it (dropout, identity, flatten, reshape), each
+  // read by the next alone and none a network output
+  int d = g.layer(a).output;
+  for (;;) {
+    const DataNode& t = g.tensor(d);
+    if (g.is_output(d) || t.consumers.size() != 1) return false;
+    for (const DataNode& v : g.data)
+      if (v.alias_of == d && (v.channel_offset != 0 || v.producer < 0 || g.layer(v.producer).inputs[0] != d))
+        return false;
+    if (t.consumers[0] == b) return lb.inputs[0] == d;
+    const LayerNode& view = g.layer(t.consumers[0]);
+    if (!view.removed || view.inputs.size() != 1 || g.tensor(view.output).alias_of != d ||
+        g.tensor(view.output).channel_offset != 0)
+      return false;
+    d = view.output;
+  }
+}
+
 bool fusable_dag(const Graph& g, const std::vector<int>& ids, std::vector<int>& src, std::string* why) {
   src.assign(ids.size(), -1);
   auto fail = [&](const std::string& w) {
@@ -66,12 +87,28 @@ bool fusable_dag(const Graph& g, const std::vector<int>& ids, std::vector<int>& 
     return false;
   };
   if (ids.empty()) return fail("an empty group");
+  // Matrix-vector layers (fc) fuse only with each other, in a chain: the intermediate vectors stay
+  // in NBout (recompute plans; a vector has no rows to line-buffer).
+  const auto is_fc = [&](int id) { return g.layer(id).op == OpKind::FullyConnected; };
+  if (std::any_of(ids.begin(), ids.end(), is_fc)) {
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      WinLayer w;
+      if (!win_layer_of(g, ids[i], w) || !w.is_vector())
+        return fail("'" + g.layer(ids[i]).name + "' is not a matrix-vector layer: fc layers fuse only with fc layers "
+                    "(or 1x1 convs on 1x1 maps), in a chain");
+      if (i > 0 && !vector_link(g, ids[i - 1], ids[i]))
+        return fail("'" + g.layer(ids[i - 1]).name + "' -> '" + g.layer(ids[i]).name +
+                    "': fc layers fuse in chains whose intermediate vectors have no other reader");
+      src[i] = static_cast<int>(i) - 1;
+    }
+    return true;
+  }
   const int entry = g.layer(ids[0]).inputs.empty() ? -1 : g.layer(ids[0]).inputs[0];
   std::map<int, int> produced;  // tensor -> index in the group
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const LayerNode& l = g.layer(ids[i]);
     if (!fusable_kind(g, ids[i], true))
-      return fail("'" + l.name + "' cannot be fused (conv, depthwise conv and pooling layers fuse)");
+      return fail("'" + l.name + "' cannot be fused (conv, depthwise conv and pooling layers fuse, and fc layers with fc layers)");
     const int t = l.inputs[0];
     auto it = produced.find(t);
     if (it != produced.end()) {
@@ -287,7 +324,10 @@ Estimate fused_estimate(const std::vector<FusedLayer>& C, const ArchView& av, in
   e.dram_read = (in_elems + w_total * (resident ? 1 : T)) * av.esize;
   e.dram_write = last.cout * last.oh * last.ow * av.esize;
   // one run per channel when a tile's rows are whole, unpadded map rows; else one per row
-  const int64_t in_runs = nct == 1 && SCin == C[0].wl.w && SCpad == SCin ? C[0].wl.cin * nrt : C[0].wl.cin * SRin * nct;
+  // (an fc chain's input vector: one flat run per input-channel chunk)
+  const int64_t in_runs = C[0].wl.is_vector()                              ? T * nci0
+                          : nct == 1 && SCin == C[0].wl.w && SCpad == SCin ? C[0].wl.cin * nrt
+                                                                           : C[0].wl.cin * SRin * nct;
   const int64_t loads = T * nci0 + (resident ? w_loads : T * w_loads);
   const int64_t load = dma_time(static_cast<double>(e.dram_read), in_runs + (resident ? w_loads : T * w_loads), loads, av);
   const int64_t out_runs = nct == 1 ? T * (nrt == 1 ? 1 : last.cout) : last.cout * last.oh * nct;
@@ -411,6 +451,9 @@ std::string why_no_fused_plan(const Graph& g, const ArchView& av, const std::vec
   if (overlap == Overlap::Recompute || overlap == Overlap::Auto) {
     if (!chain || (add_id >= 0 && !residual))
       why.push_back("recompute: only chains without grouped convs (optionally closed by a residual add of their input) recompute");
+    else if (const FusedGeom geo = fused_geom(L, 1, 1, false); geo.slot[0] + geo.slot[1] > av.nbout_elems)
+      why.push_back("recompute: its intermediates need " + std::to_string((geo.slot[0] + geo.slot[1]) * 4) +
+                    " B of NBout even for a 1x1 output tile, which has " + std::to_string(av.nbout_elems * 4) + " B");
     else
       why.push_back("recompute: the smallest fused tile needs more NBin or NBout");
   }

@@ -73,6 +73,10 @@ bool attach_add(const Graph& g, const std::vector<int>& ids, int add, std::vecto
 // Whether the layer can be a member of a fused group. A grouped (not depthwise) conv only in a
 // line-buffered group (`grouped`: accept it).
 bool fusable_kind(const Graph& g, int id, bool grouped = false);
+// Whether matrix-vector layer b reads a's output, directly or through views that only rename it
+// (a dropout, identity, flatten or reshape removed by elimination), and nothing else reads it:
+// a link of an fc chain, whose intermediate vector then stays on chip.
+bool vector_link(const Graph& g, int a, int b);
 // Whether `add` is a residual Add closing the chain `chain`: it adds the chain's input to the
 // chain's output (its only reader), with the same shape (a chain of stride 1).
 bool residual_tail(const Graph& g, const std::vector<int>& chain, int add);

@@ -67,6 +67,8 @@ std::vector<char> line_exits(const std::vector<FusedLayer>& L) {
 
 std::string line_unfit(const std::vector<FusedLayer>& L) {
   if (L.empty() || L.size() > kMaxGroupLayers) return "a line-buffered group has 1 to " + std::to_string(kMaxGroupLayers) + " layers";
+  if (std::all_of(L.begin(), L.end(), [](const FusedLayer& f) { return f.wl.is_vector(); }))
+    return "a chain of matrix-vector layers (fc) has no rows to line-buffer: fc chains fuse with overlap recompute";
   int maps = 0;
   std::vector<char> read(L.size() + 1, 0);
   for (std::size_t i = 0; i < L.size(); ++i) {

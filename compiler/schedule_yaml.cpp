@@ -282,7 +282,7 @@ class ScheduleReader {
         fail(layers[k], path + ".layers[" + std::to_string(k) + "]",
              "layer '" + g_.layer(chain[k]).name + "' (" + op_kind_name(g_.layer(chain[k]).op) +
                  ") cannot be in a fused group (fused groups are chains of conv, depthwise conv and pooling "
-                 "layers, optionally closed by a residual add)");
+                 "layers, optionally closed by a residual add, or chains of fc layers)");
     const std::string fp = path + ".fused";
     const YAML::Node fused = need(group, "fused", path);
     yamlu::expect_keys(file_, fused, fp, {"overlap", "rows", "cols", "col_tiles", "weights", "chunked"});

@@ -45,6 +45,11 @@ bool fusable_pair(const Graph& g, int a, int b) {
   if (!fusable_kind(g, a) || !fusable_kind(g, b)) return false;
   const LayerNode& la = g.layer(a);
   const LayerNode& lb = g.layer(b);
+  // an fc fuses only with matrix-vector layers (fc chains: the vector stays in NBout)
+  if (la.op == OpKind::FullyConnected || lb.op == OpKind::FullyConnected) {
+    WinLayer wa, wb;
+    return win_layer_of(g, a, wa) && win_layer_of(g, b, wb) && wa.is_vector() && wb.is_vector() && vector_link(g, a, b);
+  }
   if (lb.inputs.size() != 1 || lb.inputs[0] != la.output) return false;
   const DataNode& d = g.tensor(la.output);
   if (d.consumers.size() != 1 || d.consumers[0] != b || g.is_output(la.output) || d.alias_of >= 0) return false;
@@ -82,12 +87,12 @@ std::string fusable_group(const Graph& g, const std::vector<int>& ids) {
   if (add && n >= 1 && dag_closed_by_add(g, std::vector<int>(ids.begin(), ids.begin() + static_cast<long>(n)), ids.back()))
     return "";  // a block whose Add sums two of its tensors (line-buffered)
   if (!fusable_kind(g, ids[0]))
-    return "'" + g.layer(ids[0]).name + "' cannot be fused (conv, depthwise conv and pooling layers fuse)";
+    return "'" + g.layer(ids[0]).name + "' cannot be fused (conv, depthwise conv and pooling layers fuse, and fc layers with fc layers)";
   for (std::size_t k = 0; k + 1 < n; ++k)
     if (!fusable_pair(g, ids[k], ids[k + 1]))
       return "'" + g.layer(ids[k]).name + "' -> '" + g.layer(ids[k + 1]).name +
-             "' cannot be fused (a fused group is a chain of conv/pool layers whose intermediates have no other "
-             "reader, optionally closed by a residual add)";
+             "' cannot be fused (a fused group is a chain of conv/pool layers, or of fc layers, whose intermediates have "
+             "no other reader, optionally closed by a residual add)";
   if (add && !residual_tail(g, std::vector<int>(ids.begin(), ids.begin() + static_cast<long>(n)), ids.back()))
     return "'" + g.layer(ids.back()).name + "' does not add the group's input to its output (a residual of a stride-1 chain)";
   return "";
