@@ -166,7 +166,8 @@ class DramWriters {
 // of its weights and biases.
 std::pair<int64_t, int64_t> input_bytes(const Instr& c, int64_t esize) {
   const int64_t cin = c.cin ? c.cin : c.cout, ih = c.in_h ? c.in_h : c.out_h, iw = c.in_w ? c.in_w : c.out_w;
-  const bool window = (c.op == static_cast<uint32_t>(isa::ComputeOp::Add) || c.op == static_cast<uint32_t>(isa::ComputeOp::Act)) &&
+  const bool window = (c.op == static_cast<uint32_t>(isa::ComputeOp::Add) || c.op == static_cast<uint32_t>(isa::ComputeOp::Act) ||
+                      c.op == static_cast<uint32_t>(isa::ComputeOp::Mul)) &&
                       (ih != c.out_h || iw != c.out_w);
   const int64_t n = window ? (cin - 1) * ih * iw + (c.out_h - 1) * iw + c.out_w : cin * ih * iw;
   return {c.in_addr, c.in_addr + n * esize};
@@ -1021,6 +1022,7 @@ void chunk_channels(int64_t C, int64_t HW, int64_t cap, F&& f) {
 
 int64_t copy_cap(const Ctx& c) { return std::min(c.av.nbin_elems, c.av.nbout_elems); }
 
+// Add or Product: the first operand copied into NBout, the second added to or multiplied into it.
 void gen_add(Ctx& c, const LayerNode& l, StepEmitter& e) {
   const int D = c.av.mode.depth;
   const int64_t n = c.g.tensor(l.output).shape.elems();
@@ -1036,7 +1038,8 @@ void gen_add(Ctx& c, const LayerNode& l, StepEmitter& e) {
     e.flat_load(isa::Buffer::NBin, a + p * c.esize, in_addr, m, c.esize);
     e.flat_load(isa::Buffer::NBin, b + p * c.esize, in_addr + m * c.esize, m, c.esize);
     flat_computes(e, c, isa::ComputeOp::Act, in_addr, out_addr, m, isa::Activation::None, tile);
-    flat_computes(e, c, isa::ComputeOp::Add, in_addr + m * c.esize, out_addr, m, l.attrs.act, tile);
+    flat_computes(e, c, l.op == OpKind::Product ? isa::ComputeOp::Mul : isa::ComputeOp::Add, in_addr + m * c.esize,
+                  out_addr, m, l.attrs.act, tile);
     std::vector<Instr> sts;
     flat_transfer(sts, make_store(o + p * c.esize, out_addr), m, c.esize, 4);
     for (const Instr& st : sts) e.store(st, tile);
@@ -1193,18 +1196,31 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   };
   c.w_addr.assign(g.layers.size(), -1);
   c.b_addr.assign(g.layers.size(), -1);
+  auto same_layout = [&](int a, int b) {  // the weights laid out alike in DRAM (the same tiles)
+    const auto pa = plans.find(a), pb = plans.find(b);
+    if (pa == plans.end() || pb == plans.end()) return pa == pb;
+    return pa->second.tile.tco == pb->second.tile.tco && pa->second.tile.tci == pb->second.tile.tci;
+  };
   for (int id : order) {
-    LayerNode& l = g.layer(id);
+    const LayerNode& l = g.layer(id);
     WinLayer wl;
     if (!win_layer_of(g, id, wl) || (wl.kind != WinKind::Conv && wl.kind != WinKind::DwConv)) continue;
     const int64_t nb = l.attrs.has_bias ? l.attrs.out_channels : 0;
     const int64_t nw = wl.weight_elems() - nb;
+    // Shared weights (an unrolled recurrent layer's time steps) are stored once, with their
+    // owner, when both are tiled alike; otherwise this layer gets its own copy in its layout.
+    const LayerNode& src = l.weights_of >= 0 ? g.layer(l.weights_of) : l;
+    if (l.weights_of >= 0 && c.w_addr[src.id] >= 0 && same_layout(src.id, id)) {
+      c.w_addr[id] = c.w_addr[src.id];
+      c.b_addr[id] = c.b_addr[src.id];
+      continue;
+    }
     c.w_addr[id] = alloc(static_cast<uint64_t>(nw * c.esize));
     if (nb) c.b_addr[id] = alloc(static_cast<uint64_t>(nb * c.esize));
     p.weight_bytes += static_cast<uint64_t>((nw + nb) * c.esize);
     if (opt.materialize) {
-      if (static_cast<int64_t>(l.weights.size()) != nw || static_cast<int64_t>(l.bias.size()) != nb)
-        throw std::logic_error("layer '" + l.name + "': weights not materialized");
+      if (static_cast<int64_t>(src.weights.size()) != nw || static_cast<int64_t>(src.bias.size()) != nb)
+        throw std::logic_error("layer '" + src.name + "': weights not materialized");
       // One constant segment of n values in the dtype's format; fill(put) calls put(value) for
       // each in order.
       auto segment = [&](int64_t addr, std::size_t n, int frac, auto fill) {
@@ -1239,20 +1255,20 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
       if (wl.kind == WinKind::Conv && plans.count(id)) {
         const Tile& t = plans[id].tile;
         const int64_t taps = wl.kh * wl.kw;
-        segment(c.w_addr[id], l.weights.size(), numerics::kWeightFrac, [&](auto put) {
+        segment(c.w_addr[id], src.weights.size(), numerics::kWeightFrac, [&](auto put) {
           for (int64_t grp = 0; grp < wl.groups; ++grp)
             for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco)
               for (int64_t ci0 = 0; ci0 < wl.cin; ci0 += t.tci)
                 for (int64_t co = co0; co < std::min(wl.cout, co0 + t.tco); ++co)
                   for (int64_t ci = ci0; ci < std::min(wl.cin, ci0 + t.tci); ++ci) {
-                    const float* src = &l.weights[static_cast<std::size_t>(((grp * wl.cout + co) * wl.cin + ci) * taps)];
-                    for (int64_t q = 0; q < taps; ++q) put(src[q]);
+                    const float* w = &src.weights[static_cast<std::size_t>(((grp * wl.cout + co) * wl.cin + ci) * taps)];
+                    for (int64_t q = 0; q < taps; ++q) put(w[q]);
                   }
         });
       } else {
-        segment(c.w_addr[id], l.weights.size(), numerics::kWeightFrac, in_order(l.weights));
+        segment(c.w_addr[id], src.weights.size(), numerics::kWeightFrac, in_order(src.weights));
       }
-      if (nb) segment(c.b_addr[id], l.bias.size(), numerics::kActFrac, in_order(l.bias));
+      if (nb) segment(c.b_addr[id], src.bias.size(), numerics::kActFrac, in_order(src.bias));
     }
   }
 
@@ -1305,7 +1321,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
         WinLayer wl;
         if (win_layer_of(g, id, wl)) {
           gen_window(c, l, wl, grp.plans.at(id), e);
-        } else if (l.op == OpKind::Add) {
+        } else if (l.op == OpKind::Add || l.op == OpKind::Product) {
           per_sample([&] { gen_add(c, l, e); });
         } else {
           per_sample([&] { gen_elementwise(c, l, e); });

@@ -37,6 +37,7 @@ const char* op_kind_name(OpKind k) {
     case OpKind::BatchNorm: return "batchnorm";
     case OpKind::Activation: return "activation";
     case OpKind::Add: return "add";
+    case OpKind::Product: return "product";
     case OpKind::Mul: return "mul";
     case OpKind::Concat: return "concat";
     case OpKind::Flatten: return "flatten";
@@ -75,6 +76,7 @@ int64_t Graph::layer_macs(int id) const {
 int64_t Graph::layer_params(int id) const {
   const LayerNode& l = layer(id);
   if (l.op == OpKind::BatchNorm) return 2 * tensor(l.inputs.at(0)).shape.c;
+  if (l.weights_of >= 0) return 0;  // shared: counted with their owner
   int64_t bias = (l.op == OpKind::Conv || l.op == OpKind::FullyConnected) && l.attrs.has_bias ? l.attrs.out_channels : 0;
   return weight_count(*this, l) + bias;
 }

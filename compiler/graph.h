@@ -70,6 +70,7 @@ enum class OpKind {
   BatchNorm,       // inference; canonicalization folds it into the producing conv
   Activation,      // standalone; canonicalization merges it into the producer's NFU-3
   Add,             // element-wise, two inputs
+  Product,         // element-wise product of two tensors of one shape (an LSTM's gating)
   Mul,             // per-channel constant scale (weights hold C factors)
   Concat,          // along channels
   Flatten,
@@ -112,6 +113,10 @@ struct LayerNode {
   std::vector<float> bn_gamma, bn_beta, bn_mean, bn_var;  // BatchNorm
   std::string origin;      // where it was defined ("file:line:col" or ONNX node name)
   bool removed = false;    // set by passes that delete a layer
+  // Conv/fc: this layer uses the weights and bias of layer `weights_of` (-1: its own). The time
+  // steps of an unrolled recurrent layer share one weight matrix: materialized once, stored once
+  // in DRAM (when the tiles agree), counted once in the parameters.
+  int weights_of = -1;
 };
 
 struct DataNode {

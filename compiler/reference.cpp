@@ -29,6 +29,7 @@ struct Math<int16_t> {
   static int16_t lowest() { return num::kInt16Min; }
   static int32_t avg(int32_t sum, int32_t div) { return num::avg_int16(sum, div); }
   static int32_t add(int16_t a, int16_t b) { return num::add_int16(a, b); }
+  static int32_t mul(int16_t a, int16_t b) { return num::mul_q8(a, b); }
 };
 template <>
 struct Math<float> {
@@ -41,6 +42,7 @@ struct Math<float> {
   static float lowest() { return -std::numeric_limits<float>::infinity(); }
   static float avg(float sum, int32_t div) { return sum / static_cast<float>(div); }
   static float add(float a, float b) { return a + b; }
+  static float mul(float a, float b) { return a * b; }
 };
 
 template <class T>
@@ -106,16 +108,17 @@ class Executor {
     const std::vector<T>& x = value(l.inputs[0]);
     std::vector<T> y(static_cast<std::size_t>(out.elems()));
     const LayerAttrs& a = l.attrs;
+    const LayerNode& wsrc = l.weights_of >= 0 ? g_.layer(l.weights_of) : l;  // shared weights
     switch (l.op) {
       case OpKind::Conv: {
         const int64_t G = a.groups, cin_g = in.c / G, cout_g = a.out_channels / G;
-        std::vector<T> w(l.weights.size());
-        for (std::size_t i = 0; i < w.size(); ++i) w[i] = M::weight(l.weights[i]);
+        std::vector<T> w(wsrc.weights.size());
+        for (std::size_t i = 0; i < w.size(); ++i) w[i] = M::weight(wsrc.weights[i]);
         for (int64_t co = 0; co < out.c; ++co) {
           const int64_t grp = co / cout_g;
           for (int64_t oy = 0; oy < out.h; ++oy)
             for (int64_t ox = 0; ox < out.w; ++ox) {
-              Acc acc = a.has_bias ? M::bias(l.bias[co]) : Acc{0};
+              Acc acc = a.has_bias ? M::bias(wsrc.bias[co]) : Acc{0};
               for (int64_t ci = 0; ci < cin_g; ++ci)
                 for (int64_t i = 0; i < a.kernel_h; ++i) {
                   const int64_t iy = oy * a.stride_h + i * a.dil_h - a.pad_top;
@@ -135,8 +138,8 @@ class Executor {
       case OpKind::FullyConnected: {
         const int64_t n = in.elems();
         for (int64_t o = 0; o < out.c; ++o) {
-          Acc acc = a.has_bias ? M::bias(l.bias[o]) : Acc{0};
-          for (int64_t i = 0; i < n; ++i) acc = M::mac(acc, x[i], M::weight(l.weights[o * n + i]));
+          Acc acc = a.has_bias ? M::bias(wsrc.bias[o]) : Acc{0};
+          for (int64_t i = 0; i < n; ++i) acc = M::mac(acc, x[i], M::weight(wsrc.weights[o * n + i]));
           y[o] = M::finish(acc, nfu3(a.act));
         }
         break;
@@ -169,6 +172,11 @@ class Executor {
       case OpKind::Add: {
         const std::vector<T>& b = value(l.inputs[1]);
         for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(M::add(x[i], b[i]), nfu3(a.act));
+        break;
+      }
+      case OpKind::Product: {
+        const std::vector<T>& b = value(l.inputs[1]);
+        for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(M::mul(x[i], b[i]), nfu3(a.act));
         break;
       }
       case OpKind::Activation:

@@ -107,7 +107,7 @@ void summarize(const Graph& g, const ArchView& av, const CompileOptions& opt, Gr
         const int64_t n = g.tensor(l.output).shape.elems();
         const int64_t cap = std::min(av.nbin_elems, av.nbout_elems);
         const Estimate e =
-            per_samples(l.op == OpKind::Add
+            per_samples(l.op == OpKind::Add || l.op == OpKind::Product
                             ? estimate_elementwise(n, 2, 2, std::min(av.nbin_elems / 2, av.nbout_elems), av)
                             : estimate_elementwise(n, 1, 1, cap, av),
                         g.batch);

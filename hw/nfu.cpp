@@ -20,7 +20,9 @@ namespace {
 uint64_t ceil_div(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 uint32_t or_one(uint32_t v) { return v ? v : 1; }
 bool is_conv(ComputeOp op) { return op == ComputeOp::Conv || op == ComputeOp::DwConv; }
-bool is_elementwise(ComputeOp op) { return op == ComputeOp::Add || op == ComputeOp::Act; }
+bool is_elementwise(ComputeOp op) { return op == ComputeOp::Add || op == ComputeOp::Act || op == ComputeOp::Mul; }
+// the element-wise ops whose other operand is the NBout output itself
+bool reads_output(ComputeOp op) { return op == ComputeOp::Add || op == ComputeOp::Mul; }
 
 template <class T>
 void copy_in(std::vector<T>& dst, const uint8_t* src, size_t n) {
@@ -129,7 +131,7 @@ Nfu::Footprint Nfu::footprint(const Instr& in) const {
   if (is_conv(op) && in.has_bias) f.bias = uint64_t{g.cout} * esize;
   // With an output halo the whole padded map is written; partial sums are read from inside it.
   f.out_write = ob.planes * ob.rows * ob.cols * (in.out_nbin ? esize : 4);
-  if ((is_conv(op) && in.accumulate) || op == ComputeOp::Add) f.out_read = g.out_elems() * 4;
+  if ((is_conv(op) && in.accumulate) || reads_output(op)) f.out_read = g.out_elems() * 4;
   return f;
 }
 
@@ -184,8 +186,9 @@ bool Nfu::validate(const Instr& in, uint32_t index, const Maps& m) {
     return false;
   }
   // NBin holds data elements: finished values only, and no NBout operand to add to.
-  if (in.out_nbin && op == ComputeOp::Add) {
-    fail(in, index, "decode", "out_nbin with add, which reads its operand from the NBout output");
+  if (in.out_nbin && reads_output(op)) {
+    fail(in, index, "decode", "out_nbin with " + std::string(isa::compute_op_name(op)) +
+                                  ", which reads its operand from the NBout output");
     return false;
   }
   if (in.out_nbin && is_conv(op) && (!in.final || in.accumulate)) {
@@ -326,7 +329,7 @@ void Nfu::run(const Instr& in, const Maps& m, Scratch<Data, Acc>& s) {
   const kernels::Geometry g = geometry(in);
   const size_t n = g.out_elems();
   gather_input(in, g, m.in, s.in);
-  if ((is_conv(op) && in.accumulate) || op == ComputeOp::Add)
+  if ((is_conv(op) && in.accumulate) || reads_output(op))
     read_output(in, g, m.out, s.acc);
   else
     s.acc.resize(n);
@@ -364,6 +367,9 @@ void Nfu::run(const Instr& in, const Maps& m, Scratch<Data, Acc>& s) {
       break;
     case ComputeOp::Act:
       kernels::activate(s.in.data(), n, act, s.acc.data());
+      break;
+    case ComputeOp::Mul:
+      kernels::mul(s.in.data(), n, act, s.acc.data());
       break;
   }
   write_output(in, g, m.out, s);

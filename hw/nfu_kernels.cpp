@@ -27,6 +27,7 @@ struct Int16Math {
   static Acc act(const numerics::Nfu3& a, int32_t v) { return num::activate_int16(a, num::sat16(v)); }
   static Acc average(int32_t sum, uint32_t div) { return num::avg_int16(sum, static_cast<int32_t>(div)); }
   static Acc add(Acc a, Data b) { return num::add_int16(a, b); }
+  static Acc mul(Acc a, Data b) { return num::mul_q8(num::sat16(a), b); }
 };
 
 struct Fp32Math {
@@ -37,6 +38,7 @@ struct Fp32Math {
   static Acc act(const numerics::Nfu3& a, float v) { return num::activate_fp32(a, v); }
   static Acc average(float sum, uint32_t div) { return sum / static_cast<float>(div); }
   static Acc add(Acc a, Data b) { return a + b; }
+  static Acc mul(Acc a, Data b) { return a * b; }
 };
 
 // One (input channel, kernel tap) of one output channel over the whole output plane.
@@ -177,6 +179,11 @@ void add_t(const typename M::Data* in, size_t n, const numerics::Nfu3& act, type
 }
 
 template <class M>
+void mul_t(const typename M::Data* in, size_t n, const numerics::Nfu3& act, typename M::Acc* out) {
+  for (size_t i = 0; i < n; ++i) out[i] = M::act(act, M::mul(out[i], in[i]));
+}
+
+template <class M>
 void activate_t(const typename M::Data* in, size_t n, const numerics::Nfu3& act, typename M::Acc* out) {
   for (size_t i = 0; i < n; ++i) out[i] = M::act(act, in[i]);
 }
@@ -224,6 +231,10 @@ void add(const int16_t* in, size_t n, const numerics::Nfu3& act, int32_t* out) {
   add_t<Int16Math>(in, n, act, out);
 }
 void add(const float* in, size_t n, const numerics::Nfu3& act, float* out) { add_t<Fp32Math>(in, n, act, out); }
+void mul(const int16_t* in, size_t n, const numerics::Nfu3& act, int32_t* out) {
+  mul_t<Int16Math>(in, n, act, out);
+}
+void mul(const float* in, size_t n, const numerics::Nfu3& act, float* out) { mul_t<Fp32Math>(in, n, act, out); }
 void activate(const int16_t* in, size_t n, const numerics::Nfu3& act, int32_t* out) {
   activate_t<Int16Math>(in, n, act, out);
 }

@@ -44,6 +44,9 @@ void avg_pool(const Geometry& g, const float* in, uint32_t divisor, const numeri
 // out[i] = act(out[i] + in[i]) (int16: saturating), and out[i] = act(in[i]).
 void add(const int16_t* in, size_t n, const numerics::Nfu3& act, int32_t* out);
 void add(const float* in, size_t n, const numerics::Nfu3& act, float* out);
+// out[i] = act(out[i] * in[i]); int16: the Q8.8 product rounded half up and saturated.
+void mul(const int16_t* in, size_t n, const numerics::Nfu3& act, int32_t* out);
+void mul(const float* in, size_t n, const numerics::Nfu3& act, float* out);
 void activate(const int16_t* in, size_t n, const numerics::Nfu3& act, int32_t* out);
 void activate(const float* in, size_t n, const numerics::Nfu3& act, float* out);
 

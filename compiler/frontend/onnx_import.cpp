@@ -725,9 +725,9 @@ class OnnxImporter {
     if (!a.is_const && !b.is_const) {
       const Value& x = runtime_input(i, 0);
       const Value& y = runtime_input(i, 1);
-      if (kind != Binary::Add) unsupported(i, "of two runtime tensors (only Add is)");
+      if (kind != Binary::Add && kind != Binary::Mul) unsupported(i, "of two runtime tensors (only Add and Mul are)");
       if (x.dims != y.dims) unsupported(i, "broadcast of " + dims_str(x.dims) + " and " + dims_str(y.dims));
-      emit(i, OpKind::Add, {x.data, y.data}, x.dims);
+      emit(i, kind == Binary::Add ? OpKind::Add : OpKind::Product, {x.data, y.data}, x.dims);
       return;
     }
     const bool const_first = a.is_const;

@@ -2,6 +2,8 @@
 // every error, sequential by default with named `inputs:` for DAGs.
 #include "frontend/yaml_model.h"
 
+#include "frontend/recurrent.h"
+
 #include <map>
 #include <set>
 
@@ -32,6 +34,7 @@ const std::map<std::string, OpSpec>& op_table() {
       {"global_avgpool", {OpKind::GlobalAvgPool, {"act"}}},
       {"batchnorm", {OpKind::BatchNorm, {"eps"}}},
       {"add", {OpKind::Add, {"act"}}},
+      {"product", {OpKind::Product, {"act"}}},
       {"mul", {OpKind::Mul, {}}},
       {"concat", {OpKind::Concat, {}}},
       {"flatten", {OpKind::Flatten, {}}},
@@ -110,6 +113,7 @@ Graph load_yaml_model(const std::string& file) {
   if (!layers || !layers.IsSequence() || layers.size() == 0)
     fail(file, layers ? layers : root, "layers", "expected a non-empty list of layers");
   std::map<std::string, int> by_name = {{"input", g.input}};
+  std::map<int, Shape> sequences = {{g.input, in_shape}};  // tensors an lstm may read, by shape
   int prev = g.input;
   for (std::size_t i = 0; i < layers.size(); ++i) {
     const YAML::Node L = layers[i];
@@ -120,6 +124,35 @@ Graph load_yaml_model(const std::string& file) {
     const std::string name = as_string(file, L["name"], lp + ".name");
     const std::string path = "layers." + name;
     const std::string op = as_string(file, L["op"], path + ".op");
+    if (op == "lstm") {  // unrolled into fc, add, activation and product layers (recurrent.h)
+      yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden"});
+      if (by_name.count(name)) fail(file, L["name"], path + ".name", "duplicate layer name '" + name + "'");
+      int x = prev;
+      if (L["inputs"]) {
+        const YAML::Node ins = L["inputs"];
+        if (!ins.IsSequence() || ins.size() != 1) fail(file, ins, path + ".inputs", "lstm takes 1 input(s)");
+        const std::string src = as_string(file, ins[0], path + ".inputs");
+        auto it = by_name.find(src);
+        if (it == by_name.end()) fail(file, ins[0], path + ".inputs", "unknown layer '" + src + "' (inputs must be defined earlier)");
+        x = it->second;
+      }
+      auto sq = sequences.find(x);
+      if (sq == sequences.end() || sq->second.w != 1)
+        fail(file, L, path + ".inputs",
+             "an lstm reads a sequence [steps, features, 1]: the model input of that shape or another lstm");
+      if (!L["hidden"]) fail(file, L, path + ".hidden", "missing required key");
+      LstmSpec s;
+      s.name = name;
+      s.steps = sq->second.c, s.input = sq->second.h;
+      s.hidden = as_int(file, L["hidden"], path + ".hidden");
+      if (s.hidden < 1 || s.hidden > 16384) fail(file, L["hidden"], path + ".hidden", "must be 1 to 16384");
+      if (s.steps > 1024) fail(file, L, path, "at most 1024 steps are unrolled (the input has " + std::to_string(s.steps) + ")");
+      s.origin = yamlu::where(file, L);
+      prev = lower_lstm(g, s, x);
+      sequences[prev] = Shape{s.steps, s.hidden, 1};
+      by_name[name] = prev;
+      continue;
+    }
     auto spec_it = op_table().find(op);
     if (spec_it == op_table().end()) fail(file, L["op"], path + ".op", "unknown op '" + op + "' (see models/README.md)");
     const OpSpec& spec = spec_it->second;
@@ -141,7 +174,7 @@ Graph load_yaml_model(const std::string& file) {
     } else {
       inputs.push_back(prev);
     }
-    const std::size_t want_inputs = spec.kind == OpKind::Add ? 2 : spec.kind == OpKind::Concat ? 0 : 1;
+    const std::size_t want_inputs = spec.kind == OpKind::Add || spec.kind == OpKind::Product ? 2 : spec.kind == OpKind::Concat ? 0 : 1;
     if (want_inputs == 0 && inputs.size() < 2) fail(file, L, path + ".inputs", "concat needs two or more inputs");
     if (want_inputs && inputs.size() != want_inputs)
       fail(file, L, path + ".inputs", op + " takes " + std::to_string(want_inputs) + " input(s)");

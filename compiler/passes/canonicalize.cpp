@@ -1,6 +1,7 @@
 // Canonicalization: the graph the NFU executes. BatchNorm folds into the conv (or fc) that
 // produces its input; a BatchNorm or Mul with no such producer becomes a depthwise 1x1 conv
 // (scale and shift in NFU-1/2); an activation merges into its producer's NFU-3 stage.
+#include <algorithm>
 #include <cmath>
 
 #include "passes.h"
@@ -46,6 +47,7 @@ bool can_take_act(const LayerNode& p) {
     case OpKind::AvgPool:
     case OpKind::GlobalAvgPool:
     case OpKind::Add:
+    case OpKind::Product:
       return p.attrs.act == isa::Activation::None;
     default:
       return false;
@@ -62,7 +64,10 @@ void canonicalize(Graph& g) {
       const bool materialized = !l.bn_gamma.empty();
       std::vector<float> scale, shift;
       if (materialized) bn_affine(l, scale, shift);
-      if (p >= 0 && (g.layer(p).op == OpKind::Conv || g.layer(p).op == OpKind::FullyConnected) &&
+      const bool shared = p >= 0 && (g.layer(p).weights_of >= 0 ||
+                                     std::any_of(g.layers.begin(), g.layers.end(),
+                                                 [&](const LayerNode& o) { return o.weights_of == p; }));
+      if (p >= 0 && !shared && (g.layer(p).op == OpKind::Conv || g.layer(p).op == OpKind::FullyConnected) &&
           g.layer(p).attrs.act == isa::Activation::None) {
         if (materialized) fold_affine(g.layer(p), scale, shift);
         else g.layer(p).attrs.has_bias = true;

@@ -45,7 +45,7 @@ void fill(std::vector<float>& v, std::size_t n, Rng& r, float lo, float hi) {
 
 void materialize_weights(Graph& g) {
   for (auto& l : g.layers) {
-    if (l.removed) continue;
+    if (l.removed || l.weights_of >= 0) continue;  // shared weights live in their owner
     Rng r(g.seed * 0x2545F4914F6CDD1Dull ^ name_hash(l.name));
     const Shape in = g.tensor(l.inputs.at(0)).shape;
     const LayerAttrs& a = l.attrs;

@@ -105,7 +105,8 @@ void infer_shapes(Graph& g) {
       case OpKind::GlobalAvgPool:
         out = {in.c, 1, 1};
         break;
-      case OpKind::Add: {
+      case OpKind::Add:
+      case OpKind::Product: {
         const Shape b = g.tensor(l.inputs.at(1)).shape;
         if (!(b == in)) bad(l, "operand shapes differ: " + in.str() + " and " + b.str());
         break;

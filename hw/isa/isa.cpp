@@ -135,6 +135,7 @@ const char* compute_op_name(ComputeOp op) {
     case ComputeOp::AvgPool: return "avgpool";
     case ComputeOp::Add: return "add";
     case ComputeOp::Act: return "act";
+    case ComputeOp::Mul: return "mul";
   }
   return "?";
 }
@@ -199,7 +200,7 @@ std::optional<Instr> decode(const Word& w) {
   for (const auto& f : fields_of(static_cast<Opcode>(opc))) in.*(f.member) = static_cast<uint32_t>(get_bits(w, f.lsb, f.width));
   // Enumerated fields must name a known value.
   if (opc == static_cast<uint32_t>(Opcode::Compute)) {
-    if (in.op > static_cast<uint32_t>(ComputeOp::Act) || in.act > static_cast<uint32_t>(kLastActivation) ||
+    if (in.op > static_cast<uint32_t>(kLastComputeOp) || in.act > static_cast<uint32_t>(kLastActivation) ||
         in.in_buf == static_cast<uint32_t>(Buffer::SB) || in.in_buf > 2)
       return std::nullopt;
   }

@@ -28,7 +28,9 @@ enum class ComputeOp : uint32_t {
   AvgPool = 3,
   Add = 4,      // NBout[o] = NBout[o] + input[o], element-wise
   Act = 5,      // NBout[o] = NFU3(input[o]) : activation only / copy
+  Mul = 6,      // NBout[o] = NBout[o] * input[o], element-wise (an LSTM's gating); int16: Q8.8 product
 };
+constexpr ComputeOp kLastComputeOp = ComputeOp::Mul;
 // NFU-3's functions (hw/isa/numerics.h). The smooth ones are piecewise-linear tables in int16.
 enum class Activation : uint32_t {
   None = 0,

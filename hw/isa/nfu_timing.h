@@ -18,7 +18,7 @@ inline uint64_t ceil_div_u(uint64_t a, uint64_t b) { return (a + b - 1) / b; }
 //   window packed into the channels as im2col does: ceil(cin * taps / Tn) cycles;
 // - depthwise conv and pooling (no reduction across channels): tree i serves channel i and its
 //   lanes take Tn window taps at once (max instead of add for max pooling): ceil(taps / Tn);
-// - add and act: 1 cycle.
+// - add, mul and act: 1 cycle.
 inline uint64_t nfu_inner_cycles(ComputeOp op, uint64_t cin, uint64_t taps, uint64_t tn) {
   switch (op) {
     case ComputeOp::Conv:
@@ -29,6 +29,7 @@ inline uint64_t nfu_inner_cycles(ComputeOp op, uint64_t cin, uint64_t taps, uint
       return ceil_div_u(taps, tn);
     case ComputeOp::Add:
     case ComputeOp::Act:
+    case ComputeOp::Mul:
       break;
   }
   return 1;

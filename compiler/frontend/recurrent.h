@@ -1,0 +1,31 @@
+// Recurrent layers (issue 10): an LSTM lowered to the NFU's own operations with the time loop
+// unrolled in the program. Each step is two matrix-vector products (fc layers: the input
+// projection W x_t + b and the recurrent projection R h_{t-1}), an add, the gate functions on
+// NFU-3 (sigmoid, tanh) and the element-wise gating (product and add). The steps share one W
+// and one R (LayerNode::weights_of): stored once in DRAM, counted once. docs/recurrent.md.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "compiler/graph.h"
+
+namespace fusesim::compiler {
+
+// A sequence is a C x H x W tensor of shape [steps, features, 1]: time-major, as ONNX's
+// [seq_length, batch 1, input_size] lies in memory.
+struct LstmSpec {
+  std::string name;    // layer names are NAME.tK.PART; the output sequence is the tensor NAME
+  int64_t steps = 0, input = 0, hidden = 0;
+  std::string origin;  // where it was defined (file:line:col or the ONNX node)
+  // Optional parameters (ONNX initializers), gate order i, o, f, c: W [4H][input], R [4H][H],
+  // bias [4H] (ONNX's Wb + Rb). Empty: generated from the seed like any layer's.
+  std::vector<float> w, r, bias;
+};
+
+// Appends the unrolled LSTM reading the sequence `x` and returns the data node of its output
+// sequence [steps, hidden, 1] (every h_t). The initial h and c are zero, so step 0 has no
+// recurrent product: the LSTM's MACs are 4 H (I + H) T - 4 H^2.
+int lower_lstm(Graph& g, const LstmSpec& s, int x);
+
+}  // namespace fusesim::compiler
