@@ -418,7 +418,8 @@ class OnnxImporter {
                                               "GlobalAveragePool",
                                               "GlobalMaxPool",
                                               "BatchNormalization",
-                                              "ReduceMean"};
+                                              "ReduceMean",
+                                              "Pad"};
     return ops.count(op) > 0;
   }
 
@@ -452,6 +453,7 @@ class OnnxImporter {
     if (op == "GlobalAveragePool") return global_avgpool(i, n);
     if (op == "GlobalMaxPool") return global_maxpool(i, n);
     if (op == "ReduceMean") return reduce_mean(i, n);
+    if (op == "Pad") return pad(i, n);
     if (op == "BatchNormalization") return batchnorm(i, n);
     unsupported(i, "unsupported op");
   }
@@ -1259,6 +1261,44 @@ class OnnxImporter {
     if (!max) a.count_include_pad = attr_int(n, "count_include_pad", 0) != 0;
     emit(i, max ? OpKind::MaxPool : OpKind::AvgPool, {x.data}, spatial_out(x.dims[1], x.dims, w, ceil_mode),
          a);
+  }
+
+  // Zero padding of the spatial axes: a 1x1 average pool of stride 1 whose padding ring is the
+  // pad (divisor 1, padding counted), exact in int16 and fp32. Canonicalization folds it into the
+  // conv or average pool that alone reads it (inception_v3's avg_pool2d exports as Pad + pool).
+  void pad(int i, const NodeProto& n) {
+    const std::string mode = attr_string(n, "mode", "constant");
+    if (mode != "constant") unsupported(i, "mode " + mode + " (only constant zero padding)");
+    std::vector<int64_t> pads;
+    double value = 0;
+    if (opset_ >= 11) {
+      pads = ints_of(i, const_input(i, 1, "pads"), "pads");
+      if (has_input(n, 2)) {
+        const ConstTensor& v = const_input(i, 2, "constant_value");
+        if (v.size() != 1) bad(i, "constant_value has " + std::to_string(v.size()) + " values, expected 1");
+        value = v.at(0);
+      }
+    } else {
+      pads = attr_ints(n, "pads");
+      value = attr_float(n, "value", 0.0f);
+    }
+    if (value != 0) unsupported(i, "constant_value " + std::to_string(value) + " (only zero padding)");
+    const Value& x = spatial_input(i);
+    const std::size_t r = x.dims.size();
+    if (pads.size() != 2 * r) bad(i, "pads has " + std::to_string(pads.size()) + " values for a rank-" + std::to_string(r) + " input");
+    for (int64_t p : pads)
+      if (p < 0) unsupported(i, "negative pads (cropping) " + dims_str(pads));
+    if (pads[0] || pads[1] || pads[r] || pads[r + 1]) unsupported(i, "padding of the batch or channel axis " + dims_str(pads));
+    Window w;
+    std::vector<int64_t> out = x.dims;
+    for (std::size_t k = 2; k < r; ++k) {
+      w.pb[k - 2] = pads[k], w.pe[k - 2] = pads[r + k];
+      out[k] += pads[k] + pads[r + k];
+    }
+    LayerAttrs a;
+    apply_window(a, w);
+    a.count_include_pad = true;
+    emit(i, OpKind::AvgPool, {x.data}, out, a);
   }
 
   void global_avgpool(int i, const NodeProto&) {

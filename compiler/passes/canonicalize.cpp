@@ -54,6 +54,31 @@ bool can_take_act(const LayerNode& p) {
   }
 }
 
+// A zero pad (a 1x1 average pool of stride 1 with a padding ring, as an ONNX Pad imports) that
+// alone feeds a conv or an average pool counting padding: its ring joins the consumer's padding
+// (at most 15 per side, the ISA's field).
+bool fold_zero_pad(Graph& g, LayerNode& l) {
+  const LayerAttrs& a = l.attrs;
+  if (a.kernel_h != 1 || a.kernel_w != 1 || a.stride_h != 1 || a.stride_w != 1 || a.act != isa::Activation::None ||
+      !(a.pad_top || a.pad_left || a.pad_bottom || a.pad_right))
+    return false;
+  const DataNode& d = g.tensor(l.output);
+  if (d.consumers.size() != 1 || g.is_output(l.output)) return false;
+  LayerNode& c = g.layer(d.consumers[0]);
+  LayerAttrs& ca = c.attrs;
+  const bool conv = c.op == OpKind::Conv;
+  const bool pool = c.op == OpKind::AvgPool && !ca.ceil_mode &&
+                    (ca.count_include_pad || !(ca.pad_top || ca.pad_left || ca.pad_bottom || ca.pad_right));
+  if ((!conv && !pool) || c.inputs.size() != 1) return false;
+  if (ca.pad_top + a.pad_top > 15 || ca.pad_left + a.pad_left > 15 || ca.pad_bottom + a.pad_bottom > 15 ||
+      ca.pad_right + a.pad_right > 15)
+    return false;
+  ca.pad_top += a.pad_top, ca.pad_left += a.pad_left, ca.pad_bottom += a.pad_bottom, ca.pad_right += a.pad_right;
+  if (pool) ca.count_include_pad = true;
+  g.bypass(l.id, l.inputs[0]);
+  return true;
+}
+
 }  // namespace
 
 void canonicalize(Graph& g) {
@@ -93,6 +118,8 @@ void canonicalize(Graph& g) {
       l.attrs.groups = c;
       l.attrs.kernel_h = l.attrs.kernel_w = 1;
       l.attrs.has_bias = false;
+    } else if (l.op == OpKind::AvgPool && fold_zero_pad(g, l)) {
+      continue;
     } else if ((l.op == OpKind::MaxPool || l.op == OpKind::AvgPool) && l.attrs.kernel_h == 1 &&
                l.attrs.kernel_w == 1 && l.attrs.stride_h == 1 && l.attrs.stride_w == 1 && !l.attrs.pad_top &&
                !l.attrs.pad_left && !l.attrs.pad_bottom && !l.attrs.pad_right &&

@@ -87,7 +87,10 @@ void infer_shapes(Graph& g) {
       }
       case OpKind::MaxPool:
       case OpKind::AvgPool:
-        if (a.pad_top >= a.kernel_h || a.pad_left >= a.kernel_w || a.pad_bottom >= a.kernel_h || a.pad_right >= a.kernel_w)
+        // (a 1x1 average pool of stride 1 counting padding is a zero pad: ONNX Pad imports so)
+        if (!(l.op == OpKind::AvgPool && a.kernel_h == 1 && a.kernel_w == 1 && a.stride_h == 1 && a.stride_w == 1 &&
+              a.count_include_pad) &&
+            (a.pad_top >= a.kernel_h || a.pad_left >= a.kernel_w || a.pad_bottom >= a.kernel_h || a.pad_right >= a.kernel_w))
           bad(l, "padding must be smaller than the kernel");
         check_window_attrs(l);
         out.h = window_out(l, in.h, a.kernel_h, a.stride_h, a.dil_h, a.pad_top, a.pad_bottom, a.ceil_mode);

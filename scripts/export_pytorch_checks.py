@@ -1,0 +1,107 @@
+#!/usr/bin/python3
+"""PyTorch models exported to ONNX test-case folders, for `fusesim onnx-test` (issue 10's PyTorch
+checks): each case is OUTDIR/NAME/model.onnx plus test_data_set_0/{input_0,output_0}.pb, the
+output being PyTorch's own (torch.onnx.export, opset 13, fp32, eval mode).
+
+Cases:
+  inception_v3     torchvision's Inception v3 (no aux head) on 1x3x299x299
+  resnet18_batch4  torchvision's ResNet-18 on a batch of 4 (ONNX dim 0 = 4)
+  lstm2            a two-layer nn.LSTM (40 features, 64 cells, 12 steps, batch 1) with a linear
+                   head on the last step's output (10 classes)
+
+Weights are random (seeded; no network access is assumed). Random init leaves a deep network's
+activations growing layer by layer (torchvision's conv init is not variance-preserving), which
+would make an fp32 comparison at rtol 1e-3 a test of cancellation, so the batch-norm running
+statistics are first calibrated on random inputs (a forward pass in train mode with cumulative
+averages): activations then keep unit scale, as with trained weights.
+
+Needs Debian's python3-torchvision (scripts/test.sh installs it); run with /usr/bin/python3.
+Exit 77 when torch is not importable (ctest's SKIP_RETURN_CODE).
+Usage: /usr/bin/python3 scripts/export_pytorch_checks.py OUTDIR [NAME...]
+"""
+import os
+import sys
+import warnings
+
+try:
+    import torch
+    import torchvision
+    from onnx import numpy_helper
+except ImportError as e:  # pragma: no cover
+    print(f"skipped: {e}")
+    sys.exit(77)
+
+SEED = 20261202
+
+
+class Lstm2(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = torch.nn.LSTM(input_size=40, hidden_size=64, num_layers=2)
+        self.head = torch.nn.Linear(64, 10)
+
+    def forward(self, x):  # x: [steps, batch 1, 40]
+        y, _ = self.lstm(x)
+        return self.head(y[-1])
+
+
+def calibrate_bn(model, shape, batches=4):
+    """Sets every BatchNorm's running statistics to those of random inputs."""
+    bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    model.train()
+    with torch.no_grad():
+        for _ in range(batches):
+            model(torch.randn(*shape))
+    model.eval()
+
+
+def build(name):
+    torch.manual_seed(SEED)
+    if name == "inception_v3":
+        m = torchvision.models.inception_v3(weights=None, aux_logits=False, init_weights=True)
+        calibrate_bn(m, (8, 3, 299, 299))
+        return m.eval(), torch.randn(1, 3, 299, 299)
+    if name == "resnet18_batch4":
+        m = torchvision.models.resnet18(weights=None)
+        calibrate_bn(m, (8, 3, 224, 224))
+        return m.eval(), torch.randn(4, 3, 224, 224)
+    if name == "lstm2":
+        return Lstm2().eval(), torch.randn(12, 1, 40)
+    sys.exit(f"unknown case {name}")
+
+
+def write_pb(array, name, path):
+    with open(path, "wb") as f:
+        f.write(numpy_helper.from_array(array, name).SerializeToString())
+
+
+def export(name, out):
+    model, x = build(name)
+    case = os.path.join(out, name)
+    data = os.path.join(case, "test_data_set_0")
+    os.makedirs(data, exist_ok=True)
+    with torch.no_grad():
+        y = model(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, x, os.path.join(case, "model.onnx"), opset_version=13, input_names=["input"],
+                          output_names=["output"], do_constant_folding=True)
+    write_pb(x.numpy(), "input", os.path.join(data, "input_0.pb"))
+    write_pb(y.numpy(), "output", os.path.join(data, "output_0.pb"))
+    print(f"{name}: input {tuple(x.shape)}, output {tuple(y.shape)}, |y| max {y.abs().max():.3g}", flush=True)
+
+
+def main():
+    if len(sys.argv) < 2:
+        sys.exit(__doc__)
+    for name in sys.argv[2:] or ["inception_v3", "resnet18_batch4", "lstm2"]:
+        export(name, sys.argv[1])
+
+
+if __name__ == "__main__":
+    main()
