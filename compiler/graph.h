@@ -143,6 +143,9 @@ class Graph {
   // Every layer is element-wise (an ONNX graph of activations and scalar arithmetic): the input
   // may be any rank and batch, laid out as one map (docs/onnx.md).
   bool layout_free = false;
+  // The input is a time-major sequence (an ONNX LSTM's X, [seq_length, batch 1, input_size]):
+  // its dim 0 is time, not the batch (docs/recurrent.md).
+  bool time_major_input = false;
   std::vector<LayerNode> layers;
   std::vector<DataNode> data;
   int input = -1;             // data node id of the network input

@@ -290,7 +290,7 @@ int cmd_run(const std::vector<std::string>& args) {
   std::vector<uint8_t> input;
   if (functional)
     input = input_file.empty() ? compiler::make_input(g, copt.dtype, g.seed)
-                               : read_input_tensor(input_file, g.tensor(g.input).shape, copt.dtype, g.layout_free, g.batch);
+                               : read_input_tensor(input_file, g.tensor(g.input).shape, copt.dtype, g.layout_free || g.time_major_input, g.batch);
 
   SimOptions sopt;
   sopt.functional = functional;

@@ -109,7 +109,7 @@ std::string run_one(const Case& c, const fs::path& set, const Settings& s) {
     compiler::CompileOptions copt;
     copt.dtype = isa::DType::Fp32;
     const std::vector<uint8_t> input =
-        read_input_tensor(inputs[0], g.tensor(g.input).shape, copt.dtype, g.layout_free, g.batch);
+        read_input_tensor(inputs[0], g.tensor(g.input).shape, copt.dtype, g.layout_free || g.time_major_input, g.batch);
     compiler::Program prog;
     try {
       prog = compiler::compile(g, arch, copt);

@@ -19,6 +19,7 @@
 #include <unordered_map>
 
 #include "compiler/compiler.h"
+#include "frontend/recurrent.h"
 #include "isa/numerics.h"
 #include "onnx_const_ops.h"
 #include "onnx_support.h"
@@ -42,6 +43,9 @@ struct Value {
   int shuffle_stage = 0;  // 1: after the rank-5 Reshape; 2: after its Transpose
   int64_t shuffle_groups = 0;
   int producer_node = -1;  // ONNX node index, for error messages
+  // A time-major sequence [T, batch 1, ...] (an LSTM's input or output): dims are ONNX's own and
+  // the data node holds the T steps one after another (docs/recurrent.md).
+  bool seq = false;
 };
 
 // The 2-D window of a conv or pool: index 0 is H, 1 is W (1-D ops use H = 1).
@@ -160,6 +164,9 @@ class OnnxImporter {
     const Value& v = input(i, k);
     if (v.is_const) bad(i, "input " + std::to_string(k) + " is a constant");  // callers fold constants first
     if (v.shuffle_stage) unsupported(i, "reads a rank-5 tensor that is not part of a channel shuffle");
+    if (v.seq && model_.graph().node(i).op_type() != "LSTM")
+      unsupported(i, "reads the time-major sequence " + dims_str(v.dims) +
+                         " of an LSTM (only LSTM, a Squeeze of a unit axis and a Gather of one step take it)");
     return v;
   }
   std::vector<int64_t> ints_of(int i, const ConstTensor& c, const char* role) const {
@@ -304,6 +311,29 @@ class OnnxImporter {
         throw OnnxUnsupported(what + ": dimension " + std::to_string(k) + " is not static",
                               "dynamic input shape");
     }
+    // An LSTM's input X is [seq_length, batch, input_size]: time-major, batch in dim 1.
+    bool seq = false;
+    for (const auto& node : model_.graph().node())
+      seq = seq || (node.op_type() == "LSTM" && node.input_size() > 0 && node.input(0) == in.name());
+    if (seq) {
+      if (dims.size() != 3 || dims[1] != 1)
+        throw OnnxUnsupported(what + " has shape " + dims_str(dims) +
+                                  ": an LSTM input is [seq_length, batch 1, input_size] (fusesim runs LSTMs at batch 1)",
+                              "LSTM input " + dims_str(dims));
+      if (dims[0] < 1 || dims[0] > 1024)
+        throw OnnxUnsupported(what + " has " + std::to_string(dims[0]) + " steps (1 to 1024 are unrolled)", "LSTM steps");
+      g_.batch = 1;
+      g_.time_major_input = true;
+      const Shape s{dims[0], 1, dims[2]};
+      if (const std::string p = s.problem(); !p.empty()) throw InputError(what + ": " + p);
+      g_.input = g_.add_data(in.name(), s);
+      Value v;
+      v.data = g_.input;
+      v.dims = dims;
+      v.seq = true;
+      values_[in.name()] = v;
+      return;
+    }
     // Only a tensor the [N,C,H,W] mapping cannot take, or a batch > 1 that an element-wise
     // graph does not need, runs flat: a batch-1 graph keeps its channels (and its per-channel
     // constants).
@@ -419,7 +449,9 @@ class OnnxImporter {
                                               "GlobalMaxPool",
                                               "BatchNormalization",
                                               "ReduceMean",
-                                              "Pad"};
+                                              "Pad",
+                                              "LSTM",
+                                              "Expand"};
     return ops.count(op) > 0;
   }
 
@@ -454,6 +486,8 @@ class OnnxImporter {
     if (op == "GlobalMaxPool") return global_maxpool(i, n);
     if (op == "ReduceMean") return reduce_mean(i, n);
     if (op == "Pad") return pad(i, n);
+    if (op == "LSTM") return lstm(i, n);
+    if (op == "Expand") return expand(i, n);
     if (op == "BatchNormalization") return batchnorm(i, n);
     unsupported(i, "unsupported op");
   }
@@ -528,6 +562,7 @@ class OnnxImporter {
   }
 
   void gather(int i, const NodeProto& n) {
+    if (!input(i, 0).is_const && input(i, 0).seq) return gather_step(i, n);
     if (!all_const(n)) no_runtime(i);
     try {
       set_const(i, constfold::gather(input(i, 0).c, input(i, 1).c, attr_int(n, "axis", 0)));
@@ -568,6 +603,15 @@ class OnnxImporter {
       ConstTensor c = v.c;
       c.dims = out;
       return set_const(i, std::move(c));
+    }
+    if (v.seq) {  // a view of the same steps, as long as the time axis stays first
+      if (out.empty() || out[0] != d[0] || (unsqueeze && std::count(axes.begin(), axes.end(), 0)))
+        unsupported(i, "moves the time axis of the LSTM sequence " + dims_str(d));
+      Value a = v;
+      a.dims = out;
+      a.producer_node = i;
+      values_[n.output(0)] = a;
+      return;
     }
     reshape_runtime(i, v, out);
   }
@@ -1299,6 +1343,131 @@ class OnnxImporter {
     apply_window(a, w);
     a.count_include_pad = true;
     emit(i, OpKind::AvgPool, {x.data}, out, a);
+  }
+
+  // One step of an LSTM sequence (y[-1] in torch): Gather along axis 0 with a single constant
+  // index, a channel slice of the steps and a view with the batch in dim 0.
+  void gather_step(int i, const NodeProto& n) {
+    const Value& v = input(i, 0);
+    const int64_t T = v.dims[0];
+    if (attr_int(n, "axis", 0) != 0) unsupported(i, "a Gather of an LSTM sequence along an axis other than time");
+    const ConstTensor& idx = const_input(i, 1, "indices");
+    if (!idx.integer || idx.size() != 1 || !idx.dims.empty()) unsupported(i, "a Gather of an LSTM sequence by other than one scalar index");
+    int64_t k = idx.i[0];
+    if (k < -T || k >= T) bad(i, "index " + std::to_string(k) + " is outside the " + std::to_string(T) + " steps");
+    if (k < 0) k += T;
+    const std::vector<int64_t> out(v.dims.begin() + 1, v.dims.end());  // [batch 1, ...]
+    if (out.size() < 2 || out.size() > 4) unsupported(i, "a step of rank " + std::to_string(out.size()));
+    LayerAttrs sa;
+    sa.slice_start = k, sa.slice_count = 1;
+    const std::string name = layer_name(i, "_step");
+    const int sl = g_.add_layer(name, OpKind::ChannelSlice, {v.data}, name, sa);
+    g_.layer(sl).origin = n.name().empty() ? "node #" + std::to_string(i) + " (Gather)" : n.name();
+    LayerAttrs ra;
+    ra.reshape_to = chw(i, out);
+    emit(i, out.size() == 2 ? OpKind::Flatten : OpKind::Reshape, {g_.layer(sl).output}, out, ra);
+  }
+
+  // Expand of a constant (the zero initial states torch's LSTM export builds): folded.
+  void expand(int i, const NodeProto& n) {
+    if (!all_const(n)) no_runtime(i);
+    const ConstTensor& x = input(i, 0).c;
+    const std::vector<int64_t> shape = ints_of(i, input(i, 1).c, "shape");
+    // numpy broadcast of x.dims against shape
+    const std::size_t r = std::max(x.dims.size(), shape.size());
+    std::vector<int64_t> out(r);
+    for (std::size_t k = 0; k < r; ++k) {
+      const int64_t a = k + x.dims.size() >= r ? x.dims[k + x.dims.size() - r] : 1;
+      const int64_t b = k + shape.size() >= r ? shape[k + shape.size() - r] : 1;
+      if (a != b && a != 1 && b != 1) bad(i, "shape " + dims_str(shape) + " does not broadcast " + dims_str(x.dims));
+      out[k] = a == 1 ? b : a;
+    }
+    const int64_t total = dims_elems(out);
+    if (total > (int64_t{1} << 26)) unsupported(i, "a constant of " + std::to_string(total) + " elements");
+    ConstTensor c;
+    c.dims = out;
+    c.integer = x.integer;
+    for (int64_t e = 0; e < total; ++e) {
+      int64_t rem = e, src = 0, stride = 1;
+      std::vector<int64_t> idx(r);
+      for (std::size_t k = r; k-- > 0;) idx[k] = rem % out[k], rem /= out[k];
+      for (std::size_t k = x.dims.size(); k-- > 0;) {
+        const int64_t d = x.dims[k];
+        src += (d == 1 ? 0 : idx[k + r - x.dims.size()]) * stride;
+        stride *= d;
+      }
+      if (c.integer)
+        c.i.push_back(x.i[static_cast<std::size_t>(src)]);
+      else
+        c.f.push_back(x.f[static_cast<std::size_t>(src)]);
+    }
+    set_const(i, std::move(c));
+  }
+
+  // LSTM, forward, default activations, zero or absent initial state, no peepholes: unrolled by
+  // lower_lstm (docs/recurrent.md). Y is the sequence of every h_t; Y_h and Y_c must be unused.
+  void lstm(int i, const NodeProto& n) {
+    const Value& x = runtime_input(i, 0);
+    if (!x.seq) unsupported(i, "an LSTM whose input is not the graph input or another LSTM's output");
+    if (attr_string(n, "direction", "forward") != "forward")
+      unsupported(i, "direction " + attr_string(n, "direction", "forward") + " (forward only)");
+    for (const auto& a : n.attribute()) {
+      if (a.name() == "activations") {
+        const std::vector<std::string> def = {"Sigmoid", "Tanh", "Tanh"};
+        std::vector<std::string> got(a.strings().begin(), a.strings().end());
+        if (got != def) unsupported(i, "activations other than Sigmoid, Tanh, Tanh");
+      } else if (a.name() == "clip" || a.name() == "activation_alpha" || a.name() == "activation_beta") {
+        unsupported(i, "attribute " + a.name());
+      }
+    }
+    if (attr_int(n, "input_forget", 0) != 0) unsupported(i, "input_forget=1");
+    if (attr_int(n, "layout", 0) != 0) unsupported(i, "layout=1 (batch-major)");
+    const int64_t H = attr_int(n, "hidden_size", 0);
+    if (H < 1 || H > 16384) bad(i, "hidden_size " + std::to_string(H) + " (1 to 16384)");
+    const int64_t T = x.dims[0], I = dims_elems({x.dims.begin() + 2, x.dims.end()});
+    const ConstTensor& W = const_input(i, 1, "W");
+    const ConstTensor& R = const_input(i, 2, "R");
+    if (W.dims != std::vector<int64_t>{1, 4 * H, I}) bad(i, "W has shape " + dims_str(W.dims) + ", expected " + dims_str({1, 4 * H, I}));
+    if (R.dims != std::vector<int64_t>{1, 4 * H, H}) bad(i, "R has shape " + dims_str(R.dims) + ", expected " + dims_str({1, 4 * H, H}));
+    std::vector<float> bias(static_cast<std::size_t>(4 * H), 0.0f);
+    if (has_input(n, 3)) {
+      const std::vector<float> b = const_input(i, 3, "B").as_floats();
+      if (b.size() != static_cast<std::size_t>(8 * H)) bad(i, "B has " + std::to_string(b.size()) + " values, expected " + std::to_string(8 * H));
+      for (int64_t k = 0; k < 4 * H; ++k) bias[k] = b[k] + b[4 * H + k];  // Wb + Rb
+    }
+    if (has_input(n, 4)) {
+      const ConstTensor& sl = const_input(i, 4, "sequence_lens");
+      for (int64_t k = 0; k < sl.size(); ++k)
+        if (sl.at(k) != static_cast<double>(T)) unsupported(i, "sequence_lens shorter than the sequence");
+    }
+    for (int k : {5, 6})
+      if (has_input(n, k)) {
+        const std::vector<float> s = const_input(i, k, k == 5 ? "initial_h" : "initial_c").as_floats();
+        if (std::any_of(s.begin(), s.end(), [](float v) { return v != 0.0f; }))
+          unsupported(i, std::string("a nonzero ") + (k == 5 ? "initial_h" : "initial_c"));
+      }
+    if (has_input(n, 7)) unsupported(i, "peepholes (input P)");
+    // Y_h and Y_c are not computed apart: nothing may read them
+    for (int o : {1, 2}) {
+      if (n.output_size() <= o || n.output(o).empty()) continue;
+      bool used = false;
+      for (const auto& m : model_.graph().node())
+        for (const auto& in : m.input()) used = used || in == n.output(o);
+      for (const auto& go : model_.graph().output()) used = used || go.name() == n.output(o);
+      if (used) unsupported(i, std::string(o == 1 ? "Y_h" : "Y_c") + " output (read by the graph)");
+    }
+    LstmSpec s;
+    s.name = layer_name(i);
+    s.steps = T, s.input = I, s.hidden = H;
+    s.origin = n.name().empty() ? "node #" + std::to_string(i) + " (LSTM)" : n.name();
+    s.w = W.as_floats(), s.r = R.as_floats(), s.bias = std::move(bias);
+    s.out_shape = {T, 1, H};
+    Value y;
+    y.data = lower_lstm(g_, s, x.data);
+    y.dims = {T, 1, 1, H};
+    y.seq = true;
+    y.producer_node = i;
+    values_[n.output(0)] = y;
   }
 
   void global_avgpool(int i, const NodeProto&) {

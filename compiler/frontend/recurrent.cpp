@@ -72,7 +72,7 @@ int lower_lstm(Graph& g, const LstmSpec& s, int x) {
     y = g.layer(cat).output;
   }
   LayerAttrs ra;
-  ra.reshape_to = {s.steps, H, 1};
+  ra.reshape_to = s.out_shape.elems() > 0 ? s.out_shape : Shape{s.steps, H, 1};
   const int id = g.add_layer(s.name, OpKind::Reshape, {y}, s.name, ra);
   g.layer(id).origin = s.origin;
   return g.layer(id).output;

@@ -21,6 +21,7 @@ struct LstmSpec {
   // Optional parameters (ONNX initializers), gate order i, o, f, c: W [4H][input], R [4H][H],
   // bias [4H] (ONNX's Wb + Rb). Empty: generated from the seed like any layer's.
   std::vector<float> w, r, bias;
+  Shape out_shape;     // of the output sequence; default [steps, hidden, 1]
 };
 
 // Appends the unrolled LSTM reading the sequence `x` and returns the data node of its output
