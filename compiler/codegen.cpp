@@ -1219,10 +1219,20 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     if (nb) c.b_addr[id] = alloc(static_cast<uint64_t>(nb * c.esize));
     p.weight_bytes += static_cast<uint64_t>((nw + nb) * c.esize);
     if (opt.materialize) {
-      if (static_cast<int64_t>(src.weights.size()) != nw || static_cast<int64_t>(src.bias.size()) != nb)
+      if (!weights_ready(src, static_cast<std::size_t>(nw)) || static_cast<int64_t>(src.bias.size()) != nb)
         throw std::logic_error("layer '" + src.name + "': weights not materialized");
-      // One constant segment of n values in the dtype's format; fill(put) calls put(value) for
-      // each in order.
+      // weights [k0, k1), stored or generated on the fly (LayerNode::gen), through a small buffer
+      const std::size_t per_co = static_cast<std::size_t>(nw / std::max<int64_t>(1, l.attrs.out_channels));
+      std::vector<float> buf(4096);
+      auto run = [&](std::size_t k0, std::size_t k1, auto& put) {
+        for (std::size_t k = k0; k < k1; k += buf.size()) {
+          const std::size_t m = std::min(buf.size(), k1 - k);
+          weights_run(src, k, m, per_co, buf.data());
+          put(buf.data(), m);
+        }
+      };
+      // One constant segment of n values in the dtype's format; fill(put) calls put(values, m)
+      // for each run of values, in order.
       auto segment = [&](int64_t addr, std::size_t n, int frac, auto fill) {
         Segment s;
         s.addr = static_cast<uint32_t>(addr);
@@ -1230,24 +1240,23 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
         advise_huge_pages(s.bytes.data(), s.bytes.size());
         uint8_t* out = s.bytes.data();
         if (c.dt == isa::DType::Int16) {
-          fill([&](float v) {
-            const int16_t q = numerics::quantize(v, frac);
-            std::memcpy(out, &q, 2);
-            out += 2;
-          });
+          auto put = [&](const float* v, std::size_t m) {
+            numerics::quantize_span(v, m, frac, out);
+            out += 2 * m;
+          };
+          fill(put);
         } else {
-          fill([&](float v) {
-            std::memcpy(out, &v, 4);
-            out += 4;
-          });
+          auto put = [&](const float* v, std::size_t m) {
+            std::memcpy(out, v, 4 * m);
+            out += 4 * m;
+          };
+          fill(put);
         }
         if (out != s.bytes.data() + s.bytes.size()) throw std::logic_error("codegen: a constant segment was not filled");
         p.constants.push_back(std::move(s));
       };
       auto in_order = [](const std::vector<float>& v) {
-        return [&v](auto put) {
-          for (float x : v) put(x);
-        };
+        return [&v](auto& put) { put(v.data(), v.size()); };
       };
       // Dense conv/fc weights are stored tile by tile ([co tile][ci tile][co][ci][kh][kw]) so
       // that every weight tile the program loads is one contiguous run: the segment is written
@@ -1255,18 +1264,21 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
       if (wl.kind == WinKind::Conv && plans.count(id)) {
         const Tile& t = plans[id].tile;
         const int64_t taps = wl.kh * wl.kw;
-        segment(c.w_addr[id], src.weights.size(), numerics::kWeightFrac, [&](auto put) {
+        segment(c.w_addr[id], static_cast<std::size_t>(nw), numerics::kWeightFrac, [&](auto& put) {
           for (int64_t grp = 0; grp < wl.groups; ++grp)
             for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco)
               for (int64_t ci0 = 0; ci0 < wl.cin; ci0 += t.tci)
-                for (int64_t co = co0; co < std::min(wl.cout, co0 + t.tco); ++co)
-                  for (int64_t ci = ci0; ci < std::min(wl.cin, ci0 + t.tci); ++ci) {
-                    const float* w = &src.weights[static_cast<std::size_t>(((grp * wl.cout + co) * wl.cin + ci) * taps)];
-                    for (int64_t q = 0; q < taps; ++q) put(w[q]);
-                  }
+                for (int64_t co = co0; co < std::min(wl.cout, co0 + t.tco); ++co) {
+                  // the run of this output channel's weights over the input-channel tile
+                  const auto k0 = static_cast<std::size_t>(((grp * wl.cout + co) * wl.cin + ci0) * taps);
+                  const auto k1 = k0 + static_cast<std::size_t>((std::min(wl.cin, ci0 + t.tci) - ci0) * taps);
+                  run(k0, k1, put);
+                }
         });
       } else {
-        segment(c.w_addr[id], src.weights.size(), numerics::kWeightFrac, in_order(src.weights));
+        segment(c.w_addr[id], static_cast<std::size_t>(nw), numerics::kWeightFrac, [&](auto& put) {
+          run(0, static_cast<std::size_t>(nw), put);
+        });
       }
       if (nb) segment(c.b_addr[id], src.bias.size(), numerics::kActFrac, in_order(src.bias));
     }

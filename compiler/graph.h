@@ -5,6 +5,8 @@
 
 #include <cstdint>
 #include <stdexcept>
+#include <algorithm>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -113,6 +115,16 @@ struct LayerNode {
   std::vector<float> bn_gamma, bn_beta, bn_mean, bn_var;  // BatchNorm
   std::string origin;      // where it was defined ("file:line:col" or ONNX node name)
   bool removed = false;    // set by passes that delete a layer
+  // Generated weights (materialize.cpp) are not stored: `weights` stays empty and element k is
+  // worked out on demand (weight_at), so a functional run never holds a float copy of every
+  // weight. Element k is lo + (hi - lo) * u_k, u_k the k-th value of a SplitMix64 stream from
+  // `state`, then times each of `scales` (per output channel: batch norms folded in) in turn.
+  struct WeightGen {
+    bool on = false;
+    uint64_t state = 0;
+    float lo = 0, hi = 0;
+    std::vector<std::vector<float>> scales;
+  } gen;
   // Conv/fc: this layer uses the weights and bias of layer `weights_of` (-1: its own). The time
   // steps of an unrolled recurrent layer share one weight matrix: materialized once, stored once
   // in DRAM (when the tiles agree), counted once in the parameters.
@@ -131,6 +143,36 @@ struct DataNode {
   bool on_chip = false;        // kept on chip inside a fused group
   int64_t dram_addr = -1;
 };
+
+// Weights [k0, k0 + n) of a conv/fc/mul layer into out: stored, or generated (LayerNode::gen).
+// `per_co`: weights per output channel (for folded scales).
+inline void weights_run(const LayerNode& l, std::size_t k0, std::size_t n, std::size_t per_co, float* out) {
+  if (!l.gen.on) {
+    std::copy(l.weights.begin() + static_cast<std::ptrdiff_t>(k0), l.weights.begin() + static_cast<std::ptrdiff_t>(k0 + n), out);
+    return;
+  }
+  // the SplitMix64 stream's values k0.. (materialize.cpp's Rng adds the increment, then mixes);
+  // u64 -> float rounds as u64 -> double -> float does (the double is exact), and scaling by
+  // 2^-53 is exact: the same floats as Rng::uniform
+  const float lo = l.gen.lo, span = l.gen.hi - l.gen.lo;
+  uint64_t s = l.gen.state + static_cast<uint64_t>(k0) * 0x9E3779B97F4A7C15ull;
+  for (std::size_t j = 0; j < n; ++j) {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    z ^= z >> 31;
+    // (z >> 11 < 2^53: the signed conversion is one instruction and gives the same float)
+    out[j] = lo + span * (static_cast<float>(static_cast<int64_t>(z >> 11)) * 0x1.0p-53f);
+  }
+  for (const std::vector<float>& sc : l.gen.scales)
+    for (std::size_t j = 0; j < n; ++j) out[j] *= sc[(k0 + j) / per_co];
+}
+// Weight k alone (weights_run of one).
+float weight_at(const LayerNode& l, std::size_t k, std::size_t per_co);
+// The number of weights a layer has (stored or generated), 0 when not materialized.
+bool weights_ready(const LayerNode& l, std::size_t n);
+// Stores a generated layer's weights (for code that needs the vector, e.g. the reference).
+void store_weights(LayerNode& l, std::size_t n, std::size_t per_co);
 
 class Graph {
  public:

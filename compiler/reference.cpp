@@ -112,8 +112,9 @@ class Executor {
     switch (l.op) {
       case OpKind::Conv: {
         const int64_t G = a.groups, cin_g = in.c / G, cout_g = a.out_channels / G;
-        std::vector<T> w(wsrc.weights.size());
-        for (std::size_t i = 0; i < w.size(); ++i) w[i] = M::weight(wsrc.weights[i]);
+        const std::size_t per_co = static_cast<std::size_t>(cin_g * a.kernel_h * a.kernel_w);
+        std::vector<T> w(static_cast<std::size_t>(a.out_channels) * per_co);
+        for (std::size_t i = 0; i < w.size(); ++i) w[i] = M::weight(weight_at(wsrc, i, per_co));
         for (int64_t co = 0; co < out.c; ++co) {
           const int64_t grp = co / cout_g;
           for (int64_t oy = 0; oy < out.h; ++oy)
@@ -139,7 +140,8 @@ class Executor {
         const int64_t n = in.elems();
         for (int64_t o = 0; o < out.c; ++o) {
           Acc acc = a.has_bias ? M::bias(wsrc.bias[o]) : Acc{0};
-          for (int64_t i = 0; i < n; ++i) acc = M::mac(acc, x[i], M::weight(wsrc.weights[o * n + i]));
+          for (int64_t i = 0; i < n; ++i)
+            acc = M::mac(acc, x[i], M::weight(weight_at(wsrc, static_cast<std::size_t>(o * n + i), static_cast<std::size_t>(n))));
           y[o] = M::finish(acc, nfu3(a.act));
         }
         break;

@@ -19,7 +19,12 @@ int sole_producer(const Graph& g, int data) {
 // Folds scale/shift per output channel into a conv/fc's weights and bias.
 void fold_affine(LayerNode& conv, const std::vector<float>& scale, const std::vector<float>& shift) {
   const std::size_t co = static_cast<std::size_t>(conv.attrs.out_channels);
-  if (!conv.weights.empty()) {
+  if (conv.gen.on) {  // generated weights: the scale applies as they are generated
+    conv.gen.scales.push_back(scale);
+    std::vector<float> b(co, 0.0f);
+    for (std::size_t c = 0; c < co; ++c) b[c] = (conv.bias.empty() ? 0.0f : conv.bias[c]) * scale[c] + shift[c];
+    conv.bias = std::move(b);
+  } else if (!conv.weights.empty()) {
     const std::size_t per = conv.weights.size() / co;
     for (std::size_t c = 0; c < co; ++c)
       for (std::size_t k = 0; k < per; ++k) conv.weights[c * per + k] *= scale[c];
@@ -86,7 +91,7 @@ void canonicalize(Graph& g) {
     LayerNode& l = g.layer(id);
     if (l.op == OpKind::BatchNorm) {
       const int p = sole_producer(g, l.inputs[0]);
-      const bool materialized = !l.bn_gamma.empty();
+      const bool materialized = !l.bn_gamma.empty();  // (and the conv's weights, stored or generated)
       std::vector<float> scale, shift;
       if (materialized) bn_affine(l, scale, shift);
       const bool shared = p >= 0 && (g.layer(p).weights_of >= 0 ||

@@ -46,7 +46,8 @@ void fill(std::vector<float>& v, std::size_t n, Rng& r, float lo, float hi) {
 void materialize_weights(Graph& g) {
   for (auto& l : g.layers) {
     if (l.removed || l.weights_of >= 0) continue;  // shared weights live in their owner
-    Rng r(g.seed * 0x2545F4914F6CDD1Dull ^ name_hash(l.name));
+    const uint64_t state = g.seed * 0x2545F4914F6CDD1Dull ^ name_hash(l.name);
+    Rng r(state);
     const Shape in = g.tensor(l.inputs.at(0)).shape;
     const LayerAttrs& a = l.attrs;
     if (l.op == OpKind::Conv || l.op == OpKind::FullyConnected) {
@@ -54,7 +55,13 @@ void materialize_weights(Graph& g) {
       const int64_t n = a.out_channels * fan_in;
       // Kaiming-uniform for ReLU networks keeps activations at unit scale through depth.
       const float bound = std::sqrt(6.0f / static_cast<float>(fan_in));
-      if (l.weights.empty()) fill(l.weights, static_cast<std::size_t>(n), r, -bound, bound);
+      // The weights are generated on demand (LayerNode::gen): the stream's first n values; the
+      // bias takes the n values after them.
+      if (l.weights.empty() && !l.gen.on) {
+        l.gen.on = true;
+        l.gen.state = state, l.gen.lo = -bound, l.gen.hi = bound;
+        r = Rng(state + static_cast<uint64_t>(n) * 0x9E3779B97F4A7C15ull);
+      }
       if (a.has_bias && l.bias.empty()) fill(l.bias, static_cast<std::size_t>(a.out_channels), r, -0.1f, 0.1f);
     } else if (l.op == OpKind::Mul) {
       if (l.weights.empty()) fill(l.weights, static_cast<std::size_t>(in.c), r, 0.5f, 1.5f);

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -26,8 +27,29 @@ inline int16_t sat16(int64_t v) {
   return static_cast<int16_t>(std::clamp<int64_t>(v, INT16_MIN, INT16_MAX));
 }
 
+// Round half away from zero (std::lround's rule), then saturate. x * 2^frac is exact in double and
+// has at most 24 significant bits, so adding +-0.5 is exact and truncation rounds as lround does,
+// without lround's library call (codegen quantizes every weight).
 inline int16_t quantize(float x, int frac) {
-  return sat16(static_cast<int64_t>(std::lround(static_cast<double>(x) * (1 << frac))));
+  double v = static_cast<double>(x) * (1 << frac);
+  if (!(v > -65536.0)) v = -65536.0;  // (NaN saturates low)
+  if (v > 65536.0) v = 65536.0;
+  return sat16(static_cast<int64_t>(v + (v >= 0 ? 0.5 : -0.5)));
+}
+// quantize over a span, into little-endian int16 at out (a loop the compiler vectorizes).
+inline void quantize_span(const float* x, std::size_t n, int frac, uint8_t* out) {
+  const double scale = static_cast<double>(1 << frac);
+  // branch-free (random weight signs would mispredict): max/min, copysign and a truncation
+  for (std::size_t j = 0; j < n; ++j) {
+    double v = static_cast<double>(x[j]) * scale;
+    v = v > -65536.0 ? v : -65536.0;  // (NaN saturates low, as in quantize)
+    v = v < 65536.0 ? v : 65536.0;
+    int32_t r = static_cast<int32_t>(v + std::copysign(0.5, v));
+    r = r > INT16_MIN ? r : INT16_MIN;
+    r = r < INT16_MAX ? r : INT16_MAX;
+    const auto q = static_cast<int16_t>(r);
+    std::memcpy(out + 2 * j, &q, 2);
+  }
 }
 inline float dequantize(int32_t q, int frac) { return static_cast<float>(q) / static_cast<float>(1 << frac); }
 

@@ -202,6 +202,34 @@ TEST(Canonicalize, ActivationStaysWhenItsProducerCannotTakeIt) {
   EXPECT_EQ(g.layer(p).attrs.act, Activation::Tanh);
 }
 
+// Generated weights (LayerNode::gen) are worked out on demand; a batch norm folded into them
+// scales them as they are generated: the same floats as storing them first and folding after.
+TEST(Canonicalize, FoldingIntoGeneratedWeightsEqualsFoldingStoredOnes) {
+  auto build = [] {
+    Graph g = graph_with_input({3, 5, 5});
+    const int c = g.add_layer("c", OpKind::Conv, {g.input}, "c", conv_attrs(4, 3, 1, 1));
+    g.add_layer("bn", OpKind::BatchNorm, {out_of(g, c)}, "bn");
+    g.outputs = {out_of(g, c + 1)};
+    infer_shapes(g);
+    materialize_weights(g);
+    return g;
+  };
+  Graph lazy = build(), eager = build();
+  const int c = 0;
+  ASSERT_TRUE(lazy.layer(c).gen.on);
+  ASSERT_TRUE(lazy.layer(c).weights.empty());
+  store_weights(eager.layer(c), 4 * 27, 27);  // stored before the fold: folded element by element
+  ASSERT_FALSE(eager.layer(c).gen.on);
+  canonicalize(lazy);
+  canonicalize(eager);
+  ASSERT_EQ(lazy.layer(c).gen.scales.size(), 1u);
+  store_weights(lazy.layer(c), 4 * 27, 27);
+  EXPECT_EQ(lazy.layer(c).weights, eager.layer(c).weights);
+  EXPECT_EQ(lazy.layer(c).bias, eager.layer(c).bias);
+  // and the weights are the seeded stream's, scaled: not all equal
+  EXPECT_NE(lazy.layer(c).weights[0], lazy.layer(c).weights[1]);
+}
+
 TEST(Canonicalize, UnmaterializedGraphGetsTheSameStructure) {
   ConvBnRelu n;
   n.g.layer(n.conv).weights.clear();
