@@ -114,7 +114,11 @@ class Executor {
         const int64_t G = a.groups, cin_g = in.c / G, cout_g = a.out_channels / G;
         const std::size_t per_co = static_cast<std::size_t>(cin_g * a.kernel_h * a.kernel_w);
         std::vector<T> w(static_cast<std::size_t>(a.out_channels) * per_co);
-        for (std::size_t i = 0; i < w.size(); ++i) w[i] = M::weight(weight_at(wsrc, i, per_co));
+        {
+          std::vector<float> f(w.size());
+          weights_run(wsrc, 0, f.size(), per_co, f.data());
+          for (std::size_t i = 0; i < w.size(); ++i) w[i] = M::weight(f[i]);
+        }
         for (int64_t co = 0; co < out.c; ++co) {
           const int64_t grp = co / cout_g;
           for (int64_t oy = 0; oy < out.h; ++oy)
@@ -138,10 +142,11 @@ class Executor {
       }
       case OpKind::FullyConnected: {
         const int64_t n = in.elems();
+        std::vector<float> row(static_cast<std::size_t>(n));  // one output's weights (stored or generated)
         for (int64_t o = 0; o < out.c; ++o) {
           Acc acc = a.has_bias ? M::bias(wsrc.bias[o]) : Acc{0};
-          for (int64_t i = 0; i < n; ++i)
-            acc = M::mac(acc, x[i], M::weight(weight_at(wsrc, static_cast<std::size_t>(o * n + i), static_cast<std::size_t>(n))));
+          weights_run(wsrc, static_cast<std::size_t>(o * n), row.size(), row.size(), row.data());
+          for (int64_t i = 0; i < n; ++i) acc = M::mac(acc, x[i], M::weight(row[static_cast<std::size_t>(i)]));
           y[o] = M::finish(acc, nfu3(a.act));
         }
         break;
