@@ -5,7 +5,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <mutex>
 #include <set>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace fusesim::compiler {
@@ -224,7 +227,46 @@ Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, boo
 
 }  // namespace
 
+namespace {
+bool choose_tile_search(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out);
+}  // namespace
+
+// The search depends only on the layer's geometry, the buffer view and the fixed fields: layers
+// of one shape (the time steps of an unrolled LSTM, a ResNet stage's blocks) search once per
+// process. The key is every field of the three.
 bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out) {
+  const double key_fields[] = {static_cast<double>(l.kind), double(l.groups), double(l.cin), double(l.cout), double(l.h),
+                               double(l.w), double(l.oh), double(l.ow), double(l.kh), double(l.kw), double(l.sh),
+                               double(l.sw), double(l.dh), double(l.dw), double(l.pt), double(l.pl), double(l.bias),
+                               double(l.batch), double(av.esize), double(av.nbin_elems), double(av.sb_elems),
+                               double(av.nbout_elems), double(av.sb_total_elems), double(av.tn), double(av.stages),
+                               av.dram_bytes_per_cycle, double(av.dma_fixed), double(av.dram_latency),
+                               double(av.outstanding), double(av.burst_bytes), double(av.row_miss),
+                               double(av.nbin_port), double(av.sb_port), double(av.nbout_port), double(av.mode.depth),
+                               double(av.mode.fine), double(av.mode.sync), double(fixed.tco), double(fixed.tci),
+                               double(fixed.tr), double(fixed.tc), double(fixed.tb)};
+  const std::string key(reinterpret_cast<const char*>(key_fields), sizeof(key_fields));
+  static std::mutex mu;
+  static std::unordered_map<std::string, std::pair<bool, TilePlan>> cache;
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    auto it = cache.find(key);
+    if (it != cache.end()) {
+      if (it->second.first) out = it->second.second;
+      return it->second.first;
+    }
+  }
+  TilePlan plan;
+  const bool ok = choose_tile_search(l, av, fixed, plan);
+  if (ok) out = plan;
+  std::lock_guard<std::mutex> lock(mu);
+  if (cache.size() > 65536) cache.clear();
+  cache.emplace(key, std::make_pair(ok, plan));
+  return ok;
+}
+
+namespace {
+bool choose_tile_search(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out) {
   const auto cos = fixed.tco ? std::vector<int64_t>{std::min(fixed.tco, l.cout)} : candidates(l.cout, av.tn);
   const auto cis = !dense(l) ? std::vector<int64_t>{0}
                    : fixed.tci ? std::vector<int64_t>{std::min(fixed.tci, l.cin)}
@@ -281,6 +323,7 @@ bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TileP
   }
   return found;
 }
+}  // namespace
 
 Estimate estimate_elementwise(int64_t elems, int reads, int computes, int64_t chunk, const ArchView& av) {
   Estimate e;
