@@ -175,8 +175,10 @@ TEST(Batch, FcEstimateCountsWeightsPerPassAndInputsPerSample) {
 TEST(Batch, ReferenceRunsEverySampleAsItRunsOne) {
   for (isa::DType dt : {isa::DType::Int16, isa::DType::Fp32}) {
     Graph g1 = small_net(1), g4 = small_net(4);
-    compile(g1, arch_preset("diannao"), CompileOptions{dt});
-    compile(g4, arch_preset("diannao"), CompileOptions{dt});
+    CompileOptions opt;
+    opt.dtype = dt;
+    compile(g1, arch_preset("diannao"), opt);
+    compile(g4, arch_preset("diannao"), opt);
     const std::vector<uint8_t> in1 = make_input(g1, dt), in4 = make_input(g4, dt);
     ASSERT_EQ(in4.size(), 4 * in1.size());
     // sample 0 of a batch is the batch-1 input; the other samples are new data

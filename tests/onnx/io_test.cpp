@@ -19,7 +19,7 @@ std::string temp_file(const std::string& name) {
 }
 
 TEST(OnnxIo, WriteThenReadRoundTrips) {
-  FloatTensor t{"out", {1, 2, 1, 3}, {0.5f, -1.25f, 3.0f, 1e-7f, -0.0f, 42.0f}};
+  FloatTensor t{"out", {1, 2, 1, 3}, {0.5f, -1.25f, 3.0f, 1e-7f, -0.0f, 42.0f}, false, ""};
   const std::string path = temp_file("round.pb");
   write_float_tensor(path, t);
   const FloatTensor r = read_float_tensor(path);
@@ -30,7 +30,7 @@ TEST(OnnxIo, WriteThenReadRoundTrips) {
 
 TEST(OnnxIo, InputInBothDataFormats) {
   const std::string path = temp_file("in.pb");
-  write_float_tensor(path, {"x", {1, 2, 1, 2}, {1.0f, -0.5f, 0.00390625f, 200.0f}});
+  write_float_tensor(path, {"x", {1, 2, 1, 2}, {1.0f, -0.5f, 0.00390625f, 200.0f}, false, ""});
   const auto fp = read_input_tensor(path, {2, 1, 2}, isa::DType::Fp32);
   ASSERT_EQ(fp.size(), 16u);
   float f;
@@ -49,9 +49,9 @@ TEST(OnnxIo, InputInBothDataFormats) {
 
 TEST(OnnxIo, InputOfTheWrongSizeOrBatchIsAnInputError) {
   const std::string path = temp_file("bad.pb");
-  write_float_tensor(path, {"x", {1, 3}, {1, 2, 3}});
+  write_float_tensor(path, {"x", {1, 3}, {1, 2, 3}, false, ""});
   EXPECT_THROW(read_input_tensor(path, {4, 1, 1}, isa::DType::Fp32), InputError);
-  write_float_tensor(path, {"x", {3, 1}, {1, 2, 3}});
+  write_float_tensor(path, {"x", {3, 1}, {1, 2, 3}, false, ""});
   EXPECT_THROW(read_input_tensor(path, {3, 1, 1}, isa::DType::Fp32), InputError);
   EXPECT_THROW(read_float_tensor(temp_file("missing.pb")), InputError);
 }
@@ -60,7 +60,7 @@ TEST(OnnxIo, InputOfTheWrongSizeOrBatchIsAnInputError) {
 // size error.
 TEST(OnnxIo, ExpectOfTheWrongSizeIsAnInputErrorNamingBothSizes) {
   const std::string path = temp_file("expect3.pb");
-  write_float_tensor(path, {"y", {1, 3}, {1, 2, 3}});
+  write_float_tensor(path, {"y", {1, 3}, {1, 2, 3}, false, ""});
   std::vector<uint8_t> out(4 * sizeof(float), 0);  // one fp32 output of four elements
   try {
     compare_outputs_with_files({out}, isa::DType::Fp32, {path}, Tolerance{});
@@ -74,7 +74,7 @@ TEST(OnnxIo, ExpectOfTheWrongSizeIsAnInputErrorNamingBothSizes) {
 }
 
 TEST(OnnxIo, ToleranceIsAtolPlusRtolTimesExpected) {
-  const FloatTensor want{"y", {1, 3}, {100.0f, 0.0f, -2.0f}};
+  const FloatTensor want{"y", {1, 3}, {100.0f, 0.0f, -2.0f}, false, ""};
   const Tolerance tol{1e-3, 1e-5};
   // bounds: 1e-5 + 0.1 = 0.10001; 1e-5; 1e-5 + 2e-3
   auto r = compare_with_expected({100.1f, 0.0f, -2.0f}, want, tol, "f");
