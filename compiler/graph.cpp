@@ -81,13 +81,6 @@ int64_t Graph::layer_params(int id) const {
   return weight_count(*this, l) + bias;
 }
 
-float weight_at(const LayerNode& l, std::size_t k, std::size_t per_co) {
-  if (!l.gen.on) return l.weights[k];
-  float w;
-  weights_run(l, k, 1, per_co, &w);
-  return w;
-}
-
 bool weights_ready(const LayerNode& l, std::size_t n) { return l.gen.on || l.weights.size() == n; }
 
 void store_weights(LayerNode& l, std::size_t n, std::size_t per_co) {

@@ -116,7 +116,7 @@ struct LayerNode {
   std::string origin;      // where it was defined ("file:line:col" or ONNX node name)
   bool removed = false;    // set by passes that delete a layer
   // Generated weights (materialize.cpp) are not stored: `weights` stays empty and element k is
-  // worked out on demand (weight_at), so a functional run never holds a float copy of every
+  // worked out on demand (weights_run), so a functional run never holds a float copy of every
   // weight. Element k is lo + (hi - lo) * u_k, u_k the k-th value of a SplitMix64 stream from
   // `state`, then times each of `scales` (per output channel: batch norms folded in) in turn.
   struct WeightGen {
@@ -167,9 +167,7 @@ inline void weights_run(const LayerNode& l, std::size_t k0, std::size_t n, std::
   for (const std::vector<float>& sc : l.gen.scales)
     for (std::size_t j = 0; j < n; ++j) out[j] *= sc[(k0 + j) / per_co];
 }
-// Weight k alone (weights_run of one).
-float weight_at(const LayerNode& l, std::size_t k, std::size_t per_co);
-// The number of weights a layer has (stored or generated), 0 when not materialized.
+// Whether a layer's n weights are there to read (generated, or all n stored).
 bool weights_ready(const LayerNode& l, std::size_t n);
 // Stores a generated layer's weights (for code that needs the vector, e.g. the reference).
 void store_weights(LayerNode& l, std::size_t n, std::size_t per_co);
