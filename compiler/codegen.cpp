@@ -426,6 +426,7 @@ Instr window_compute(const WinLayer& w, isa::Activation act, isa::DType dt, int6
   cp.final = last_ci;
   cp.act = last_ci ? static_cast<uint32_t>(act) : 0;
   cp.shift = weights && dt == isa::DType::Int16 ? numerics::kWeightFrac : 0;
+  if (w.kind == WinKind::AvgPool) cp.divisor = u32(w.divisor);
   return cp;
 }
 
@@ -1022,8 +1023,55 @@ void chunk_channels(int64_t C, int64_t HW, int64_t cap, F&& f) {
 
 int64_t copy_cap(const Ctx& c) { return std::min(c.av.nbin_elems, c.av.nbout_elems); }
 
+// Add or Product whose second operand broadcasts along the channels and/or the rows (softmax,
+// reductions, a division by a norm): the DMA replicates it, reading with a zero channel or row
+// stride, so that NBin holds both operands densely in the output's order. Chunks are whole planes
+// of several channels, else rows of one channel, else pieces of one row.
+void gen_add_broadcast(Ctx& c, const LayerNode& l, StepEmitter& e) {
+  const int D = c.av.mode.depth;
+  const Shape o = c.g.tensor(l.output).shape, bs = c.g.tensor(l.inputs[1]).shape;
+  const int64_t a = c.addr(l.inputs[0]), b = c.addr(l.inputs[1]), out = c.addr(l.output), es = c.esize;
+  const int64_t chunk = std::min(c.av.nbin_elems / 2, c.av.nbout_elems);
+  const int64_t bc_stride = bs.c == 1 ? 0 : bs.h * bs.w, bh_stride = bs.h == 1 ? 0 : bs.w;
+  int64_t cnt = 0;
+  // One chunk: channels [c0, c0 + nc) x rows [y0, y0 + nr) x columns [x0, x0 + nx) of the output.
+  auto piece = [&](int64_t c0, int64_t nc, int64_t y0, int64_t nr, int64_t x0, int64_t nx) {
+    const int64_t m = nc * nr * nx;
+    const int64_t in_addr = (cnt % D) * c.nbin_half, out_addr = (cnt % D) * c.nbout_half;
+    const int tile = e.begin_out_tile(out_addr);
+    ++cnt;
+    e.begin_step();
+    const int64_t first = (c0 * o.h + y0) * o.w + x0;
+    e.flat_load(isa::Buffer::NBin, a + first * es, in_addr, m, es);
+    Instr ld = make_load(isa::Buffer::NBin, b + (c0 * bc_stride + y0 * bh_stride + x0) * es, in_addr + m * es);
+    ld.size0 = u32(nx), ld.size1 = u32(nr), ld.size2 = u32(nc);
+    ld.stride1 = u32(bh_stride), ld.stride2 = u32(bc_stride);
+    e.load(ld);
+    flat_computes(e, c, isa::ComputeOp::Act, in_addr, out_addr, m, isa::Activation::None, tile);
+    flat_computes(e, c, l.op == OpKind::Product ? isa::ComputeOp::Mul : isa::ComputeOp::Add, in_addr + m * es,
+                  out_addr, m, l.attrs.act, tile);
+    std::vector<Instr> sts;
+    flat_transfer(sts, make_store(out + first * es, out_addr), m, es, 4);
+    for (const Instr& st : sts) e.store(st, tile);
+  };
+  const int64_t plane = o.h * o.w;
+  if (plane <= chunk) {
+    const int64_t per = std::min<int64_t>(chunk / plane, 65535);
+    for (int64_t c0 = 0; c0 < o.c; c0 += per) piece(c0, std::min(per, o.c - c0), 0, o.h, 0, o.w);
+  } else if (o.w <= chunk) {
+    const int64_t per = std::min<int64_t>(chunk / o.w, 65535);
+    for (int64_t c0 = 0; c0 < o.c; ++c0)
+      for (int64_t y0 = 0; y0 < o.h; y0 += per) piece(c0, 1, y0, std::min(per, o.h - y0), 0, o.w);
+  } else {
+    for (int64_t c0 = 0; c0 < o.c; ++c0)
+      for (int64_t y0 = 0; y0 < o.h; ++y0)
+        for (int64_t x0 = 0; x0 < o.w; x0 += chunk) piece(c0, 1, y0, 1, x0, std::min(chunk, o.w - x0));
+  }
+}
+
 // Add or Product: the first operand copied into NBout, the second added to or multiplied into it.
 void gen_add(Ctx& c, const LayerNode& l, StepEmitter& e) {
+  if (!(c.g.tensor(l.inputs[1]).shape == c.g.tensor(l.output).shape)) return gen_add_broadcast(c, l, e);
   const int D = c.av.mode.depth;
   const int64_t n = c.g.tensor(l.output).shape.elems();
   const int64_t a = c.addr(l.inputs[0]), b = c.addr(l.inputs[1]), o = c.addr(l.output);
@@ -1130,6 +1178,7 @@ bool win_layer_of(const Graph& g, int id, WinLayer& w) {
     case OpKind::AvgPool:
       w.kind = l.op == OpKind::MaxPool ? WinKind::MaxPool : WinKind::AvgPool;
       w.cin = w.cout = in.c;
+      w.divisor = l.op == OpKind::AvgPool ? a.pool_divisor : 0;
       return true;
     case OpKind::GlobalAvgPool:
       w.kind = WinKind::AvgPool;

@@ -23,6 +23,7 @@ struct WinLayer {
   int64_t kh = 1, kw = 1, sh = 1, sw = 1, dh = 1, dw = 1;
   int64_t pt = 0, pl = 0;     // leading padding (trailing padding follows from the shapes)
   bool bias = false;
+  int64_t divisor = 0;           // AvgPool: COMPUTE's divisor (0: kh*kw)
   int64_t batch = 1;             // samples (the graph's batch)
   int64_t weight_elems() const;  // all groups
   // A matrix-vector layer (fc, or a 1x1 conv on a 1x1 map): the one whose weight tiles a batch

@@ -40,6 +40,7 @@ bool fusable_kind(const Graph& g, int id, bool grouped) {
   if (!win_layer_of(g, id, w)) return false;
   const LayerNode& l = g.layer(id);
   if (l.op == OpKind::GlobalAvgPool) return false;
+  if (l.op == OpKind::AvgPool && l.attrs.pool_divisor != 0) return false;  // a sum pool (a reduction) stays alone
   if (w.kind == WinKind::Conv && w.groups != 1 && !grouped) return false;
   // ring and halo fields are 4 bits wide
   return w.pt <= 15 && w.pl <= 15 && l.attrs.pad_bottom <= 15 && l.attrs.pad_right <= 15;
@@ -137,6 +138,7 @@ bool fusable_dag(const Graph& g, const std::vector<int>& ids, std::vector<int>& 
 bool attach_add(const Graph& g, const std::vector<int>& ids, int add, std::vector<FusedLayer>& L) {
   const LayerNode& a = g.layer(add);
   if (a.op != OpKind::Add || a.inputs.size() != 2 || ids.empty() || L.size() != ids.size()) return false;
+  if (!(g.tensor(a.inputs[0]).shape == g.tensor(a.inputs[1]).shape)) return false;  // a broadcast add stays alone
   const int entry = g.layer(ids[0]).inputs[0];
   // The member making tensor t, -1 for the group's input, -2 for neither.
   auto member = [&](int t) {

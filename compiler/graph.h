@@ -84,6 +84,12 @@ enum class OpKind {
 };
 const char* op_kind_name(OpKind k);
 
+// Whether an Add/Product operand of shape b broadcasts to the output shape out: the same
+// shape, or 1 channel and/or 1 row where out has more (the width is always the same).
+inline bool broadcasts_to(const Shape& b, const Shape& out) {
+  return (b.c == out.c || b.c == 1) && (b.h == out.h || b.h == 1) && b.w == out.w;
+}
+
 struct LayerAttrs {
   int64_t out_channels = 0;  // Conv, FullyConnected
   int64_t kernel_h = 1, kernel_w = 1;
@@ -93,6 +99,7 @@ struct LayerAttrs {
   int64_t groups = 1;          // Conv groups; ChannelShuffle groups
   bool ceil_mode = false;      // pools
   bool count_include_pad = true;  // AvgPool
+  int64_t pool_divisor = 0;       // AvgPool: 0 divides by the window (kh*kw); 1 to 255 by this (1: a sum)
   bool has_bias = false;
   isa::Activation act = isa::Activation::None;  // the op of an Activation node, or the fused NFU-3 stage
   float bn_eps = 1e-5f;

@@ -172,18 +172,26 @@ class Executor {
                   v = is_max ? std::max<Acc>(v, e) : v + e;
                 }
               y[(c * out.h + oy) * out.w + ox] =
-                  is_max ? M::act(v, nfu3(a.act)) : M::act(M::avg(v, static_cast<int32_t>(kh * kw)), nfu3(a.act));
+                  is_max ? M::act(v, nfu3(a.act))
+                         : M::act(M::avg(v, static_cast<int32_t>(l.op == OpKind::AvgPool && a.pool_divisor
+                                                                     ? a.pool_divisor
+                                                                     : kh * kw)),
+                                  nfu3(a.act));
             }
         break;
       }
-      case OpKind::Add: {
-        const std::vector<T>& b = value(l.inputs[1]);
-        for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(M::add(x[i], b[i]), nfu3(a.act));
-        break;
-      }
+      case OpKind::Add:
       case OpKind::Product: {
         const std::vector<T>& b = value(l.inputs[1]);
-        for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(M::mul(x[i], b[i]), nfu3(a.act));
+        const Shape bs = g_.tensor(l.inputs[1]).shape;  // broadcast along c and/or h when 1
+        const bool add = l.op == OpKind::Add;
+        std::size_t i = 0;
+        for (int64_t c = 0; c < out.c; ++c)
+          for (int64_t h = 0; h < out.h; ++h)
+            for (int64_t w = 0; w < out.w; ++w, ++i) {
+              const T v = b[static_cast<std::size_t>(((bs.c == 1 ? 0 : c) * bs.h + (bs.h == 1 ? 0 : h)) * bs.w + w)];
+              y[i] = M::act(add ? M::add(x[i], v) : M::mul(x[i], v), nfu3(a.act));
+            }
         break;
       }
       case OpKind::Activation:

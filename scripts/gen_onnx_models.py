@@ -10,6 +10,9 @@
   channel_split.onnx    torch's split/chunk on channels as ONNX Split (sizes input) and Slice (ends
                         INT64_MAX, negative axis), a ShuffleNet v2 unit around them, and a slice of a
                         split output (opset 13)
+  norm_heads.onnx       conv-relu features with SSD's L2Norm over the channels (ReduceL2, Add eps, Div
+                        broadcast along the channels, per-channel scale), a classifier head with Softmax
+                        and LogSoftmax, and a ReduceMax over the columns (opset 13)
 
 Weights are drawn from a fixed seed, so the files are reproducible. Usage:
   /usr/bin/python3 scripts/gen_onnx_models.py [OUTDIR]   (default models/onnx)
@@ -163,6 +166,36 @@ def channel_split(out):
          os.path.join(out, "channel_split.onnx"))
 
 
+def norm_heads(out):
+    c = 8
+    nodes = [
+        helper.make_node("Conv", ["input", "w1", "b1"], ["feat"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["feat"], ["r"], name="relu"),
+        helper.make_node("ReduceL2", ["r"], ["norm"], name="l2", axes=[1], keepdims=1),
+        helper.make_node("Add", ["norm", "eps"], ["norm_eps"], name="eps_add"),
+        helper.make_node("Div", ["r", "norm_eps"], ["unit"], name="normalize"),
+        helper.make_node("Mul", ["unit", "scale"], ["l2norm"], name="rescale"),
+        helper.make_node("GlobalAveragePool", ["r"], ["gap"], name="gap"),
+        helper.make_node("Flatten", ["gap"], ["flat"], name="flatten", axis=1),
+        helper.make_node("Gemm", ["flat", "w2", "b2"], ["logits"], name="fc", transB=1),
+        helper.make_node("Softmax", ["logits"], ["prob"], name="softmax", axis=1),
+        helper.make_node("LogSoftmax", ["logits"], ["logprob"], name="logsoftmax", axis=1),
+        helper.make_node("ReduceMax", ["r"], ["colmax"], name="colmax", axes=[3], keepdims=0),
+    ]
+    inits = [weights("w1", c, 3, 3, 3), numpy_helper.from_array(RNG.uniform(-0.1, 0.1, c).astype(np.float32), "b1"),
+             numpy_helper.from_array(np.array([1e-3], dtype=np.float32), "eps"),
+             numpy_helper.from_array(RNG.uniform(5, 20, (1, c, 1, 1)).astype(np.float32), "scale"),
+             weights("w2", 10, c, scale=2.0), numpy_helper.from_array(RNG.uniform(-0.5, 0.5, 10).astype(np.float32), "b2")]
+    graph = helper.make_graph(nodes, "norm_heads",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 6, 6])],
+                              [helper.make_tensor_value_info("l2norm", TensorProto.FLOAT, [1, c, 6, 6]),
+                               helper.make_tensor_value_info("prob", TensorProto.FLOAT, [1, 10]),
+                               helper.make_tensor_value_info("logprob", TensorProto.FLOAT, [1, 10]),
+                               helper.make_tensor_value_info("colmax", TensorProto.FLOAT, [1, c, 6])], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fusesim"),
+         os.path.join(out, "norm_heads.onnx"))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models", "onnx")
     os.makedirs(out, exist_ok=True)
@@ -170,6 +203,7 @@ def main():
     concat_block(out)
     channel_shuffle(out)
     channel_split(out)
+    norm_heads(out)
 
 
 if __name__ == "__main__":

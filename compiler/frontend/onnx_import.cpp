@@ -191,13 +191,23 @@ class OnnxImporter {
   // per_channel): the position of an element does not matter, so a tensor of any rank and
   // batch runs as one map (flat_shape).
   bool elementwise_graph() const {
-    static const std::set<std::string> ops = {"Relu", "Sigmoid", "Tanh", "LeakyRelu", "PRelu", "Elu",
-                                              "Selu", "HardSigmoid", "HardSwish", "Softplus", "Clip",
-                                              "Neg", "Identity", "Dropout", "Add", "Sub", "Mul",
-                                              "Div", "Constant", "Cast"};
+    static const std::set<std::string> ops = {
+        "Relu", "Sigmoid", "Tanh", "LeakyRelu", "PRelu",      "Elu",      "Selu", "HardSigmoid", "HardSwish",
+        "Softplus", "Clip", "Neg", "Identity",  "Dropout",    "Add",      "Sub",  "Mul",         "Div",
+        "Constant", "Cast", "Exp", "Log",       "Sqrt",       "Reciprocal", "Abs", "Softsign"};
+    // Reductions and softmax place their windows from the ONNX dims themselves (views of the
+    // row-major data), so they run on a flat map too; so do broadcasts between runtime tensors.
     for (const auto& n : model_.graph().node())
-      if (!ops.count(n.op_type())) return false;
+      if (!ops.count(n.op_type()) && !reduction_op(n.op_type()) && n.op_type() != "Softmax" &&
+          n.op_type() != "LogSoftmax")
+        return false;
     return true;
+  }
+  static bool reduction_op(const std::string& op) {
+    static const std::set<std::string> ops = {"ReduceMax", "ReduceMin",    "ReduceSum",       "ReduceMean",
+                                              "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",
+                                              "ReduceLogSumExp"};
+    return ops.count(op) > 0;
   }
   // The map an element-wise graph's tensor of dims d runs as: the last two dims are rows and
   // columns, the ones before them multiply into the channels.
@@ -436,6 +446,9 @@ class OnnxImporter {
                                               "Tanh",
                                               "LeakyRelu",
                                               "PRelu",
+                                              "ReduceMax", "ReduceMin", "ReduceSum", "ReduceSumSquare", "ReduceL1",
+                                              "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "Softmax", "LogSoftmax",
+                                              "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Softsign",
                                               "Elu",
                                               "Selu",
                                               "HardSigmoid",
@@ -485,6 +498,9 @@ class OnnxImporter {
     if (op == "GlobalAveragePool") return global_avgpool(i, n);
     if (op == "GlobalMaxPool") return global_maxpool(i, n);
     if (op == "ReduceMean") return reduce_mean(i, n);
+    if (reduction_op(op)) return reduce(i, n);
+    if (op == "Softmax" || op == "LogSoftmax") return softmax(i, n, op == "LogSoftmax");
+    if (op == "Softsign") return softsign(i, n);
     if (op == "Pad") return pad(i, n);
     if (op == "LSTM") return lstm(i, n);
     if (op == "Expand") return expand(i, n);
@@ -768,14 +784,7 @@ class OnnxImporter {
         bad(i, e.what());
       }
     }
-    if (!a.is_const && !b.is_const) {
-      const Value& x = runtime_input(i, 0);
-      const Value& y = runtime_input(i, 1);
-      if (kind != Binary::Add && kind != Binary::Mul) unsupported(i, "of two runtime tensors (only Add and Mul are)");
-      if (x.dims != y.dims) unsupported(i, "broadcast of " + dims_str(x.dims) + " and " + dims_str(y.dims));
-      emit(i, kind == Binary::Add ? OpKind::Add : OpKind::Product, {x.data, y.data}, x.dims);
-      return;
-    }
+    if (!a.is_const && !b.is_const) return runtime_binary(i, kind);
     const bool const_first = a.is_const;
     const Value& x = runtime_input(i, const_first ? 1 : 0);
     const ConstTensor& c = const_first ? a.c : b.c;
@@ -1161,8 +1170,9 @@ class OnnxImporter {
 
   // The ops that map onto one NFU-3 function (activation()).
   static bool activation_op(const std::string& op) {
-    static const std::set<std::string> ops = {"Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Selu",
-                                              "HardSigmoid", "HardSwish", "Softplus", "Clip"};
+    static const std::set<std::string> ops = {"Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu",  "Selu",
+                                              "HardSigmoid", "HardSwish", "Softplus", "Clip", "Exp", "Log",
+                                              "Sqrt", "Reciprocal", "Abs"};
     return ops.count(op) > 0;
   }
 
@@ -1206,6 +1216,16 @@ class OnnxImporter {
       a.act = isa::Activation::HardSwish;
     } else if (op == "Softplus") {
       a.act = isa::Activation::Softplus;
+    } else if (op == "Exp") {
+      a.act = isa::Activation::Exp;
+    } else if (op == "Log") {
+      a.act = isa::Activation::Log;
+    } else if (op == "Sqrt") {
+      a.act = isa::Activation::Sqrt;
+    } else if (op == "Reciprocal") {
+      a.act = isa::Activation::Reciprocal;
+    } else if (op == "Abs") {
+      a.act = isa::Activation::Abs;
     } else {  // Clip
       float lo = -FLT_MAX, hi = FLT_MAX;
       if (opset_ < 11) {
@@ -1490,8 +1510,10 @@ class OnnxImporter {
   }
 
   // ReduceMean over H and W (torch's x.mean([2, 3])) is a global average pool, flattened
-  // when keepdims is 0. Other axes are unsupported.
+  // when keepdims is 0. Other axes (and flat graphs) pool on a view of the data (reduce()).
   void reduce_mean(int i, const NodeProto& n) {
+    const Value& v = input(i, 0);
+    if (flat_ || v.is_const || (v.dims.size() != 3 && v.dims.size() != 4)) return reduce(i, n);
     const Value& x = spatial_input(i);
     std::vector<int64_t> axes = axes_of(i, n, 1);
     const int64_t r = static_cast<int64_t>(x.dims.size());
@@ -1499,8 +1521,7 @@ class OnnxImporter {
     std::sort(axes.begin(), axes.end());
     std::vector<int64_t> spatial;
     for (int64_t k = 2; k < r; ++k) spatial.push_back(k);
-    if (axes != spatial)
-      unsupported(i, "axes " + dims_str(axes) + " (only the spatial axes, as a global average pool)");
+    if (axes != spatial) return reduce(i, n);  // other axes: average pooling on a view
     std::vector<int64_t> pooled = x.dims;
     for (std::size_t k = 2; k < pooled.size(); ++k) pooled[k] = 1;
     const int data = emit(i, OpKind::GlobalAvgPool, {x.data}, pooled).output;
@@ -1509,6 +1530,320 @@ class OnnxImporter {
     LayerAttrs a;
     a.reshape_to = chw(i, {g_.batch, x.dims[1]});
     emit(i, OpKind::Flatten, {data}, {g_.batch, x.dims[1]}, a);
+  }
+
+  // ---- reductions, softmax and broadcasting ----
+  // These place their windows from ONNX's row-major dims: a tensor is one contiguous array per
+  // sample (flat graphs: the whole tensor), so any [outer, R, inner] split of its dims is a view
+  // of the same data (a reshape, which layer elimination makes free), and a reduction over the
+  // R axis is a pooling window of R x 1 on that view.
+
+  // The dims of one sample: all of them in a flat graph, else without dim 0 (the batch).
+  std::vector<int64_t> sample_dims(int i, const std::vector<int64_t>& d) const {
+    if (flat_) return d;
+    chw(i, d);  // dim 0 must be the batch
+    return {d.begin() + 1, d.end()};
+  }
+  static int64_t prod(const std::vector<int64_t>& d, std::size_t lo, std::size_t hi) {
+    int64_t p = 1;
+    for (std::size_t k = lo; k < hi && k < d.size(); ++k) p *= d[k];
+    return p;
+  }
+
+  // An intermediate layer of node i (not its output), whose tensor has map shape s.
+  int emit_mid(int i, OpKind op, const std::vector<int>& ins, const Shape& s, const LayerAttrs& attrs = {}) {
+    const NodeProto& n = model_.graph().node(i);
+    const std::string suffix = "#" + std::to_string(++mid_count_);
+    const int id = g_.add_layer(layer_name(i, suffix), op, ins, n.output(0) + suffix, attrs);
+    LayerNode& l = g_.layer(id);
+    l.origin = n.name().empty() ? "node #" + std::to_string(i) + " (" + n.op_type() + ")" : n.name();
+    g_.tensor(l.output).shape = s;
+    return l.output;
+  }
+  // `data` seen as map shape `to` (a reshape; none when the shape is already that).
+  int view(int i, int data, const Shape& to) {
+    if (g_.tensor(data).shape == to) return data;
+    LayerAttrs a;
+    a.reshape_to = to;
+    return emit_mid(i, OpKind::Reshape, {data}, to, a);
+  }
+  int act_mid(int i, int data, isa::Activation f) {
+    LayerAttrs a;
+    a.act = f;
+    return emit_mid(i, OpKind::Activation, {data}, g_.tensor(data).shape, a);
+  }
+  int neg_mid(int i, int data) {
+    const Shape s = g_.tensor(data).shape;
+    const int out = emit_mid(i, OpKind::Mul, {data}, s);
+    g_.layer(g_.tensor(out).producer).weights.assign(static_cast<std::size_t>(s.c), -1.0f);
+    return out;
+  }
+  // Node i's output, of ONNX dims `dims`, is `data`: renamed when its map is already the output's,
+  // else through a final reshape.
+  void finish(int i, int data, const std::vector<int64_t>& dims) {
+    const NodeProto& n = model_.graph().node(i);
+    const Shape s = chw(i, dims);
+    if (!(g_.tensor(data).shape == s)) {
+      LayerAttrs a;
+      a.reshape_to = s;
+      emit(i, OpKind::Reshape, {data}, dims, a);
+      return;
+    }
+    g_.tensor(data).name = n.output(0);
+    Value v;
+    v.data = data;
+    v.dims = dims;
+    v.producer_node = i;
+    values_[n.output(0)] = v;
+    onnx_shapes_[data] = {s, i};
+  }
+
+  enum class Pooling { Max, Sum, Mean };
+  // Pools `data` (one sample: row-major dims d) over the axes [a, b] of d, in stages of windows
+  // of at most 255 rows (the COMPUTE's kh field): R = f1 * f2 * ... Returns the pooled tensor,
+  // shaped [outer, 1, inner].
+  int pool_run(int i, int data, const std::vector<int64_t>& d, std::size_t a, std::size_t b, Pooling kind) {
+    const int64_t outer = prod(d, 0, a), inner = prod(d, b + 1, d.size());
+    int64_t R = prod(d, a, b + 1);
+    while (R > 1) {
+      int64_t f = std::min<int64_t>(R, 255);
+      while (R % f) --f;
+      if (f == 1)
+        unsupported(i, "a reduction over " + std::to_string(R) +
+                           " elements, a prime above 255 (pooling windows have at most 255 rows)");
+      const int64_t q = R / f;
+      LayerAttrs at;
+      at.kernel_h = f;
+      if (kind == Pooling::Sum) at.pool_divisor = 1;
+      const int v = view(i, data, Shape{outer * q, f, inner});
+      data = emit_mid(i, kind == Pooling::Max ? OpKind::MaxPool : OpKind::AvgPool, {v}, Shape{outer * q, 1, inner}, at);
+      R = q;
+    }
+    return view(i, data, Shape{outer, 1, inner});
+  }
+  // Pools over a set of axes of d (sorted, distinct): one pool_run per maximal run of
+  // consecutive axes; d's reduced extents become 1.
+  int pool_axes(int i, int data, std::vector<int64_t>& d, const std::vector<int64_t>& axes, Pooling kind) {
+    for (std::size_t k = 0; k < axes.size();) {
+      std::size_t e = k;
+      while (e + 1 < axes.size() && axes[e + 1] == axes[e] + 1) ++e;
+      const auto a = static_cast<std::size_t>(axes[k]), b = static_cast<std::size_t>(axes[e]);
+      if (prod(d, a, b + 1) > 1) {
+        data = pool_run(i, data, d, a, b, kind);
+        for (std::size_t t = a; t <= b; ++t) d[t] = 1;
+      }
+      k = e + 1;
+    }
+    return data;
+  }
+  // The reduced axes of node i's input dims `full`, as per-sample axes (sorted, distinct).
+  std::vector<int64_t> sample_axes(int i, const std::vector<int64_t>& full, std::vector<int64_t> axes) const {
+    const int64_t r = static_cast<int64_t>(full.size());
+    if (axes.empty())
+      for (int64_t k = 0; k < r; ++k) axes.push_back(k);
+    std::vector<int64_t> out;
+    for (int64_t a : axes) {
+      const int64_t k = a < 0 ? a + r : a;
+      if (k < 0 || k >= r) bad(i, "axis " + std::to_string(a) + " is outside rank " + std::to_string(r));
+      if (!flat_ && k == 0) {
+        if (full[0] != 1) unsupported(i, "a reduction over the batch (dim 0 of " + dims_str(full) + ")");
+        continue;  // batch 1: nothing to reduce
+      }
+      out.push_back(flat_ ? k : k - 1);
+    }
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+
+  // ReduceMax/Min/Sum/Mean/SumSquare/L1/L2/LogSum/LogSumExp: an NFU-3 function or a product
+  // before, max or sum pooling (Min: max of the negation), a function after.
+  void reduce(int i, const NodeProto& n) {
+    const std::string& op = n.op_type();
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const Value x = runtime_input(i, 0);
+    std::vector<int64_t> axes;
+    bool noop_empty = false;
+    if (op == "ReduceSum" && opset_ >= 13) {
+      if (has_input(n, 1)) axes = ints_of(i, const_input(i, 1, "axes"), "axes");
+      noop_empty = attr_int(n, "noop_with_empty_axes", 0) != 0;
+    } else {
+      axes = attr_ints(n, "axes");
+    }
+    const bool keep = attr_int(n, "keepdims", 1) != 0;
+    std::vector<int64_t> out_dims = x.dims;
+    if (axes.empty() && noop_empty) {  // ONNX: the input unchanged
+      emit(i, OpKind::Identity, {x.data}, x.dims);
+      return;
+    }
+    std::vector<int64_t> d = sample_dims(i, x.dims);
+    const std::vector<int64_t> red = sample_axes(i, x.dims, axes);
+    {
+      const int64_t r = static_cast<int64_t>(x.dims.size());
+      std::vector<int64_t> full_axes = axes;
+      if (full_axes.empty())
+        for (int64_t k = 0; k < r; ++k) full_axes.push_back(k);
+      for (auto& a : full_axes) a = a < 0 ? a + r : a;
+      std::vector<int64_t> od;
+      for (int64_t k = 0; k < r; ++k) {
+        const bool reduced = std::count(full_axes.begin(), full_axes.end(), k) > 0;
+        if (!reduced) od.push_back(x.dims[k]);
+        else if (keep) od.push_back(1);
+      }
+      out_dims = od;
+    }
+    int data = x.data;
+    Pooling kind = Pooling::Sum;
+    isa::Activation after = isa::Activation::None;
+    bool negate = false;
+    if (op == "ReduceMax") {
+      kind = Pooling::Max;
+    } else if (op == "ReduceMin") {
+      kind = Pooling::Max, negate = true;
+    } else if (op == "ReduceMean") {
+      kind = Pooling::Mean;
+    } else if (op == "ReduceSumSquare" || op == "ReduceL2") {
+      data = emit_mid(i, OpKind::Product, {data, data}, g_.tensor(data).shape);
+      if (op == "ReduceL2") after = isa::Activation::Sqrt;
+    } else if (op == "ReduceL1") {
+      data = act_mid(i, data, isa::Activation::Abs);
+    } else if (op == "ReduceLogSum") {
+      after = isa::Activation::Log;
+    } else if (op == "ReduceLogSumExp") {
+      data = act_mid(i, data, isa::Activation::Exp);
+      after = isa::Activation::Log;
+    }
+    if (negate) data = neg_mid(i, data);
+    data = pool_axes(i, data, d, red, kind);
+    if (negate) data = neg_mid(i, data);
+    if (after != isa::Activation::None) data = act_mid(i, data, after);
+    if (data == x.data) {  // nothing reduced (every axis of extent 1): still a layer of its own
+      finish(i, emit_mid(i, OpKind::Identity, {data}, g_.tensor(data).shape), out_dims);
+      return;
+    }
+    finish(i, data, out_dims);
+  }
+
+  // Softmax / LogSoftmax over the axis (opset 13) or over the axes from `axis` on (before 13, the
+  // input coerced to 2-D), as a view [outer, R, inner]:
+  //   m = max over R;  d = x - m (m broadcast along the rows);  e = exp(d);  s = sum over R of e;
+  //   softmax = e * (1/s), logsoftmax = d - log(s), both broadcast along the rows.
+  void softmax(int i, const NodeProto& n, bool log) {
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const Value x = runtime_input(i, 0);
+    const int64_t r = static_cast<int64_t>(x.dims.size());
+    int64_t axis = attr_int(n, "axis", opset_ >= 13 ? -1 : 1);
+    if (axis < -r || axis >= r) bad(i, "axis " + std::to_string(axis) + " is outside rank " + std::to_string(r));
+    if (axis < 0) axis += r;
+    std::vector<int64_t> axes;
+    for (int64_t k = axis; k < (opset_ >= 13 ? axis + 1 : r); ++k) axes.push_back(k);
+    std::vector<int64_t> d = sample_dims(i, x.dims);
+    const std::vector<int64_t> red = sample_axes(i, x.dims, axes);
+    if (red.empty() || prod(d, static_cast<std::size_t>(red.front()), static_cast<std::size_t>(red.back()) + 1) == 1) {
+      // One element per softmax: 1 (log: 0). x - x keeps NaN and infinities as ONNX does.
+      const int neg = neg_mid(i, x.data);
+      const int zero = emit_mid(i, OpKind::Add, {x.data, neg}, g_.tensor(x.data).shape);
+      finish(i, log ? zero : act_mid(i, zero, isa::Activation::Exp), x.dims);
+      return;
+    }
+    const std::size_t a = static_cast<std::size_t>(red.front()), b = static_cast<std::size_t>(red.back());
+    const Shape full{prod(d, 0, a), prod(d, a, b + 1), prod(d, b + 1, d.size())};
+    const int xv = view(i, x.data, full);
+    const int m = neg_mid(i, pool_run(i, xv, d, a, b, Pooling::Max));
+    const int diff = emit_mid(i, OpKind::Add, {xv, m}, full);
+    const int e = act_mid(i, diff, isa::Activation::Exp);
+    const int s = pool_run(i, e, d, a, b, Pooling::Sum);
+    if (log) {
+      const int ls = neg_mid(i, act_mid(i, s, isa::Activation::Log));
+      finish(i, emit_mid(i, OpKind::Add, {diff, ls}, full), x.dims);
+    } else {
+      finish(i, emit_mid(i, OpKind::Product, {e, act_mid(i, s, isa::Activation::Reciprocal)}, full), x.dims);
+    }
+  }
+
+  // x / (1 + |x|).
+  void softsign(int i, const NodeProto&) {
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const Value x = runtime_input(i, 0);
+    const Shape s = g_.tensor(x.data).shape;
+    const int ab = act_mid(i, x.data, isa::Activation::Abs);
+    LayerAttrs at;
+    at.bn_eps = 0;
+    const int one = emit_mid(i, OpKind::BatchNorm, {ab}, s, at);
+    LayerNode& bn = g_.layer(g_.tensor(one).producer);
+    const std::size_t C = static_cast<std::size_t>(s.c);
+    bn.bn_gamma.assign(C, 1.0f), bn.bn_beta.assign(C, 1.0f), bn.bn_mean.assign(C, 0.0f), bn.bn_var.assign(C, 1.0f);
+    finish(i, emit_mid(i, OpKind::Product, {x.data, act_mid(i, one, isa::Activation::Reciprocal)}, s), x.dims);
+  }
+
+  // Add, Sub, Mul, Div of two runtime tensors. ONNX broadcasting where one operand has the
+  // output's dims and the other's dims, right-aligned, are 1 or the output's: the output's dims
+  // are grouped into at most three runs (C, H, W of a view) along which the other operand is
+  // either whole or broadcast, broadcast only along C and H (the DMA reads it with a zero channel
+  // or row stride). Sub is an add of the negation, Div a product with the reciprocal (NFU-3).
+  void runtime_binary(int i, constfold::Binary kind) {
+    using constfold::Binary;
+    const Value xa = runtime_input(i, 0);
+    Value xb = runtime_input(i, 1);
+    const std::size_t r = std::max(xa.dims.size(), xb.dims.size());
+    std::vector<int64_t> da(r - xa.dims.size(), 1), db(r - xb.dims.size(), 1), out(r);
+    da.insert(da.end(), xa.dims.begin(), xa.dims.end());
+    db.insert(db.end(), xb.dims.begin(), xb.dims.end());
+    for (std::size_t k = 0; k < r; ++k) {
+      if (da[k] != db[k] && da[k] != 1 && db[k] != 1)
+        bad(i, "shapes " + dims_str(xa.dims) + " and " + dims_str(xb.dims) + " do not broadcast");
+      out[k] = std::max(da[k], db[k]);
+    }
+    const bool a_full = da == out, b_full = db == out;
+    if (!a_full && !b_full)
+      unsupported(i, "broadcast of " + dims_str(xa.dims) + " and " + dims_str(xb.dims) +
+                         " (one operand must have the output's shape)");
+    // The second operand of the NFU op is the one that may broadcast; Sub and Div transform the
+    // divisor or subtrahend first, so either order works.
+    int first = xa.data, second = xb.data;
+    if (kind == Binary::Sub) second = neg_mid(i, second);
+    if (kind == Binary::Div) second = act_mid(i, second, isa::Activation::Reciprocal);
+    const std::vector<int64_t> dsmall = b_full ? da : db;
+    if (b_full && !a_full) std::swap(first, second);  // a broadcasts: it goes second
+    const bool add = kind == Binary::Add || kind == Binary::Sub;
+    if (a_full && b_full) {
+      emit(i, add ? OpKind::Add : OpKind::Product, {first, second}, out);
+      return;
+    }
+    if (!flat_ && dsmall[0] != out[0])
+      unsupported(i, "broadcast over the batch (" + dims_str(xa.dims) + " and " + dims_str(xb.dims) + ")");
+    // Runs of the per-sample dims: 'b' where the small operand broadcasts, 'f' where it is whole.
+    const std::size_t lead = flat_ ? 0 : 1;
+    std::vector<std::pair<char, int64_t>> runs;
+    for (std::size_t k = lead; k < r; ++k) {
+      if (out[k] == 1) continue;
+      const char t = dsmall[k] == 1 ? 'b' : 'f';
+      if (!runs.empty() && runs.back().first == t) runs.back().second *= out[k];
+      else runs.push_back({t, out[k]});
+    }
+    Shape full{1, 1, 1}, small{1, 1, 1};
+    std::string pat;
+    for (const auto& [t, e] : runs) pat += t;
+    auto at = [&](std::size_t k) { return runs[k].second; };
+    if (pat == "b") {
+      full = {1, at(0), 1}, small = {1, 1, 1};
+    } else if (pat == "bf") {
+      full = {at(0), 1, at(1)}, small = {1, 1, at(1)};
+    } else if (pat == "fb") {
+      full = {at(0), at(1), 1}, small = {at(0), 1, 1};
+    } else if (pat == "fbf") {
+      full = {at(0), at(1), at(2)}, small = {at(0), 1, at(2)};
+    } else {
+      pat.clear();
+    }
+    if (pat.empty())
+      unsupported(i, "broadcast of " + dims_str(xa.dims) + " and " + dims_str(xb.dims) +
+                         " (the NFU broadcasts along leading and middle dims only, with the last dims whole)");
+    const int fv = view(i, first, full), sv = view(i, second, small);
+    finish(i, emit_mid(i, add ? OpKind::Add : OpKind::Product, {fv, sv}, full), out);
   }
 
   void batchnorm(int i, const NodeProto& n) {
@@ -1545,6 +1880,7 @@ class OnnxImporter {
   Graph g_;
   std::unordered_map<std::string, Value> values_;
   std::set<std::string> used_names_;
+  int mid_count_ = 0;  // intermediate tensors of lowerings (emit_mid)
   std::map<int, std::pair<Shape, int>> onnx_shapes_;  // data id -> (ONNX shape, node index)
 };
 

@@ -110,8 +110,12 @@ void infer_shapes(Graph& g) {
         break;
       case OpKind::Add:
       case OpKind::Product: {
+        // The second operand may broadcast along the channels and/or the rows (the DMA reads it
+        // with a zero stride there); its rows are always whole.
         const Shape b = g.tensor(l.inputs.at(1)).shape;
-        if (!(b == in)) bad(l, "operand shapes differ: " + in.str() + " and " + b.str());
+        if (!broadcasts_to(b, in))
+          bad(l, "operand shapes differ: " + in.str() + " and " + b.str() +
+                     " (the second may have 1 channel and/or 1 row, with the first's width)");
         break;
       }
       case OpKind::Concat: {

@@ -153,6 +153,11 @@ const char* activation_name(Activation a) {
     case Activation::HardSigmoid: return "hard_sigmoid";
     case Activation::HardSwish: return "hard_swish";
     case Activation::Softplus: return "softplus";
+    case Activation::Exp: return "exp";
+    case Activation::Log: return "log";
+    case Activation::Reciprocal: return "reciprocal";
+    case Activation::Sqrt: return "sqrt";
+    case Activation::Abs: return "abs";
   }
   return "?";
 }

@@ -44,8 +44,13 @@ enum class Activation : uint32_t {
   HardSigmoid = 8,
   HardSwish = 9,
   Softplus = 10,
+  Exp = 11,         // the element-wise functions of softmax, reductions and division (issue 10)
+  Log = 12,
+  Reciprocal = 13,
+  Sqrt = 14,
+  Abs = 15,
 };
-constexpr Activation kLastActivation = Activation::Softplus;
+constexpr Activation kLastActivation = Activation::Abs;
 enum class DType : uint32_t { Int16 = 0, Fp32 = 1 };
 enum class PadValue : uint32_t { Zero = 0, Min = 1 };
 

@@ -92,6 +92,10 @@ inline double selu_d(double x) { return kSeluGamma * (x >= 0 ? x : kSeluAlpha * 
 inline double softplus_d(double x) { return x > 0 ? x + std::log1p(std::exp(-x)) : std::log1p(std::exp(x)); }
 inline double hard_sigmoid_d(double x) { return std::clamp(kHardSigmoidAlpha * x + kHardSigmoidBeta, 0.0, 1.0); }
 inline double hard_swish_d(double x) { return x * std::clamp(x / 6.0 + 0.5, 0.0, 1.0); }
+inline double exp_d(double x) { return std::exp(x); }
+inline double log_d(double x) { return std::log(x); }
+inline double reciprocal_d(double x) { return 1.0 / x; }
+inline double sqrt_d(double x) { return std::sqrt(x); }
 
 // How NFU-3 treats inputs outside a table's range: the end value, or the input itself (the
 // function's asymptote there is the identity: softplus and hard-swish above the range; elu and
@@ -144,7 +148,7 @@ class PwlTable {
     // The segment: the last knot at or below x.
     const std::size_t k = static_cast<std::size_t>(std::upper_bound(xs_.begin(), xs_.end(), x) - xs_.begin()) - 1;
     const int32_t x0 = xs_[k], x1 = xs_[k + 1], y0 = ys_[k], y1 = ys_[k + 1];
-    return sat16(y0 + ((y1 - y0) * (x - x0)) / (x1 - x0));
+    return sat16(y0 + (static_cast<int64_t>(y1 - y0) * (x - x0)) / (x1 - x0));
   }
   static constexpr int32_t kSeluGammaQ8 = 269;  // round(1.0507 * 256)
 
@@ -153,11 +157,95 @@ class PwlTable {
   std::vector<int16_t> xs_, ys_;
 };
 
+// exp, log, reciprocal and sqrt in int16 are range-reduced, as a DSP's or an NFU's function unit
+// does them: the input is split into a power of two (a shift) and a fraction in [0, 1), and one
+// `segments`-segment table over [0, 1) interpolates the fraction's function at 16 fractional bits:
+//   exp(x)  = 2^n * 2^f              with x * log2(e) = n + f
+//   log(x)  = (e - 8 + log2(1 + f)) * ln 2   with the Q8.8 integer x = (1 + f) * 2^e
+//   1/x     = (1 / (1 + f)) * 2^-e   (Q8.8: 256/x), odd in x
+//   sqrt(x) = sqrt(1 + f) * 2^(e/2) or sqrt(2 (1 + f)) * 2^((e-1)/2)
+// The results are rounded half up to Q8.8 and saturated. The relative error is that of the
+// [0, 1) table, under 1e-3 with 16 segments, so the Q8.8 rounding dominates (docs/onnx.md).
+class UnitTable {
+ public:
+  static constexpr int kFrac = 16;  // fraction bits of the argument and of the values
+  UnitTable(double (*f)(double), uint32_t segments) {
+    for (uint32_t k = 0; k <= segments; ++k) {
+      xs_.push_back(static_cast<int64_t>((static_cast<uint64_t>(k) << kFrac) / segments));
+      ys_.push_back(std::llround(f(static_cast<double>(xs_.back()) / (1 << kFrac)) * (1 << kFrac)));
+    }
+  }
+  // f(fr / 2^16) * 2^16 for fr in [0, 2^16).
+  int64_t eval(int64_t fr) const {
+    const std::size_t k = static_cast<std::size_t>(std::upper_bound(xs_.begin(), xs_.end(), fr) - xs_.begin()) - 1;
+    const int64_t x0 = xs_[k], x1 = xs_[k + 1], y0 = ys_[k], y1 = ys_[k + 1];
+    return y0 + ((y1 - y0) * (fr - x0)) / (x1 - x0);
+  }
+
+ private:
+  std::vector<int64_t> xs_, ys_;
+};
+inline double pow2_unit(double f) { return std::exp2(f); }
+inline double log2_unit(double f) { return std::log2(1.0 + f); }
+inline double recip_unit(double f) { return 1.0 / (1.0 + f); }
+inline double sqrt_unit(double f) { return std::sqrt(1.0 + f); }
+inline double sqrt2_unit(double f) { return std::sqrt(2.0 * (1.0 + f)); }
+
+// v / 2^s rounded half up (s >= 0), or v * 2^-s (s < 0), saturated to int16.
+inline int16_t shift_round_sat(int64_t v, int s) {
+  if (s <= 0) return -s >= 32 ? (v > 0 ? INT16_MAX : v < 0 ? INT16_MIN : 0) : sat16(v * (int64_t{1} << -s));
+  if (s >= 62) return 0;
+  return sat16((v + (int64_t{1} << (s - 1))) >> s);
+}
+// The position of the leading one of x > 0.
+inline int leading_bit(int32_t x) {
+  int e = 0;
+  while ((x >> (e + 1)) != 0) ++e;
+  return e;
+}
+
 // NFU-3's tables for every interpolated function, for one segment count.
 class PwlTables {
  public:
-  explicit PwlTables(uint32_t segments) : segments_(segments) {
+  explicit PwlTables(uint32_t segments)
+      : segments_(segments),
+        pow2_(pow2_unit, segments),
+        log2_(log2_unit, segments),
+        recip_(recip_unit, segments),
+        sqrt_(sqrt_unit, segments),
+        sqrt2_(sqrt2_unit, segments) {
     for (const PwlFunction& fn : kPwlFunctions) tables_.emplace_back(fn, segments);
+  }
+  // exp(x / 256) in Q8.8.
+  int16_t exp(int16_t x) const {
+    constexpr int64_t kLog2eQ16 = 94548;  // round(log2(e) * 2^16)
+    const int64_t t = static_cast<int64_t>(x) * kLog2eQ16;  // x * log2(e) at 24 fraction bits
+    const int64_t n = t >= 0 ? t >> 24 : -((-t + (int64_t{1} << 24) - 1) >> 24);  // floor
+    const int64_t fr = (t - (n << 24)) >> 8;                                     // [0, 2^16)
+    // 2^n * p / 2^16 in Q8.8: p shifted right by 8 - n
+    return shift_round_sat(pow2_.eval(fr), static_cast<int>(8 - n));
+  }
+  // log(x / 256) in Q8.8 for x > 0.
+  int16_t log(int16_t x) const {
+    constexpr int64_t kLn2Q16 = 45426;  // round(ln 2 * 2^16)
+    const int e = leading_bit(x);
+    const int64_t fr = ((static_cast<int64_t>(x) << UnitTable::kFrac) >> e) - (int64_t{1} << UnitTable::kFrac);
+    const int64_t l2 = (static_cast<int64_t>(e - 8) << UnitTable::kFrac) + log2_.eval(fr);  // log2 at 16 bits
+    const int64_t v = l2 * kLn2Q16;  // ln at 32 fraction bits; Q8.8 wants 8
+    return sat16(v >= 0 ? (v + (int64_t{1} << 23)) >> 24 : -((-v + (int64_t{1} << 23) - 1) >> 24));
+  }
+  // 256 / x in Q8.8 for x > 0.
+  int16_t reciprocal(int16_t x) const {
+    const int e = leading_bit(x);
+    const int64_t fr = ((static_cast<int64_t>(x) << UnitTable::kFrac) >> e) - (int64_t{1} << UnitTable::kFrac);
+    return shift_round_sat(recip_.eval(fr), e);
+  }
+  // sqrt(x / 256) in Q8.8 for x > 0.
+  int16_t sqrt(int16_t x) const {
+    const int e = leading_bit(x);
+    const int64_t fr = ((static_cast<int64_t>(x) << UnitTable::kFrac) >> e) - (int64_t{1} << UnitTable::kFrac);
+    const int64_t r = (e % 2 == 0 ? sqrt_ : sqrt2_).eval(fr);
+    return shift_round_sat(r, 12 - e / 2);
   }
   uint32_t segments() const { return segments_; }
   // nullptr when `a` is not interpolated.
@@ -170,6 +258,7 @@ class PwlTables {
  private:
   uint32_t segments_;
   std::vector<PwlTable> tables_;
+  UnitTable pow2_, log2_, recip_, sqrt_, sqrt2_;
 };
 
 // The tables for a segment count, built once per process and shared (read-only afterwards).
@@ -191,6 +280,8 @@ struct Nfu3 {
       : act(a), tables(&t) {}
 };
 
+constexpr int16_t kInt16MinValue = INT16_MIN;
+
 // Floor division (rounding toward -inf) for the Q8.8 arithmetic below.
 inline int32_t floor_div(int32_t a, int32_t b) { return a / b - ((a % b != 0) && ((a < 0) != (b < 0))); }
 
@@ -211,6 +302,16 @@ inline int16_t activate_int16(const Nfu3& f, int16_t x) {
     case isa::Activation::Selu:
     case isa::Activation::Softplus:
     case isa::Activation::HardSwish: return f.tables->find(f.act)->eval(x);
+    case isa::Activation::Exp: return f.tables->exp(x);
+    case isa::Activation::Sqrt: return x <= 0 ? 0 : f.tables->sqrt(x);  // (fp32: NaN below 0)
+    case isa::Activation::Log:  // log 0 is -inf and a negative input has none: the lowest value
+      return x <= 0 ? kInt16MinValue : f.tables->log(x);
+    case isa::Activation::Reciprocal: {  // odd: 1/(-x) = -(1/x); 1/0 saturates
+      if (x == 0) return INT16_MAX;
+      const int16_t r = f.tables->reciprocal(x < 0 ? static_cast<int16_t>(x == INT16_MIN ? INT16_MAX : -x) : x);
+      return x < 0 ? static_cast<int16_t>(-r) : r;
+    }
+    case isa::Activation::Abs: return x == INT16_MIN ? INT16_MAX : static_cast<int16_t>(x < 0 ? -x : x);
   }
   return x;
 }
@@ -228,6 +329,11 @@ inline float activate_fp32(isa::Activation a, float x) {
     case isa::Activation::Softplus: return static_cast<float>(softplus_d(x));
     case isa::Activation::HardSigmoid: return static_cast<float>(hard_sigmoid_d(x));
     case isa::Activation::HardSwish: return static_cast<float>(hard_swish_d(x));
+    case isa::Activation::Exp: return std::exp(x);
+    case isa::Activation::Log: return std::log(x);
+    case isa::Activation::Reciprocal: return 1.0f / x;
+    case isa::Activation::Sqrt: return std::sqrt(x);
+    case isa::Activation::Abs: return std::fabs(x);
   }
   return x;
 }

@@ -2,6 +2,7 @@
 // segment count's effect, and the exact piecewise-linear ones (hard sigmoid) bit for bit.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "isa/numerics.h"
@@ -90,4 +91,49 @@ TEST(Nfu3, Fp32IsExact) {
   EXPECT_FLOAT_EQ(num::activate_fp32(Activation::Softplus, 30.0f), 30.0f);
   EXPECT_FLOAT_EQ(num::activate_fp32(Activation::HardSwish, 1.0f), 1.0f * (1.0f / 6 + 0.5f));
   EXPECT_FLOAT_EQ(num::activate_fp32(Activation::HardSigmoid, -3.0f), 0.0f);
+}
+
+// exp, log, reciprocal and sqrt are range-reduced (a shift and a [0, 1) table): their error
+// is the Q8.8 rounding of the result plus the table's, bounded over the whole int16 domain
+// (docs/onnx.md, "NFU-3 functions"), and exact at the points where the reduction is exact.
+TEST(Nfu3, RangeReducedFunctionsAreAccurateOverTheWholeDomain) {
+  struct Reduced {
+    Activation act;
+    double (*f)(double);
+    int32_t lo, hi;   // Q8.8 inputs [lo, hi)
+    double bound16;   // max |got - exact| with 16 segments, exact value saturated to int16's range
+  };
+  const Reduced cases[] = {{Activation::Exp, num::exp_d, -32768, 32768, 0.027},
+                           {Activation::Log, num::log_d, 1, 32768, 0.0025},
+                           {Activation::Reciprocal, num::reciprocal_d, 1, 32768, 0.0081},
+                           {Activation::Sqrt, num::sqrt_d, 0, 32768, 0.0030}};
+  for (const Reduced& c : cases) {
+    for (uint32_t segments : {16u, 64u}) {
+      const num::Nfu3 fn(c.act, num::pwl_tables(segments));
+      double worst = 0;
+      for (int32_t q = c.lo; q < c.hi; ++q) {
+        const double exact = std::clamp(c.f(q / 256.0), -128.0, 32767.0 / 256);
+        worst = std::max(worst, std::fabs(num::activate_int16(fn, static_cast<int16_t>(q)) / 256.0 - exact));
+      }
+      std::printf("%-11s %2u segments %.5f\n", isa::activation_name(c.act), segments, worst);
+      EXPECT_LE(worst, c.bound16) << isa::activation_name(c.act) << " " << segments;
+    }
+  }
+  const num::Nfu3 ex(Activation::Exp), lg(Activation::Log), rc(Activation::Reciprocal), sq(Activation::Sqrt),
+      ab(Activation::Abs);
+  EXPECT_EQ(num::activate_int16(ex, 0), 256);       // e^0 = 1
+  EXPECT_EQ(num::activate_int16(ex, -4096), 0);     // e^-16 rounds to 0
+  EXPECT_EQ(num::activate_int16(ex, 2048), 32767);  // e^8 saturates
+  EXPECT_EQ(num::activate_int16(lg, 256), 0);       // log 1 = 0
+  EXPECT_EQ(num::activate_int16(lg, 0), INT16_MIN);  // log 0 = -inf: the lowest value
+  EXPECT_EQ(num::activate_int16(lg, -5), INT16_MIN);
+  EXPECT_EQ(num::activate_int16(rc, 256), 256);   // 1/1
+  EXPECT_EQ(num::activate_int16(rc, 512), 128);   // 1/2
+  EXPECT_EQ(num::activate_int16(rc, -1024), -64);  // odd: 1/-4
+  EXPECT_EQ(num::activate_int16(rc, 0), INT16_MAX);
+  EXPECT_EQ(num::activate_int16(sq, 1024), 512);  // sqrt 4 = 2
+  EXPECT_EQ(num::activate_int16(sq, 64), 128);    // sqrt 1/4 = 1/2
+  EXPECT_EQ(num::activate_int16(sq, -3), 0);
+  EXPECT_EQ(num::activate_int16(ab, -300), 300);
+  EXPECT_EQ(num::activate_int16(ab, INT16_MIN), INT16_MAX);
 }

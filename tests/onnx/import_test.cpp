@@ -387,13 +387,13 @@ TEST(OnnxImport, SliceOfAChannelRangeIsAChannelSlice) {
 TEST(OnnxImport, UnsupportedOpNamesTheNodeAndOpType) {
   OnnxBuilder b;
   b.input("x", {1, 10}).output("y");
-  b.node("Softmax", {"x"}, {"y"}, "prob");
+  b.node("Hardmax", {"x"}, {"y"}, "prob");
   try {
-    import_onnx(b.save("softmax"));
+    import_onnx(b.save("hardmax"));
     FAIL() << "no error";
   } catch (const OnnxUnsupported& e) {
-    EXPECT_EQ(std::string(e.what()), "softmax.onnx: node 'prob' (Softmax): unsupported op");
-    EXPECT_EQ(e.reason, "Softmax");
+    EXPECT_EQ(std::string(e.what()), "hardmax.onnx: node 'prob' (Hardmax): unsupported op");
+    EXPECT_EQ(e.reason, "Hardmax");
   }
 }
 
@@ -547,6 +547,100 @@ TEST(OnnxImport, GlobalMaxPoolIsAMaxPoolOverTheMap) {
   EXPECT_EQ(p.attrs.kernel_h, 5);
   EXPECT_EQ(p.attrs.kernel_w, 7);
   EXPECT_EQ(g.tensor(p.output).shape, (Shape{3, 1, 1}));
+}
+
+// Softmax over the 10 logits of [1,10]: the view [1, 10, 1], a max pool of 10 rows, the negated
+// maximum added with a row broadcast, exp, a sum pool (divisor 1), the reciprocal and a product.
+TEST(OnnxImport, SoftmaxIsPoolsAndBroadcastsOnAView) {
+  OnnxBuilder b;
+  b.input("x", {1, 10}).output("y");
+  b.node("Softmax", {"x"}, {"y"}, "prob");
+  Graph g = import_onnx(b.save("softmax"));
+  const LayerNode& mx = only_layer(g, OpKind::MaxPool);
+  EXPECT_EQ(mx.attrs.kernel_h, 10);
+  EXPECT_EQ(g.tensor(mx.inputs[0]).shape, (Shape{1, 10, 1}));
+  const LayerNode& sum = only_layer(g, OpKind::AvgPool);
+  EXPECT_EQ(sum.attrs.kernel_h, 10);
+  EXPECT_EQ(sum.attrs.pool_divisor, 1);
+  const LayerNode& add = only_layer(g, OpKind::Add);
+  EXPECT_EQ(g.tensor(add.inputs[1]).shape, (Shape{1, 1, 1}));  // broadcast along the rows
+  const LayerNode& prod = only_layer(g, OpKind::Product);
+  EXPECT_EQ(g.tensor(prod.inputs[1]).shape, (Shape{1, 1, 1}));
+  std::vector<isa::Activation> acts;
+  for (const LayerNode& l : g.layers)
+    if (l.op == OpKind::Activation) acts.push_back(l.attrs.act);
+  EXPECT_EQ(acts, (std::vector<isa::Activation>{isa::Activation::Exp, isa::Activation::Reciprocal}));
+  EXPECT_EQ(g.tensor(g.outputs.at(0)).shape, (Shape{10, 1, 1}));
+  EXPECT_EQ(g.tensor(g.outputs.at(0)).name, "y");
+}
+
+// A reduction over 1000 elements pools in stages whose windows fit the 8-bit kh field
+// (250 x 4); one over a prime above 255 has no such split and is refused, naming the node.
+TEST(OnnxImport, ReductionsPoolInStagesOfAtMost255Rows) {
+  OnnxBuilder b;
+  b.input("x", {1, 1000}).output("y");
+  OnnxBuilder::attr(b.node("ReduceMax", {"x"}, {"y"}, "rmax"), "axes", {1});
+  Graph g = import_onnx(b.save("rmax"));
+  std::vector<int64_t> kernels;
+  for (const LayerNode& l : g.layers)
+    if (l.op == OpKind::MaxPool) kernels.push_back(l.attrs.kernel_h);
+  EXPECT_EQ(kernels, (std::vector<int64_t>{250, 4}));
+  EXPECT_EQ(g.tensor(g.outputs.at(0)).shape, (Shape{1, 1, 1}));
+  OnnxBuilder p;
+  p.input("x", {1, 257}).output("y");
+  OnnxBuilder::attr(p.node("ReduceSum", {"x"}, {"y"}, "rsum"), "keepdims", int64_t{0});
+  try {
+    import_onnx(p.save("rsum_prime"));
+    FAIL() << "no error";
+  } catch (const OnnxUnsupported& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'rsum' (ReduceSum): a reduction over 257 elements"), std::string::npos)
+        << e.what();
+  }
+}
+
+// ReduceL2 over the channels and a division by it (SSD's L2Norm): the norm broadcasts along the
+// channels of the [C, 1, H*W] view. A broadcast along the last dims is no DMA stride and is
+// refused; so is a reduction across the samples of a batch.
+TEST(OnnxImport, BroadcastDivisionAndItsLimits) {
+  OnnxBuilder b;
+  b.input("x", {1, 8, 3, 3}).output("y");
+  OnnxBuilder::attr(b.node("ReduceL2", {"x"}, {"n"}, "norm"), "axes", {1});
+  b.node("Div", {"x", "n"}, {"y"}, "div");
+  Graph g = import_onnx(b.save("l2norm"));
+  const LayerNode& prod = g.layers.back();
+  ASSERT_EQ(prod.op, OpKind::Reshape);  // the product's [8, 1, 9] back to 8 x 3 x 3
+  std::vector<Shape> operands;
+  for (const LayerNode& l : g.layers)
+    if (l.op == OpKind::Product) operands.push_back(g.tensor(l.inputs[1]).shape);
+  // x*x for the norm, then x times the reciprocal norm broadcast along the channels
+  EXPECT_EQ(operands, (std::vector<Shape>{Shape{8, 3, 3}, Shape{1, 1, 9}}));
+  EXPECT_EQ(g.tensor(g.outputs.at(0)).shape, (Shape{8, 3, 3}));
+
+  OnnxBuilder t;
+  t.input("x", {2, 3, 4}).output("y");
+  OnnxBuilder::attr(t.node("ReduceMax", {"x"}, {"m"}, "rmax"), "axes", {0, 2});
+  t.node("Mul", {"x", "m"}, {"y"}, "mul");
+  try {
+    import_onnx(t.save("bcast_last"));
+    FAIL() << "no error";
+  } catch (const OnnxUnsupported& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'mul' (Mul): broadcast of [2,3,4] and [1,3,1]"), std::string::npos)
+        << e.what();
+  }
+
+  OnnxBuilder r;
+  r.input("x", {2, 3, 4, 4}).output("y");
+  r.init("w", {3, 3, 1, 1}, std::vector<float>(9, 0.5f));
+  r.node("Conv", {"x", "w"}, {"c"}, "conv");
+  OnnxBuilder::attr(r.node("ReduceMax", {"c"}, {"y"}, "over_batch"), "axes", {0});
+  try {
+    import_onnx(r.save("reduce_batch"));
+    FAIL() << "no error";
+  } catch (const OnnxUnsupported& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'over_batch' (ReduceMax): a reduction over the batch"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace
