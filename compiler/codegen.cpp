@@ -1069,6 +1069,55 @@ void gen_add_broadcast(Ctx& c, const LayerNode& l, StepEmitter& e) {
   }
 }
 
+// Transpose: the DMA gathers the output's rows in order into NBin (a LOAD pattern whose strides
+// are the input strides of the output's last dims: single-element runs unless the innermost dim
+// stays innermost), NFU-3 copies them to NBout, and a contiguous STORE writes them. There is no
+// transpose unit: the cost is the DRAM runs.
+void gen_transpose(Ctx& c, const LayerNode& l, StepEmitter& e) {
+  const int D = c.av.mode.depth;
+  const LayerAttrs& a = l.attrs;
+  const std::size_t r = a.perm_in.size();
+  // Output dims E and the input stride T of each, padded in front to 4.
+  std::vector<int64_t> S(r, 1);
+  for (std::size_t k = r - 1; k > 0; --k) S[k - 1] = S[k] * a.perm_in[k];
+  int64_t E[4] = {1, 1, 1, 1}, T[4] = {0, 0, 0, 0};
+  for (std::size_t j = 0; j < r; ++j) {
+    const auto p = static_cast<std::size_t>(a.perm[j]);
+    E[4 - r + j] = a.perm_in[p], T[4 - r + j] = S[p];
+  }
+  const int64_t src = c.addr(l.inputs[0]), dst = c.addr(l.output), es = c.esize;
+  const int64_t cap = std::min<int64_t>(copy_cap(c), 65535);
+  const bool inner = T[3] == 1;  // the innermost output dim is contiguous in the input
+  int64_t cnt = 0;
+  for (int64_t i0 = 0; i0 < E[0]; ++i0)
+    for (int64_t i1 = 0; i1 < E[1]; ++i1) {
+      const int64_t base = i0 * T[0] + i1 * T[1];
+      // Rows of E3 elements along E2, as many as fit; a row longer than the buffer in pieces.
+      const int64_t row = std::min(E[3], cap), per = std::max<int64_t>(1, std::min<int64_t>(cap / row, 65535));
+      for (int64_t i2 = 0; i2 < E[2]; i2 += per)
+        for (int64_t x0 = 0; x0 < E[3]; x0 += row) {
+          const int64_t nr = std::min(per, E[2] - i2), nx = std::min(row, E[3] - x0), m = nr * nx;
+          const int64_t in_addr = (cnt % D) * c.nbin_half, out_addr = (cnt % D) * c.nbout_half;
+          const int tile = e.begin_out_tile(out_addr);
+          ++cnt;
+          e.begin_step();
+          Instr ld = make_load(isa::Buffer::NBin, src + (base + i2 * T[2] + x0 * T[3]) * es, in_addr);
+          if (inner) {
+            ld.size0 = u32(nx), ld.size1 = u32(nr), ld.stride1 = u32(T[2]), ld.size2 = 1;
+          } else {
+            ld.size0 = 1, ld.size1 = u32(nx), ld.stride1 = u32(T[3]), ld.size2 = u32(nr), ld.stride2 = u32(T[2]);
+          }
+          e.load(ld);
+          flat_computes(e, c, isa::ComputeOp::Act, in_addr, out_addr, m, isa::Activation::None, tile);
+          // whole rows i2.. of (i0, i1) are contiguous in the output, and so is a piece of one row
+          const int64_t first = ((i0 * E[1] + i1) * E[2] + i2) * E[3] + x0;
+          std::vector<Instr> sts;
+          flat_transfer(sts, make_store(dst + first * es, out_addr), m, es, 4);
+          for (const Instr& st : sts) e.store(st, tile);
+        }
+    }
+}
+
 // Add or Product: the first operand copied into NBout, the second added to or multiplied into it.
 void gen_add(Ctx& c, const LayerNode& l, StepEmitter& e) {
   if (!(c.g.tensor(l.inputs[1]).shape == c.g.tensor(l.output).shape)) return gen_add_broadcast(c, l, e);
@@ -1384,6 +1433,8 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
           gen_window(c, l, wl, grp.plans.at(id), e);
         } else if (l.op == OpKind::Add || l.op == OpKind::Product) {
           per_sample([&] { gen_add(c, l, e); });
+        } else if (l.op == OpKind::Transpose) {
+          per_sample([&] { gen_transpose(c, l, e); });
         } else {
           per_sample([&] { gen_elementwise(c, l, e); });
         }

@@ -45,6 +45,7 @@ const char* op_kind_name(OpKind k) {
     case OpKind::Identity: return "identity";
     case OpKind::Dropout: return "dropout";
     case OpKind::ChannelShuffle: return "channel_shuffle";
+    case OpKind::Transpose: return "transpose";
     case OpKind::ChannelSlice: return "channel_slice";
   }
   return "?";

@@ -81,6 +81,7 @@ enum class OpKind {
   Dropout,
   ChannelShuffle,  // out channel j <- in channel (j % groups) * (C / groups) + j / groups
   ChannelSlice,    // channels [slice_start, slice_start + slice_count) of its input (a split)
+  Transpose,       // a permutation of one sample's row-major dims (perm_in, perm): DMA gathers
 };
 const char* op_kind_name(OpKind k);
 
@@ -105,6 +106,9 @@ struct LayerAttrs {
   float bn_eps = 1e-5f;
   Shape reshape_to;            // Reshape: target shape (c, h, w)
   int64_t slice_start = 0, slice_count = 0;  // ChannelSlice: the channel range it keeps
+  // Transpose: one sample's input as row-major dims perm_in (1 to 4 of them), and the order of
+  // the output's dims: output dim j is input dim perm[j]. The output's map is reshape_to.
+  std::vector<int64_t> perm_in, perm;
 };
 
 struct LayerNode {

@@ -214,6 +214,21 @@ class Executor {
         }
         break;
       }
+      case OpKind::Transpose: {
+        const std::size_t r = a.perm_in.size();
+        std::vector<int64_t> in_stride(r, 1), idx(r, 0);
+        for (std::size_t k = r - 1; k > 0; --k) in_stride[k - 1] = in_stride[k] * a.perm_in[k];
+        for (std::size_t o = 0; o < y.size(); ++o) {  // output in row-major order
+          int64_t src = 0;
+          for (std::size_t j = 0; j < r; ++j) src += idx[j] * in_stride[static_cast<std::size_t>(a.perm[j])];
+          y[o] = x[static_cast<std::size_t>(src)];
+          for (std::size_t j = r; j-- > 0;) {
+            if (++idx[j] < a.perm_in[static_cast<std::size_t>(a.perm[j])]) break;
+            idx[j] = 0;
+          }
+        }
+        break;
+      }
       case OpKind::ChannelSlice: {
         const int64_t hw = in.h * in.w;
         std::copy(x.begin() + a.slice_start * hw, x.begin() + (a.slice_start + a.slice_count) * hw,

@@ -8,6 +8,15 @@ Cases:
   resnet18_batch4  torchvision's ResNet-18 on a batch of 4 (ONNX dim 0 = 4)
   lstm2            a two-layer nn.LSTM (40 features, 64 cells, 12 steps, batch 1) with a linear
                    head on the last step's output (10 classes)
+  ssd300_vgg16     torchvision's SSD300 (VGG-16 backbone with its L2Norm, extra layers, the box
+                   and class heads) on 1x3x300x300, up to the raw outputs: box regressions
+                   [1, 8732, 4] and class logits [1, 8732, 91] (anchors, decoding and NMS are the
+                   host's)
+  fcn_resnet50     torchvision's FCN (ResNet-50 backbone with dilated layer3 and layer4, output
+                   stride 8; the FCN head; bilinear upsampling to the input size) on 1x3x224x224:
+                   per-pixel logits [1, 21, 224, 224]
+  deeplabv3_resnet50  torchvision's DeepLabV3 (the same dilated backbone; ASPP with rates 12, 24, 36
+                   and image pooling; bilinear upsampling) on 1x3x224x224
 
 Weights are random (seeded; no network access is assumed). Random init leaves a deep network's
 activations growing layer by layer (torchvision's conv init is not variance-preserving), which
@@ -45,6 +54,30 @@ class Lstm2(torch.nn.Module):
         return self.head(y[-1])
 
 
+class SsdRaw(torch.nn.Module):
+    """SSD300-VGG16's network: backbone features -> heads, without the transform and postprocess."""
+
+    def __init__(self):
+        super().__init__()
+        m = torchvision.models.detection.ssd300_vgg16(weights=None, weights_backbone=None)
+        self.backbone, self.head = m.backbone, m.head
+
+    def forward(self, x):
+        out = self.head(list(self.backbone(x).values()))
+        return out["bbox_regression"], out["cls_logits"]
+
+
+class Segmenter(torch.nn.Module):
+    """A torchvision segmentation model's main output (no auxiliary head)."""
+
+    def __init__(self, m):
+        super().__init__()
+        self.m = m
+
+    def forward(self, x):
+        return self.m(x)["out"]
+
+
 def calibrate_bn(model, shape, batches=4):
     """Sets every BatchNorm's running statistics to those of random inputs."""
     bns = [m for m in model.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
@@ -72,6 +105,13 @@ def build(name):
         return m.eval(), torch.randn(4, 3, 224, 224)
     if name == "lstm2":
         return Lstm2().eval(), torch.randn(12, 1, 40)
+    if name == "ssd300_vgg16":
+        return SsdRaw().eval(), torch.randn(1, 3, 300, 300)
+    if name in ("fcn_resnet50", "deeplabv3_resnet50"):
+        ctor = getattr(torchvision.models.segmentation, name)
+        m = Segmenter(ctor(weights=None, weights_backbone=None, aux_loss=False, num_classes=21))
+        calibrate_bn(m, (2, 3, 224, 224))
+        return m.eval(), torch.randn(1, 3, 224, 224)
     sys.exit(f"unknown case {name}")
 
 
@@ -86,14 +126,19 @@ def export(name, out):
     data = os.path.join(case, "test_data_set_0")
     os.makedirs(data, exist_ok=True)
     with torch.no_grad():
-        y = model(x)
+        ys = model(x)
+    ys = list(ys) if isinstance(ys, tuple) else [ys]
+    names = ["output"] if len(ys) == 1 else [f"output_{k}" for k in range(len(ys))]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(model, x, os.path.join(case, "model.onnx"), opset_version=13, input_names=["input"],
-                          output_names=["output"], do_constant_folding=True)
+                          output_names=names, do_constant_folding=True)
     write_pb(x.numpy(), "input", os.path.join(data, "input_0.pb"))
-    write_pb(y.numpy(), "output", os.path.join(data, "output_0.pb"))
-    print(f"{name}: input {tuple(x.shape)}, output {tuple(y.shape)}, |y| max {y.abs().max():.3g}", flush=True)
+    for k, (y, yname) in enumerate(zip(ys, names)):
+        write_pb(y.numpy(), yname, os.path.join(data, f"output_{k}.pb"))
+    shapes = ", ".join(str(tuple(y.shape)) for y in ys)
+    print(f"{name}: input {tuple(x.shape)}, outputs {shapes}, |y| max {max(float(y.abs().max()) for y in ys):.3g}",
+          flush=True)
 
 
 def main():

@@ -13,6 +13,10 @@
   norm_heads.onnx       conv-relu features with SSD's L2Norm over the channels (ReduceL2, Add eps, Div
                         broadcast along the channels, per-channel scale), a classifier head with Softmax
                         and LogSoftmax, and a ReduceMax over the columns (opset 13)
+  det_seg_heads.onnx    conv-relu features with a bilinear (half_pixel) and a nearest (asymmetric) x2
+                        Resize, SSD's box-head layout (Reshape to rank 5, Transpose [0,3,4,1,2],
+                        Reshape to [N, boxes, 4]), a Clip(-1, 1) and an Expand of a runtime tensor
+                        read by a Mul (opset 13)
 
 Weights are drawn from a fixed seed, so the files are reproducible. Usage:
   /usr/bin/python3 scripts/gen_onnx_models.py [OUTDIR]   (default models/onnx)
@@ -196,6 +200,42 @@ def norm_heads(out):
          os.path.join(out, "norm_heads.onnx"))
 
 
+def det_seg_heads(out):
+    c = 6
+    nodes = [
+        helper.make_node("Conv", ["input", "w1", "b1"], ["feat"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["feat"], ["r"], name="relu"),
+        helper.make_node("Resize", ["r", "", "scales"], ["bilinear"], name="up_linear", mode="linear",
+                         coordinate_transformation_mode="half_pixel"),
+        helper.make_node("Resize", ["r", "", "scales"], ["nearest"], name="up_nearest", mode="nearest",
+                         coordinate_transformation_mode="asymmetric", nearest_mode="floor"),
+        helper.make_node("Conv", ["r", "w2", "b2"], ["loc"], name="box_conv", kernel_shape=[1, 1]),
+        helper.make_node("Reshape", ["loc", "shape5"], ["loc5"], name="box_view"),
+        helper.make_node("Transpose", ["loc5"], ["loc_t"], name="box_perm", perm=[0, 3, 4, 1, 2]),
+        helper.make_node("Reshape", ["loc_t", "shape3"], ["boxes"], name="boxes"),
+        helper.make_node("Clip", ["feat", "lo", "hi"], ["clipped"], name="clip"),
+        helper.make_node("ReduceMax", ["r"], ["peak"], name="peak", axes=[1], keepdims=1),
+        helper.make_node("Expand", ["peak", "full_shape"], ["peak_full"], name="expand"),
+        helper.make_node("Mul", ["r", "peak_full"], ["gated"], name="gate"),
+    ]
+    inits = [weights("w1", c, 3, 3, 3), numpy_helper.from_array(RNG.uniform(-0.1, 0.1, c).astype(np.float32), "b1"),
+             numpy_helper.from_array(np.array([1, 1, 2, 2], dtype=np.float32), "scales"),
+             weights("w2", 8, c, 1, 1), numpy_helper.from_array(RNG.uniform(-0.1, 0.1, 8).astype(np.float32), "b2"),
+             ints("shape5", [1, 2, 4, 8, 8]), ints("shape3", [1, 128, 4]),
+             numpy_helper.from_array(np.array(-0.25, dtype=np.float32), "lo"),
+             numpy_helper.from_array(np.array(0.25, dtype=np.float32), "hi"),
+             ints("full_shape", [1, c, 8, 8])]
+    graph = helper.make_graph(nodes, "det_seg_heads",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("bilinear", TensorProto.FLOAT, [1, c, 16, 16]),
+                               helper.make_tensor_value_info("nearest", TensorProto.FLOAT, [1, c, 16, 16]),
+                               helper.make_tensor_value_info("boxes", TensorProto.FLOAT, [1, 128, 4]),
+                               helper.make_tensor_value_info("clipped", TensorProto.FLOAT, [1, c, 8, 8]),
+                               helper.make_tensor_value_info("gated", TensorProto.FLOAT, [1, c, 8, 8])], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fusesim"),
+         os.path.join(out, "det_seg_heads.onnx"))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models", "onnx")
     os.makedirs(out, exist_ok=True)
@@ -204,6 +244,7 @@ def main():
     channel_shuffle(out)
     channel_split(out)
     norm_heads(out)
+    det_seg_heads(out)
 
 
 if __name__ == "__main__":

@@ -46,6 +46,9 @@ struct Value {
   // A time-major sequence [T, batch 1, ...] (an LSTM's input or output): dims are ONNX's own and
   // the data node holds the T steps one after another (docs/recurrent.md).
   bool seq = false;
+  // An Expand of a runtime tensor: `data` still holds the tensor of these dims; dims are the
+  // expanded ones. Only a broadcasting Add/Sub/Mul/Div reads it (the DMA does the expansion).
+  std::vector<int64_t> expanded_from;
 };
 
 // The 2-D window of a conv or pool: index 0 is H, 1 is W (1-D ops use H = 1).
@@ -140,6 +143,11 @@ class OnnxImporter {
     const auto* a = attr(n, name);
     return a ? a->s() : def;
   }
+  std::vector<float> attr_floats(const NodeProto& n, const char* name) const {
+    const auto* a = attr(n, name);
+    if (!a) return {};
+    return {a->floats().begin(), a->floats().end()};
+  }
   std::vector<int64_t> attr_ints(const NodeProto& n, const char* name) const {
     const auto* a = attr(n, name);
     if (!a) return {};
@@ -164,6 +172,11 @@ class OnnxImporter {
     const Value& v = input(i, k);
     if (v.is_const) bad(i, "input " + std::to_string(k) + " is a constant");  // callers fold constants first
     if (v.shuffle_stage) unsupported(i, "reads a rank-5 tensor that is not part of a channel shuffle");
+    if (!v.expanded_from.empty()) {
+      const std::string& op = model_.graph().node(i).op_type();
+      if (op != "Add" && op != "Sub" && op != "Mul" && op != "Div")
+        unsupported(i, "reads the Expand of a runtime tensor (only Add, Sub, Mul and Div broadcast it)");
+    }
     if (v.seq && model_.graph().node(i).op_type() != "LSTM")
       unsupported(i, "reads the time-major sequence " + dims_str(v.dims) +
                          " of an LSTM (only LSTM, a Squeeze of a unit axis and a Gather of one step take it)");
@@ -194,7 +207,7 @@ class OnnxImporter {
     static const std::set<std::string> ops = {
         "Relu", "Sigmoid", "Tanh", "LeakyRelu", "PRelu",      "Elu",      "Selu", "HardSigmoid", "HardSwish",
         "Softplus", "Clip", "Neg", "Identity",  "Dropout",    "Add",      "Sub",  "Mul",         "Div",
-        "Constant", "Cast", "Exp", "Log",       "Sqrt",       "Reciprocal", "Abs", "Softsign"};
+        "Constant", "Cast", "Exp", "Log",       "Sqrt",       "Reciprocal", "Abs", "Softsign", "Transpose"};
     // Reductions and softmax place their windows from the ONNX dims themselves (views of the
     // row-major data), so they run on a flat map too; so do broadcasts between runtime tensors.
     for (const auto& n : model_.graph().node())
@@ -226,6 +239,7 @@ class OnnxImporter {
   // an op that moves data across samples has no mapping (except in an element-wise graph).
   Shape chw(int i, const std::vector<int64_t>& d) const {
     if (flat_ && d.size() >= 1 && d.size() <= 5) return flat_shape(d);
+    if (d.size() == 5 && d[0] == g_.batch) return {d[1] * d[2], d[3], d[4]};  // a view on the way (SSD's heads)
     if (d.size() < 2 || d.size() > 4)
       unsupported(i, "rank-" + std::to_string(d.size()) + " tensor " + dims_str(d) +
                          " (fusesim maps only [N,C,H,W], [N,C,L] and [N,K])");
@@ -383,6 +397,9 @@ class OnnxImporter {
                               "constant output");
       if (v.shuffle_stage)
         throw OnnxUnsupported(path_ + ": graph output '" + out.name() + "' is rank 5", "rank-5 output");
+      if (!v.expanded_from.empty())
+        throw OnnxUnsupported(path_ + ": graph output '" + out.name() + "' is the Expand of a runtime tensor",
+                              "expanded output");
       g_.outputs.push_back(v.data);
     }
     if (g_.outputs.empty()) throw InputError(path_ + ": the graph has no outputs");
@@ -448,7 +465,7 @@ class OnnxImporter {
                                               "PRelu",
                                               "ReduceMax", "ReduceMin", "ReduceSum", "ReduceSumSquare", "ReduceL1",
                                               "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "Softmax", "LogSoftmax",
-                                              "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Softsign",
+                                              "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Softsign", "Resize", "Upsample",
                                               "Elu",
                                               "Selu",
                                               "HardSigmoid",
@@ -501,6 +518,7 @@ class OnnxImporter {
     if (reduction_op(op)) return reduce(i, n);
     if (op == "Softmax" || op == "LogSoftmax") return softmax(i, n, op == "LogSoftmax");
     if (op == "Softsign") return softsign(i, n);
+    if (op == "Resize" || op == "Upsample") return resize(i, n);
     if (op == "Pad") return pad(i, n);
     if (op == "LSTM") return lstm(i, n);
     if (op == "Expand") return expand(i, n);
@@ -958,26 +976,70 @@ class OnnxImporter {
         bad(i, e.what());
       }
     }
-    if (v.shuffle_stage == 1) {
-      if (perm != std::vector<int64_t>{0, 2, 1, 3, 4})
-        unsupported(i,
-                    "perm " + dims_str(perm) + " on a rank-5 tensor (a channel shuffle needs [0,2,1,3,4])");
+    if (v.shuffle_stage == 1 && perm == std::vector<int64_t>{0, 2, 1, 3, 4}) {
       Value p = v;
       p.shuffle_stage = 2;
       p.producer_node = i;
       values_[n.output(0)] = p;
       return;
     }
-    const Value& x = runtime_input(i, 0);
-    // A permutation that keeps the order of all non-unit dims is only a reshape.
-    std::vector<int64_t> out, kept;
-    for (int64_t p : perm) {
-      out.push_back(d.at(p));
-      if (d.at(p) != 1) kept.push_back(p);
+    Value x = v;
+    if (v.shuffle_stage == 1) {
+      x.shuffle_stage = 0;  // the rank-5 reshape was a view; this is no channel shuffle
+    } else {
+      x = runtime_input(i, 0);
     }
-    if (!std::is_sorted(kept.begin(), kept.end()))
-      unsupported(i, "perm " + dims_str(perm) + " (only channel shuffles and unit-dim moves)");
-    reshape_runtime(i, x, out);
+    for (int64_t k = 0; k < static_cast<int64_t>(perm.size()); ++k)
+      if (std::count(perm.begin(), perm.end(), k) != 1) bad(i, "perm " + dims_str(perm) + " is not a permutation");
+    runtime_transpose(i, x, perm);
+  }
+
+  // A permutation of a runtime tensor. Unit dims do not move data, and input dims that stay
+  // adjacent and in order move as one: what remains (at most 4 dims of one sample) is a Transpose
+  // layer, or a reshape when nothing moves.
+  void runtime_transpose(int i, const Value& x, const std::vector<int64_t>& perm) {
+    const std::vector<int64_t>& d = x.dims;
+    std::vector<int64_t> out;
+    for (int64_t p : perm) out.push_back(d.at(static_cast<std::size_t>(p)));
+    const std::size_t lead = flat_ ? 0 : 1;
+    if (!flat_ && perm.at(0) != 0 && d[0] != 1)
+      unsupported(i, "perm " + dims_str(perm) + " moves the batch (dim 0)");
+    std::vector<int64_t> kept;  // one sample's non-unit input dims, in input order
+    for (std::size_t k = lead; k < d.size(); ++k)
+      if (d[k] != 1) kept.push_back(static_cast<int64_t>(k));
+    std::vector<std::vector<int64_t>> groups;  // in output order; each a run of kept input dims
+    for (std::size_t j = 0; j < perm.size(); ++j) {
+      const int64_t p = perm[j];
+      if (d[static_cast<std::size_t>(p)] == 1 || (!flat_ && p == 0)) continue;
+      if (!groups.empty()) {
+        const auto it = std::find(kept.begin(), kept.end(), groups.back().back());
+        if (it + 1 != kept.end() && *(it + 1) == p) {
+          groups.back().push_back(p);
+          continue;
+        }
+      }
+      groups.push_back({p});
+    }
+    std::vector<std::size_t> by_input(groups.size());  // group indices sorted by input position
+    for (std::size_t g = 0; g < groups.size(); ++g) by_input[g] = g;
+    std::sort(by_input.begin(), by_input.end(),
+              [&](std::size_t a, std::size_t b) { return groups[a].front() < groups[b].front(); });
+    bool moves = false;
+    for (std::size_t g = 0; g < by_input.size(); ++g) moves = moves || by_input[g] != g;
+    if (!moves) return reshape_runtime(i, x, out);
+    if (groups.size() > 4)
+      unsupported(i, "perm " + dims_str(perm) + " of " + dims_str(d) + " moves " + std::to_string(groups.size()) +
+                         " groups of dims (at most 4)");
+    LayerAttrs at;
+    for (std::size_t g : by_input) {
+      int64_t e = 1;
+      for (int64_t k : groups[g]) e *= d[static_cast<std::size_t>(k)];
+      at.perm_in.push_back(e);
+    }
+    for (std::size_t g = 0; g < groups.size(); ++g)
+      at.perm.push_back(std::find(by_input.begin(), by_input.end(), g) - by_input.begin());
+    at.reshape_to = chw(i, out);
+    emit(i, OpKind::Transpose, {x.data}, out, at);
   }
 
   void identity(int i, const NodeProto&) {
@@ -1242,8 +1304,7 @@ class OnnxImporter {
       else if (lo <= -FLT_MAX && hi >= FLT_MAX)
         a.act = isa::Activation::None;
       else
-        unsupported(
-            i, "min=" + std::to_string(lo) + " max=" + std::to_string(hi) + " (only ReLU and ReLU6 clips)");
+        return clip(i, lo, hi);
     }
     const Value& v = input(i, 0);
     if (v.is_const) unsupported(i, "on a constant input");
@@ -1390,6 +1451,24 @@ class OnnxImporter {
 
   // Expand of a constant (the zero initial states torch's LSTM export builds): folded.
   void expand(int i, const NodeProto& n) {
+    if (!input(i, 0).is_const && input(i, 1).is_const) {  // torch's expand_as: kept lazy (Value::expanded_from)
+      Value p = runtime_input(i, 0);
+      const std::vector<int64_t> shape = ints_of(i, input(i, 1).c, "shape");
+      const std::size_t r = std::max(p.dims.size(), shape.size());
+      std::vector<int64_t> out(r);
+      for (std::size_t k = 0; k < r; ++k) {
+        const int64_t a = k + p.dims.size() >= r ? p.dims[k + p.dims.size() - r] : 1;
+        const int64_t b = k + shape.size() >= r ? shape[k + shape.size() - r] : 1;
+        if (a != b && a != 1 && b != 1) bad(i, "shape " + dims_str(shape) + " does not broadcast " + dims_str(p.dims));
+        out[k] = a == 1 ? b : a;
+      }
+      if (out == p.dims) return set_alias(i, p);
+      if (p.expanded_from.empty()) p.expanded_from = p.dims;
+      p.dims = out;
+      p.producer_node = i;
+      values_[n.output(0)] = p;
+      return;
+    }
     if (!all_const(n)) no_runtime(i);
     const ConstTensor& x = input(i, 0).c;
     const std::vector<int64_t> shape = ints_of(i, input(i, 1).c, "shape");
@@ -1763,19 +1842,174 @@ class OnnxImporter {
     }
   }
 
+  // One axis of a Resize: the out x in matrix of weights that gives output o from the inputs, as
+  // ONNX's reference computes it: the output's coordinate mapped back (coordinate transformation),
+  // then the nearest input, two (linear) or four (cubic) neighbours with the edges replicated.
+  std::vector<double> resize_matrix(int i, int64_t in, int64_t out, double scale, const std::string& ctm,
+                                    const std::string& mode, const std::string& nearest, double A,
+                                    bool exclude_outside) const {
+    std::vector<double> m(static_cast<std::size_t>(out * in), 0.0);
+    auto at = [&](int64_t o, int64_t k) -> double& { return m[static_cast<std::size_t>(o * in + k)]; };
+    for (int64_t o = 0; o < out; ++o) {
+      double x = 0;
+      if (ctm == "half_pixel") x = (o + 0.5) / scale - 0.5;
+      else if (ctm == "pytorch_half_pixel") x = out > 1 ? (o + 0.5) / scale - 0.5 : 0.0;
+      else if (ctm == "align_corners")  // the resized length before flooring, as ONNX's reference
+        x = out == 1 ? 0.0 : o * static_cast<double>(in - 1) / (scale * static_cast<double>(in) - 1);
+      else if (ctm == "asymmetric") x = o / scale;
+      else if (ctm == "tf_half_pixel_for_nn") x = (o + 0.5) / scale;
+      else unsupported(i, "coordinate_transformation_mode " + ctm);
+      if (mode == "nearest") {
+        double k = 0;
+        if (nearest == "round_prefer_floor") k = x == std::floor(x) + 0.5 ? std::floor(x) : std::round(x);
+        else if (nearest == "round_prefer_ceil") k = std::round(x);
+        else if (nearest == "floor") k = std::floor(x);
+        else if (nearest == "ceil") k = std::ceil(x);
+        else bad(i, "nearest_mode " + nearest);
+        at(o, std::clamp<int64_t>(static_cast<int64_t>(k), 0, in - 1)) += 1.0;
+        continue;
+      }
+      const double x0 = std::floor(x), r = x - x0;
+      std::vector<std::pair<int64_t, double>> taps;
+      if (mode == "linear") {
+        taps = {{static_cast<int64_t>(x0), 1.0 - r}, {static_cast<int64_t>(x0) + 1, r}};
+      } else if (mode == "cubic") {
+        auto w = [&](double t) {  // Keys' cubic convolution with coefficient A
+          t = std::fabs(t);
+          if (t <= 1) return ((A + 2) * t - (A + 3)) * t * t + 1;
+          if (t < 2) return ((A * t - 5 * A) * t + 8 * A) * t - 4 * A;
+          return 0.0;
+        };
+        for (int64_t d = -1; d <= 2; ++d) taps.push_back({static_cast<int64_t>(x0) + d, w(r - d)});
+      } else {
+        unsupported(i, "mode " + mode);
+      }
+      double kept = 0;
+      for (auto& [k, w] : taps) {
+        if (exclude_outside && (k < 0 || k >= in)) w = 0;
+        kept += w;
+      }
+      for (const auto& [k, w] : taps)
+        at(o, std::clamp<int64_t>(k, 0, in - 1)) += exclude_outside && kept != 0 ? w / kept : w;
+    }
+    return m;
+  }
+
+  // Resize (opset 10 on) and Upsample (7 to 9) of the spatial axes of [N, C, H, W]: each axis is
+  // a matrix product with constant weights (resize_matrix), so every mode (nearest, linear,
+  // cubic) and coordinate transformation is two convolutions and a transpose:
+  //   [1, C*H, W]  conv (1 x W kernel, W' filters)  ->  [W', C*H]   (x, c, y)
+  //   [1, W'*C, H] conv (1 x H kernel, H' filters)  ->  [H', W'*C]  (y', x', c)
+  //   transpose [H'*W', C] -> [C, H'*W']
+  // The kernels are at most 255 wide (the COMPUTE's kw field).
+  void resize(int i, const NodeProto& n) {
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const Value x = runtime_input(i, 0);
+    if (x.dims.size() != 4) unsupported(i, "rank-" + std::to_string(x.dims.size()) + " input (4-D [N,C,H,W] only)");
+    const bool legacy = n.op_type() == "Upsample" || opset_ < 11;  // Upsample's semantics
+    std::string mode = attr_string(n, "mode", "nearest");
+    std::string ctm = legacy ? "asymmetric" : attr_string(n, "coordinate_transformation_mode", "half_pixel");
+    const std::string nearest = legacy ? "floor" : attr_string(n, "nearest_mode", "round_prefer_floor");
+    const double A = legacy ? -0.75 : attr_float(n, "cubic_coeff_a", -0.75f);
+    const bool exclude = !legacy && attr_int(n, "exclude_outside", 0) != 0;
+    std::vector<double> scales;
+    std::vector<int64_t> sizes;
+    if (n.op_type() == "Upsample" && opset_ < 9) {
+      for (float f : attr_floats(n, "scales")) scales.push_back(f);
+    } else {
+      const int scales_at = legacy ? 1 : 2;
+      if (has_input(n, scales_at)) {
+        for (double f : const_input(i, scales_at, "scales").as_floats()) scales.push_back(f);
+      }
+      if (scales.empty() && !legacy && has_input(n, 3)) sizes = ints_of(i, const_input(i, 3, "sizes"), "sizes");
+    }
+    if (scales.empty() && sizes.empty()) bad(i, "neither scales nor sizes");
+    if (!scales.empty() && scales.size() != 4) bad(i, "scales " + std::to_string(scales.size()) + " values for rank 4");
+    if (!sizes.empty() && sizes.size() != 4) bad(i, "sizes has " + std::to_string(sizes.size()) + " values for rank 4");
+    std::vector<int64_t> out(4);
+    std::vector<double> sc(4);
+    for (std::size_t k = 0; k < 4; ++k) {
+      if (!sizes.empty()) {
+        out[k] = sizes[k];
+        sc[k] = static_cast<double>(sizes[k]) / static_cast<double>(x.dims[k]);
+      } else {
+        if (!(scales[k] > 0)) bad(i, "scale " + std::to_string(scales[k]) + " is not positive");
+        out[k] = static_cast<int64_t>(std::floor(static_cast<double>(x.dims[k]) * scales[k]));
+        sc[k] = scales[k];
+      }
+      if (out[k] < 1) bad(i, "an output extent of " + std::to_string(out[k]));
+    }
+    if (out[0] != x.dims[0] || out[1] != x.dims[1])
+      unsupported(i, "resizing the batch or channel axis (" + dims_str(x.dims) + " -> " + dims_str(out) + ")");
+    if (mode == "linear" || mode == "bilinear") mode = "linear";
+    const int64_t C = x.dims[1], H = x.dims[2], W = x.dims[3], Ho = out[2], Wo = out[3];
+    if (H > 255 || W > 255)
+      unsupported(i, "an input axis of " + std::to_string(std::max(H, W)) +
+                         " elements (each output is a conv over the whole axis; kernels are at most 255 wide)");
+    const std::vector<double> mh = resize_matrix(i, H, Ho, sc[2], ctm, mode, nearest, A, exclude);
+    const std::vector<double> mw = resize_matrix(i, W, Wo, sc[3], ctm, mode, nearest, A, exclude);
+    auto axis_conv = [&](int data, int64_t rows, int64_t len, int64_t len_out, const std::vector<double>& m) {
+      LayerAttrs at;
+      at.out_channels = len_out;
+      at.kernel_w = len;
+      const int o = emit_mid(i, OpKind::Conv, {view(i, data, Shape{1, rows, len})}, Shape{len_out, rows, 1}, at);
+      g_.layer(g_.tensor(o).producer).weights.assign(m.begin(), m.end());
+      return o;
+    };
+    int data = axis_conv(x.data, C * H, W, Wo, mw);  // (x', c, y)
+    data = axis_conv(data, Wo * C, H, Ho, mh);        // (y', x', c)
+    if (C == 1) return finish(i, data, out);           // already (y', x')
+    LayerAttrs tr;
+    tr.perm_in = {Ho * Wo, C};
+    tr.perm = {1, 0};
+    tr.reshape_to = Shape{C, Ho, Wo};
+    finish(i, emit_mid(i, OpKind::Transpose, {data}, tr.reshape_to, tr), out);
+  }
+
+  // x * scale + shift per channel (a batch norm of unit variance; a depthwise 1x1 conv after
+  // canonicalization), with NFU-3's `act` after it.
+  int affine_mid(int i, int data, float scale, float shift, isa::Activation act = isa::Activation::None) {
+    const Shape s = g_.tensor(data).shape;
+    LayerAttrs at;
+    at.bn_eps = 0;
+    at.act = act;
+    const int out = emit_mid(i, OpKind::BatchNorm, {data}, s, at);
+    LayerNode& bn = g_.layer(g_.tensor(out).producer);
+    const std::size_t C = static_cast<std::size_t>(s.c);
+    bn.bn_gamma.assign(C, scale), bn.bn_beta.assign(C, shift), bn.bn_mean.assign(C, 0.0f), bn.bn_var.assign(C, 1.0f);
+    return out;
+  }
+
+  // Clip to [lo, hi] other than ReLU/ReLU6, with ReLU and shifts: max(x, lo) = relu(x - lo) + lo
+  // and min(y, hi) = hi - relu(hi - y), the middle shift and negation merged: three depthwise 1x1
+  // layers (two with one bound).
+  void clip(int i, float lo, float hi) {
+    const Value& v = input(i, 0);
+    if (v.is_const) unsupported(i, "on a constant input");
+    const Value x = runtime_input(i, 0);
+    if (lo > hi) bad(i, "min " + std::to_string(lo) + " is above max " + std::to_string(hi));
+    const bool has_lo = lo > -FLT_MAX, has_hi = hi < FLT_MAX;
+    int data = x.data;
+    if (has_lo && has_hi) {
+      data = affine_mid(i, data, 1.0f, -lo, isa::Activation::Relu);        // relu(x - lo)
+      data = affine_mid(i, data, -1.0f, hi - lo, isa::Activation::Relu);   // relu(hi - max(x, lo))
+      data = affine_mid(i, data, -1.0f, hi);                               // hi - that
+    } else if (has_lo) {
+      data = affine_mid(i, affine_mid(i, data, 1.0f, -lo, isa::Activation::Relu), 1.0f, lo);
+    } else {
+      data = affine_mid(i, affine_mid(i, data, -1.0f, hi, isa::Activation::Relu), -1.0f, hi);
+    }
+    finish(i, data, x.dims);
+  }
+
   // x / (1 + |x|).
   void softsign(int i, const NodeProto&) {
     const Value& v = input(i, 0);
     if (v.is_const) unsupported(i, "on a constant input");
     const Value x = runtime_input(i, 0);
     const Shape s = g_.tensor(x.data).shape;
-    const int ab = act_mid(i, x.data, isa::Activation::Abs);
-    LayerAttrs at;
-    at.bn_eps = 0;
-    const int one = emit_mid(i, OpKind::BatchNorm, {ab}, s, at);
-    LayerNode& bn = g_.layer(g_.tensor(one).producer);
-    const std::size_t C = static_cast<std::size_t>(s.c);
-    bn.bn_gamma.assign(C, 1.0f), bn.bn_beta.assign(C, 1.0f), bn.bn_mean.assign(C, 0.0f), bn.bn_var.assign(C, 1.0f);
+    const int one = affine_mid(i, act_mid(i, x.data, isa::Activation::Abs), 1.0f, 1.0f);
     finish(i, emit_mid(i, OpKind::Product, {x.data, act_mid(i, one, isa::Activation::Reciprocal)}, s), x.dims);
   }
 
@@ -1786,8 +2020,14 @@ class OnnxImporter {
   // or row stride). Sub is an add of the negation, Div a product with the reciprocal (NFU-3).
   void runtime_binary(int i, constfold::Binary kind) {
     using constfold::Binary;
-    const Value xa = runtime_input(i, 0);
+    Value xa = runtime_input(i, 0);
     Value xb = runtime_input(i, 1);
+    // An expanded operand broadcasts from its own dims; the result must still have the Expand's.
+    std::vector<int64_t> want;
+    for (const Value* v : {&xa, &xb})
+      if (v->dims.size() > want.size()) want = v->dims;
+    for (Value* v : {&xa, &xb})
+      if (!v->expanded_from.empty()) v->dims = v->expanded_from;
     const std::size_t r = std::max(xa.dims.size(), xb.dims.size());
     std::vector<int64_t> da(r - xa.dims.size(), 1), db(r - xb.dims.size(), 1), out(r);
     da.insert(da.end(), xa.dims.begin(), xa.dims.end());
@@ -1796,6 +2036,20 @@ class OnnxImporter {
       if (da[k] != db[k] && da[k] != 1 && db[k] != 1)
         bad(i, "shapes " + dims_str(xa.dims) + " and " + dims_str(xb.dims) + " do not broadcast");
       out[k] = std::max(da[k], db[k]);
+    }
+    {
+      std::vector<int64_t> full = want;  // the dims ONNX gives the result
+      const Value& a0 = runtime_input(i, 0);
+      const Value& b0 = runtime_input(i, 1);
+      const std::size_t rr = std::max(a0.dims.size(), b0.dims.size());
+      full.assign(rr, 1);
+      for (std::size_t k = 0; k < rr; ++k) {
+        const int64_t x = k + a0.dims.size() >= rr ? a0.dims[k + a0.dims.size() - rr] : 1;
+        const int64_t y = k + b0.dims.size() >= rr ? b0.dims[k + b0.dims.size() - rr] : 1;
+        full[k] = std::max(x, y);
+      }
+      if (full != out)
+        unsupported(i, "an Expand to " + dims_str(full) + " that its operands alone do not broadcast to");
     }
     const bool a_full = da == out, b_full = db == out;
     if (!a_full && !b_full)

@@ -135,6 +135,21 @@ void infer_shapes(Graph& g) {
         if (out.elems() != in.elems())
           bad(l, "cannot reshape " + in.str() + " (" + std::to_string(in.elems()) + " elements) to " + out.str());
         break;
+      case OpKind::Transpose: {
+        out = a.reshape_to;
+        int64_t n = 1;
+        bool ok = !a.perm_in.empty() && a.perm_in.size() <= 4 && a.perm.size() == a.perm_in.size();
+        std::vector<int64_t> seen(a.perm.size(), 0);
+        for (std::size_t k = 0; ok && k < a.perm.size(); ++k) {
+          ok = a.perm[k] >= 0 && a.perm[k] < static_cast<int64_t>(a.perm.size()) && !seen[a.perm[k]]++ &&
+               a.perm_in[k] >= 1;
+          n *= ok ? a.perm_in[k] : 1;
+        }
+        if (!ok) bad(l, "a permutation of 1 to 4 dims is expected");
+        if (n != in.elems() || out.elems() != in.elems())
+          bad(l, "permutes " + std::to_string(n) + " elements of a " + in.str() + " input into " + out.str());
+        break;
+      }
       case OpKind::ChannelShuffle:
         if (a.groups < 1 || in.c % a.groups) bad(l, "groups must divide the channels (" + std::to_string(in.c) + ")");
         break;

@@ -160,7 +160,12 @@ TEST(OnnxImport, ClipBecomesRelu6OrReluAcrossOpsets) {
     b.input("x", {1, 2, 3, 3}).output("y");
     b.init("lo", {}, {-1});
     b.node("Clip", {"x", "lo"}, {"y"}, "clip_m1");
-    EXPECT_THROW(import_onnx(b.save("clip_bad")), OnnxUnsupported);
+    // another bound: relu(x + 1) - 1 (GeneralClipIsThreeAffineLayers)
+    const Graph g = import_onnx(b.save("clip_m1"));
+    std::vector<isa::Activation> acts;
+    for (const LayerNode& l : g.layers)
+      if (l.op == OpKind::BatchNorm) acts.push_back(l.attrs.act);
+    EXPECT_EQ(acts, (std::vector<isa::Activation>{isa::Activation::Relu, isa::Activation::None}));
   }
 }
 
@@ -641,6 +646,109 @@ TEST(OnnxImport, BroadcastDivisionAndItsLimits) {
               std::string::npos)
         << e.what();
   }
+}
+
+// NCHW -> NHWC of [1, 8, 3, 5]: H and W stay adjacent and in order, so they move as one dim: a
+// Transpose layer of [8, 15] -> [15, 8]. A permutation that keeps the order of the non-unit dims
+// moves no data (a reshape); one that moves the batch of a batch-2 graph mixes samples.
+TEST(OnnxImport, TransposeMergesDimsThatStayTogether) {
+  OnnxBuilder b;
+  b.input("x", {1, 8, 3, 5}).output("y");
+  b.init("w", {8, 8, 1, 1}, std::vector<float>(64, 0.125f));
+  b.node("Conv", {"x", "w"}, {"c"}, "conv");
+  OnnxBuilder::attr(b.node("Transpose", {"c"}, {"y"}, "nhwc"), "perm", {0, 2, 3, 1});
+  Graph g = import_onnx(b.save("nhwc"));
+  const LayerNode& t = only_layer(g, OpKind::Transpose);
+  EXPECT_EQ(t.attrs.perm_in, (std::vector<int64_t>{8, 15}));
+  EXPECT_EQ(t.attrs.perm, (std::vector<int64_t>{1, 0}));
+  EXPECT_EQ(g.tensor(t.output).shape, (Shape{3, 5, 8}));
+  OnnxBuilder u;
+  u.input("x", {1, 8, 1, 5}).output("y");
+  u.init("w", {8, 8, 1, 1}, std::vector<float>(64, 0.125f));
+  u.node("Conv", {"x", "w"}, {"c"}, "conv");
+  OnnxBuilder::attr(u.node("Transpose", {"c"}, {"y"}, "unit"), "perm", {0, 2, 1, 3});
+  for (const LayerNode& l : import_onnx(u.save("unit_move")).layers) EXPECT_NE(l.op, OpKind::Transpose);
+  OnnxBuilder m;
+  m.input("x", {2, 8, 3, 5}).output("y");
+  m.init("w", {8, 8, 1, 1}, std::vector<float>(64, 0.125f));
+  m.node("Conv", {"x", "w"}, {"c"}, "conv");
+  OnnxBuilder::attr(m.node("Transpose", {"c"}, {"y"}, "mix"), "perm", {1, 0, 2, 3});
+  try {
+    import_onnx(m.save("mix"));
+    FAIL() << "no error";
+  } catch (const OnnxUnsupported& e) {
+    EXPECT_NE(std::string(e.what()).find("node 'mix' (Transpose): perm [1,0,2,3] moves the batch"), std::string::npos)
+        << e.what();
+  }
+}
+
+// A bilinear x2 Resize of [1, 2, 4, 4]: a conv over the columns ([1, 8, 4] -> [8, 8, 1]), one over
+// the rows ([1, 16, 4] -> [8, 16, 1]) and a transpose [64, 2] -> [2, 64]. Each output is a convex
+// combination of its inputs: the rows of both matrices sum to 1.
+TEST(OnnxImport, ResizeIsTwoMatrixConvsAndATranspose) {
+  OnnxBuilder b;
+  b.input("x", {1, 2, 4, 4}).output("y");
+  b.init("scales", {4}, {1, 1, 2, 2});
+  OnnxBuilder::attr(b.node("Resize", {"x", "", "scales"}, {"y"}, "up"), "mode", std::string("linear"));
+  Graph g = import_onnx(b.save("resize"));
+  std::vector<const LayerNode*> convs;
+  for (const LayerNode& l : g.layers)
+    if (l.op == OpKind::Conv) convs.push_back(&l);
+  ASSERT_EQ(convs.size(), 2u);
+  for (const LayerNode* c : convs) {
+    EXPECT_EQ(c->attrs.kernel_w, 4);
+    EXPECT_EQ(c->attrs.out_channels, 8);
+    ASSERT_EQ(c->weights.size(), 32u);
+    for (int o = 0; o < 8; ++o) {
+      float row = 0;
+      for (int k = 0; k < 4; ++k) row += c->weights[static_cast<std::size_t>(o * 4 + k)];
+      EXPECT_FLOAT_EQ(row, 1.0f);
+    }
+  }
+  // half_pixel: output 1 sits at input 0.25: 0.75 of input 0, 0.25 of input 1; output 0 clamps
+  EXPECT_FLOAT_EQ(convs[0]->weights[4], 0.75f);
+  EXPECT_FLOAT_EQ(convs[0]->weights[5], 0.25f);
+  EXPECT_FLOAT_EQ(convs[0]->weights[0], 1.0f);
+  const LayerNode& t = only_layer(g, OpKind::Transpose);
+  EXPECT_EQ(t.attrs.perm_in, (std::vector<int64_t>{64, 2}));
+  EXPECT_EQ(g.tensor(g.outputs.at(0)).shape, (Shape{2, 8, 8}));
+}
+
+// Clip(-1, 1) is relu(x + 1), relu(2 - that) and 1 - that: three per-channel affine layers (depthwise
+// 1x1 convs after canonicalization), the first two with NFU-3's relu.
+TEST(OnnxImport, GeneralClipIsThreeAffineLayers) {
+  OnnxBuilder b;
+  b.input("x", {1, 2, 3, 3}).output("y");
+  b.init("lo", {}, {-1.0f});
+  b.init("hi", {}, {1.0f});
+  b.node("Clip", {"x", "lo", "hi"}, {"y"}, "clip");
+  Graph g = import_onnx(b.save("clip"));
+  std::vector<std::pair<float, float>> affine;
+  std::vector<isa::Activation> acts;
+  for (const LayerNode& l : g.layers)
+    if (l.op == OpKind::BatchNorm) affine.push_back({l.bn_gamma.at(0), l.bn_beta.at(0)}), acts.push_back(l.attrs.act);
+  EXPECT_EQ(affine, (std::vector<std::pair<float, float>>{{1.0f, 1.0f}, {-1.0f, 2.0f}, {-1.0f, 1.0f}}));
+  EXPECT_EQ(acts, (std::vector<isa::Activation>{isa::Activation::Relu, isa::Activation::Relu, isa::Activation::None}));
+}
+
+// torch's expand_as of a runtime tensor stays lazy: the Mul reading it broadcasts the original
+// (a zero DMA stride); an Expand that a graph output or another op reads is refused.
+TEST(OnnxImport, ExpandOfARuntimeTensorIsABroadcastOperand) {
+  OnnxBuilder b;
+  b.input("x", {1, 4, 3, 3}).output("y");
+  OnnxBuilder::attr(b.node("ReduceMax", {"x"}, {"m"}, "peak"), "axes", {1});
+  b.init_ints("shape", {4}, {1, 4, 3, 3});
+  b.node("Expand", {"m", "shape"}, {"e"}, "expand");
+  b.node("Mul", {"x", "e"}, {"y"}, "gate");
+  Graph g = import_onnx(b.save("expand_mul"));
+  const LayerNode& p = only_layer(g, OpKind::Product);
+  EXPECT_EQ(g.tensor(p.inputs[1]).shape, (Shape{1, 1, 9}));
+  OnnxBuilder o;
+  o.input("x", {1, 4, 3, 3}).output("e");
+  OnnxBuilder::attr(o.node("ReduceMax", {"x"}, {"m"}, "peak"), "axes", {1});
+  o.init_ints("shape", {4}, {1, 4, 3, 3});
+  o.node("Expand", {"m", "shape"}, {"e"}, "expand");
+  EXPECT_THROW(import_onnx(o.save("expand_out")), OnnxUnsupported);
 }
 
 }  // namespace
