@@ -17,6 +17,8 @@
                         Resize, SSD's box-head layout (Reshape to rank 5, Transpose [0,3,4,1,2],
                         Reshape to [N, boxes, 4]), a Clip(-1, 1) and an Expand of a runtime tensor
                         read by a Mul (opset 13)
+  decoder_lrn.onnx      conv, AlexNet's LRN (size 5), and an FCN-style decoder: ConvTranspose k4 s2 p1,
+                        ReLU, grouped ConvTranspose k3 s2 p1 with output_padding 1 (opset 13)
 
 Weights are drawn from a fixed seed, so the files are reproducible. Usage:
   /usr/bin/python3 scripts/gen_onnx_models.py [OUTDIR]   (default models/onnx)
@@ -236,6 +238,28 @@ def det_seg_heads(out):
          os.path.join(out, "det_seg_heads.onnx"))
 
 
+def decoder_lrn(out):
+    c = 8
+    nodes = [
+        helper.make_node("Conv", ["input", "w1", "b1"], ["feat"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("LRN", ["feat"], ["norm"], name="lrn", size=5, alpha=1e-2, beta=0.75, bias=2.0),
+        helper.make_node("ConvTranspose", ["norm", "wt1", "bt1"], ["up1"], name="deconv1", kernel_shape=[4, 4],
+                         strides=[2, 2], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["up1"], ["r1"], name="relu"),
+        helper.make_node("ConvTranspose", ["r1", "wt2"], ["out"], name="deconv2", kernel_shape=[3, 3],
+                         strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1], group=2),
+    ]
+    inits = [weights("w1", c, 3, 3, 3), numpy_helper.from_array(RNG.uniform(-0.1, 0.1, c).astype(np.float32), "b1"),
+             weights("wt1", c, 6, 4, 4), numpy_helper.from_array(RNG.uniform(-0.1, 0.1, 6).astype(np.float32), "bt1"),
+             weights("wt2", 6, 2, 3, 3)]
+    graph = helper.make_graph(nodes, "decoder_lrn",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 5, 6])],
+                              [helper.make_tensor_value_info("norm", TensorProto.FLOAT, [1, c, 5, 6]),
+                               helper.make_tensor_value_info("out", TensorProto.FLOAT, [1, 4, 20, 24])], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fusesim"),
+         os.path.join(out, "decoder_lrn.onnx"))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models", "onnx")
     os.makedirs(out, exist_ok=True)
@@ -245,6 +269,7 @@ def main():
     channel_split(out)
     norm_heads(out)
     det_seg_heads(out)
+    decoder_lrn(out)
 
 
 if __name__ == "__main__":

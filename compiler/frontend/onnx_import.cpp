@@ -103,13 +103,16 @@ class OnnxImporter {
     if (!model_.ParseFromCodedStream(&stream))
       throw InputError(wire_error_message(path_, bytes, *onnx::ModelProto::descriptor(), "an ONNX model"));
     opset_ = 0;
-    for (const auto& op : model_.opset_import())
-      if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version();
+    int opset_at = -1;
+    for (int k = 0; k < model_.opset_import_size(); ++k) {
+      const auto& op = model_.opset_import(k);
+      if (op.domain().empty() || op.domain() == "ai.onnx") opset_ = op.version(), opset_at = k;
+    }
     if (opset_ == 0) opset_ = 1;
     if (opset_ > 17)
-      throw OnnxUnsupported(
-          path_ + ": opset " + std::to_string(opset_) + " (fusesim supports opsets 7 to 17)",
-          "opset " + std::to_string(opset_));
+      throw OnnxUnsupported(path_ + ": opset_import[" + std::to_string(opset_at) + "].version: opset " +
+                                std::to_string(opset_) + " (fusesim supports opsets 7 to 17)",
+                            "opset " + std::to_string(opset_));
   }
 
   std::string node_label(int i) const {
@@ -465,7 +468,7 @@ class OnnxImporter {
                                               "PRelu",
                                               "ReduceMax", "ReduceMin", "ReduceSum", "ReduceSumSquare", "ReduceL1",
                                               "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "Softmax", "LogSoftmax",
-                                              "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Softsign", "Resize", "Upsample",
+                                              "Exp", "Log", "Sqrt", "Reciprocal", "Abs", "Softsign", "Resize", "Upsample", "ConvTranspose", "LRN",
                                               "Elu",
                                               "Selu",
                                               "HardSigmoid",
@@ -519,6 +522,8 @@ class OnnxImporter {
     if (op == "Softmax" || op == "LogSoftmax") return softmax(i, n, op == "LogSoftmax");
     if (op == "Softsign") return softsign(i, n);
     if (op == "Resize" || op == "Upsample") return resize(i, n);
+    if (op == "ConvTranspose") return conv_transpose(i, n);
+    if (op == "LRN") return lrn(i, n);
     if (op == "Pad") return pad(i, n);
     if (op == "LSTM") return lstm(i, n);
     if (op == "Expand") return expand(i, n);
@@ -1929,13 +1934,19 @@ class OnnxImporter {
     if (!sizes.empty() && sizes.size() != 4) bad(i, "sizes has " + std::to_string(sizes.size()) + " values for rank 4");
     std::vector<int64_t> out(4);
     std::vector<double> sc(4);
+    constexpr int64_t kMaxExtent = 65535;  // an output axis (a conv's filter count here)
     for (std::size_t k = 0; k < 4; ++k) {
       if (!sizes.empty()) {
+        if (sizes[k] < 1 || sizes[k] > kMaxExtent)
+          bad(i, "sizes[" + std::to_string(k) + "] = " + std::to_string(sizes[k]) + " (1 to 65535)");
         out[k] = sizes[k];
         sc[k] = static_cast<double>(sizes[k]) / static_cast<double>(x.dims[k]);
       } else {
-        if (!(scales[k] > 0)) bad(i, "scale " + std::to_string(scales[k]) + " is not positive");
-        out[k] = static_cast<int64_t>(std::floor(static_cast<double>(x.dims[k]) * scales[k]));
+        const double e = static_cast<double>(x.dims[k]) * scales[k];
+        if (!(scales[k] > 0) || !(e < kMaxExtent + 1.0))
+          bad(i, "scales[" + std::to_string(k) + "] = " + std::to_string(scales[k]) +
+                     " (positive, for an output extent up to 65535)");
+        out[k] = static_cast<int64_t>(std::floor(e));
         sc[k] = scales[k];
       }
       if (out[k] < 1) bad(i, "an output extent of " + std::to_string(out[k]));
@@ -1944,27 +1955,181 @@ class OnnxImporter {
       unsupported(i, "resizing the batch or channel axis (" + dims_str(x.dims) + " -> " + dims_str(out) + ")");
     if (mode == "linear" || mode == "bilinear") mode = "linear";
     const int64_t C = x.dims[1], H = x.dims[2], W = x.dims[3], Ho = out[2], Wo = out[3];
+    check_axis_lengths(i, H, W);
+    const std::vector<double> mh = resize_matrix(i, H, Ho, sc[2], ctm, mode, nearest, A, exclude);
+    const std::vector<double> mw = resize_matrix(i, W, Wo, sc[3], ctm, mode, nearest, A, exclude);
+    finish(i, axis_matrices(i, x.data, C, H, W, mh, Ho, mw, Wo), out);
+  }
+
+  // out[c][y'][x'] = sum over y, x of mh[y'][y] mw[x'][x] in[c][y][x], for a [C, H, W] map: two
+  // convs whose weights are the matrices, and a transpose back to [C, Ho, Wo] (see resize()).
+  void check_axis_lengths(int i, int64_t H, int64_t W) const {
     if (H > 255 || W > 255)
       unsupported(i, "an input axis of " + std::to_string(std::max(H, W)) +
                          " elements (each output is a conv over the whole axis; kernels are at most 255 wide)");
-    const std::vector<double> mh = resize_matrix(i, H, Ho, sc[2], ctm, mode, nearest, A, exclude);
-    const std::vector<double> mw = resize_matrix(i, W, Wo, sc[3], ctm, mode, nearest, A, exclude);
-    auto axis_conv = [&](int data, int64_t rows, int64_t len, int64_t len_out, const std::vector<double>& m) {
+  }
+  int axis_matrices(int i, int data, int64_t C, int64_t H, int64_t W, const std::vector<double>& mh, int64_t Ho,
+                    const std::vector<double>& mw, int64_t Wo) {
+    check_axis_lengths(i, H, W);
+    auto axis_conv = [&](int d, int64_t rows, int64_t len, int64_t len_out, const std::vector<double>& m) {
       LayerAttrs at;
       at.out_channels = len_out;
       at.kernel_w = len;
-      const int o = emit_mid(i, OpKind::Conv, {view(i, data, Shape{1, rows, len})}, Shape{len_out, rows, 1}, at);
+      const int o = emit_mid(i, OpKind::Conv, {view(i, d, Shape{1, rows, len})}, Shape{len_out, rows, 1}, at);
       g_.layer(g_.tensor(o).producer).weights.assign(m.begin(), m.end());
       return o;
     };
-    int data = axis_conv(x.data, C * H, W, Wo, mw);  // (x', c, y)
-    data = axis_conv(data, Wo * C, H, Ho, mh);        // (y', x', c)
-    if (C == 1) return finish(i, data, out);           // already (y', x')
+    data = axis_conv(data, C * H, W, Wo, mw);  // (x', c, y)
+    data = axis_conv(data, Wo * C, H, Ho, mh);  // (y', x', c)
+    if (C == 1) return view(i, data, Shape{1, Ho, Wo});  // already (y', x')
     LayerAttrs tr;
     tr.perm_in = {Ho * Wo, C};
     tr.perm = {1, 0};
     tr.reshape_to = Shape{C, Ho, Wo};
-    finish(i, emit_mid(i, OpKind::Transpose, {data}, tr.reshape_to, tr), out);
+    return emit_mid(i, OpKind::Transpose, {data}, tr.reshape_to, tr);
+  }
+
+  // ConvTranspose of [N, C, H, W] or [N, C, L]: the equivalent direct convolution of the input
+  // with s - 1 zeros inserted between its elements and d (k - 1) - pad rows and columns of zeros
+  // around it (plus output_padding at the end), by the kernel flipped and with its in and out
+  // channels swapped (per group). The zero insertion and padding are a 0/1 matrix per axis
+  // (axis_matrices), so the conv itself needs no padding; it multiplies the inserted zeros, as a
+  // DianNao without a scatter unit would.
+  void conv_transpose(int i, const NodeProto& n) {
+    const Value& x = spatial_input(i);
+    const ConstTensor& Wt = const_input(i, 1, "weights");
+    const std::size_t sp = x.dims.size() - 2;  // spatial dims: 1 or 2
+    if (Wt.dims.size() != x.dims.size())
+      bad(i, "weights " + dims_str(Wt.dims) + " do not match input " + dims_str(x.dims));
+    const int64_t group = attr_int(n, "group", 1), C = x.dims[1];
+    if (group < 1 || C % group || Wt.dims[0] != C)
+      bad(i, "weights " + dims_str(Wt.dims) + " with group " + std::to_string(group) + " do not fit " +
+                 std::to_string(C) + " input channels");
+    const int64_t M = Wt.dims[1] * group;  // output channels
+    auto per_axis = [&](const char* name, int64_t def) {
+      std::vector<int64_t> v = attr_ints(n, name);
+      if (v.empty()) v.assign(sp, def);
+      if (v.size() != sp) bad(i, std::string(name) + " " + dims_str(v) + " does not fit rank " + std::to_string(x.dims.size()));
+      return v;
+    };
+    const std::vector<int64_t> strides = per_axis("strides", 1), dil = per_axis("dilations", 1),
+                               outpad = per_axis("output_padding", 0);
+    std::vector<int64_t> kernel(Wt.dims.begin() + 2, Wt.dims.end());
+    const auto ks = attr_ints(n, "kernel_shape");
+    if (!ks.empty() && ks != kernel) bad(i, "kernel_shape " + dims_str(ks) + " differs from the weights " + dims_str(Wt.dims));
+    std::vector<int64_t> pads = attr_ints(n, "pads");
+    if (pads.empty()) pads.assign(2 * sp, 0);
+    if (pads.size() != 2 * sp) bad(i, "pads " + dims_str(pads) + " does not fit rank " + std::to_string(x.dims.size()));
+    const std::string auto_pad = attr_string(n, "auto_pad", "NOTSET");
+    std::vector<int64_t> out_shape = attr_ints(n, "output_shape");
+    if (out_shape.size() == sp + 2) out_shape.erase(out_shape.begin(), out_shape.begin() + 2);
+    if (out_shape.empty() && (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER"))
+      for (std::size_t k = 0; k < sp; ++k) out_shape.push_back(x.dims[2 + k] * strides[k]);
+    if (auto_pad == "VALID") std::fill(pads.begin(), pads.end(), 0);
+    check_axis_lengths(i, sp == 2 ? x.dims[2] : 1, x.dims.back());
+    auto in_range = [&](const std::vector<int64_t>& v, int64_t lo, const char* what) {
+      for (int64_t e : v)
+        if (e < lo || e > 255) bad(i, std::string(what) + " " + dims_str(v) + " (" + std::to_string(lo) + " to 255)");
+    };
+    in_range(strides, 1, "strides");
+    in_range(dil, 1, "dilations");
+    in_range(outpad, 0, "output_padding");
+    in_range(pads, 0, "pads");
+    in_range(kernel, 1, "kernel");
+    for (int64_t e : out_shape)
+      if (e < 1 || e > 65535) bad(i, "output_shape " + dims_str(out_shape) + " (1 to 65535)");
+    for (std::size_t k = 0; k < sp; ++k) {
+      if (strides[k] < 1 || dil[k] < 1 || outpad[k] < 0 || pads[k] < 0 || pads[k + sp] < 0)
+        bad(i, "strides and dilations must be positive, pads and output_padding not negative");
+      if (!out_shape.empty()) {
+        if (out_shape.size() != sp) bad(i, "output_shape " + dims_str(out_shape) + " does not fit the input");
+        const int64_t total =
+            strides[k] * (x.dims[2 + k] - 1) + outpad[k] + (kernel[k] - 1) * dil[k] + 1 - out_shape[k];
+        // (ONNX's rule with floor division: a larger output_shape pads with negative pads, i.e.
+        // more zeros after the insertion)
+        const int64_t half = total >= 0 ? total / 2 : -((-total + 1) / 2);
+        const bool upper = auto_pad == "SAME_UPPER";
+        pads[k] = upper ? half : total - half;
+        pads[k + sp] = upper ? total - half : half;
+      }
+    }
+    // Per axis: the zero-inserted, padded length, and the 0/1 matrix that makes it.
+    std::vector<int64_t> out_dims = {x.dims[0], M};
+    std::vector<std::vector<double>> mats;
+    std::vector<int64_t> lens_in, lens_mid;
+    for (std::size_t k = 0; k < sp; ++k) {
+      const int64_t L = x.dims[2 + k], s = strides[k], before = dil[k] * (kernel[k] - 1) - pads[k],
+                    after = dil[k] * (kernel[k] - 1) - pads[k + sp] + outpad[k];
+      if (before < 0 || after < 0)
+        unsupported(i, "pads larger than the dilated kernel (" + dims_str(pads) + "; the direct convolution would crop)");
+      const int64_t mid = before + s * (L - 1) + 1 + after;
+      if (mid > 65535) unsupported(i, "an axis of " + std::to_string(mid) + " elements after the zero insertion (at most 65535)");
+      std::vector<double> m(static_cast<std::size_t>(mid * L), 0.0);
+      for (int64_t y = 0; y < L; ++y) m[static_cast<std::size_t>((before + s * y) * L + y)] = 1.0;
+      mats.push_back(std::move(m));
+      lens_in.push_back(L);
+      lens_mid.push_back(mid);
+      out_dims.push_back(mid - dil[k] * (kernel[k] - 1));
+    }
+    if (sp == 1) {  // [C, 1, L]: the row axis is the identity
+      mats.insert(mats.begin(), std::vector<double>{1.0});
+      lens_in.insert(lens_in.begin(), 1);
+      lens_mid.insert(lens_mid.begin(), 1);
+      kernel.insert(kernel.begin(), 1);
+    }
+    const int spread = axis_matrices(i, x.data, C, lens_in[0], lens_in[1], mats[0], lens_mid[0], mats[1], lens_mid[1]);
+    // The flipped kernel with in/out swapped per group: w'[g*Mg + m][c][kh-1-a][kw-1-b] = W[g*Cg + c][m][a][b].
+    const int64_t Cg = C / group, Mg = M / group, KH = kernel[0], KW = kernel[1];
+    const std::vector<float> wsrc = Wt.as_floats();
+    std::vector<float> w(static_cast<std::size_t>(M * Cg * KH * KW));
+    for (int64_t g = 0; g < group; ++g)
+      for (int64_t m = 0; m < Mg; ++m)
+        for (int64_t c = 0; c < Cg; ++c)
+          for (int64_t a = 0; a < KH; ++a)
+            for (int64_t b = 0; b < KW; ++b)
+              w[static_cast<std::size_t>((((g * Mg + m) * Cg + c) * KH + (KH - 1 - a)) * KW + (KW - 1 - b))] =
+                  wsrc[static_cast<std::size_t>((((g * Cg + c) * Mg + m) * KH + a) * KW + b)];
+    LayerAttrs a;
+    a.out_channels = M;
+    a.groups = group;
+    a.kernel_h = KH, a.kernel_w = KW;
+    a.dil_h = sp == 1 ? 1 : dil[0], a.dil_w = dil[sp - 1];
+    std::vector<float> bias;
+    if (has_input(n, 2)) {
+      bias = const_input(i, 2, "bias").as_floats();
+      if (static_cast<int64_t>(bias.size()) != M)
+        bad(i, "bias has " + std::to_string(bias.size()) + " values for " + std::to_string(M) + " outputs");
+      a.has_bias = true;
+    }
+    const Shape conv_out{M, lens_mid[0] - (a.dil_h * (KH - 1)), lens_mid[1] - a.dil_w * (KW - 1)};
+    const int y = emit_mid(i, OpKind::Conv, {spread}, conv_out, a);
+    LayerNode& l = g_.layer(g_.tensor(y).producer);
+    l.weights = std::move(w);
+    l.bias = std::move(bias);
+    finish(i, y, out_dims);
+  }
+
+  // LRN across channels: x / (bias + alpha/size * sum of x^2 over `size` channels)^beta. The
+  // channel window is a pooling window on the view [1, C, H*W] (channels as rows) with
+  // (size-1)/2 rows of zero padding before and size/2 after, averaging over `size` (count_include_pad):
+  // exactly the alpha/size sum. The power is exp(-beta * log(.)) on NFU-3.
+  void lrn(int i, const NodeProto& n) {
+    const Value& x = spatial_input(i);
+    const Shape s = chw(i, x.dims);
+    const int64_t size = attr_int(n, "size", 0);
+    const float alpha = attr_float(n, "alpha", 1e-4f), beta = attr_float(n, "beta", 0.75f),
+                bias = attr_float(n, "bias", 1.0f);
+    if (size < 1) bad(i, "size " + std::to_string(size));
+    if ((size - 1) / 2 > 15 || size / 2 > 15) unsupported(i, "size " + std::to_string(size) + " (pads up to 15)");
+    const int sq = emit_mid(i, OpKind::Product, {x.data, x.data}, s);
+    LayerAttrs p;
+    p.kernel_h = size;
+    p.pad_top = (size - 1) / 2, p.pad_bottom = size / 2;
+    const Shape rows{1, s.c, s.h * s.w};
+    const int mean = emit_mid(i, OpKind::AvgPool, {view(i, sq, rows)}, rows, p);
+    const int base = affine_mid(i, view(i, mean, s), alpha, bias, isa::Activation::Log);
+    const int scale = act_mid(i, affine_mid(i, base, -beta, 0.0f), isa::Activation::Exp);
+    finish(i, emit_mid(i, OpKind::Product, {x.data, scale}, s), x.dims);
   }
 
   // x * scale + shift per channel (a batch norm of unit variance; a depthwise 1x1 conv after

@@ -751,5 +751,43 @@ TEST(OnnxImport, ExpandOfARuntimeTensorIsABroadcastOperand) {
   EXPECT_THROW(import_onnx(o.save("expand_out")), OnnxUnsupported);
 }
 
+// ConvTranspose k3 s2 p1 of a [1, 1, 3, 3] map: the 0/1 matrices insert one zero between the
+// inputs and pad by d (k - 1) - p = 1 (a 7-long axis), then a plain 3x3 conv with the kernel
+// flipped gives s (L - 1) + k - 2p = 5 outputs per axis.
+TEST(OnnxImport, ConvTransposeIsZeroInsertionAndAFlippedConv) {
+  OnnxBuilder b;
+  b.input("x", {1, 1, 3, 3}).output("y");
+  b.init("w", {1, 1, 3, 3}, {1, 2, 3, 4, 5, 6, 7, 8, 9});
+  auto& n = b.node("ConvTranspose", {"x", "w"}, {"y"}, "deconv");
+  OnnxBuilder::attr(n, "strides", {2, 2});
+  OnnxBuilder::attr(n, "pads", {1, 1, 1, 1});
+  Graph g = import_onnx(b.save("deconv"));
+  std::vector<const LayerNode*> convs;
+  for (const LayerNode& l : g.layers)
+    if (l.op == OpKind::Conv) convs.push_back(&l);
+  ASSERT_EQ(convs.size(), 3u);  // two axis matrices, then the convolution
+  const std::vector<float> zero_insert = {0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0};
+  EXPECT_EQ(convs[0]->weights, zero_insert);  // row r of the 7 x 3 matrix: input (r - 1) / 2 when odd
+  EXPECT_EQ(convs[2]->weights, (std::vector<float>{9, 8, 7, 6, 5, 4, 3, 2, 1}));
+  EXPECT_EQ(convs[2]->attrs.pad_top, 0);
+  EXPECT_EQ(g.tensor(g.outputs.at(0)).shape, (Shape{1, 5, 5}));
+}
+
+// LRN: a product x*x, an average pool of `size` rows over the [1, C, H*W] view (channels as rows,
+// zero padding (size-1)/2 before and size/2 after), then log, a scale by -beta, exp and a product.
+TEST(OnnxImport, LrnPoolsOverTheChannelsOfAView) {
+  OnnxBuilder b;
+  b.input("x", {1, 6, 2, 3}).output("y");
+  OnnxBuilder::attr(b.node("LRN", {"x"}, {"y"}, "lrn"), "size", int64_t{5});
+  Graph g = import_onnx(b.save("lrn"));
+  const LayerNode& p = only_layer(g, OpKind::AvgPool);
+  EXPECT_EQ(p.attrs.kernel_h, 5);
+  EXPECT_EQ(p.attrs.pad_top, 2);
+  EXPECT_EQ(p.attrs.pad_bottom, 2);
+  EXPECT_TRUE(p.attrs.count_include_pad);
+  EXPECT_EQ(g.tensor(p.inputs[0]).shape, (Shape{1, 6, 6}));
+  EXPECT_EQ(g.tensor(g.outputs.at(0)).shape, (Shape{6, 2, 3}));
+}
+
 }  // namespace
 }  // namespace fusesim::compiler
