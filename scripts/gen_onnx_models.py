@@ -19,6 +19,8 @@
                         read by a Mul (opset 13)
   decoder_lrn.onnx      conv, AlexNet's LRN (size 5), and an FCN-style decoder: ConvTranspose k4 s2 p1,
                         ReLU, grouped ConvTranspose k3 s2 p1 with output_padding 1 (opset 13)
+  gru_rnn.onnx          a GRU with linear_before_reset=0 and biases (hidden 4) feeding a simple RNN
+                        (hidden 3) over 6 steps of 5 features (opset 13)
 
 Weights are drawn from a fixed seed, so the files are reproducible. Usage:
   /usr/bin/python3 scripts/gen_onnx_models.py [OUTDIR]   (default models/onnx)
@@ -260,6 +262,22 @@ def decoder_lrn(out):
          os.path.join(out, "decoder_lrn.onnx"))
 
 
+def gru_rnn(out):
+    T, I, H, H2 = 6, 5, 4, 3
+    nodes = [
+        helper.make_node("GRU", ["input", "gw", "gr", "gb"], ["y1"], name="gru", hidden_size=H, linear_before_reset=0),
+        helper.make_node("RNN", ["y1", "rw", "rr", "rb"], ["y2"], name="rnn", hidden_size=H2),
+    ]
+    inits = [weights("gw", 1, 3 * H, I, scale=0.6), weights("gr", 1, 3 * H, H, scale=0.6),
+             numpy_helper.from_array(RNG.uniform(-0.3, 0.3, (1, 6 * H)).astype(np.float32), "gb"),
+             weights("rw", 1, H2, H, scale=0.6), weights("rr", 1, H2, H2, scale=0.6),
+             numpy_helper.from_array(RNG.uniform(-0.3, 0.3, (1, 2 * H2)).astype(np.float32), "rb")]
+    graph = helper.make_graph(nodes, "gru_rnn", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [T, 1, I])],
+                              [helper.make_tensor_value_info("y2", TensorProto.FLOAT, [T, 1, 1, H2])], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fusesim"),
+         os.path.join(out, "gru_rnn.onnx"))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models", "onnx")
     os.makedirs(out, exist_ok=True)
@@ -270,6 +288,7 @@ def main():
     norm_heads(out)
     det_seg_heads(out)
     decoder_lrn(out)
+    gru_rnn(out)
 
 
 if __name__ == "__main__":

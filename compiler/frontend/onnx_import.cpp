@@ -180,7 +180,7 @@ class OnnxImporter {
       if (op != "Add" && op != "Sub" && op != "Mul" && op != "Div")
         unsupported(i, "reads the Expand of a runtime tensor (only Add, Sub, Mul and Div broadcast it)");
     }
-    if (v.seq && model_.graph().node(i).op_type() != "LSTM")
+    if (v.seq && !recurrent_op(model_.graph().node(i).op_type()))
       unsupported(i, "reads the time-major sequence " + dims_str(v.dims) +
                          " of an LSTM (only LSTM, a Squeeze of a unit axis and a Gather of one step take it)");
     return v;
@@ -219,6 +219,7 @@ class OnnxImporter {
         return false;
     return true;
   }
+  static bool recurrent_op(const std::string& op) { return op == "LSTM" || op == "GRU" || op == "RNN"; }
   static bool reduction_op(const std::string& op) {
     static const std::set<std::string> ops = {"ReduceMax", "ReduceMin",    "ReduceSum",       "ReduceMean",
                                               "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",
@@ -341,14 +342,15 @@ class OnnxImporter {
     // An LSTM's input X is [seq_length, batch, input_size]: time-major, batch in dim 1.
     bool seq = false;
     for (const auto& node : model_.graph().node())
-      seq = seq || (node.op_type() == "LSTM" && node.input_size() > 0 && node.input(0) == in.name());
+      seq = seq || (recurrent_op(node.op_type()) && node.input_size() > 0 && node.input(0) == in.name());
     if (seq) {
       if (dims.size() != 3 || dims[1] != 1)
         throw OnnxUnsupported(what + " has shape " + dims_str(dims) +
-                                  ": an LSTM input is [seq_length, batch 1, input_size] (fusesim runs LSTMs at batch 1)",
-                              "LSTM input " + dims_str(dims));
+                                  ": a recurrent layer's input is [seq_length, batch 1, input_size] (fusesim runs "
+                                  "LSTM, GRU and RNN at batch 1)",
+                              "recurrent input " + dims_str(dims));
       if (dims[0] < 1 || dims[0] > 1024)
-        throw OnnxUnsupported(what + " has " + std::to_string(dims[0]) + " steps (1 to 1024 are unrolled)", "LSTM steps");
+        throw OnnxUnsupported(what + " has " + std::to_string(dims[0]) + " steps (1 to 1024 are unrolled)", "recurrent steps");
       g_.batch = 1;
       g_.time_major_input = true;
       const Shape s{dims[0], 1, dims[2]};
@@ -483,7 +485,7 @@ class OnnxImporter {
                                               "BatchNormalization",
                                               "ReduceMean",
                                               "Pad",
-                                              "LSTM",
+                                              "LSTM", "GRU", "RNN",
                                               "Expand"};
     return ops.count(op) > 0;
   }
@@ -525,7 +527,7 @@ class OnnxImporter {
     if (op == "ConvTranspose") return conv_transpose(i, n);
     if (op == "LRN") return lrn(i, n);
     if (op == "Pad") return pad(i, n);
-    if (op == "LSTM") return lstm(i, n);
+    if (recurrent_op(op)) return recurrent(i, n);
     if (op == "Expand") return expand(i, n);
     if (op == "BatchNormalization") return batchnorm(i, n);
     unsupported(i, "unsupported op");
@@ -1510,16 +1512,26 @@ class OnnxImporter {
 
   // LSTM, forward, default activations, zero or absent initial state, no peepholes: unrolled by
   // lower_lstm (docs/recurrent.md). Y is the sequence of every h_t; Y_h and Y_c must be unused.
-  void lstm(int i, const NodeProto& n) {
+  // LSTM, GRU and RNN, forward, batch 1, default activations, zero initial state: unrolled
+  // (recurrent.h). Gates: LSTM 4 (i, o, f, c), GRU 3 (z, r, h), RNN 1.
+  void recurrent(int i, const NodeProto& n) {
+    const std::string& op = n.op_type();
+    const int64_t G = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
     const Value& x = runtime_input(i, 0);
-    if (!x.seq) unsupported(i, "an LSTM whose input is not the graph input or another LSTM's output");
+    if (!x.seq) unsupported(i, "an " + op + " whose input is not the graph input or another recurrent layer's output");
     if (attr_string(n, "direction", "forward") != "forward")
       unsupported(i, "direction " + attr_string(n, "direction", "forward") + " (forward only)");
+    const std::vector<std::string> def = op == "LSTM"  ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
+                                         : op == "GRU" ? std::vector<std::string>{"Sigmoid", "Tanh"}
+                                                       : std::vector<std::string>{"Tanh"};
     for (const auto& a : n.attribute()) {
       if (a.name() == "activations") {
-        const std::vector<std::string> def = {"Sigmoid", "Tanh", "Tanh"};
         std::vector<std::string> got(a.strings().begin(), a.strings().end());
-        if (got != def) unsupported(i, "activations other than Sigmoid, Tanh, Tanh");
+        if (got != def) {
+          std::string d;
+          for (const auto& f : def) d += (d.empty() ? "" : ", ") + f;
+          unsupported(i, "activations other than " + d);
+        }
       } else if (a.name() == "clip" || a.name() == "activation_alpha" || a.name() == "activation_beta") {
         unsupported(i, "attribute " + a.name());
       }
@@ -1531,29 +1543,33 @@ class OnnxImporter {
     const int64_t T = x.dims[0], I = dims_elems({x.dims.begin() + 2, x.dims.end()});
     const ConstTensor& W = const_input(i, 1, "W");
     const ConstTensor& R = const_input(i, 2, "R");
-    if (W.dims != std::vector<int64_t>{1, 4 * H, I}) bad(i, "W has shape " + dims_str(W.dims) + ", expected " + dims_str({1, 4 * H, I}));
-    if (R.dims != std::vector<int64_t>{1, 4 * H, H}) bad(i, "R has shape " + dims_str(R.dims) + ", expected " + dims_str({1, 4 * H, H}));
-    std::vector<float> bias(static_cast<std::size_t>(4 * H), 0.0f);
+    if (W.dims != std::vector<int64_t>{1, G * H, I}) bad(i, "W has shape " + dims_str(W.dims) + ", expected " + dims_str({1, G * H, I}));
+    if (R.dims != std::vector<int64_t>{1, G * H, H}) bad(i, "R has shape " + dims_str(R.dims) + ", expected " + dims_str({1, G * H, H}));
+    std::vector<float> b2(static_cast<std::size_t>(2 * G * H), 0.0f);  // Wb then Rb
     if (has_input(n, 3)) {
-      const std::vector<float> b = const_input(i, 3, "B").as_floats();
-      if (b.size() != static_cast<std::size_t>(8 * H)) bad(i, "B has " + std::to_string(b.size()) + " values, expected " + std::to_string(8 * H));
-      for (int64_t k = 0; k < 4 * H; ++k) bias[k] = b[k] + b[4 * H + k];  // Wb + Rb
+      b2 = const_input(i, 3, "B").as_floats();
+      if (b2.size() != static_cast<std::size_t>(2 * G * H))
+        bad(i, "B has " + std::to_string(b2.size()) + " values, expected " + std::to_string(2 * G * H));
     }
+    std::vector<float> bias(static_cast<std::size_t>(G * H));
+    for (int64_t k = 0; k < G * H; ++k) bias[k] = b2[k] + b2[G * H + k];  // Wb + Rb
     if (has_input(n, 4)) {
       const ConstTensor& sl = const_input(i, 4, "sequence_lens");
       for (int64_t k = 0; k < sl.size(); ++k)
         if (sl.at(k) != static_cast<double>(T)) unsupported(i, "sequence_lens shorter than the sequence");
     }
-    for (int k : {5, 6})
+    for (int k : {5, 6}) {
+      if (k == 6 && op != "LSTM") break;
       if (has_input(n, k)) {
         const std::vector<float> s = const_input(i, k, k == 5 ? "initial_h" : "initial_c").as_floats();
         if (std::any_of(s.begin(), s.end(), [](float v) { return v != 0.0f; }))
           unsupported(i, std::string("a nonzero ") + (k == 5 ? "initial_h" : "initial_c"));
       }
-    if (has_input(n, 7)) unsupported(i, "peepholes (input P)");
-    // Y_h and Y_c are not computed apart: nothing may read them
-    for (int o : {1, 2}) {
-      if (n.output_size() <= o || n.output(o).empty()) continue;
+    }
+    if (op == "LSTM" && has_input(n, 7)) unsupported(i, "peepholes (input P)");
+    // Y_h (and Y_c) are not computed apart: nothing may read them
+    for (int o = 1; o < n.output_size(); ++o) {
+      if (n.output(o).empty()) continue;
       bool used = false;
       for (const auto& m : model_.graph().node())
         for (const auto& in : m.input()) used = used || in == n.output(o);
@@ -1563,11 +1579,12 @@ class OnnxImporter {
     LstmSpec s;
     s.name = layer_name(i);
     s.steps = T, s.input = I, s.hidden = H;
-    s.origin = n.name().empty() ? "node #" + std::to_string(i) + " (LSTM)" : n.name();
+    s.origin = n.name().empty() ? "node #" + std::to_string(i) + " (" + op + ")" : n.name();
     s.w = W.as_floats(), s.r = R.as_floats(), s.bias = std::move(bias);
     s.out_shape = {T, 1, H};
+    s.linear_before_reset = op == "GRU" && attr_int(n, "linear_before_reset", 0) != 0;
     Value y;
-    y.data = lower_lstm(g_, s, x.data);
+    y.data = op == "LSTM" ? lower_lstm(g_, s, x.data) : op == "GRU" ? lower_gru(g_, s, b2, x.data) : lower_rnn(g_, s, x.data);
     y.dims = {T, 1, 1, H};
     y.seq = true;
     y.producer_node = i;

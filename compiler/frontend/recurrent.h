@@ -22,11 +22,25 @@ struct LstmSpec {
   // bias [4H] (ONNX's Wb + Rb). Empty: generated from the seed like any layer's.
   std::vector<float> w, r, bias;
   Shape out_shape;     // of the output sequence; default [steps, hidden, 1]
+  // GRU only (ONNX's attribute): 1 applies the reset gate after the recurrent product (and its
+  // bias), r * (R_h h + Rb_h); 0 before it, R_h (r * h) + Rb_h.
+  bool linear_before_reset = false;
 };
 
 // Appends the unrolled LSTM reading the sequence `x` and returns the data node of its output
 // sequence [steps, hidden, 1] (every h_t). The initial h and c are zero, so step 0 has no
 // recurrent product: the LSTM's MACs are 4 H (I + H) T - 4 H^2.
 int lower_lstm(Graph& g, const LstmSpec& s, int x);
+
+// A GRU (ONNX's equations, gate order z, r, h; W [3H][input], R [3H][H], bias [6H] = Wb then
+// Rb; LstmSpec's bias is unused, `gru_bias` holds the 6H):
+//   z, r = sigmoid(W_zr x + R_zr h + b_zr);  h~ = tanh(W_h x + [reset] + Wb_h)
+//   h_t = h~ + z * (h_{t-1} - h~)             (= (1 - z) h~ + z h_{t-1})
+// With h_{-1} = 0, step 0 has no recurrent product: 3 H (I + H) T - 3 H^2 MACs.
+int lower_gru(Graph& g, const LstmSpec& s, const std::vector<float>& gru_bias, int x);
+
+// A simple RNN: h_t = tanh(W x_t + R h_{t-1} + Wb + Rb) (W [H][input], R [H][H], bias [H] the
+// sum): H (I + H) T - H^2 MACs.
+int lower_rnn(Graph& g, const LstmSpec& s, int x);
 
 }  // namespace fusesim::compiler

@@ -124,13 +124,16 @@ Graph load_yaml_model(const std::string& file) {
     const std::string name = as_string(file, L["name"], lp + ".name");
     const std::string path = "layers." + name;
     const std::string op = as_string(file, L["op"], path + ".op");
-    if (op == "lstm") {  // unrolled into fc, add, activation and product layers (recurrent.h)
-      yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden"});
+    if (op == "lstm" || op == "gru" || op == "rnn") {  // unrolled into fc, add, activation and product layers (recurrent.h)
+      if (op == "gru")
+        yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden", "linear_before_reset"});
+      else
+        yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden"});
       if (by_name.count(name)) fail(file, L["name"], path + ".name", "duplicate layer name '" + name + "'");
       int x = prev;
       if (L["inputs"]) {
         const YAML::Node ins = L["inputs"];
-        if (!ins.IsSequence() || ins.size() != 1) fail(file, ins, path + ".inputs", "lstm takes 1 input(s)");
+        if (!ins.IsSequence() || ins.size() != 1) fail(file, ins, path + ".inputs", op + " takes 1 input(s)");
         const std::string src = as_string(file, ins[0], path + ".inputs");
         auto it = by_name.find(src);
         if (it == by_name.end()) fail(file, ins[0], path + ".inputs", "unknown layer '" + src + "' (inputs must be defined earlier)");
@@ -139,7 +142,8 @@ Graph load_yaml_model(const std::string& file) {
       auto sq = sequences.find(x);
       if (sq == sequences.end() || sq->second.w != 1)
         fail(file, L, path + ".inputs",
-             "an lstm reads a sequence [steps, features, 1]: the model input of that shape or another lstm");
+             "a recurrent layer (" + op + ") reads a sequence [steps, features, 1]: the model input of that shape "
+             "or another lstm, gru or rnn");
       if (!L["hidden"]) fail(file, L, path + ".hidden", "missing required key");
       LstmSpec s;
       s.name = name;
@@ -148,7 +152,8 @@ Graph load_yaml_model(const std::string& file) {
       if (s.hidden < 1 || s.hidden > 16384) fail(file, L["hidden"], path + ".hidden", "must be 1 to 16384");
       if (s.steps > 1024) fail(file, L, path, "at most 1024 steps are unrolled (the input has " + std::to_string(s.steps) + ")");
       s.origin = yamlu::where(file, L);
-      prev = lower_lstm(g, s, x);
+      if (L["linear_before_reset"]) s.linear_before_reset = as_bool(file, L["linear_before_reset"], path + ".linear_before_reset");
+      prev = op == "lstm" ? lower_lstm(g, s, x) : op == "gru" ? lower_gru(g, s, {}, x) : lower_rnn(g, s, x);
       sequences[prev] = Shape{s.steps, s.hidden, 1};
       by_name[name] = prev;
       continue;

@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""An unrolled LSTM's MACs in layers.csv, summed per LSTM layer (rows named LAYER.tK.*), equal
-4 H (I + H) T - 4 H^2 (step 0 has no recurrent product: h_{-1} = 0).
-Usage: lstm_macs.py FUSESIM WORKDIR MODEL LAYER:T:I:H..."""
+"""An unrolled recurrent layer's MACs in layers.csv, summed per layer (rows named LAYER.tK.*),
+equal G H (I + H) T - G H^2 (step 0 has no recurrent product: h_{-1} = 0), G the gates: 4 for an
+LSTM (the default), 3 for a GRU, 1 for an RNN; plus E per step (a GRU negates its candidate, a
+depthwise 1x1 of H MACs per step).
+Usage: lstm_macs.py FUSESIM WORKDIR MODEL LAYER:T:I:H[:G[:E]]..."""
 import csv
 import os
 import shutil
@@ -14,10 +16,12 @@ subprocess.run([exe, "run", "--model", model, "--mode", "timing", "--out", work,
 rows = list(csv.DictReader(open(os.path.join(work, "layers.csv"))))
 ok = True
 for spec in specs:
-    name, T, I, H = spec.split(":")
-    T, I, H = int(T), int(I), int(H)
+    parts = spec.split(":")
+    name, (T, I, H) = parts[0], map(int, parts[1:4])
+    G = int(parts[4]) if len(parts) > 4 else 4
+    E = int(parts[5]) if len(parts) > 5 else 0
     got = sum(int(r["macs"]) for r in rows if r["name"].startswith(name + ".t"))
-    want = 4 * H * (I + H) * T - 4 * H * H
-    print(f"{name}: {got} MACs, 4*{H}*({I}+{H})*{T} - 4*{H}^2 = {want}")
+    want = G * H * (I + H) * T - G * H * H + E * T
+    print(f"{name}: {got} MACs, {G}*{H}*({I}+{H})*{T} - {G}*{H}^2 + {E}*{T} = {want}")
     ok = ok and got == want
 sys.exit(0 if ok else 1)
