@@ -1158,6 +1158,18 @@ void gen_elementwise(Ctx& c, const LayerNode& l, StepEmitter& e) {
         chunks.push_back({src + ((grp * cpg + k0) * HW + p0) * es, dst + ((k0 * G + grp) * HW + p0) * es, nk, len,
                           HW, G * HW});
       });
+  } else if (l.op == OpKind::Concat && l.attrs.concat_rows) {
+    // per channel, each input's rows after the previous inputs' (strided copies)
+    int64_t row = 0;
+    for (int in : l.inputs) {
+      const Shape s = c.g.tensor(in).shape;
+      const int64_t src = c.addr(in), dst = c.addr(l.output) + row * s.w * es, plane = s.h * s.w,
+                    out_plane = out.h * out.w;
+      chunk_channels(s.c, plane, copy_cap(c), [&](int64_t c0, int64_t nc, int64_t p0, int64_t len) {
+        chunks.push_back({src + (c0 * plane + p0) * es, dst + (c0 * out_plane + p0) * es, nc, len, plane, out_plane});
+      });
+      row += s.h;
+    }
   } else if (l.op == OpKind::Concat) {
     int64_t off = 0;
     for (int in : l.inputs) {

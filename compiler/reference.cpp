@@ -198,6 +198,18 @@ class Executor {
         for (std::size_t i = 0; i < y.size(); ++i) y[i] = M::act(x[i], nfu3(a.act));
         break;
       case OpKind::Concat: {
+        if (a.concat_rows) {  // per channel, the inputs' rows one after another
+          const int64_t W = out.w;
+          int64_t row = 0;
+          for (int d : l.inputs) {
+            const std::vector<T>& v = value(d);
+            const int64_t h = g_.tensor(d).shape.h;
+            for (int64_t c = 0; c < out.c; ++c)
+              std::copy(v.begin() + c * h * W, v.begin() + (c + 1) * h * W, y.begin() + (c * out.h + row) * W);
+            row += h;
+          }
+          break;
+        }
         std::size_t off = 0;
         for (int d : l.inputs) {
           const std::vector<T>& v = value(d);

@@ -19,6 +19,10 @@
                         read by a Mul (opset 13)
   decoder_lrn.onnx      conv, AlexNet's LRN (size 5), and an FCN-style decoder: ConvTranspose k4 s2 p1,
                         ReLU, grouped ConvTranspose k3 s2 p1 with output_padding 1 (opset 13)
+  concat_axes.onnx      conv and relu outputs concatenated along the rows (three inputs), the columns
+                        (negative axis) and the channels (opset 13)
+  matmul_rows.onnx      a batch-2 [2, 4, 6, 40] tensor's rows through a constant [40, 12] MatMul (a
+                        transformer's linear layer), after a ReLU (opset 13)
   gru_rnn.onnx          a GRU with linear_before_reset=0 and biases (hidden 4) feeding a simple RNN
                         (hidden 3) over 6 steps of 5 features (opset 13)
 
@@ -278,6 +282,35 @@ def gru_rnn(out):
          os.path.join(out, "gru_rnn.onnx"))
 
 
+def concat_axes(out):
+    nodes = [
+        helper.make_node("Conv", ["input", "w"], ["c"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("Concat", ["c", "r", "c"], ["rows"], name="cat_rows", axis=2),
+        helper.make_node("Concat", ["r", "c"], ["cols"], name="cat_cols", axis=-1),
+        helper.make_node("Concat", ["c", "r"], ["chans"], name="cat_chans", axis=1),
+    ]
+    graph = helper.make_graph(nodes, "concat_axes",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [1, 3, 5, 6])],
+                              [helper.make_tensor_value_info("rows", TensorProto.FLOAT, [1, 4, 15, 6]),
+                               helper.make_tensor_value_info("cols", TensorProto.FLOAT, [1, 4, 5, 12]),
+                               helper.make_tensor_value_info("chans", TensorProto.FLOAT, [1, 8, 5, 6])],
+                              [weights("w", 4, 3, 3, 3)])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fusesim"),
+         os.path.join(out, "concat_axes.onnx"))
+
+
+def matmul_rows(out):
+    nodes = [helper.make_node("Relu", ["input"], ["r"], name="relu"),
+             helper.make_node("MatMul", ["r", "B"], ["out"], name="linear")]
+    graph = helper.make_graph(nodes, "matmul_rows",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [2, 4, 6, 40])],
+                              [helper.make_tensor_value_info("out", TensorProto.FLOAT, [2, 4, 6, 12])],
+                              [weights("B", 40, 12, scale=0.3)])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fusesim"),
+         os.path.join(out, "matmul_rows.onnx"))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models", "onnx")
     os.makedirs(out, exist_ok=True)
@@ -289,6 +322,8 @@ def main():
     det_seg_heads(out)
     decoder_lrn(out)
     gru_rnn(out)
+    concat_axes(out)
+    matmul_rows(out)
 
 
 if __name__ == "__main__":

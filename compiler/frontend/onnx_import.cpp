@@ -852,25 +852,44 @@ class OnnxImporter {
     }
     std::vector<int> ins;
     std::vector<int64_t> out;
+    int64_t ax = 0;
     for (int k = 0; k < n.input_size(); ++k) {
       if (input(i, k).is_const) unsupported(i, "of runtime and constant tensors");
       const Value& v = runtime_input(i, k);
       const int64_t r = static_cast<int64_t>(v.dims.size());
-      if ((axis < 0 ? axis + r : axis) != 1)
-        unsupported(i, "axis " + std::to_string(axis) + " (only channels)");
+      ax = axis < 0 ? axis + r : axis;
+      if (ax < 0 || ax >= r) bad(i, "axis " + std::to_string(axis) + " is outside rank " + std::to_string(r));
+      if (ax == 0 && !flat_) unsupported(i, "axis 0 (the batch: it would mix samples)");
       if (out.empty()) {
         out = v.dims;
       } else {
         std::vector<int64_t> a = v.dims, b = out;
         if (a.size() != b.size()) bad(i, "inputs of different ranks");
-        a[1] = b[1] = 0;
+        a[static_cast<std::size_t>(ax)] = b[static_cast<std::size_t>(ax)] = 0;
         if (a != b)
-          bad(i, "inputs " + dims_str(out) + " and " + dims_str(v.dims) + " differ outside the channel axis");
-        out[1] += v.dims[1];
+          bad(i, "inputs " + dims_str(out) + " and " + dims_str(v.dims) + " differ outside axis " + std::to_string(ax));
+        out[static_cast<std::size_t>(ax)] += v.dims[static_cast<std::size_t>(ax)];
       }
       ins.push_back(v.data);
     }
-    emit(i, OpKind::Concat, ins, out);
+    if (ax == 1 && !flat_) {  // the channels: every input a contiguous block (elimination may alias them)
+      emit(i, OpKind::Concat, ins, out);
+      return;
+    }
+    // Another axis: on the views [outer, L_k, inner] of one sample, a concat of rows (each input's
+    // rows land in every outer block of the output: strided copies).
+    const std::size_t a = static_cast<std::size_t>(flat_ ? ax : ax - 1);
+    std::vector<int> views;
+    int64_t total = 0;
+    for (int k = 0; k < n.input_size(); ++k) {
+      const std::vector<int64_t> d = sample_dims(i, runtime_input(i, k).dims);
+      total += d[a];
+      views.push_back(view(i, ins[static_cast<std::size_t>(k)], Shape{prod(d, 0, a), d[a], prod(d, a + 1, d.size())}));
+    }
+    const std::vector<int64_t> d = sample_dims(i, out);
+    LayerAttrs at;
+    at.concat_rows = true;
+    finish(i, emit_mid(i, OpKind::Concat, views, Shape{prod(d, 0, a), total, prod(d, a + 1, d.size())}, at), out);
   }
 
   // Resolves a Reshape target (0 copies, -1 infers) against the input dims.
@@ -1229,12 +1248,44 @@ class OnnxImporter {
     fully_connected(i, x, std::move(w), N, std::move(bias));
   }
 
-  void matmul(int i, const NodeProto&) {
+  void matmul(int i, const NodeProto& n) {
+    const Value& v = input(i, 0);
+    if (!v.is_const && v.dims.size() >= 3 && !input(i, 1).is_const)
+      unsupported(i, "B computed at run time (the NFU's weights come from the program's DRAM image)");
+    if (!v.is_const && v.dims.size() >= 3) return matmul_rows(i, n);
     const Value& x = matrix_input(i);
     const ConstTensor& B = const_input(i, 1, "B");
     if (B.dims.size() != 2) unsupported(i, "B of rank " + std::to_string(B.dims.size()) + " (2-D only)");
     if (B.dims[0] != x.dims[1]) bad(i, "B " + dims_str(B.dims) + " does not fit A " + dims_str(x.dims));
     fully_connected(i, x, constfold::transpose(B, {1, 0}).as_floats(), B.dims[1], {});
+  }
+
+  // A [..., R, K] x a constant B [K, M]: every row of A through the same matrix. Per sample, A's
+  // rows are transposed to channels ([R, K] -> [K, R], DMA gathers), a 1x1 conv of M filters
+  // (B's columns) maps [K, 1, R] to [M, 1, R], and a transpose gives [R, M].
+  void matmul_rows(int i, const NodeProto&) {
+    const Value x = runtime_input(i, 0);
+    const ConstTensor& B = const_input(i, 1, "B");
+    if (B.dims.size() != 2) unsupported(i, "B of rank " + std::to_string(B.dims.size()) + " (2-D only)");
+    const std::vector<int64_t> d = sample_dims(i, x.dims);
+    const int64_t K = d.back(), M = B.dims[1], R = prod(d, 0, d.size() - 1);
+    if (B.dims[0] != K) bad(i, "B " + dims_str(B.dims) + " does not fit A " + dims_str(x.dims));
+    std::vector<int64_t> out = x.dims;
+    out.back() = M;
+    auto transpose2 = [&](int data, int64_t a, int64_t b) {  // [a, b] -> [b, a]
+      LayerAttrs tr;
+      tr.perm_in = {a, b};
+      tr.perm = {1, 0};
+      tr.reshape_to = Shape{b, 1, a};
+      return emit_mid(i, OpKind::Transpose, {view(i, data, Shape{a, 1, b})}, tr.reshape_to, tr);
+    };
+    int data = R > 1 ? transpose2(x.data, R, K) : view(i, x.data, Shape{K, 1, 1});
+    LayerAttrs at;
+    at.out_channels = M;
+    data = emit_mid(i, OpKind::Conv, {data}, Shape{M, 1, R}, at);
+    g_.layer(g_.tensor(data).producer).weights = constfold::transpose(B, {1, 0}).as_floats();
+    if (R > 1) data = transpose2(data, M, R);
+    finish(i, data, out);
   }
 
   // The ops that map onto one NFU-3 function (activation()).

@@ -56,6 +56,7 @@ int eliminate(Graph& g) {
         break;
       }
       case OpKind::Concat: {
+        if (l.attrs.concat_rows) break;  // rows of every channel: strided copies, no alias
         // Every input must be produced by a layer (not the network input), be read once here,
         // not be a network output and not already live inside another tensor.
         bool ok = true;

@@ -119,6 +119,14 @@ void infer_shapes(Graph& g) {
         break;
       }
       case OpKind::Concat: {
+        if (a.concat_rows) {
+          for (std::size_t k = 1; k < l.inputs.size(); ++k) {
+            const Shape b = g.tensor(l.inputs[k]).shape;
+            if (b.c != in.c || b.w != in.w) bad(l, "inputs differ in channels/width: " + in.str() + " and " + b.str());
+            out.h += b.h;
+          }
+          break;
+        }
         for (std::size_t k = 1; k < l.inputs.size(); ++k) {
           const Shape b = g.tensor(l.inputs[k]).shape;
           if (b.h != in.h || b.w != in.w) bad(l, "inputs differ in height/width: " + in.str() + " and " + b.str());
