@@ -1158,6 +1158,14 @@ void gen_elementwise(Ctx& c, const LayerNode& l, StepEmitter& e) {
         chunks.push_back({src + ((grp * cpg + k0) * HW + p0) * es, dst + ((k0 * G + grp) * HW + p0) * es, nk, len,
                           HW, G * HW});
       });
+  } else if (l.op == OpKind::ChannelSlice && l.attrs.slice_rows) {
+    // rows [start, start + count) of every channel (strided copies)
+    const Shape in = c.g.tensor(l.inputs[0]).shape;
+    const int64_t src = c.addr(l.inputs[0]) + l.attrs.slice_start * in.w * es, dst = c.addr(l.output);
+    const int64_t len = out.h * out.w, in_plane = in.h * in.w;
+    chunk_channels(out.c, len, copy_cap(c), [&](int64_t c0, int64_t nc, int64_t p0, int64_t n) {
+      chunks.push_back({src + (c0 * in_plane + p0) * es, dst + (c0 * len + p0) * es, nc, n, in_plane, len});
+    });
   } else if (l.op == OpKind::Concat && l.attrs.concat_rows) {
     // per channel, each input's rows after the previous inputs' (strided copies)
     int64_t row = 0;

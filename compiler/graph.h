@@ -106,7 +106,8 @@ struct LayerAttrs {
   float bn_eps = 1e-5f;
   Shape reshape_to;            // Reshape: target shape (c, h, w)
   int64_t slice_start = 0, slice_count = 0;  // ChannelSlice: the channel range it keeps
-  bool concat_rows = false;  // Concat: stack the inputs' rows (equal channels and width), not their channels
+  bool concat_rows = false;
+  bool slice_rows = false;   // ChannelSlice: rows [slice_start, slice_start + slice_count) of every channel  // Concat: stack the inputs' rows (equal channels and width), not their channels
   // Transpose: one sample's input as row-major dims perm_in (1 to 4 of them), and the order of
   // the output's dims: output dim j is input dim perm[j]. The output's map is reshape_to.
   std::vector<int64_t> perm_in, perm;

@@ -242,6 +242,12 @@ class Executor {
         break;
       }
       case OpKind::ChannelSlice: {
+        if (a.slice_rows) {
+          for (int64_t c = 0; c < in.c; ++c)
+            std::copy(x.begin() + (c * in.h + a.slice_start) * in.w,
+                      x.begin() + (c * in.h + a.slice_start + a.slice_count) * in.w, y.begin() + c * out.h * in.w);
+          break;
+        }
         const int64_t hw = in.h * in.w;
         std::copy(x.begin() + a.slice_start * hw, x.begin() + (a.slice_start + a.slice_count) * hw,
                   y.begin());

@@ -23,6 +23,8 @@
                         (negative axis) and the channels (opset 13)
   matmul_rows.onnx      a batch-2 [2, 4, 6, 40] tensor's rows through a constant [40, 12] MatMul (a
                         transformer's linear layer), after a ReLU (opset 13)
+  split_rows.onnx       a batch-2 conv output split along the rows ([2, 4]) and sliced along the columns
+                        ([1, 3)), and a 1-row tensor split along its columns (opset 13)
   gru_rnn.onnx          a GRU with linear_before_reset=0 and biases (hidden 4) feeding a simple RNN
                         (hidden 3) over 6 steps of 5 features (opset 13)
 
@@ -311,6 +313,27 @@ def matmul_rows(out):
          os.path.join(out, "matmul_rows.onnx"))
 
 
+def split_rows(out):
+    nodes = [
+        helper.make_node("Conv", ["input", "w"], ["c"], name="conv", kernel_shape=[3, 3], pads=[1, 1, 1, 1]),
+        helper.make_node("Split", ["c", "sizes"], ["top", "bottom"], name="split_rows", axis=2),
+        helper.make_node("Relu", ["bottom"], ["bottom_relu"], name="relu"),
+        helper.make_node("Slice", ["c", "from", "to", "axes"], ["cols"], name="slice_cols"),
+        helper.make_node("ReduceMean", ["c"], ["m"], name="row_mean", axes=[2], keepdims=1),
+        helper.make_node("Split", ["m"], ["left", "right"], name="split_cols", axis=3),
+    ]
+    graph = helper.make_graph(nodes, "split_rows",
+                              [helper.make_tensor_value_info("input", TensorProto.FLOAT, [2, 3, 6, 4])],
+                              [helper.make_tensor_value_info("top", TensorProto.FLOAT, [2, 4, 2, 4]),
+                               helper.make_tensor_value_info("bottom_relu", TensorProto.FLOAT, [2, 4, 4, 4]),
+                               helper.make_tensor_value_info("cols", TensorProto.FLOAT, [2, 4, 6, 2]),
+                               helper.make_tensor_value_info("right", TensorProto.FLOAT, [2, 4, 1, 2])],
+                              [weights("w", 4, 3, 3, 3), ints("sizes", [2, 4]), ints("from", [1]), ints("to", [3]),
+                               ints("axes", [3])])
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fusesim"),
+         os.path.join(out, "split_rows.onnx"))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models", "onnx")
     os.makedirs(out, exist_ok=True)
@@ -324,6 +347,7 @@ def main():
     gru_rnn(out)
     concat_axes(out)
     matmul_rows(out)
+    split_rows(out)
 
 
 if __name__ == "__main__":

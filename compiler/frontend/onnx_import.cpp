@@ -210,7 +210,7 @@ class OnnxImporter {
     static const std::set<std::string> ops = {
         "Relu", "Sigmoid", "Tanh", "LeakyRelu", "PRelu",      "Elu",      "Selu", "HardSigmoid", "HardSwish",
         "Softplus", "Clip", "Neg", "Identity",  "Dropout",    "Add",      "Sub",  "Mul",         "Div",
-        "Constant", "Cast", "Exp", "Log",       "Sqrt",       "Reciprocal", "Abs", "Softsign", "Transpose"};
+        "Constant", "Cast", "Exp", "Log",       "Sqrt",       "Reciprocal", "Abs", "Softsign", "Transpose", "Split", "Slice", "Concat"};
     // Reductions and softmax place their windows from the ONNX dims themselves (views of the
     // row-major data), so they run on a flat map too; so do broadcasts between runtime tensors.
     for (const auto& n : model_.graph().node())
@@ -379,6 +379,8 @@ class OnnxImporter {
                               "batch " + std::to_string(dims[0]));
       g_.batch = dims[0];
     }
+    if (std::count(dims.begin(), dims.end(), 0) > 0)
+      throw OnnxUnsupported(what + " has shape " + dims_str(dims) + " (no elements: nothing to run)", "empty input");
     const Shape s = flat_              ? flat_shape(dims)
                     : dims.size() == 4 ? Shape{dims[1], dims[2], dims[3]}
                     : dims.size() == 3 ? Shape{dims[1], 1, dims[2]}
@@ -692,16 +694,43 @@ class OnnxImporter {
     }
     // On a runtime tensor only a contiguous channel range (torch's chunk, as in ShuffleNet v2)
     // has a layer: a channel slice, which layer elimination turns into a view.
-    const Value& x = runtime_input(i, 0);
-    constfold::SliceRange channels{0, 1, d.size() > 1 ? d[1] : 0};
+    const Value x = runtime_input(i, 0);
+    int64_t axis = 1;
+    constfold::SliceRange range{0, 1, d.size() > 1 ? d[1] : 0};
+    int sliced = 0;
     for (std::size_t k = 0; k < axes.size(); ++k) {
       const auto r = constfold::slice_range(d[axes[k]], starts[k], ends[k], steps[k]);
       if (r.start == 0 && r.step == 1 && r.count == d[axes[k]]) continue;
-      if (axes[k] != 1 || r.step != 1 || r.count == 0)
-        unsupported(i, "slicing a runtime tensor outside a contiguous channel range");
-      channels = r;
+      if (r.step != 1 || r.count == 0 || ++sliced > 1)
+        unsupported(i, "slicing a runtime tensor other than by one contiguous range along one axis");
+      range = r, axis = axes[k];
     }
-    channel_slice(i, x, channels.start, channels.count, 0);
+    range_slice(i, x, axis, range.start, range.count, 0);
+  }
+
+  // [start, start + count) along `axis` of the runtime tensor x, as output `out` of node i. The
+  // channels are a channel slice (a view after elimination); another axis, on the view
+  // [outer, L, inner] of one sample, is a channel slice of that view when outer is 1, else a
+  // slice of its rows (strided copies).
+  void range_slice(int i, const Value& x, int64_t axis, int64_t start, int64_t count, int out) {
+    if (!flat_ && axis == 1) return channel_slice(i, x, start, count, out);
+    if (start == 0 && count == x.dims.at(static_cast<std::size_t>(axis))) return set_alias(i, x, out);
+    if (!flat_ && axis == 0) unsupported(i, "slicing the batch (dim 0)");
+    const std::vector<int64_t> d = sample_dims(i, x.dims);
+    const std::size_t a = static_cast<std::size_t>(flat_ ? axis : axis - 1);
+    const int64_t outer = prod(d, 0, a), L = d[a], inner = prod(d, a + 1, d.size());
+    std::vector<int64_t> dims = x.dims;
+    dims[static_cast<std::size_t>(axis)] = count;
+    LayerAttrs at;
+    at.slice_start = start, at.slice_count = count;
+    int data;
+    if (outer == 1) {
+      data = emit_mid(i, OpKind::ChannelSlice, {view(i, x.data, Shape{L, 1, inner})}, Shape{count, 1, inner}, at);
+    } else {
+      at.slice_rows = true;
+      data = emit_mid(i, OpKind::ChannelSlice, {view(i, x.data, Shape{outer, L, inner})}, Shape{outer, count, inner}, at);
+    }
+    finish(i, data, dims, out);
   }
 
   // Channels [start, start + count) of the runtime tensor x as output `out` of node i: an alias
@@ -752,10 +781,10 @@ class OnnxImporter {
         set_const(i, constfold::slice(v.c, {start}, {start + sizes[k]}, {axis}, {1}), k);
       } else if (sizes[k] == d[axis]) {
         set_alias(i, runtime_input(i, 0), k);
-      } else if (axis != 1 || sizes[k] == 0) {
-        unsupported(i, "splitting a runtime tensor other than into channel ranges");
+      } else if (sizes[k] == 0) {
+        unsupported(i, "an empty part of a runtime tensor");
       } else {
-        channel_slice(i, runtime_input(i, 0), start, sizes[k], k);
+        range_slice(i, runtime_input(i, 0), axis, start, sizes[k], k);
       }
     }
   }
@@ -1732,21 +1761,21 @@ class OnnxImporter {
   }
   // Node i's output, of ONNX dims `dims`, is `data`: renamed when its map is already the output's,
   // else through a final reshape.
-  void finish(int i, int data, const std::vector<int64_t>& dims) {
+  void finish(int i, int data, const std::vector<int64_t>& dims, int out = 0) {
     const NodeProto& n = model_.graph().node(i);
     const Shape s = chw(i, dims);
     if (!(g_.tensor(data).shape == s)) {
       LayerAttrs a;
       a.reshape_to = s;
-      emit(i, OpKind::Reshape, {data}, dims, a);
+      emit(i, OpKind::Reshape, {data}, dims, a, out);
       return;
     }
-    g_.tensor(data).name = n.output(0);
+    g_.tensor(data).name = n.output(out);
     Value v;
     v.data = data;
     v.dims = dims;
     v.producer_node = i;
-    values_[n.output(0)] = v;
+    values_[n.output(out)] = v;
     onnx_shapes_[data] = {s, i};
   }
 

@@ -45,7 +45,7 @@ int eliminate(Graph& g) {
         break;
       }
       case OpKind::ChannelSlice: {
-        if (read_by_concat(g, l.output)) break;
+        if (l.attrs.slice_rows || read_by_concat(g, l.output)) break;  // rows of every channel: a copy
         // A view of a view (a slice of a concat slice or of another split) resolves through the
         // chain: offsets add up and every level is a contiguous channel range.
         DataNode& out = g.tensor(l.output);

@@ -162,6 +162,13 @@ void infer_shapes(Graph& g) {
         if (a.groups < 1 || in.c % a.groups) bad(l, "groups must divide the channels (" + std::to_string(in.c) + ")");
         break;
       case OpKind::ChannelSlice:
+        if (a.slice_rows) {
+          if (a.slice_start < 0 || a.slice_count < 1 || a.slice_start + a.slice_count > in.h)
+            bad(l, "rows [" + std::to_string(a.slice_start) + ", " + std::to_string(a.slice_start + a.slice_count) +
+                       ") are not inside the input's " + std::to_string(in.h) + " rows");
+          out.h = a.slice_count;
+          break;
+        }
         if (a.slice_start < 0 || a.slice_count < 1 || a.slice_start + a.slice_count > in.c)
           bad(l, "channels [" + std::to_string(a.slice_start) + ", " +
                      std::to_string(a.slice_start + a.slice_count) + ") are not inside the input's " +
