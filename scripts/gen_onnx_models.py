@@ -25,6 +25,8 @@
                         transformer's linear layer), after a ReLU (opset 13)
   split_rows.onnx       a batch-2 conv output split along the rows ([2, 4]) and sliced along the columns
                         ([1, 3)), and a 1-row tensor split along its columns (opset 13)
+  lstm_batch3.onnx      an LSTM over a batch of 3 sequences ([4, 3, 5], hidden 6, with biases), its Y
+                        and Y_h both graph outputs (opset 13)
   gru_rnn.onnx          a GRU with linear_before_reset=0 and biases (hidden 4) feeding a simple RNN
                         (hidden 3) over 6 steps of 5 features (opset 13)
 
@@ -334,6 +336,18 @@ def split_rows(out):
          os.path.join(out, "split_rows.onnx"))
 
 
+def lstm_batch3(out):
+    T, B, I, H = 4, 3, 5, 6
+    nodes = [helper.make_node("LSTM", ["input", "w", "r", "b"], ["y", "y_h"], name="lstm", hidden_size=H)]
+    inits = [weights("w", 1, 4 * H, I, scale=0.5), weights("r", 1, 4 * H, H, scale=0.5),
+             numpy_helper.from_array(RNG.uniform(-0.3, 0.3, (1, 8 * H)).astype(np.float32), "b")]
+    graph = helper.make_graph(nodes, "lstm_batch3", [helper.make_tensor_value_info("input", TensorProto.FLOAT, [T, B, I])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [T, 1, B, H]),
+                               helper.make_tensor_value_info("y_h", TensorProto.FLOAT, [1, B, H])], inits)
+    save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], producer_name="fusesim"),
+         os.path.join(out, "lstm_batch3.onnx"))
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else os.path.join(os.path.dirname(__file__), "..", "models", "onnx")
     os.makedirs(out, exist_ok=True)
@@ -348,6 +362,7 @@ def main():
     concat_axes(out)
     matmul_rows(out)
     split_rows(out)
+    lstm_batch3(out)
 
 
 if __name__ == "__main__":

@@ -344,16 +344,21 @@ class OnnxImporter {
     for (const auto& node : model_.graph().node())
       seq = seq || (recurrent_op(node.op_type()) && node.input_size() > 0 && node.input(0) == in.name());
     if (seq) {
-      if (dims.size() != 3 || dims[1] != 1)
+      if (dims.size() != 3)
         throw OnnxUnsupported(what + " has shape " + dims_str(dims) +
-                                  ": a recurrent layer's input is [seq_length, batch 1, input_size] (fusesim runs "
-                                  "LSTM, GRU and RNN at batch 1)",
+                                  ": a recurrent layer's input is [seq_length, batch, input_size]",
                               "recurrent input " + dims_str(dims));
       if (dims[0] < 1 || dims[0] > 1024)
         throw OnnxUnsupported(what + " has " + std::to_string(dims[0]) + " steps (1 to 1024 are unrolled)", "recurrent steps");
+      if (dims[1] < 1 || dims[1] > 64 || dims[0] * dims[1] > 4096)
+        throw OnnxUnsupported(what + " has shape " + dims_str(dims) +
+                                  ": a batch of 1 to 64 sequences and at most 4096 steps in all are unrolled",
+                              "recurrent batch " + std::to_string(dims[1]));
+      // The B sequences run side by side in one program (a graph of batch 1): each step holds
+      // the B samples' features, as ONNX's time-major layout has them.
       g_.batch = 1;
       g_.time_major_input = true;
-      const Shape s{dims[0], 1, dims[2]};
+      const Shape s{dims[0], 1, dims[1] * dims[2]};
       if (const std::string p = s.problem(); !p.empty()) throw InputError(what + ": " + p);
       g_.input = g_.add_data(in.name(), s);
       Value v;
@@ -409,7 +414,10 @@ class OnnxImporter {
                               "expanded output");
       g_.outputs.push_back(v.data);
     }
-    if (g_.outputs.empty()) throw InputError(path_ + ": the graph has no outputs");
+    if (g_.outputs.empty()) {
+      const std::string& name = model_.graph().name();
+      throw InputError(path_ + ": graph " + (name.empty() ? "(unnamed)" : "'" + name + "'") + ": no outputs");
+    }
     // ONNX's own shapes, where the file states them, must agree with the import.
     auto check = [&](const onnx::ValueInfoProto& vi) {
       auto it = values_.find(vi.name());
@@ -1620,7 +1628,8 @@ class OnnxImporter {
     if (attr_int(n, "layout", 0) != 0) unsupported(i, "layout=1 (batch-major)");
     const int64_t H = attr_int(n, "hidden_size", 0);
     if (H < 1 || H > 16384) bad(i, "hidden_size " + std::to_string(H) + " (1 to 16384)");
-    const int64_t T = x.dims[0], I = dims_elems({x.dims.begin() + 2, x.dims.end()});
+    const int64_t T = x.dims[0], B = x.dims.size() >= 3 ? x.dims[1] : 1,
+                  I = dims_elems({x.dims.begin() + 2, x.dims.end()});
     const ConstTensor& W = const_input(i, 1, "W");
     const ConstTensor& R = const_input(i, 2, "R");
     if (W.dims != std::vector<int64_t>{1, G * H, I}) bad(i, "W has shape " + dims_str(W.dims) + ", expected " + dims_str({1, G * H, I}));
@@ -1647,15 +1656,17 @@ class OnnxImporter {
       }
     }
     if (op == "LSTM" && has_input(n, 7)) unsupported(i, "peepholes (input P)");
-    // Y_h (and Y_c) are not computed apart: nothing may read them
-    for (int o = 1; o < n.output_size(); ++o) {
-      if (n.output(o).empty()) continue;
-      bool used = false;
+    // Y_h is the last step's h; Y_c is not computed apart: nothing may read it
+    auto used = [&](int o) {
+      if (n.output_size() <= o || n.output(o).empty()) return false;
+      bool u = false;
       for (const auto& m : model_.graph().node())
-        for (const auto& in : m.input()) used = used || in == n.output(o);
-      for (const auto& go : model_.graph().output()) used = used || go.name() == n.output(o);
-      if (used) unsupported(i, std::string(o == 1 ? "Y_h" : "Y_c") + " output (read by the graph)");
-    }
+        for (const auto& in : m.input()) u = u || in == n.output(o);
+      for (const auto& go : model_.graph().output()) u = u || go.name() == n.output(o);
+      return u;
+    };
+    if (used(2)) unsupported(i, "Y_c output (read by the graph)");
+    const bool want_y = used(0), want_h = used(1);
     LstmSpec s;
     s.name = layer_name(i);
     s.steps = T, s.input = I, s.hidden = H;
@@ -1663,12 +1674,49 @@ class OnnxImporter {
     s.w = W.as_floats(), s.r = R.as_floats(), s.bias = std::move(bias);
     s.out_shape = {T, 1, H};
     s.linear_before_reset = op == "GRU" && attr_int(n, "linear_before_reset", 0) != 0;
-    Value y;
-    y.data = op == "LSTM" ? lower_lstm(g_, s, x.data) : op == "GRU" ? lower_gru(g_, s, b2, x.data) : lower_rnn(g_, s, x.data);
-    y.dims = {T, 1, 1, H};
-    y.seq = true;
-    y.producer_node = i;
-    values_[n.output(0)] = y;
+    auto lower = [&](const LstmSpec& spec, int in) {
+      return op == "LSTM" ? lower_lstm(g_, spec, in) : op == "GRU" ? lower_gru(g_, spec, b2, in) : lower_rnn(g_, spec, in);
+    };
+    if (B == 1 && !want_h) {  // one sequence: Y as the lowering builds it
+      Value y;
+      y.data = lower(s, x.data);
+      y.dims = {T, 1, 1, H};
+      y.seq = true;
+      y.producer_node = i;
+      values_[n.output(0)] = y;
+      return;
+    }
+    // B sequences side by side (step t of sample b is channel t * B + b of the [T * B, 1, I]
+    // view), sharing one copy of the weights; Y interleaves their h_t as ONNX's [T, 1, B, H].
+    RecurrentOwners owners;
+    std::vector<std::vector<int>> hs(static_cast<std::size_t>(B));
+    const int xv = view(i, x.data, Shape{T * B, 1, I});
+    for (int64_t b = 0; b < B; ++b) {
+      LstmSpec sb = s;
+      if (B > 1) sb.name += ".b" + std::to_string(b);
+      sb.seq_stride = B, sb.seq_offset = b;
+      sb.shared = &owners;
+      sb.step_outputs = &hs[static_cast<std::size_t>(b)];
+      lower(sb, xv);
+    }
+    auto gather = [&](int64_t t0, int64_t t1, const std::string& what) {
+      std::vector<int> parts;
+      for (int64_t t = t0; t < t1; ++t)
+        for (int64_t b = 0; b < B; ++b) parts.push_back(hs[static_cast<std::size_t>(b)][static_cast<std::size_t>(t)]);
+      if (parts.size() == 1) return parts[0];
+      const int cat = g_.add_layer(s.name + "." + what, OpKind::Concat, parts, s.name + "." + what);
+      g_.layer(cat).origin = s.origin;
+      return g_.layer(cat).output;
+    };
+    if (want_y || !want_h) {
+      Value y;
+      y.data = view(i, gather(0, T, "y"), Shape{T, 1, B * H});
+      y.dims = {T, 1, B, H};
+      y.seq = true;
+      y.producer_node = i;
+      values_[n.output(0)] = y;
+    }
+    if (want_h) finish(i, gather(T - 1, T, "y_h"), {1, B, H}, 1);
   }
 
   void global_avgpool(int i, const NodeProto&) {

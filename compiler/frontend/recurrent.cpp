@@ -49,8 +49,12 @@ struct Cell {
     }
     return out(id);
   }
-  // Y: every h_t, concatenated, seen as the output sequence.
+  // Y: every h_t, concatenated, seen as the output sequence (or the h_t handed back).
   int sequence(const std::vector<int>& hs) {
+    if (s.step_outputs) {
+      *s.step_outputs = hs;
+      return -1;
+    }
     int y = hs[0];
     if (hs.size() > 1) {
       const int cat = g.add_layer(s.name + ".y", OpKind::Concat, hs, s.name + ".y");
@@ -75,7 +79,10 @@ std::vector<float> rows(const std::vector<float>& m, int64_t r0, int64_t n, int6
 
 int lower_lstm(Graph& g, const LstmSpec& s, int x) {
   const int64_t H = s.hidden;
-  int w_owner = -1, r_owner = -1;
+  RecurrentOwners own;
+  RecurrentOwners& o = s.shared ? *s.shared : own;
+  int& w_owner = o.w;
+  int& r_owner = o.r;
   int h = -1, c = -1;  // h_{t-1}, c_{t-1} (none before step 0: zero)
   std::vector<int> hs;
   auto layer = [&](const std::string& part, int64_t t, OpKind op, const std::vector<int>& in, LayerAttrs a = {}) {
@@ -95,7 +102,7 @@ int lower_lstm(Graph& g, const LstmSpec& s, int x) {
     return g.layer(layer(part, t, OpKind::Activation, {in}, a)).output;
   };
   for (int64_t t = 0; t < s.steps; ++t) {
-    const int xt = slice("x", t, x, t, 1);
+    const int xt = slice("x", t, x, t * s.seq_stride + s.seq_offset, 1);
     // gates = W x_t + b (+ R h_{t-1}): i, o, f, c
     LayerAttrs fa;
     fa.out_channels = 4 * H;
@@ -139,6 +146,8 @@ int lower_lstm(Graph& g, const LstmSpec& s, int x) {
 }
 
 
+
+
 int lower_gru(Graph& g, const LstmSpec& s, const std::vector<float>& b, int x) {
   const int64_t H = s.hidden, I = s.input;
   Cell c{g, s};
@@ -152,11 +161,13 @@ int lower_gru(Graph& g, const LstmSpec& s, const std::vector<float>& b, int x) {
   } else {
     bx.assign(static_cast<std::size_t>(3 * H), 0.0f);
   }
-  int w_owner = -1, rzr_owner = -1, rh_owner = -1, r_owner = -1;
+  RecurrentOwners own;
+  RecurrentOwners& o = s.shared ? *s.shared : own;
+  int &w_owner = o.w, &rzr_owner = o.rzr, &rh_owner = o.rh, &r_owner = o.r;
   int h = -1;
   std::vector<int> hs;
   for (int64_t t = 0; t < s.steps; ++t) {
-    const int xt = c.slice("x", t, x, t, 1);
+    const int xt = c.slice("x", t, x, t * s.seq_stride + s.seq_offset, 1);
     const int gx = c.fc("gates_x", t, xt, 3 * H, w_owner, s.w, bx);
     int zr_pre = c.slice("zr_x", t, gx, 0, 2 * H), h_pre = c.slice("h_x", t, gx, 2 * H, H);
     int gh = -1;
@@ -195,11 +206,13 @@ int lower_gru(Graph& g, const LstmSpec& s, const std::vector<float>& b, int x) {
 
 int lower_rnn(Graph& g, const LstmSpec& s, int x) {
   Cell c{g, s};
-  int w_owner = -1, r_owner = -1, h = -1;
+  RecurrentOwners own;
+  RecurrentOwners& o = s.shared ? *s.shared : own;
+  int &w_owner = o.w, &r_owner = o.r, h = -1;
   std::vector<int> hs;
   std::vector<float> bias = s.bias.empty() ? std::vector<float>(static_cast<std::size_t>(s.hidden), 0.0f) : s.bias;
   for (int64_t t = 0; t < s.steps; ++t) {
-    int pre = c.fc("gates_x", t, c.slice("x", t, x, t, 1), s.hidden, w_owner, s.w, bias);
+    int pre = c.fc("gates_x", t, c.slice("x", t, x, t * s.seq_stride + s.seq_offset, 1), s.hidden, w_owner, s.w, bias);
     if (h >= 0) pre = c.binary("pre", t, OpKind::Add, pre, c.fc("gates_h", t, h, s.hidden, r_owner, s.r, {}));
     h = c.act("h", t, pre, isa::Activation::Tanh);
     hs.push_back(h);

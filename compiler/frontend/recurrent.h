@@ -12,6 +12,12 @@
 
 namespace fusesim::compiler {
 
+// The layers that own a recurrent layer's shared weights (the first step's fc layers), so that
+// several sequences (an ONNX batch, unrolled side by side) share one copy.
+struct RecurrentOwners {
+  int w = -1, r = -1, rzr = -1, rh = -1;
+};
+
 // A sequence is a C x H x W tensor of shape [steps, features, 1]: time-major, as ONNX's
 // [seq_length, batch 1, input_size] lies in memory.
 struct LstmSpec {
@@ -25,6 +31,11 @@ struct LstmSpec {
   // GRU only (ONNX's attribute): 1 applies the reset gate after the recurrent product (and its
   // bias), r * (R_h h + Rb_h); 0 before it, R_h (r * h) + Rb_h.
   bool linear_before_reset = false;
+  // Step t's input is channel t * seq_stride + seq_offset of the input tensor (an ONNX batch of
+  // B sequences, [steps, B, input], seen as [steps * B, 1, input]: stride B, offset the sample).
+  int64_t seq_stride = 1, seq_offset = 0;
+  RecurrentOwners* shared = nullptr;  // owners across sequences (else this call's own)
+  std::vector<int>* step_outputs = nullptr;  // when set: every h_t goes here and no sequence is built (-1 returned)
 };
 
 // Appends the unrolled LSTM reading the sequence `x` and returns the data node of its output
