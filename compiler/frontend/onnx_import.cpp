@@ -1779,8 +1779,9 @@ class OnnxImporter {
     return p;
   }
 
-  // An intermediate layer of node i (not its output), whose tensor has map shape s.
-  int emit_mid(int i, OpKind op, const std::vector<int>& ins, const Shape& s, const LayerAttrs& attrs = {}) {
+  // An intermediate layer of node i (not its output), whose tensor has map shape s (by value:
+  // callers pass another tensor's shape, which adding the layer may move).
+  int emit_mid(int i, OpKind op, const std::vector<int>& ins, const Shape s, const LayerAttrs& attrs = {}) {
     const NodeProto& n = model_.graph().node(i);
     const std::string suffix = "#" + std::to_string(++mid_count_);
     const int id = g_.add_layer(layer_name(i, suffix), op, ins, n.output(0) + suffix, attrs);
@@ -1790,7 +1791,7 @@ class OnnxImporter {
     return l.output;
   }
   // `data` seen as map shape `to` (a reshape; none when the shape is already that).
-  int view(int i, int data, const Shape& to) {
+  int view(int i, int data, const Shape to) {
     if (g_.tensor(data).shape == to) return data;
     LayerAttrs a;
     a.reshape_to = to;
