@@ -173,7 +173,7 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
     a += n;
   }
   // Rows are replayed only for windowed streams whose bursts tile the rows exactly.
-  const bool replay = window && end - a >= 2 * row_bytes_ && row_bytes_ % burst_len == 0;
+  const bool replay = !reference_ && window && end - a >= 2 * row_bytes_ && row_bytes_ % burst_len == 0;
   uint64_t next_row = replay ? (a + row_bytes_ - 1) / row_bytes_ * row_bytes_ : ~uint64_t{0};
   while (a < end) {
     if (a == next_row) {
@@ -184,6 +184,78 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
     const uint64_t n = std::min(end - a, burst_len);
     done = std::max(done, burst(s, n, row_hit(a), start));
     a += n;
+  }
+  return done;
+}
+
+// Regular patterns (dense LOAD/STORE tiles) are many short runs of a burst or two each. Run by
+// run, schedule() redoes the request set-up, the burst-size division and the bandwidth-window
+// lookup, and updates the statistics per burst; here the bus time, the bandwidth window and the
+// counters live in locals for the whole pattern, and burst occupancies come from a table. The
+// steps per burst are schedule()'s, in the same order, so cycles and state come out identical
+// (tests/hw/test_dram_pattern.cpp compares the two over random patterns and states). Runs long
+// enough for row replay, and streams without a window, go through schedule() itself.
+uint64_t DramModel::schedule_pattern(const DramPattern& pat, bool write, uint64_t issue_cycle,
+                                     uint32_t burst_bytes, BurstWindow* window, bool counted) {
+  uint64_t done = issue_cycle;
+  if (reference_ || !window || pat.run_bytes >= 2 * row_bytes_) {
+    for (uint64_t p = 0; p < pat.planes; ++p)
+      for (uint64_t r = 0; r < pat.rows; ++r)
+        done = std::max(done, schedule(pat.run_addr(p, r), pat.run_bytes, write, issue_cycle, burst_bytes,
+                                       window, counted));
+    return done;
+  }
+  const uint64_t burst_len = std::max<uint32_t>(1, burst_bytes);
+  const bool pow2 = (burst_len & (burst_len - 1)) == 0;
+  if (occupancy_table_.size() != burst_len + 1) occupancy_table_.assign(burst_len + 1, Occupancy{});
+  Stats& st = ctx_.stats();
+  BusTime busy = busy_;
+  uint64_t hits = 0, misses = 0, moved = 0;
+  uint64_t bin_lo = 1, bin_hi = 0;  // the bandwidth window *bin counts, empty until looked up
+  uint64_t* bin = nullptr;
+  for (uint64_t p = 0; p < pat.planes; ++p) {
+    uint64_t a = pat.run_addr(p, 0);
+    for (uint64_t r = 0; r < pat.rows; ++r, a += pat.row_stride) {
+      // Bursts are burst-aligned: only the first may start mid-burst.
+      for (uint64_t b = a, end = a + pat.run_bytes; b < end;) {
+        const uint64_t n =
+            std::min(end, pow2 ? (b | (burst_len - 1)) + 1 : (b / burst_len + 1) * burst_len) - b;
+        const bool hit = row_hit(b);
+        const uint64_t issue = std::max(issue_cycle, window->earliest_issue());
+        const uint64_t ready = issue + latency_ + (hit ? 0 : row_miss_);
+        if (ready > busy.cycle || (ready == busy.cycle && busy.rem == 0)) busy = {ready, 0};
+        const uint64_t start = busy.cycle;
+        Occupancy& o = occupancy_table_[n];
+        if (o.bytes != n) o = {n, n * byte_ticks_ / cycle_ticks_, n * byte_ticks_ % cycle_ticks_};
+        busy.cycle += o.cycles;
+        busy.rem += o.rem;
+        if (busy.rem >= cycle_ticks_) {
+          busy.rem -= cycle_ticks_;
+          ++busy.cycle;
+        }
+        const uint64_t burst_done = busy.cycle + (busy.rem != 0);
+        window->push(burst_done);
+        done = std::max(done, burst_done);
+        if (counted) {
+          if (start < bin_lo || start >= bin_hi) {
+            bin = &bw_slot(start, write);
+            bin_lo = bw_lo_;
+            bin_hi = bw_hi_;
+          }
+          *bin += n;
+          moved += n;
+          (hit ? hits : misses) += 1;
+        }
+        b += n;
+      }
+    }
+  }
+  busy_ = busy;
+  if (counted) {
+    st.dram_runs += pat.runs();
+    st.dram_row_hits += hits;
+    st.dram_row_misses += misses;
+    (write ? st.dram_write_bytes : st.dram_read_bytes) += moved;
   }
   return done;
 }
@@ -275,16 +347,46 @@ uint64_t DramModel::serve_runs(tlm::tlm_generic_payload& p, DramRequest& req) {
   return done;
 }
 
+// A pattern whose runs all lie in the DRAM is timed in one pass; one that leaves it is served run
+// by run, so that it stops with an address error where a run list would.
+uint64_t DramModel::serve_pattern(tlm::tlm_generic_payload& p, DramRequest& req) {
+  const DramPattern& pat = *req.pattern;
+  if (pat.end() > bytes_) {
+    std::vector<DramRun> runs;
+    for (uint64_t k = 0; k < pat.planes; ++k)
+      for (uint64_t r = 0; r < pat.rows; ++r) runs.push_back({pat.run_addr(k, r), pat.run_bytes});
+    DramRequest listed = req;
+    listed.runs = &runs;
+    const uint64_t done = serve_runs(p, listed);
+    req.failed_run = listed.failed_run;
+    return done;
+  }
+  const bool write = p.is_write();
+  const uint64_t done = schedule_pattern(pat, write, req.issue_cycle, req.burst_bytes, req.window, true);
+  if (req.move_data) {
+    uint8_t* data = p.get_data_ptr();
+    for (uint64_t k = 0; k < pat.planes; ++k)
+      for (uint64_t r = 0; r < pat.rows; ++r, data += pat.run_bytes) {
+        if (write)
+          this->write(pat.run_addr(k, r), data, pat.run_bytes);
+        else
+          read(pat.run_addr(k, r), data, pat.run_bytes);
+      }
+  }
+  p.set_response_status(tlm::TLM_OK_RESPONSE);
+  return done;
+}
+
 void DramModel::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
   DramRequest* req = nullptr;
   p.get_extension(req);
-  if (req && req->runs) {
+  if (req && (req->runs || req->pattern)) {
     if (!supported(p)) {
       p.set_response_status(p.get_byte_enable_ptr() ? tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE
                                                     : tlm::TLM_BURST_ERROR_RESPONSE);
       return;
     }
-    req->done_cycle = serve_runs(p, *req);
+    req->done_cycle = req->runs ? serve_runs(p, *req) : serve_pattern(p, *req);
     delay = ctx_.delay_until(req->done_cycle);
     return;
   }
