@@ -159,6 +159,98 @@ uint64_t DramModel::replay_rows(const Stream& s, uint64_t& addr, uint64_t end, u
   return done;
 }
 
+// `t` moved on by `bursts` bursts of occupancy `o`, back to back.
+void DramModel::advance(BusTime& t, uint64_t bursts, const Occupancy& o) const {
+  if (bursts == 1) {
+    t.cycle += o.cycles;
+    t.rem += o.rem;
+    if (t.rem >= cycle_ticks_) {
+      t.rem -= cycle_ticks_;
+      ++t.cycle;
+    }
+    return;
+  }
+  const unsigned __int128 rem = static_cast<unsigned __int128>(bursts) * o.rem + t.rem;
+  const uint64_t carry =
+      rem >> 64 ? static_cast<uint64_t>(rem / cycle_ticks_) : static_cast<uint64_t>(rem) / cycle_ticks_;
+  t.cycle += bursts * o.cycles + carry;
+  t.rem = static_cast<uint64_t>(rem - static_cast<unsigned __int128>(carry) * cycle_ticks_);
+}
+
+// The closed form of a long run on a saturated bus. A burst whose ready cycle (issue, latency, a
+// row miss) is not after the bus's free cycle starts when the bus frees up, whatever its row
+// outcome; while every burst does, they follow each other back to back: burst j of the stretch
+// starts at floor((t + j * o) / cycle) with t the bus time before it and o a burst's occupancy.
+// That holds for the whole stretch when (1) its first `window` bursts, which issue against the
+// completions already in the window (or at issue_cycle without a window), are ready in time with
+// a row miss each, and (2) a later burst, issued when burst j - window completed, is ready in
+// time even with a row miss: (window - 1) * o >= (latency + row miss) cycles plus two cycles of
+// rounding. Then the bus time, the window, the bandwidth windows and the row outcomes (a lookup
+// per DRAM row, the other bursts in it hit) advance in O(window + rows + bandwidth windows)
+// instead of per burst. Consumes the full bursts from `addr` and returns true if it applies.
+bool DramModel::saturated_bursts(const Stream& s, uint64_t& addr, uint64_t end, uint64_t burst_len,
+                                 uint64_t& done) {
+  const uint64_t m = (end - addr) / burst_len;
+  const Occupancy o = occupancy(burst_len);
+  const uint64_t worst = latency_ + row_miss_;
+  const size_t k = s.window ? s.window->size() : 0;
+  if (m < 2 * k + 2) return false;  // too short to gain
+  BusTime t = busy_;
+  if (s.window) {
+    const unsigned __int128 ticks =
+        (static_cast<unsigned __int128>(o.cycles) * cycle_ticks_ + o.rem) * (k - 1);
+    if (ticks < static_cast<unsigned __int128>(cycle_ticks_) * worst + 2 * (cycle_ticks_ - 1)) return false;
+    for (size_t i = 0; i < k; ++i, advance(t, 1, o))
+      if (std::max(s.issue_cycle, s.window->oldest(i)) + worst > t.cycle) return false;
+  } else if (s.issue_cycle + worst > t.cycle) {
+    return false;
+  }
+  // Row outcomes: a lookup for the first burst starting in each DRAM row.
+  uint64_t hits = 0, misses = 0;
+  for (uint64_t j = 0; j < m;) {
+    const uint64_t b = addr + j * burst_len;
+    (row_hit(b) ? hits : misses) += 1;
+    uint64_t next = j + 1;
+    if (open_page_) {  // the bursts starting in the rest of this row hit it
+      const uint64_t row_end = (b / row_bytes_ + 1) * row_bytes_;
+      next = std::min(m, std::max(next, (row_end - addr + burst_len - 1) / burst_len));
+      hits += next - j - 1;
+    }
+    j = next;
+  }
+  if (s.counted) {
+    Stats& st = ctx_.stats();
+    st.dram_row_hits += hits;
+    st.dram_row_misses += misses;
+    (s.write ? st.dram_write_bytes : st.dram_read_bytes) += m * burst_len;
+    // Bandwidth windows: burst j falls into the window of its start cycle.
+    const unsigned __int128 occ = static_cast<unsigned __int128>(o.cycles) * cycle_ticks_ + o.rem;
+    for (uint64_t j = 0; j < m;) {
+      BusTime start = busy_;
+      advance(start, j, o);
+      uint64_t& slot = bw_slot(start.cycle, s.write);
+      // The first burst from j that starts at or after bw_hi_.
+      const unsigned __int128 gap =
+          static_cast<unsigned __int128>(bw_hi_ - start.cycle) * cycle_ticks_ - start.rem;
+      const uint64_t last = std::min<uint64_t>(m, j + static_cast<uint64_t>((gap + occ - 1) / occ));
+      slot += (last - j) * burst_len;
+      j = last;
+    }
+  }
+  // The window keeps the completions of the last k bursts.
+  if (s.window) {
+    BusTime t_done = busy_;
+    const uint64_t first = m - k;
+    advance(t_done, first + 1, o);
+    for (uint64_t j = first; j < m; ++j, advance(t_done, 1, o))
+      s.window->push(t_done.cycle + (t_done.rem != 0));
+  }
+  advance(busy_, m, o);
+  done = busy_.cycle + (busy_.rem != 0);
+  addr += m * burst_len;
+  return true;
+}
+
 uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t issue_cycle,
                              uint32_t burst_bytes, BurstWindow* window, bool counted) {
   const uint64_t burst_len = std::max<uint32_t>(1, burst_bytes);
@@ -172,10 +264,23 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
     done = std::max(done, burst(s, n, row_hit(a), start));
     a += n;
   }
+  // The closed form of a saturated bus is tried here and, if the window's completions did not
+  // allow it yet, once more a window's worth of bursts later.
+  uint64_t bulk_at = reference_ ? ~uint64_t{0} : a;
+  int bulk_tries = 2;
   // Rows are replayed only for windowed streams whose bursts tile the rows exactly.
   const bool replay = !reference_ && window && end - a >= 2 * row_bytes_ && row_bytes_ % burst_len == 0;
   uint64_t next_row = replay ? (a + row_bytes_ - 1) / row_bytes_ * row_bytes_ : ~uint64_t{0};
   while (a < end) {
+    if (a >= bulk_at) {
+      uint64_t bulk_done = 0;
+      if (saturated_bursts(s, a, end, burst_len, bulk_done)) {
+        done = std::max(done, bulk_done);
+        bulk_tries = 0;
+        if (a >= end) break;  // else under a burst is left
+      }
+      bulk_at = --bulk_tries > 0 ? a + (window ? window->size() : 1) * burst_len : ~uint64_t{0};
+    }
     if (a == next_row) {
       if (end - a >= 2 * row_bytes_) done = std::max(done, replay_rows(s, a, end, burst_len));
       next_row = a + row_bytes_;

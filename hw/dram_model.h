@@ -113,6 +113,8 @@ class DramModel : public sc_core::sc_module {
   // completion cycle and sets `start` to the cycle it takes the bus.
   uint64_t burst(const Stream& s, uint64_t bytes, bool hit, uint64_t& start);
   uint64_t replay_rows(const Stream& s, uint64_t& addr, uint64_t end, uint64_t burst_bytes);
+  bool saturated_bursts(const Stream& s, uint64_t& addr, uint64_t end, uint64_t burst_bytes, uint64_t& done);
+  void advance(BusTime& t, uint64_t bursts, const Occupancy& o) const;
   void count(uint64_t bytes, bool write, uint64_t cycle);
   uint64_t& bw_slot(uint64_t cycle, bool write);
   uint64_t serve_runs(tlm::tlm_generic_payload& p, DramRequest& req);
