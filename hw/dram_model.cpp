@@ -293,76 +293,95 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
   return done;
 }
 
-// Regular patterns (dense LOAD/STORE tiles) are many short runs of a burst or two each. Run by
-// run, schedule() redoes the request set-up, the burst-size division and the bandwidth-window
-// lookup, and updates the statistics per burst; here the bus time, the bandwidth window and the
-// counters live in locals for the whole pattern, and burst occupancies come from a table. The
-// steps per burst are schedule()'s, in the same order, so cycles and state come out identical
-// (tests/hw/test_dram_pattern.cpp compares the two over random patterns and states). Runs long
-// enough for row replay, and streams without a window, go through schedule() itself.
-uint64_t DramModel::schedule_pattern(const DramPattern& pat, bool write, uint64_t issue_cycle,
-                                     uint32_t burst_bytes, BurstWindow* window, bool counted) {
+// Transfers are many short runs of a burst or two each (a tile row). Run by run, schedule()
+// redoes the request set-up, the burst-size division and the bandwidth-window lookup, and
+// updates the statistics per burst; here the bus time, the bandwidth window and the counters live
+// in locals for the whole transfer, and burst occupancies come from a table. The steps per burst
+// are schedule()'s, in the same order, so cycles and state come out identical
+// (tests/hw/test_dram_pattern.cpp compares the two over random transfers and states). Runs long
+// enough for row replay or the saturated closed form, and streams without a window, go through
+// schedule() itself. `run_at(i)` gives run i as a DramRun.
+template <class RunAt>
+uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t issue_cycle,
+                             uint32_t burst_bytes, BurstWindow* window, bool counted) {
   uint64_t done = issue_cycle;
-  if (reference_ || !window || pat.run_bytes >= 2 * row_bytes_) {
-    for (uint64_t p = 0; p < pat.planes; ++p)
-      for (uint64_t r = 0; r < pat.rows; ++r)
-        done = std::max(done, schedule(pat.run_addr(p, r), pat.run_bytes, write, issue_cycle, burst_bytes,
-                                       window, counted));
-    return done;
-  }
   const uint64_t burst_len = std::max<uint32_t>(1, burst_bytes);
   const bool pow2 = (burst_len & (burst_len - 1)) == 0;
   if (occupancy_table_.size() != burst_len + 1) occupancy_table_.assign(burst_len + 1, Occupancy{});
-  Stats& st = ctx_.stats();
   BusTime busy = busy_;
-  uint64_t hits = 0, misses = 0, moved = 0;
+  uint64_t hits = 0, misses = 0, moved = 0, runs = 0;
   uint64_t bin_lo = 1, bin_hi = 0;  // the bandwidth window *bin counts, empty until looked up
   uint64_t* bin = nullptr;
-  for (uint64_t p = 0; p < pat.planes; ++p) {
-    uint64_t a = pat.run_addr(p, 0);
-    for (uint64_t r = 0; r < pat.rows; ++r, a += pat.row_stride) {
-      // Bursts are burst-aligned: only the first may start mid-burst.
-      for (uint64_t b = a, end = a + pat.run_bytes; b < end;) {
-        const uint64_t n =
-            std::min(end, pow2 ? (b | (burst_len - 1)) + 1 : (b / burst_len + 1) * burst_len) - b;
-        const bool hit = row_hit(b);
-        const uint64_t issue = std::max(issue_cycle, window->earliest_issue());
-        const uint64_t ready = issue + latency_ + (hit ? 0 : row_miss_);
-        if (ready > busy.cycle || (ready == busy.cycle && busy.rem == 0)) busy = {ready, 0};
-        const uint64_t start = busy.cycle;
-        Occupancy& o = occupancy_table_[n];
-        if (o.bytes != n) o = {n, n * byte_ticks_ / cycle_ticks_, n * byte_ticks_ % cycle_ticks_};
-        busy.cycle += o.cycles;
-        busy.rem += o.rem;
-        if (busy.rem >= cycle_ticks_) {
-          busy.rem -= cycle_ticks_;
-          ++busy.cycle;
-        }
-        const uint64_t burst_done = busy.cycle + (busy.rem != 0);
-        window->push(burst_done);
-        done = std::max(done, burst_done);
-        if (counted) {
-          if (start < bin_lo || start >= bin_hi) {
-            bin = &bw_slot(start, write);
-            bin_lo = bw_lo_;
-            bin_hi = bw_hi_;
-          }
-          *bin += n;
-          moved += n;
-          (hit ? hits : misses) += 1;
-        }
-        b += n;
+  for (uint64_t i = 0; i < count; ++i) {
+    const DramRun run = run_at(i);
+    if (reference_ || !window || run.bytes >= 2 * row_bytes_) {
+      busy_ = busy;
+      done = std::max(done, schedule(run.addr, run.bytes, write, issue_cycle, burst_bytes, window, counted));
+      busy = busy_;
+      bin_lo = 1;  // schedule() may have grown the bandwidth series under *bin
+      bin_hi = 0;
+      continue;
+    }
+    runs += 1;
+    // Bursts are burst-aligned: only the first may start mid-burst.
+    for (uint64_t b = run.addr, end = run.addr + run.bytes; b < end;) {
+      const uint64_t n =
+          std::min(end, pow2 ? (b | (burst_len - 1)) + 1 : (b / burst_len + 1) * burst_len) - b;
+      const bool hit = row_hit(b);
+      const uint64_t issue = std::max(issue_cycle, window->earliest_issue());
+      const uint64_t ready = issue + latency_ + (hit ? 0 : row_miss_);
+      if (ready > busy.cycle || (ready == busy.cycle && busy.rem == 0)) busy = {ready, 0};
+      const uint64_t start = busy.cycle;
+      Occupancy& o = occupancy_table_[n];
+      if (o.bytes != n) o = {n, n * byte_ticks_ / cycle_ticks_, n * byte_ticks_ % cycle_ticks_};
+      busy.cycle += o.cycles;
+      busy.rem += o.rem;
+      if (busy.rem >= cycle_ticks_) {
+        busy.rem -= cycle_ticks_;
+        ++busy.cycle;
       }
+      const uint64_t burst_done = busy.cycle + (busy.rem != 0);
+      window->push(burst_done);
+      done = std::max(done, burst_done);
+      if (counted) {
+        if (start < bin_lo || start >= bin_hi) {
+          bin = &bw_slot(start, write);
+          bin_lo = bw_lo_;
+          bin_hi = bw_hi_;
+        }
+        *bin += n;
+        moved += n;
+        (hit ? hits : misses) += 1;
+      }
+      b += n;
     }
   }
   busy_ = busy;
   if (counted) {
-    st.dram_runs += pat.runs();
+    Stats& st = ctx_.stats();
+    st.dram_runs += runs;
     st.dram_row_hits += hits;
     st.dram_row_misses += misses;
     (write ? st.dram_write_bytes : st.dram_read_bytes) += moved;
   }
   return done;
+}
+
+uint64_t DramModel::schedule_pattern(const DramPattern& pat, bool write, uint64_t issue_cycle,
+                                     uint32_t burst_bytes, BurstWindow* window, bool counted) {
+  const uint64_t rows = std::max<uint64_t>(1, pat.rows);
+  return one_pass(
+      pat.runs(),
+      [&](uint64_t i) {
+        return DramRun{pat.run_addr(i / rows, i % rows), pat.run_bytes};
+      },
+      write, issue_cycle, burst_bytes, window, counted);
+}
+
+uint64_t DramModel::schedule_runs(const DramRun* runs, size_t count, bool write, uint64_t issue_cycle,
+                                  uint32_t burst_bytes, BurstWindow* window, bool counted) {
+  return one_pass(
+      count, [&](uint64_t i) { return runs[i]; }, write, issue_cycle, burst_bytes, window, counted);
 }
 
 // A new page is zero except where the write about to fill it goes: a page written whole (the
@@ -429,24 +448,24 @@ bool DramModel::supported(const tlm::tlm_generic_payload& p) {
 // error and is noted in `failed_run`.
 uint64_t DramModel::serve_runs(tlm::tlm_generic_payload& p, DramRequest& req) {
   const bool write = p.is_write();
-  uint8_t* data = p.get_data_ptr();
-  uint64_t done = req.issue_cycle, offset = 0;
-  for (size_t i = 0; i < req.runs->size(); ++i) {
-    const DramRun& r = (*req.runs)[i];
-    if (!in_range(r.addr, r.bytes)) {
-      req.failed_run = i;
-      p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-      return done;
-    }
-    done =
-        std::max(done, schedule(r.addr, r.bytes, write, req.issue_cycle, req.burst_bytes, req.window, true));
-    if (req.move_data) {
+  const std::vector<DramRun>& runs = *req.runs;
+  size_t ok = 0;  // the runs before the first outside the DRAM are timed and moved
+  while (ok < runs.size() && in_range(runs[ok].addr, runs[ok].bytes)) ++ok;
+  const uint64_t done =
+      schedule_runs(runs.data(), ok, write, req.issue_cycle, req.burst_bytes, req.window, true);
+  if (req.move_data) {
+    uint8_t* data = p.get_data_ptr();
+    for (size_t i = 0; i < ok; data += runs[i].bytes, ++i) {
       if (write)
-        this->write(r.addr, data + offset, r.bytes);
+        this->write(runs[i].addr, data, runs[i].bytes);
       else
-        read(r.addr, data + offset, r.bytes);
+        read(runs[i].addr, data, runs[i].bytes);
     }
-    offset += r.bytes;
+  }
+  if (ok < runs.size()) {
+    req.failed_run = ok;
+    p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return done;
   }
   p.set_response_status(tlm::TLM_OK_RESPONSE);
   return done;

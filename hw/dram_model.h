@@ -31,6 +31,9 @@ class DramModel : public sc_core::sc_module {
   // statistics), in one pass with the per-request work hoisted; returns the latest completion.
   uint64_t schedule_pattern(const DramPattern& pattern, bool write, uint64_t issue_cycle,
                             uint32_t burst_bytes, BurstWindow* window, bool counted);
+  // The same for `count` listed runs (a transfer through a map descriptor).
+  uint64_t schedule_runs(const DramRun* runs, size_t count, bool write, uint64_t issue_cycle,
+                         uint32_t burst_bytes, BurstWindow* window, bool counted);
   // Reference mode: every burst is timed on its own, without the shortcuts (rows replayed,
   // patterns in one pass). It defines what the shortcuts must reproduce; tests compare them.
   void set_reference(bool on) { reference_ = on; }
@@ -117,6 +120,9 @@ class DramModel : public sc_core::sc_module {
   void advance(BusTime& t, uint64_t bursts, const Occupancy& o) const;
   void count(uint64_t bytes, bool write, uint64_t cycle);
   uint64_t& bw_slot(uint64_t cycle, bool write);
+  template <class RunAt>
+  uint64_t one_pass(uint64_t count, RunAt run_at, bool write, uint64_t issue_cycle, uint32_t burst_bytes,
+                    BurstWindow* window, bool counted);
   uint64_t serve_runs(tlm::tlm_generic_payload& p, DramRequest& req);
   uint64_t serve_pattern(tlm::tlm_generic_payload& p, DramRequest& req);
 

@@ -1,4 +1,5 @@
-// The DRAM model's shortcuts (regular patterns timed in one pass, rows replayed) against its
+// The DRAM model's shortcuts (patterns and run lists timed in one pass, the closed form of a
+// saturated bus, rows replayed) against its
 // reference mode, which times every burst on its own: thousands of random transfers on random
 // architectures, bank and bus states must give identical cycles, state and statistics. And the
 // DMA's regular patterns against the run lists they stand for.
@@ -96,12 +97,12 @@ void expect_same(DramSide& ref, DramSide& fast, const std::string& what, bool wi
 }
 
 // Each trial: one random architecture and bandwidth window, a run started at a random time, then
-// a random mix of pattern transfers on two engines' windows and plain requests (a fetch: no
+// a random mix of pattern and run-list transfers on two engines' windows and plain requests (a fetch: no
 // window; the host: uncounted) at issue cycles that move forward irregularly, so that windows,
 // bus and banks are met in every state.
 TEST(DramPattern, OnePassEqualsReferenceBurstByBurst) {
   std::mt19937_64 rng(13);
-  uint64_t patterns = 0, runs = 0, late_starts = 0;
+  uint64_t patterns = 0, runs = 0, lists = 0, late_starts = 0;
   for (int trial = 0; trial < 300; ++trial) {
     FreshKernel kernel;
     const ArchParams arch = random_arch(rng);
@@ -121,7 +122,24 @@ TEST(DramPattern, OnePassEqualsReferenceBurstByBurst) {
       const uint32_t burst = arch.dma_burst_bytes;
       std::ostringstream what;
       what << "trial " << trial << " op " << op << " issue " << issue;
-      if (rng() % 4 != 0) {
+      if (rng() % 5 == 0) {  // a run list of mixed lengths, as a map descriptor gives
+        std::vector<hw::DramRun> list(1 + rng() % 30);
+        uint64_t a = rng() % (1u << 20);
+        for (hw::DramRun& r : list) {
+          r = {a, rng() % 4 == 0 ? 1 + rng() % std::min<uint64_t>(9000, 150 * burst) : 1 + rng() % 100};
+          a = rng() % 3 == 0 ? rng() % (1u << 20) : a + r.bytes + rng() % 3 * (rng() % 500);
+        }
+        const bool counted = rng() % 8 != 0;
+        hw::BurstWindow& wr = write ? ref.store : ref.load;
+        uint64_t want = issue;
+        for (const hw::DramRun& r : list)
+          want = std::max(want, ref.dram.schedule(r.addr, r.bytes, write, issue, burst, &wr, counted));
+        const uint64_t got = fast.dram.schedule_runs(list.data(), list.size(), write, issue, burst,
+                                                     write ? &fast.store : &fast.load, counted);
+        EXPECT_EQ(want, got) << what.str() << " list of " << list.size();
+        expect_same(ref, fast, what.str() + " list", op % 8 == 0);
+        lists += 1;
+      } else if (rng() % 4 != 0) {
         const hw::DramPattern p = random_pattern(rng, burst);
         const bool counted = rng() % 8 != 0;
         uint64_t want = issue;
@@ -147,9 +165,76 @@ TEST(DramPattern, OnePassEqualsReferenceBurstByBurst) {
     expect_same(ref, fast, "trial " + std::to_string(trial) + " at its end", true);
     if (::testing::Test::HasFailure()) break;
   }
-  EXPECT_GT(patterns, 8000u);
-  EXPECT_GT(runs, 80000u);
+  EXPECT_GT(patterns, 6000u);
+  EXPECT_GT(lists, 2000u);
+  EXPECT_GT(runs, 60000u);
   EXPECT_GT(late_starts, 250u);  // bandwidth windows counted from a start past cycle 0
+}
+
+// Through TLM: a pattern request moves the same bytes as the run list it stands for, and one
+// that leaves the DRAM stops at the same run with an address error, timed and counted alike.
+struct Request {
+  tlm::tlm_generic_payload payload;
+  hw::DramRequest* ext = new hw::DramRequest;
+  std::vector<uint8_t> data;
+  Request(const hw::DramPattern& p, bool write, hw::BurstWindow& w) : data(p.runs() * p.run_bytes) {
+    for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<uint8_t>(i * 7 + 1);
+    payload.set_extension(ext);
+    payload.set_command(write ? tlm::TLM_WRITE_COMMAND : tlm::TLM_READ_COMMAND);
+    payload.set_address(p.addr);
+    payload.set_data_ptr(data.data());
+    payload.set_data_length(static_cast<unsigned>(data.size()));
+    payload.set_streaming_width(static_cast<unsigned>(data.size()));
+    ext->issue_cycle = 5;
+    ext->window = &w;
+  }
+  void send(DramSide& side) {
+    sc_core::sc_time delay = sc_core::SC_ZERO_TIME;
+    side.socket->b_transport(payload, delay);
+  }
+};
+
+TEST(DramPattern, TransportMovesDataAndStopsLikeRunList) {
+  FreshKernel kernel;
+  ArchParams arch = round_arch();
+  arch.dram_bytes = 1 << 20;
+  DramSide listed("listed", arch, 100, false), patterned("patterned", arch, 100, false);
+  hw::DramPattern p;
+  p.addr = 1000;
+  p.run_bytes = 40;
+  p.rows = 3;
+  p.row_stride = 300;
+  p.planes = 4;
+  p.plane_stride = 5000;
+  std::vector<hw::DramRun> runs;
+  for (uint64_t k = 0; k < p.planes; ++k)
+    for (uint64_t r = 0; r < p.rows; ++r) runs.push_back({p.run_addr(k, r), p.run_bytes});
+  for (const bool write : {true, false}) {
+    Request a(p, write, listed.store), b(p, write, patterned.store);
+    a.ext->runs = &runs;
+    b.ext->pattern = &p;
+    if (!write) std::fill(b.data.begin(), b.data.end(), 0);
+    a.send(listed);
+    b.send(patterned);
+    EXPECT_TRUE(a.payload.is_response_ok() && b.payload.is_response_ok());
+    EXPECT_EQ(a.ext->done_cycle, b.ext->done_cycle);
+    EXPECT_EQ(a.data, b.data);  // the read brings back what the write placed
+  }
+  // The last plane leaves the 1 MiB DRAM: run 9 (plane 3, row 0) is the first outside.
+  p.plane_stride = 350000;
+  runs.clear();
+  for (uint64_t k = 0; k < p.planes; ++k)
+    for (uint64_t r = 0; r < p.rows; ++r) runs.push_back({p.run_addr(k, r), p.run_bytes});
+  Request a(p, false, listed.load), b(p, false, patterned.load);
+  a.ext->runs = &runs;
+  b.ext->pattern = &p;
+  a.send(listed);
+  b.send(patterned);
+  EXPECT_EQ(a.payload.get_response_status(), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  EXPECT_EQ(b.payload.get_response_status(), tlm::TLM_ADDRESS_ERROR_RESPONSE);
+  EXPECT_EQ(a.ext->failed_run, 9u);
+  EXPECT_EQ(b.ext->failed_run, 9u);
+  expect_same(listed, patterned, "out of range", true);
 }
 
 // A dense LOAD/STORE's runs form a DramPattern unless a plane's last row runs on into the next
