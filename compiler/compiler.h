@@ -120,6 +120,8 @@ class InstrWords {
   const isa::Instr operator[](std::size_t i) const;
   const isa::Instr back() const { return (*this)[words_.size() - 1]; }
   const isa::Word& word(std::size_t i) const { return words_[i]; }
+  // The words back to back in host order: on a little-endian host, the DRAM image's bytes.
+  const isa::Word* data() const { return words_.data(); }
   // Sets push_prev of instruction i (a later instruction pops the token it pushes).
   void set_push_prev(std::size_t i);
   bool operator==(const InstrWords& o) const { return words_ == o.words_; }

@@ -22,6 +22,20 @@ Controller::Controller(sc_core::sc_module_name name, RunContext& ctx, Dma& load,
       nfu_(nfu),
       request_(new DramRequest) {
   for (auto& q : queues_) q = std::make_unique<InstrQueue>(ctx.arch().queue_depth);
+  for (int u = 0; u < kNumUnits; ++u) {
+    pushed_or_halt_[u] |= queues_[u]->pushed();
+    pushed_or_halt_[u] |= ctx.halt_event();
+    popped_or_halt_[u] |= queues_[u]->popped();
+    popped_or_halt_[u] |= ctx.halt_event();
+  }
+  for (int ch = 0; ch < kNumChannels; ++ch) {
+    token_or_halt_[ch] |= token_events_[ch];
+    token_or_halt_[ch] |= ctx.halt_event();
+  }
+  drained_or_halt_ |= drained_event_;
+  drained_or_halt_ |= ctx.halt_event();
+  store_done_or_halt_ |= store_done_event_;
+  store_done_or_halt_ |= ctx.halt_event();
   payload_.set_extension(request_);
   request_->burst_bytes = ctx.arch().dma_burst_bytes;
   request_->window = nullptr;  // a fetch is one request: all its bursts issue at once
@@ -127,12 +141,13 @@ bool Controller::dispatch(const Instr& in, uint32_t index) {
     default:
       break;
   }
-  InstrQueue& q = *queues_[static_cast<size_t>(isa::queue_of(static_cast<Opcode>(in.opcode)))];
+  const size_t unit = static_cast<size_t>(isa::queue_of(static_cast<Opcode>(in.opcode)));
+  InstrQueue& q = *queues_[unit];
   while (q.full()) {
     ctrl_state_ = CtrlState::WaitQueueFull;
     check_deadlock();
     if (ctx_.halted()) return false;
-    sc_core::wait(q.popped() | ctx_.halt_event());
+    sc_core::wait(popped_or_halt_[unit]);
     if (ctx_.halted()) return false;
   }
   ctrl_state_ = CtrlState::Fetching;
@@ -170,7 +185,7 @@ bool Controller::wait_drained() {
     ctrl_state_ = CtrlState::WaitDrain;
     check_deadlock();
     if (ctx_.halted()) return false;
-    sc_core::wait(drained_event_ | ctx_.halt_event());
+    sc_core::wait(drained_or_halt_);
     if (ctx_.halted()) return false;
   }
   ctrl_state_ = CtrlState::Fetching;
@@ -234,7 +249,7 @@ bool Controller::take_tokens(int unit, const InstrQueue::Entry& e) {
       waiting_channel_[unit] = ch;
       check_deadlock();
       if (ctx_.halted()) return false;
-      sc_core::wait(token_events_[ch] | ctx_.halt_event());
+      sc_core::wait(token_or_halt_[ch]);
       if (ctx_.halted()) return false;
     }
     --tokens_[ch];
@@ -256,7 +271,7 @@ bool Controller::pass_fence(int unit, const InstrQueue::Entry& e) {
     unit_state_[unit] = UnitState::WaitFence;
     check_deadlock();
     if (ctx_.halted()) return false;
-    sc_core::wait(store_done_event_ | ctx_.halt_event());
+    sc_core::wait(store_done_or_halt_);
     if (ctx_.halted()) return false;
   }
   ctx_.stats().stall_fence_cycles += ctx_.now() - wait_from;
@@ -307,7 +322,7 @@ void Controller::serve(int unit) {
       unit_state_[unit] = UnitState::WaitQueue;
       check_deadlock();
       if (ctx_.halted()) return;
-      sc_core::wait(q.pushed() | ctx_.halt_event());
+      sc_core::wait(pushed_or_halt_[unit]);
       if (ctx_.halted()) return;
     }
     const InstrQueue::Entry e = q.front();

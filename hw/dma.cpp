@@ -37,16 +37,11 @@ void Dma::fail(const Transfer& t, const char* kind, const std::string& msg) {
                  " (instruction " + std::to_string(t.index) + ", " + unit_name(unit_) + " DMA): " + msg);
 }
 
-bool Dma::validate(Transfer& t, const isa::MapDesc& map) {
+// Element sizes, padding and buffer view of a LOAD (`load`) or STORE, from its fields alone.
+void Dma::shape(Transfer& t, bool load, const isa::MapDesc& map) {
   const Instr& in = *t.in;
-  const bool load = unit_ == kLoadUnit;
   const auto buf = load ? static_cast<isa::Buffer>(in.buf) : isa::Buffer::NBout;
-  if (!load && in.buf != static_cast<uint32_t>(isa::Buffer::NBout)) {
-    fail(t, "decode", "STORE source must be NBout");
-    return false;
-  }
   const auto dtype = static_cast<isa::DType>(in.dtype);
-  t.buffer = buffers_[static_cast<size_t>(buf)];
   t.esize = isa::data_bytes(dtype);
   t.belem = isa::elem_bytes(buf, dtype);
   // STORE has no padding (docs/isa.md): its pad fields are ignored.
@@ -54,12 +49,24 @@ bool Dma::validate(Transfer& t, const isa::MapDesc& map) {
   t.pad_bottom = load ? in.pad_bottom : 0;
   t.pad_left = load ? in.pad_left : 0;
   t.pad_right = load ? in.pad_right : 0;
+  t.view = isa::MapView(map, in.buf_addr, t.belem);
+  t.dense = !map.on;
+}
+
+bool Dma::validate(Transfer& t, const isa::MapDesc& map) {
+  const Instr& in = *t.in;
+  const bool load = unit_ == kLoadUnit;
+  if (!load && in.buf != static_cast<uint32_t>(isa::Buffer::NBout)) {
+    fail(t, "decode", "STORE source must be NBout");
+    return false;
+  }
+  shape(t, load, map);
+  t.buffer = buffers_[static_cast<size_t>(load ? static_cast<isa::Buffer>(in.buf) : isa::Buffer::NBout)];
   if (uint64_t{t.pad_top} + t.pad_bottom > in.size1 || uint64_t{t.pad_left} + t.pad_right > in.size0) {
     fail(t, "decode", "padding larger than the pattern");
     return false;
   }
   const uint64_t elems = uint64_t{in.size0} * in.size1 * in.size2;
-  t.view = isa::MapView(map, in.buf_addr, t.belem);
   if (!t.view.start_ok()) {
     fail(t, "buffer-overflow",
          t.buffer->name() + " start address " + std::to_string(in.buf_addr) + " is outside map descriptor " +
@@ -115,6 +122,55 @@ void Dma::for_each_run(const Transfer& t, Fn fn) {
                             [&](uint64_t buf, uint64_t off, uint64_t count) { add(dram + off, buf, count); });
     }
   if (cur.count) fn(cur);
+}
+
+// The runs of for_each_run as a DramPattern, when they are one; false when they are not (a map
+// descriptor, or rows merging across planes only). Dense, a run is contiguous in the buffer past
+// its row only when the pattern has no column padding (cols == size0); it then merges with the
+// next row when that follows it in DRAM too.
+bool Dma::regular_runs(const Transfer& t, DramPattern& pat) {
+  const Instr& in = *t.in;
+  if (!t.dense) return false;
+  const uint64_t rows = in.size1 - t.pad_top - t.pad_bottom, cols = in.size0 - t.pad_left - t.pad_right;
+  const uint64_t e = t.esize;
+  pat = DramPattern{};
+  pat.addr = in.dram_addr / e * e;
+  if (in.size2 == 0 || rows == 0 || cols == 0) return true;  // no runs
+  const bool whole_rows = cols == in.size0;
+  if (whole_rows && (rows == 1 || in.stride1 == cols)) {  // each plane is one run
+    const uint64_t plane = rows * cols;
+    const bool one_run = rows == in.size1 && in.stride2 == plane;  // and the planes follow each other
+    pat.rows = 1;
+    pat.planes = one_run ? 1 : in.size2;
+    pat.run_bytes = (one_run ? in.size2 * plane : plane) * e;
+    pat.plane_stride = one_run ? 0 : in.stride2 * e;
+    return true;
+  }
+  // A plane's last row running on into the next plane's first: runs of two lengths.
+  if (whole_rows && rows == in.size1 && in.size2 > 1 && in.stride2 == (rows - 1) * in.stride1 + cols)
+    return false;
+  pat.rows = rows;
+  pat.row_stride = uint64_t{in.stride1} * e;
+  pat.planes = in.size2;
+  pat.plane_stride = uint64_t{in.stride2} * e;
+  pat.run_bytes = cols * e;
+  return true;
+}
+
+std::vector<DramRun> Dma::dram_runs_of(const Instr& in, bool load, const isa::MapDesc& map) {
+  Transfer t{};
+  t.in = &in;
+  shape(t, load, map);
+  std::vector<DramRun> runs;
+  for_each_run(t, [&](const Run& r) { runs.push_back({r.dram * t.esize, r.count * t.esize}); });
+  return runs;
+}
+
+bool Dma::pattern_of(const Instr& in, bool load, const isa::MapDesc& map, DramPattern& pat) {
+  Transfer t{};
+  t.in = &in;
+  shape(t, load, map);
+  return regular_runs(t, pat);
 }
 
 // Writes the pad value into the padding elements, at their (mapped) buffer addresses.
@@ -192,19 +248,26 @@ void Dma::unpack(const Transfer& t) {
   }
 }
 
-// All runs of the pattern as one scatter-gather TLM transaction: the DRAM times each run as its
-// own request issued at `issue_cycle`, pipelined against this engine's window. Adds the DRAM
-// bytes moved (up to and including a failing run) to `dram_bytes` and the completion to `done`.
-bool Dma::transfer(const Transfer& t, uint64_t issue_cycle, uint64_t& done, uint64_t& dram_bytes) {
+// All runs of the pattern as one scatter-gather TLM transaction (a DramPattern when `regular`,
+// else the list dram_runs_): the DRAM times each run as its own request issued at
+// `issue_cycle`, pipelined against this engine's window. Adds the DRAM bytes moved (up to and
+// including a failing run) to `dram_bytes` and the completion to `done`.
+bool Dma::transfer(const Transfer& t, bool regular, uint64_t issue_cycle, uint64_t& done,
+                   uint64_t& dram_bytes) {
   const bool load = unit_ == kLoadUnit, functional = ctx_.functional();
-  uint64_t bytes = 0;
-  for (const DramRun& r : dram_runs_) bytes += r.bytes;
+  const auto run = [&](size_t i) -> DramRun {
+    if (!regular) return dram_runs_[i];
+    return {pattern_.run_addr(i / pattern_.rows, i % pattern_.rows), pattern_.run_bytes};
+  };
+  uint64_t bytes = regular ? pattern_.runs() * pattern_.run_bytes : 0;
+  if (!regular)
+    for (const DramRun& r : dram_runs_) bytes += r.bytes;
   if (functional) {
     staging_.resize(bytes);
     if (!load) pack(t);
   }
   payload_.set_command(load ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
-  payload_.set_address(dram_runs_.front().addr);
+  payload_.set_address(run(0).addr);
   payload_.set_data_ptr(functional ? staging_.data() : nullptr);
   payload_.set_data_length(static_cast<unsigned>(bytes));
   payload_.set_streaming_width(static_cast<unsigned>(bytes));
@@ -213,12 +276,15 @@ bool Dma::transfer(const Transfer& t, uint64_t issue_cycle, uint64_t& done, uint
   payload_.set_response_status(tlm::TLM_INCOMPLETE_RESPONSE);
   request_->issue_cycle = issue_cycle;
   request_->failed_run = 0;
+  request_->runs = regular ? nullptr : &dram_runs_;
+  request_->pattern = regular ? &pattern_ : nullptr;
   sc_core::sc_time delay = ctx_.delay_until(issue_cycle);
   socket->b_transport(payload_, delay);
   if (payload_.is_response_error()) {
-    const size_t bad = std::min(request_->failed_run, dram_runs_.size() - 1);
-    for (size_t i = 0; i <= bad; ++i) dram_bytes += dram_runs_[i].bytes;
-    fail(t, "dram-range", "DRAM rejected address " + std::to_string(dram_runs_[bad].addr));
+    const size_t runs = regular ? pattern_.runs() : dram_runs_.size();
+    const size_t bad = std::min(request_->failed_run, runs - 1);
+    for (size_t i = 0; i <= bad; ++i) dram_bytes += run(i).bytes;
+    fail(t, "dram-range", "DRAM rejected address " + std::to_string(run(bad).addr));
     return false;
   }
   dram_bytes += bytes;
@@ -229,7 +295,9 @@ bool Dma::transfer(const Transfer& t, uint64_t issue_cycle, uint64_t& done, uint
 
 uint64_t Dma::execute(const Instr& in, uint32_t index, const isa::MapDesc& buf_map) {
   const uint64_t now = ctx_.now();
-  Transfer t{&in, index, nullptr, 0, 0, 0, 0, 0, 0, {}, 0, 0};
+  Transfer t{};
+  t.in = &in;
+  t.index = index;
   if (!validate(t, buf_map)) return now;
   const bool load = unit_ == kLoadUnit;
   const bool functional = ctx_.functional();
@@ -239,12 +307,15 @@ uint64_t Dma::execute(const Instr& in, uint32_t index, const isa::MapDesc& buf_m
   uint64_t done = issue, dram_bytes = 0;
   runs_.clear();
   dram_runs_.clear();
-  for_each_run(t, [&](const Run& r) {
-    if (functional) runs_.push_back(r);  // kept for moving the data
-    dram_runs_.push_back({r.dram * t.esize, r.count * t.esize});
-  });
+  const bool regular = regular_runs(t, pattern_);
+  if (functional || !regular)
+    for_each_run(t, [&](const Run& r) {
+      if (functional) runs_.push_back(r);  // kept for moving the data
+      if (!regular) dram_runs_.push_back({r.dram * t.esize, r.count * t.esize});
+    });
+  const bool any = regular ? pattern_.runs() != 0 : !dram_runs_.empty();
   // A fault raised elsewhere in this same instant stops the transfer before any DRAM access.
-  if (!dram_runs_.empty() && !ctx_.halted()) transfer(t, issue, done, dram_bytes);
+  if (any && !ctx_.halted()) transfer(t, regular, issue, done, dram_bytes);
   const uint64_t buf_bytes = uint64_t{in.size0} * in.size1 * in.size2 * t.belem;
   done = std::max(done, issue + t.buffer->port_cycles(buf_bytes));
 

@@ -32,6 +32,11 @@ class Dma : public sc_core::sc_module {
   // latches it in the context and returns now.
   uint64_t execute(const isa::Instr& in, uint32_t index, const isa::MapDesc& buf_map);
 
+  // The DRAM byte ranges a LOAD (`load`) or STORE touches, in issue order, and the same as a
+  // DramPattern when they form one (false when not): for tests that compare the two.
+  static std::vector<DramRun> dram_runs_of(const isa::Instr& in, bool load, const isa::MapDesc& map);
+  static bool pattern_of(const isa::Instr& in, bool load, const isa::MapDesc& map, DramPattern& pat);
+
  private:
   // A contiguous stretch: `count` elements from DRAM element `dram` to buffer byte address `buf`.
   struct Run {
@@ -45,6 +50,7 @@ class Dma : public sc_core::sc_module {
     uint32_t esize, belem;  // bytes per element in DRAM and in the buffer
     uint32_t pad_top, pad_bottom, pad_left, pad_right;
     isa::MapView view;  // where pattern element (k, r, c) lies in the buffer
+    bool dense;         // no map descriptor
     uint64_t lo, hi;    // the buffer bytes [lo, hi) the pattern may touch
   };
 
@@ -55,15 +61,18 @@ class Dma : public sc_core::sc_module {
   tlm::tlm_generic_payload payload_;
   DramRequest* request_;            // owned by payload_
   std::vector<Run> runs_;           // the current transfer's runs
-  std::vector<DramRun> dram_runs_;  // the same runs as DRAM byte ranges
+  std::vector<DramRun> dram_runs_;  // the same runs as DRAM byte ranges, unless they are regular:
+  DramPattern pattern_;             // then this
   std::vector<uint8_t> staging_;    // functional mode: the runs' DRAM-format bytes, back to back
 
+  static void shape(Transfer& t, bool load, const isa::MapDesc& map);
   bool validate(Transfer& t, const isa::MapDesc& map);
+  static bool regular_runs(const Transfer& t, DramPattern& pat);
   void fail(const Transfer& t, const char* kind, const std::string& msg);
   template <class Fn>
   static void for_each_run(const Transfer& t, Fn fn);
   void fill_padding(const Transfer& t);
-  bool transfer(const Transfer& t, uint64_t issue_cycle, uint64_t& done, uint64_t& dram_bytes);
+  bool transfer(const Transfer& t, bool regular, uint64_t issue_cycle, uint64_t& done, uint64_t& dram_bytes);
   void pack(const Transfer& t);
   void unpack(const Transfer& t);
 };

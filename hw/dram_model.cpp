@@ -159,6 +159,98 @@ uint64_t DramModel::replay_rows(const Stream& s, uint64_t& addr, uint64_t end, u
   return done;
 }
 
+// `t` moved on by `bursts` bursts of occupancy `o`, back to back.
+void DramModel::advance(BusTime& t, uint64_t bursts, const Occupancy& o) const {
+  if (bursts == 1) {
+    t.cycle += o.cycles;
+    t.rem += o.rem;
+    if (t.rem >= cycle_ticks_) {
+      t.rem -= cycle_ticks_;
+      ++t.cycle;
+    }
+    return;
+  }
+  const unsigned __int128 rem = static_cast<unsigned __int128>(bursts) * o.rem + t.rem;
+  const uint64_t carry =
+      rem >> 64 ? static_cast<uint64_t>(rem / cycle_ticks_) : static_cast<uint64_t>(rem) / cycle_ticks_;
+  t.cycle += bursts * o.cycles + carry;
+  t.rem = static_cast<uint64_t>(rem - static_cast<unsigned __int128>(carry) * cycle_ticks_);
+}
+
+// The closed form of a long run on a saturated bus. A burst whose ready cycle (issue, latency, a
+// row miss) is not after the bus's free cycle starts when the bus frees up, whatever its row
+// outcome; while every burst does, they follow each other back to back: burst j of the stretch
+// starts at floor((t + j * o) / cycle) with t the bus time before it and o a burst's occupancy.
+// That holds for the whole stretch when (1) its first `window` bursts, which issue against the
+// completions already in the window (or at issue_cycle without a window), are ready in time with
+// a row miss each, and (2) a later burst, issued when burst j - window completed, is ready in
+// time even with a row miss: (window - 1) * o >= (latency + row miss) cycles plus two cycles of
+// rounding. Then the bus time, the window, the bandwidth windows and the row outcomes (a lookup
+// per DRAM row, the other bursts in it hit) advance in O(window + rows + bandwidth windows)
+// instead of per burst. Consumes the full bursts from `addr` and returns true if it applies.
+bool DramModel::saturated_bursts(const Stream& s, uint64_t& addr, uint64_t end, uint64_t burst_len,
+                                 uint64_t& done) {
+  const uint64_t m = (end - addr) / burst_len;
+  const Occupancy o = occupancy(burst_len);
+  const uint64_t worst = latency_ + row_miss_;
+  const size_t k = s.window ? s.window->size() : 0;
+  if (m < 2 * k + 2) return false;  // too short to gain
+  BusTime t = busy_;
+  if (s.window) {
+    const unsigned __int128 ticks =
+        (static_cast<unsigned __int128>(o.cycles) * cycle_ticks_ + o.rem) * (k - 1);
+    if (ticks < static_cast<unsigned __int128>(cycle_ticks_) * worst + 2 * (cycle_ticks_ - 1)) return false;
+    for (size_t i = 0; i < k; ++i, advance(t, 1, o))
+      if (std::max(s.issue_cycle, s.window->oldest(i)) + worst > t.cycle) return false;
+  } else if (s.issue_cycle + worst > t.cycle) {
+    return false;
+  }
+  // Row outcomes: a lookup for the first burst starting in each DRAM row.
+  uint64_t hits = 0, misses = 0;
+  for (uint64_t j = 0; j < m;) {
+    const uint64_t b = addr + j * burst_len;
+    (row_hit(b) ? hits : misses) += 1;
+    uint64_t next = j + 1;
+    if (open_page_) {  // the bursts starting in the rest of this row hit it
+      const uint64_t row_end = (b / row_bytes_ + 1) * row_bytes_;
+      next = std::min(m, std::max(next, (row_end - addr + burst_len - 1) / burst_len));
+      hits += next - j - 1;
+    }
+    j = next;
+  }
+  if (s.counted) {
+    Stats& st = ctx_.stats();
+    st.dram_row_hits += hits;
+    st.dram_row_misses += misses;
+    (s.write ? st.dram_write_bytes : st.dram_read_bytes) += m * burst_len;
+    // Bandwidth windows: burst j falls into the window of its start cycle.
+    const unsigned __int128 occ = static_cast<unsigned __int128>(o.cycles) * cycle_ticks_ + o.rem;
+    for (uint64_t j = 0; j < m;) {
+      BusTime start = busy_;
+      advance(start, j, o);
+      uint64_t& slot = bw_slot(start.cycle, s.write);
+      // The first burst from j that starts at or after bw_hi_.
+      const unsigned __int128 gap =
+          static_cast<unsigned __int128>(bw_hi_ - start.cycle) * cycle_ticks_ - start.rem;
+      const uint64_t last = std::min<uint64_t>(m, j + static_cast<uint64_t>((gap + occ - 1) / occ));
+      slot += (last - j) * burst_len;
+      j = last;
+    }
+  }
+  // The window keeps the completions of the last k bursts.
+  if (s.window) {
+    BusTime t_done = busy_;
+    const uint64_t first = m - k;
+    advance(t_done, first + 1, o);
+    for (uint64_t j = first; j < m; ++j, advance(t_done, 1, o))
+      s.window->push(t_done.cycle + (t_done.rem != 0));
+  }
+  advance(busy_, m, o);
+  done = busy_.cycle + (busy_.rem != 0);
+  addr += m * burst_len;
+  return true;
+}
+
 uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t issue_cycle,
                              uint32_t burst_bytes, BurstWindow* window, bool counted) {
   const uint64_t burst_len = std::max<uint32_t>(1, burst_bytes);
@@ -172,10 +264,23 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
     done = std::max(done, burst(s, n, row_hit(a), start));
     a += n;
   }
+  // The closed form of a saturated bus is tried here and, if the window's completions did not
+  // allow it yet, once more a window's worth of bursts later.
+  uint64_t bulk_at = reference_ ? ~uint64_t{0} : a;
+  int bulk_tries = 2;
   // Rows are replayed only for windowed streams whose bursts tile the rows exactly.
-  const bool replay = window && end - a >= 2 * row_bytes_ && row_bytes_ % burst_len == 0;
+  const bool replay = !reference_ && window && end - a >= 2 * row_bytes_ && row_bytes_ % burst_len == 0;
   uint64_t next_row = replay ? (a + row_bytes_ - 1) / row_bytes_ * row_bytes_ : ~uint64_t{0};
   while (a < end) {
+    if (a >= bulk_at) {
+      uint64_t bulk_done = 0;
+      if (saturated_bursts(s, a, end, burst_len, bulk_done)) {
+        done = std::max(done, bulk_done);
+        bulk_tries = 0;
+        if (a >= end) break;  // else under a burst is left
+      }
+      bulk_at = --bulk_tries > 0 ? a + (window ? window->size() : 1) * burst_len : ~uint64_t{0};
+    }
     if (a == next_row) {
       if (end - a >= 2 * row_bytes_) done = std::max(done, replay_rows(s, a, end, burst_len));
       next_row = a + row_bytes_;
@@ -186,6 +291,97 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
     a += n;
   }
   return done;
+}
+
+// Transfers are many short runs of a burst or two each (a tile row). Run by run, schedule()
+// redoes the request set-up, the burst-size division and the bandwidth-window lookup, and
+// updates the statistics per burst; here the bus time, the bandwidth window and the counters live
+// in locals for the whole transfer, and burst occupancies come from a table. The steps per burst
+// are schedule()'s, in the same order, so cycles and state come out identical
+// (tests/hw/test_dram_pattern.cpp compares the two over random transfers and states). Runs long
+// enough for row replay or the saturated closed form, and streams without a window, go through
+// schedule() itself. `run_at(i)` gives run i as a DramRun.
+template <class RunAt>
+uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t issue_cycle,
+                             uint32_t burst_bytes, BurstWindow* window, bool counted) {
+  uint64_t done = issue_cycle;
+  const uint64_t burst_len = std::max<uint32_t>(1, burst_bytes);
+  const bool pow2 = (burst_len & (burst_len - 1)) == 0;
+  if (occupancy_table_.size() != burst_len + 1) occupancy_table_.assign(burst_len + 1, Occupancy{});
+  BusTime busy = busy_;
+  uint64_t hits = 0, misses = 0, moved = 0, runs = 0;
+  uint64_t bin_lo = 1, bin_hi = 0;  // the bandwidth window *bin counts, empty until looked up
+  uint64_t* bin = nullptr;
+  for (uint64_t i = 0; i < count; ++i) {
+    const DramRun run = run_at(i);
+    if (reference_ || !window || run.bytes >= 2 * row_bytes_) {
+      busy_ = busy;
+      done = std::max(done, schedule(run.addr, run.bytes, write, issue_cycle, burst_bytes, window, counted));
+      busy = busy_;
+      bin_lo = 1;  // schedule() may have grown the bandwidth series under *bin
+      bin_hi = 0;
+      continue;
+    }
+    runs += 1;
+    // Bursts are burst-aligned: only the first may start mid-burst.
+    for (uint64_t b = run.addr, end = run.addr + run.bytes; b < end;) {
+      const uint64_t n =
+          std::min(end, pow2 ? (b | (burst_len - 1)) + 1 : (b / burst_len + 1) * burst_len) - b;
+      const bool hit = row_hit(b);
+      const uint64_t issue = std::max(issue_cycle, window->earliest_issue());
+      const uint64_t ready = issue + latency_ + (hit ? 0 : row_miss_);
+      if (ready > busy.cycle || (ready == busy.cycle && busy.rem == 0)) busy = {ready, 0};
+      const uint64_t start = busy.cycle;
+      Occupancy& o = occupancy_table_[n];
+      if (o.bytes != n) o = {n, n * byte_ticks_ / cycle_ticks_, n * byte_ticks_ % cycle_ticks_};
+      busy.cycle += o.cycles;
+      busy.rem += o.rem;
+      if (busy.rem >= cycle_ticks_) {
+        busy.rem -= cycle_ticks_;
+        ++busy.cycle;
+      }
+      const uint64_t burst_done = busy.cycle + (busy.rem != 0);
+      window->push(burst_done);
+      done = std::max(done, burst_done);
+      if (counted) {
+        if (start < bin_lo || start >= bin_hi) {
+          bin = &bw_slot(start, write);
+          bin_lo = bw_lo_;
+          bin_hi = bw_hi_;
+        }
+        *bin += n;
+        moved += n;
+        (hit ? hits : misses) += 1;
+      }
+      b += n;
+    }
+  }
+  busy_ = busy;
+  if (counted) {
+    Stats& st = ctx_.stats();
+    st.dram_runs += runs;
+    st.dram_row_hits += hits;
+    st.dram_row_misses += misses;
+    (write ? st.dram_write_bytes : st.dram_read_bytes) += moved;
+  }
+  return done;
+}
+
+uint64_t DramModel::schedule_pattern(const DramPattern& pat, bool write, uint64_t issue_cycle,
+                                     uint32_t burst_bytes, BurstWindow* window, bool counted) {
+  const uint64_t rows = std::max<uint64_t>(1, pat.rows);
+  return one_pass(
+      pat.runs(),
+      [&](uint64_t i) {
+        return DramRun{pat.run_addr(i / rows, i % rows), pat.run_bytes};
+      },
+      write, issue_cycle, burst_bytes, window, counted);
+}
+
+uint64_t DramModel::schedule_runs(const DramRun* runs, size_t count, bool write, uint64_t issue_cycle,
+                                  uint32_t burst_bytes, BurstWindow* window, bool counted) {
+  return one_pass(
+      count, [&](uint64_t i) { return runs[i]; }, write, issue_cycle, burst_bytes, window, counted);
 }
 
 // A new page is zero except where the write about to fill it goes: a page written whole (the
@@ -252,24 +448,54 @@ bool DramModel::supported(const tlm::tlm_generic_payload& p) {
 // error and is noted in `failed_run`.
 uint64_t DramModel::serve_runs(tlm::tlm_generic_payload& p, DramRequest& req) {
   const bool write = p.is_write();
-  uint8_t* data = p.get_data_ptr();
-  uint64_t done = req.issue_cycle, offset = 0;
-  for (size_t i = 0; i < req.runs->size(); ++i) {
-    const DramRun& r = (*req.runs)[i];
-    if (!in_range(r.addr, r.bytes)) {
-      req.failed_run = i;
-      p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
-      return done;
-    }
-    done =
-        std::max(done, schedule(r.addr, r.bytes, write, req.issue_cycle, req.burst_bytes, req.window, true));
-    if (req.move_data) {
+  const std::vector<DramRun>& runs = *req.runs;
+  size_t ok = 0;  // the runs before the first outside the DRAM are timed and moved
+  while (ok < runs.size() && in_range(runs[ok].addr, runs[ok].bytes)) ++ok;
+  const uint64_t done =
+      schedule_runs(runs.data(), ok, write, req.issue_cycle, req.burst_bytes, req.window, true);
+  if (req.move_data) {
+    uint8_t* data = p.get_data_ptr();
+    for (size_t i = 0; i < ok; data += runs[i].bytes, ++i) {
       if (write)
-        this->write(r.addr, data + offset, r.bytes);
+        this->write(runs[i].addr, data, runs[i].bytes);
       else
-        read(r.addr, data + offset, r.bytes);
+        read(runs[i].addr, data, runs[i].bytes);
     }
-    offset += r.bytes;
+  }
+  if (ok < runs.size()) {
+    req.failed_run = ok;
+    p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
+    return done;
+  }
+  p.set_response_status(tlm::TLM_OK_RESPONSE);
+  return done;
+}
+
+// A pattern whose runs all lie in the DRAM is timed in one pass; one that leaves it is served run
+// by run, so that it stops with an address error where a run list would.
+uint64_t DramModel::serve_pattern(tlm::tlm_generic_payload& p, DramRequest& req) {
+  const DramPattern& pat = *req.pattern;
+  if (pat.end() > bytes_) {
+    std::vector<DramRun> runs;
+    for (uint64_t k = 0; k < pat.planes; ++k)
+      for (uint64_t r = 0; r < pat.rows; ++r) runs.push_back({pat.run_addr(k, r), pat.run_bytes});
+    DramRequest listed = req;
+    listed.runs = &runs;
+    const uint64_t done = serve_runs(p, listed);
+    req.failed_run = listed.failed_run;
+    return done;
+  }
+  const bool write = p.is_write();
+  const uint64_t done = schedule_pattern(pat, write, req.issue_cycle, req.burst_bytes, req.window, true);
+  if (req.move_data) {
+    uint8_t* data = p.get_data_ptr();
+    for (uint64_t k = 0; k < pat.planes; ++k)
+      for (uint64_t r = 0; r < pat.rows; ++r, data += pat.run_bytes) {
+        if (write)
+          this->write(pat.run_addr(k, r), data, pat.run_bytes);
+        else
+          read(pat.run_addr(k, r), data, pat.run_bytes);
+      }
   }
   p.set_response_status(tlm::TLM_OK_RESPONSE);
   return done;
@@ -278,13 +504,13 @@ uint64_t DramModel::serve_runs(tlm::tlm_generic_payload& p, DramRequest& req) {
 void DramModel::b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay) {
   DramRequest* req = nullptr;
   p.get_extension(req);
-  if (req && req->runs) {
+  if (req && (req->runs || req->pattern)) {
     if (!supported(p)) {
       p.set_response_status(p.get_byte_enable_ptr() ? tlm::TLM_BYTE_ENABLE_ERROR_RESPONSE
                                                     : tlm::TLM_BURST_ERROR_RESPONSE);
       return;
     }
-    req->done_cycle = serve_runs(p, *req);
+    req->done_cycle = req->runs ? serve_runs(p, *req) : serve_pattern(p, *req);
     delay = ctx_.delay_until(req->done_cycle);
     return;
   }

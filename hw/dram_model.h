@@ -26,6 +26,26 @@ class DramModel : public sc_core::sc_module {
   // has moved. `counted` requests go into the run statistics.
   uint64_t schedule(uint64_t addr, uint64_t len, bool write, uint64_t issue_cycle, uint32_t burst_bytes,
                     BurstWindow* window, bool counted);
+  // Times the runs of `pattern` in order, each exactly as schedule() times it as its own
+  // request issued at `issue_cycle` (same cycles, row-buffer outcomes, bank and bus state,
+  // statistics), in one pass with the per-request work hoisted; returns the latest completion.
+  uint64_t schedule_pattern(const DramPattern& pattern, bool write, uint64_t issue_cycle,
+                            uint32_t burst_bytes, BurstWindow* window, bool counted);
+  // The same for `count` listed runs (a transfer through a map descriptor).
+  uint64_t schedule_runs(const DramRun* runs, size_t count, bool write, uint64_t issue_cycle,
+                         uint32_t burst_bytes, BurstWindow* window, bool counted);
+  // Reference mode: every burst is timed on its own, without the shortcuts (rows replayed,
+  // patterns in one pass). It defines what the shortcuts must reproduce; tests compare them.
+  void set_reference(bool on) { reference_ = on; }
+  // The timing state, for tests that compare two ways of reaching it.
+  struct Snapshot {
+    uint64_t busy_cycle, busy_rem;
+    std::vector<int64_t> open_rows;
+    bool operator==(const Snapshot& o) const {
+      return busy_cycle == o.busy_cycle && busy_rem == o.busy_rem && open_rows == o.open_rows;
+    }
+  };
+  Snapshot snapshot() const { return {busy_.cycle, busy_.rem, open_row_}; }
   // Places `len` bytes at `addr` as a DRAM image, untimed. Whole pages are borrowed rather than
   // copied (copied on their first write), so `data` must outlive the model unchanged.
   void map_image(uint64_t addr, const uint8_t* data, uint64_t len);
@@ -69,11 +89,13 @@ class DramModel : public sc_core::sc_module {
   uint64_t latency_, row_miss_;
   uint64_t row_bytes_;
   bool open_page_;
+  bool reference_ = false;
   std::vector<int64_t> open_row_;  // per bank; -1 none
   // [row_lo_, row_hi_): the row of the latest burst, open in its bank (open page only), so the
   // bursts that follow it in that row are hits without a lookup.
   uint64_t row_lo_ = 0, row_hi_ = 0;
   std::array<Occupancy, 2> occupancy_;  // the two burst sizes seen last
+  std::vector<Occupancy> occupancy_table_;  // by burst size, filled on demand (schedule_pattern)
   size_t occupancy_next_ = 0;
   // The bandwidth window that cycles [bw_lo_, bw_hi_) fall into, for a run starting at bw_base_
   // with bw_len_-cycle windows.
@@ -94,9 +116,15 @@ class DramModel : public sc_core::sc_module {
   // completion cycle and sets `start` to the cycle it takes the bus.
   uint64_t burst(const Stream& s, uint64_t bytes, bool hit, uint64_t& start);
   uint64_t replay_rows(const Stream& s, uint64_t& addr, uint64_t end, uint64_t burst_bytes);
+  bool saturated_bursts(const Stream& s, uint64_t& addr, uint64_t end, uint64_t burst_bytes, uint64_t& done);
+  void advance(BusTime& t, uint64_t bursts, const Occupancy& o) const;
   void count(uint64_t bytes, bool write, uint64_t cycle);
   uint64_t& bw_slot(uint64_t cycle, bool write);
+  template <class RunAt>
+  uint64_t one_pass(uint64_t count, RunAt run_at, bool write, uint64_t issue_cycle, uint32_t burst_bytes,
+                    BurstWindow* window, bool counted);
   uint64_t serve_runs(tlm::tlm_generic_payload& p, DramRequest& req);
+  uint64_t serve_pattern(tlm::tlm_generic_payload& p, DramRequest& req);
 
   void b_transport(tlm::tlm_generic_payload& p, sc_core::sc_time& delay);
   unsigned transport_dbg(tlm::tlm_generic_payload& p);

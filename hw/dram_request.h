@@ -47,6 +47,21 @@ struct DramRun {
   uint64_t bytes = 0;  // length; the payload's data holds the runs back to back
 };
 
+// A regular strided set of runs, as a dense LOAD/STORE pattern gives: `planes` x `rows` runs of
+// `run_bytes` each, run (p, r) at addr + p * plane_stride + r * row_stride, rows innermost.
+struct DramPattern {
+  uint64_t addr = 0, run_bytes = 0;
+  uint64_t rows = 0, row_stride = 0;
+  uint64_t planes = 0, plane_stride = 0;
+
+  uint64_t runs() const { return rows * planes; }
+  uint64_t run_addr(uint64_t plane, uint64_t row) const {
+    return addr + plane * plane_stride + row * row_stride;
+  }
+  // The highest byte any run reaches, plus one (strides are not negative).
+  uint64_t end() const { return runs() ? run_addr(planes - 1, rows - 1) + run_bytes : addr; }
+};
+
 struct DramRequest : tlm::tlm_extension<DramRequest> {
   uint64_t issue_cycle = 0;  // absolute cycle the first burst may issue
   uint32_t burst_bytes = 64;
@@ -56,6 +71,9 @@ struct DramRequest : tlm::tlm_extension<DramRequest> {
   // each were its own request; the payload's address is the first run's (for routing) and its
   // length the runs' total. On a run outside the DRAM it stops there with an address error.
   const std::vector<DramRun>* runs = nullptr;
+  // The same as a pattern: when non-null (and `runs` null), its runs are served as `runs` would
+  // serve them listed in order, timed in one pass (DramModel::schedule_pattern).
+  const DramPattern* pattern = nullptr;
   uint64_t done_cycle = 0;  // out: absolute cycle the last byte has moved
   size_t failed_run = 0;    // out: on an address error with `runs`, the run that failed
 

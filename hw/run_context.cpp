@@ -19,6 +19,15 @@ uint64_t RunContext::cycle_of(const sc_core::sc_time& t) const {
   return (t.value() + period_ps_ - 1) / period_ps_;
 }
 
+uint64_t RunContext::now() const {
+  const uint64_t ps = sc_core::sc_time_stamp().value();
+  if (ps != now_ps_) {
+    now_ps_ = ps;
+    now_cycle_ = (ps + period_ps_ - 1) / period_ps_;
+  }
+  return now_cycle_;
+}
+
 sc_core::sc_time RunContext::time_of(uint64_t cycle) const {
   return sc_core::sc_time::from_value(cycle * period_ps_);
 }

@@ -26,7 +26,7 @@ class RunContext {
   // Clock: period = 1/clock_ghz ns rounded to the ps. Cycle numbers are absolute (from time 0).
   const sc_core::sc_time& period() const { return period_; }
   uint64_t cycle_of(const sc_core::sc_time& t) const;  // rounded up to a cycle boundary
-  uint64_t now() const { return cycle_of(sc_core::sc_time_stamp()); }
+  uint64_t now() const;
   sc_core::sc_time time_of(uint64_t cycle) const;
   sc_core::sc_time delay_until(uint64_t cycle) const;  // from now; zero if already past
   void wait_until(uint64_t cycle) const;               // only from a thread
@@ -59,6 +59,8 @@ class RunContext {
   AcceleratorOptions opt_;
   sc_core::sc_time period_;
   uint64_t period_ps_;
+  // now()'s last answer: most calls come at the same time stamp, and cycle_of divides.
+  mutable uint64_t now_ps_ = 0, now_cycle_ = 0;
   uint64_t start_cycle_ = 0;
   bool started_ = false, finished_ = false;
   Stats stats_;

@@ -11,13 +11,14 @@ namespace fusesim {
 using namespace sc_core;
 
 HostDriver::HostDriver(sc_module_name name, const compiler::Program& program,
-                       const std::vector<uint8_t>* input, bool constants_in_dram)
+                       const std::vector<uint8_t>* input, bool constants_in_dram, bool program_in_dram)
     : sc_module(name),
       socket("socket"),
       irq("irq"),
       program_(program),
       input_(input),
-      constants_in_dram_(constants_in_dram) {
+      constants_in_dram_(constants_in_dram),
+      program_in_dram_(program_in_dram) {
   SC_HAS_PROCESS(HostDriver);
   SC_THREAD(run);
 }
@@ -75,8 +76,9 @@ void HostDriver::run() {
   // 1. Program words, a block at a time in the DRAM's byte order (a whole VGG-16 program is
   // 26 MB of words), then (functional runs) constants and the input tensor.
   constexpr std::size_t kBlock = 1 << 15;
-  std::vector<uint8_t> words(std::min(kBlock, program_.instrs.size()) * isa::kInstrBytes);
-  for (std::size_t first = 0; first < program_.instrs.size(); first += kBlock) {
+  const std::size_t to_write = program_in_dram_ ? 0 : program_.instrs.size();
+  std::vector<uint8_t> words(std::min(kBlock, to_write) * isa::kInstrBytes);
+  for (std::size_t first = 0; first < to_write; first += kBlock) {
     const std::size_t n = std::min(kBlock, program_.instrs.size() - first);
     for (std::size_t i = 0; i < n; ++i) isa::to_bytes(program_.instrs.word(first + i), &words[i * isa::kInstrBytes]);
     write_dram(program_.prog_addr + first * isa::kInstrBytes, words.data(), n * isa::kInstrBytes);

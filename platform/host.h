@@ -26,15 +26,16 @@ class HostDriver : public sc_core::sc_module {
   sc_core::sc_in<bool> irq;
 
   // `input` is null in timing-only runs: then no tensors are moved, only the program. With
-  // `constants_in_dram` the weights and biases are already in DRAM (an initial memory image).
+  // `constants_in_dram` the weights and biases are already in DRAM (an initial memory image),
+  // and with `program_in_dram` so are the program words.
   HostDriver(sc_core::sc_module_name name, const compiler::Program& program,
-             const std::vector<uint8_t>* input, bool constants_in_dram = false);
+             const std::vector<uint8_t>* input, bool constants_in_dram = false, bool program_in_dram = false);
   const HostResult& result() const { return result_; }
 
  private:
   const compiler::Program& program_;
   const std::vector<uint8_t>* input_;
-  bool constants_in_dram_;
+  bool constants_in_dram_, program_in_dram_;
   HostResult result_;
 
   void run();
