@@ -221,7 +221,7 @@ class PwlTables {
     constexpr int64_t kLog2eQ16 = 94548;  // round(log2(e) * 2^16)
     const int64_t t = static_cast<int64_t>(x) * kLog2eQ16;  // x * log2(e) at 24 fraction bits
     const int64_t n = t >= 0 ? t >> 24 : -((-t + (int64_t{1} << 24) - 1) >> 24);  // floor
-    const int64_t fr = (t - (n << 24)) >> 8;                                     // [0, 2^16)
+    const int64_t fr = (t - n * (int64_t{1} << 24)) >> 8;  // [0, 2^16) (n may be negative: no left shift)
     // 2^n * p / 2^16 in Q8.8: p shifted right by 8 - n
     return shift_round_sat(pow2_.eval(fr), static_cast<int>(8 - n));
   }
@@ -230,7 +230,7 @@ class PwlTables {
     constexpr int64_t kLn2Q16 = 45426;  // round(ln 2 * 2^16)
     const int e = leading_bit(x);
     const int64_t fr = ((static_cast<int64_t>(x) << UnitTable::kFrac) >> e) - (int64_t{1} << UnitTable::kFrac);
-    const int64_t l2 = (static_cast<int64_t>(e - 8) << UnitTable::kFrac) + log2_.eval(fr);  // log2 at 16 bits
+    const int64_t l2 = static_cast<int64_t>(e - 8) * (int64_t{1} << UnitTable::kFrac) + log2_.eval(fr);  // log2, 16 bits
     const int64_t v = l2 * kLn2Q16;  // ln at 32 fraction bits; Q8.8 wants 8
     return sat16(v >= 0 ? (v + (int64_t{1} << 23)) >> 24 : -((-v + (int64_t{1} << 23) - 1) >> 24));
   }
