@@ -1345,12 +1345,15 @@ class OnnxImporter {
   void activation(int i, const NodeProto& n) {
     const std::string& op = n.op_type();
     LayerAttrs a;
-    if (op == "Relu") {
-      a.act = isa::Activation::Relu;
-    } else if (op == "Sigmoid") {
-      a.act = isa::Activation::Sigmoid;
-    } else if (op == "Tanh") {
-      a.act = isa::Activation::Tanh;
+    // The functions without parameters: NFU-3 applies them as they are.
+    static const std::map<std::string, isa::Activation> plain = {
+        {"Relu", isa::Activation::Relu},   {"Sigmoid", isa::Activation::Sigmoid},
+        {"Tanh", isa::Activation::Tanh},   {"HardSwish", isa::Activation::HardSwish},
+        {"Softplus", isa::Activation::Softplus}, {"Exp", isa::Activation::Exp},
+        {"Log", isa::Activation::Log},     {"Sqrt", isa::Activation::Sqrt},
+        {"Reciprocal", isa::Activation::Reciprocal}, {"Abs", isa::Activation::Abs}};
+    if (const auto it = plain.find(op); it != plain.end()) {
+      a.act = it->second;
     } else if (op == "LeakyRelu") {
       const float alpha = attr_float(n, "alpha", 0.01f);
       if (std::fabs(alpha - numerics::kLeakySlope) > 1e-7f) {
@@ -1369,20 +1372,6 @@ class OnnxImporter {
       require_default(i, n, "alpha", static_cast<float>(numerics::kHardSigmoidAlpha));
       require_default(i, n, "beta", static_cast<float>(numerics::kHardSigmoidBeta));
       a.act = isa::Activation::HardSigmoid;
-    } else if (op == "HardSwish") {
-      a.act = isa::Activation::HardSwish;
-    } else if (op == "Softplus") {
-      a.act = isa::Activation::Softplus;
-    } else if (op == "Exp") {
-      a.act = isa::Activation::Exp;
-    } else if (op == "Log") {
-      a.act = isa::Activation::Log;
-    } else if (op == "Sqrt") {
-      a.act = isa::Activation::Sqrt;
-    } else if (op == "Reciprocal") {
-      a.act = isa::Activation::Reciprocal;
-    } else if (op == "Abs") {
-      a.act = isa::Activation::Abs;
     } else {  // Clip
       float lo = -FLT_MAX, hi = FLT_MAX;
       if (opset_ < 11) {
