@@ -759,16 +759,15 @@ void gen_fused(Ctx& c, const FusedPlan& P, StepEmitter& e) {
 // Line-buffered groups (overlap cache-rows / cache-all, linebuf.h): each map in an NBin ring named
 // by a descriptor register (map i: register i + 1), layers firing in the schedule's order, the
 // intermediates written to NBin as data elements, the last layer's output through two NBout slots.
-void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
-  const std::size_t n = P.layers.size();
+void gen_linebuf(Ctx& c, const FusedPlan& P0, StepEmitter& e) {
+  const std::size_t n = P0.layers.size();
   const int64_t es = c.esize;
-  const LineSchedule S = line_schedule(P, es);
-  const std::vector<char> exit = line_exits(P.layers);
-  const int64_t in_base = c.addr(c.g.layer(P.layers[0].id).inputs[0]);
+  const std::vector<char> exit = line_exits(P0.layers);
+  const int64_t in_base = c.addr(c.g.layer(P0.layers[0].id).inputs[0]);
   // A layer's output-channel chunks (first global channel, count): tco at a time inside each
   // group of a grouped conv (one COMPUTE per chunk; a layer feeding others: one per group).
   auto chunks = [&](std::size_t i) {
-    const FusedLayer& f = P.layers[i];
+    const FusedLayer& f = P0.layers[i];
     std::vector<std::pair<int64_t, int64_t>> v;
     for (int64_t g = 0; g < f.wl.groups; ++g)
       for (int64_t co0 = 0; co0 < f.wl.cout; co0 += f.tco) v.emplace_back(g * f.wl.cout + co0, std::min(f.tco, f.wl.cout - co0));
@@ -778,7 +777,7 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   std::vector<std::map<int64_t, int64_t>> sb_at(n);
   int64_t pos = 0;
   for (std::size_t i = 0; i < n; ++i) {
-    const WinLayer& w = P.layers[i].wl;
+    const WinLayer& w = P0.layers[i].wl;
     if (w.kind != WinKind::Conv && w.kind != WinKind::DwConv) continue;
     const int64_t per_co = (w.kind == WinKind::Conv ? w.cin : 1) * w.kh * w.kw;
     for (const auto& [gco, nco] : chunks(i)) {
@@ -789,7 +788,7 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
   // Resident: loaded for the batch's first sample, read by every sample's firings.
   std::vector<char> weights_loaded(n, c.sample > 0 ? 1 : 0);
   auto load_weights = [&](std::size_t i, int64_t gco, int64_t nco) {
-    const FusedLayer& f = P.layers[i];
+    const FusedLayer& f = P0.layers[i];
     const WinLayer& w = f.wl;
     if (w.kind != WinKind::Conv && w.kind != WinKind::DwConv) return;
     const int64_t per_co = (w.kind == WinKind::Conv ? w.cin : 1) * w.kh * w.kw, at = sb_at[i].at(gco);
@@ -814,6 +813,21 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
     }
   };
   auto whole_ring = [&](const LineMap& m) { return StepEmitter::Ranges{{m.addr, m.addr + m.bytes(es)}}; };
+  // Column strips (linebuf.h): the group once per strip, each with its own rings and
+  // descriptors; the weights stay in SB from strip to strip, the output slots alternate across.
+  const std::vector<LineStrip> strips = line_strips(P0);
+  std::vector<LineSchedule> schedules;
+  int64_t slot_elems = 0;
+  for (const LineStrip& st : strips) {
+    schedules.push_back(line_schedule(st.plan, es));
+    slot_elems = std::max(slot_elems, schedules.back().out_slot_elems);
+  }
+  const WinLayer& in_full = P0.layers[0].wl;  // DRAM keeps the full maps
+  int64_t slot_cnt = 0;
+  const int64_t slot_bytes = slot_elems * 4;
+  for (std::size_t si = 0; si < strips.size(); ++si) {
+  const FusedPlan& P = strips[si].plan;
+  const LineSchedule& S = schedules[si];
   // One descriptor register per map (map k: the group's input for k = 0, else layer k-1's output).
   std::vector<uint32_t> reg(S.maps.size(), 0);
   e.begin_step();
@@ -830,8 +844,6 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
     e.desc(d);
   }
   bool first_step = true;
-  int64_t slot_cnt = 0;
-  const int64_t slot_bytes = S.out_slot_elems * 4;
   for (const LineFiring& f : S.firings) {
     const std::size_t i = static_cast<std::size_t>(f.layer);
     const FusedLayer& fl = P.layers[i];
@@ -850,10 +862,10 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
       if (f.load_r1 <= f.load_r0) return;
       const LineMap& m0 = S.maps[0];
       const int64_t top = f.load_r0 == 0 ? m0.pt : 0;  // the bottom padding is filled later
-      Instr ld = make_load(isa::Buffer::NBin, in_base + f.load_r0 * m0.w * es,
+      Instr ld = make_load(isa::Buffer::NBin, in_base + (f.load_r0 * in_full.w + strips[si].in_c0) * es,
                            ring_addr(m0, f.load_r0 + m0.pt - top, 0));
       ld.size0 = u32(m0.cols), ld.size1 = u32(f.load_r1 - f.load_r0 + top), ld.size2 = u32(m0.channels);
-      ld.stride1 = u32(m0.w), ld.stride2 = u32(m0.h * m0.w);
+      ld.stride1 = u32(in_full.w), ld.stride2 = u32(in_full.h * in_full.w);
       ld.pad_top = u32(top), ld.pad_left = u32(m0.pl), ld.pad_right = u32(m0.pr);
       ld.pad_value = static_cast<uint32_t>(m0.pad);
       ld.buf_desc = reg[0];
@@ -946,12 +958,14 @@ void gen_linebuf(Ctx& c, const FusedPlan& P, StepEmitter& e) {
         ring_bytes(sm, sm.pos(sr, sc), sm.pos(sr + f.rows - 1, sc + f.cols - 1) + 1, co0, nco, r);
         e.compute(ad, tile, std::move(r));
       }
-      Instr st = make_store(out_base + ((co0 * w.oh + f.r0) * w.ow + f.c0) * es, slot);
+      const int64_t ow = P0.layers[i].wl.ow;  // the full map's row
+      Instr st = make_store(out_base + ((co0 * w.oh + f.r0) * ow + strips[si].out_c0[i] + f.c0) * es, slot);
       st.size0 = u32(f.cols), st.size1 = u32(f.rows), st.size2 = u32(nco);
-      st.stride1 = u32(w.ow), st.stride2 = u32(w.oh * w.ow);
+      st.stride1 = u32(ow), st.stride2 = u32(w.oh * ow);
       e.store(st, tile);
     }
     weights_loaded[i] = 1;
+  }
   }
 }
 

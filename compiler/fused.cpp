@@ -25,7 +25,8 @@ AxisGeo geo(const WinLayer& w, bool rows) {
 
 std::string FusedPlan::str() const {
   if (overlap != Overlap::Recompute) {
-    std::string s = std::string("fused ") + overlap_name(overlap) + " col_tiles=" + std::to_string(col_tiles) + " w-resident";
+    std::string s = std::string("fused ") + overlap_name(overlap) + " col_tiles=" + std::to_string(col_tiles) +
+                    (strips > 1 ? " strips=" + std::to_string(strips) : "") + " w-resident";
     for (const auto& l : layers) s += " [rows=" + std::to_string(l.rows) + " co=" + std::to_string(l.tco) + "]";
     return s;
   }

@@ -49,6 +49,10 @@ struct FusedPlan {
   // one of col_tiles column tiles (1 for cache-rows); tr/tc are then unused.
   Overlap overlap = Overlap::Recompute;
   int64_t col_tiles = 1;
+  // Line-buffered chains: the exit's output columns split into `strips` vertical strips, run one
+  // after the other (linebuf.h, line_strips): rows stay cached within a strip, the columns where
+  // two strips' windows overlap are recomputed, and the rings are only a strip wide.
+  int64_t strips = 1;
   Estimate est;
   std::string str() const;
 };

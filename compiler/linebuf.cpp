@@ -262,15 +262,65 @@ LineSchedule line_schedule(const FusedPlan& P, int64_t esize) {
   return S;
 }
 
+std::string strips_unfit(const FusedPlan& P) {
+  const std::vector<FusedLayer>& L = P.layers;
+  if (P.strips == 1) return "";
+  if (L.empty()) return "a group has layers";
+  const int64_t ow = L.back().wl.ow;
+  if (P.strips < 1 || P.strips > ow)
+    return "strips " + std::to_string(P.strips) + " is outside 1.." + std::to_string(ow) + " (the output's columns)";
+  for (std::size_t i = 0; i < L.size(); ++i) {
+    if (line_src(L, i) != static_cast<int>(i) - 1) return "column strips need a chain (each layer reads the one before)";
+    if (L[i].add_id >= 0) return "column strips need a chain without a residual Add";
+  }
+  for (const LineStrip& st : line_strips(P))
+    for (const FusedLayer& f : st.plan.layers)
+      if (f.wl.w < 1 || f.wl.ow < 1) return "a strip of " + std::to_string(P.strips) + " reads no column of some map";
+  return "";
+}
+
+std::vector<LineStrip> line_strips(const FusedPlan& P) {
+  const std::size_t n = P.layers.size();
+  if (P.strips <= 1 || n == 0) return {LineStrip{P, 0, std::vector<int64_t>(n, 0)}};
+  std::vector<LineStrip> out;
+  const int64_t OW = P.layers.back().wl.ow;
+  for (int64_t s = 0; s < P.strips; ++s) {
+    LineStrip st{P, 0, std::vector<int64_t>(n, 0)};
+    st.plan.strips = 1;
+    // output columns [lo, hi) of layer i; going back, the real input columns its windows read
+    int64_t lo = s * OW / P.strips, hi = (s + 1) * OW / P.strips;
+    for (std::size_t i = n; i-- > 0;) {
+      WinLayer& w = st.plan.layers[i].wl;
+      const int64_t a = std::max<int64_t>(0, lo * w.sw - w.pl);
+      const int64_t b = std::min(w.w, (hi - 1) * w.sw - w.pl + (w.kw - 1) * w.dw + 1);
+      st.out_c0[i] = lo;
+      w.pl += a - lo * w.sw;  // padding only where the strip touches the map's left edge
+      w.w = b - a, w.ow = hi - lo;
+      lo = a, hi = b;
+    }
+    st.in_c0 = lo;
+    out.push_back(std::move(st));
+  }
+  return out;
+}
+
 namespace {
 
 // Estimate of a line-buffered plan from its schedule.
-Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView& av, int64_t w_total) {
-  const std::vector<FusedLayer>& L = P.layers;
-  const std::size_t n = L.size();
-  const std::vector<char> exit = line_exits(L);
+// Estimate of a line-buffered plan from the schedules of its strips (line_strips, in order).
+Estimate line_estimate(const FusedPlan& P, const std::vector<LineStrip>& strips, const std::vector<LineSchedule>& SS,
+                       const ArchView& av, int64_t w_total) {
+  const std::size_t n = P.layers.size();
+  const std::vector<char> exit = line_exits(P.layers);
   Estimate e;
-  int64_t compute = 0, computes = 0, loads = 0, in_runs = 0, stores = 0, out_runs = 0;
+  int64_t compute = 0, computes = 0, loads = 0, in_runs = 0, stores = 0, out_runs = 0, in_bytes = 0;
+  int64_t nbin = 0, slot = 0;
+  for (std::size_t s = 0; s < strips.size(); ++s) {
+  const std::vector<FusedLayer>& L = strips[s].plan.layers;
+  const LineSchedule& S = SS[s];
+  nbin = std::max(nbin, S.nbin_bytes), slot = std::max(slot, S.out_slot_elems);
+  const LineMap& input = S.maps[0];
+  in_bytes += input.channels * input.h * input.w * av.esize;
   for (const LineFiring& f : S.firings) {
     const FusedLayer& fl = L[f.layer];
     const WinLayer& w = fl.wl;
@@ -293,7 +343,7 @@ Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView
         // chunks of tco output channels inside each group of a grouped conv
         const int64_t nco = std::min(fl.tco, w.cout - gco % w.cout);
         const int64_t c = compute_cycles(w, av, nco, f.rows, f.cols, (dense(w) ? w.cin : nco) * ih * iw, 0, nco * f.rows * f.cols);
-        const int64_t runs = nco * (f.cols == w.ow ? 1 : f.rows);
+        const int64_t runs = nco * (f.cols == P.layers[i].wl.ow ? 1 : f.rows);  // whole rows of the full map: one run
         // a residual Add reads the skip from NBin into the chunk's accumulators
         const int64_t add = fl.add_id >= 0 ? add_cycles(av, nco, f.rows, f.cols) : 0;
         // two output slots: a chunk's COMPUTE waits for the STORE of the chunk before the last
@@ -304,12 +354,12 @@ Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView
       }
     }
   }
+  }
+  const std::vector<FusedLayer>& L = P.layers;
   int64_t w_loads = 0;
   for (const FusedLayer& f : L)
     if (has_weights(f.wl)) w_loads += f.wl.groups * ceil_div(f.wl.cout, f.tco) * (f.wl.bias ? 2 : 1);
-  const LineMap& input = S.maps[0];
-  const int64_t in_bytes = input.channels * input.h * input.w * av.esize;
-  e.dram_read = in_bytes + w_total * av.esize;
+  e.dram_read = in_bytes + w_total * av.esize;  // strips re-read the input columns their halos share
   for (std::size_t i = 0; i < n; ++i)
     if (exit[i]) e.dram_write += L[i].wl.groups * L[i].wl.cout * L[i].wl.oh * L[i].wl.ow * av.esize;
   // Every layer fires within the first output row, so all the weights must arrive before the
@@ -324,8 +374,20 @@ Estimate line_estimate(const FusedPlan& P, const LineSchedule& S, const ArchView
   overlap.depth = 2;
   e.cycles = load_w + combine(compute, load, store, e.steps, overlap);
   e.instrs = static_cast<int64_t>(n) + loads + w_loads + computes + stores + (av.mode.sync ? computes : 0);
-  e.onchip = S.nbin_bytes + 2 * S.out_slot_elems * 4 + w_total * av.esize;
+  e.onchip = nbin + 2 * slot * 4 + w_total * av.esize;
   return e;
+}
+
+// The schedules of a plan's strips, the widest's rings and the largest slots in `widest`.
+std::vector<LineSchedule> strip_schedules(const std::vector<LineStrip>& strips, int64_t esize, LineSchedule& widest) {
+  std::vector<LineSchedule> SS;
+  widest = LineSchedule{};
+  for (const LineStrip& st : strips) {
+    SS.push_back(line_schedule(st.plan, esize));
+    if (SS.size() == 1 || SS.back().nbin_bytes > widest.nbin_bytes) widest = SS.back();
+  }
+  for (const LineSchedule& S : SS) widest.out_slot_elems = std::max(widest.out_slot_elems, S.out_slot_elems);
+  return SS;
 }
 
 // Why a line schedule does not fit ("" when it does).
@@ -360,15 +422,26 @@ int64_t approx_rows(const std::vector<FusedLayer>& L, std::size_t i, int64_t gro
 
 }  // namespace
 
+LineSchedule line_schedule_widest(const FusedPlan& P, int64_t esize) {
+  LineSchedule widest;
+  strip_schedules(line_strips(P), esize, widest);
+  return widest;
+}
+
 std::string check_line(const ArchView& av, int64_t w_total, FusedPlan& plan) {
   std::vector<FusedLayer>& L = plan.layers;
   const std::string unfit = line_unfit(L);
   if (!unfit.empty()) return unfit;
   if (plan.chunked) return "a line-buffered group has no channel chunks";
   const std::vector<char> exit = line_exits(L);
-  for (std::size_t i = 0; i < L.size(); ++i)
-    if (exit[i] && (plan.col_tiles < 1 || plan.col_tiles > L[i].wl.ow))
-      return "col_tiles " + std::to_string(plan.col_tiles) + " is outside 1.." + std::to_string(L[i].wl.ow);
+  const std::string bad_strips = strips_unfit(plan);
+  if (!bad_strips.empty()) return bad_strips;
+  for (std::size_t i = 0; i < L.size(); ++i) {
+    const int64_t ow = L[i].wl.ow / plan.strips;  // the narrowest strip's columns
+    if (exit[i] && (plan.col_tiles < 1 || plan.col_tiles > ow))
+      return "col_tiles " + std::to_string(plan.col_tiles) + " is outside 1.." + std::to_string(ow) +
+             (plan.strips > 1 ? " (column tiles per strip)" : "");
+  }
   if (plan.overlap == Overlap::CacheRows && plan.col_tiles != 1) return "cache-rows has col_tiles 1 (whole rows)";
   for (std::size_t i = 0; i < L.size(); ++i) {
     FusedLayer& f = L[i];
@@ -380,10 +453,12 @@ std::string check_line(const ArchView& av, int64_t w_total, FusedPlan& plan) {
     if (f.tco < 1 || f.tco > f.wl.cout) return "a co chunk is outside 1.." + std::to_string(f.wl.cout);
   }
   plan.resident = true;
-  const LineSchedule S = line_schedule(plan, av.esize);
+  const std::vector<LineStrip> strips = line_strips(plan);
+  LineSchedule S;
+  const std::vector<LineSchedule> SS = strip_schedules(strips, av.esize, S);
   const std::string why = line_misfit(plan, S, av, w_total);
   if (!why.empty()) return why;
-  plan.est = line_estimate(plan, S, av, w_total);
+  plan.est = line_estimate(plan, strips, SS, av, w_total);
   return "";
 }
 
@@ -431,8 +506,14 @@ bool plan_line(const std::vector<FusedLayer>& L0, const ArchView& av, int64_t w_
       for (const FusedLayer& f : L) best_rows.push_back(f.rows);
     }
   }
+  // Column strips divide the rings by about their count (chains only; tried only when no plan of
+  // fewer strips fits, since each strip boundary recomputes its halo columns).
+  FusedPlan probe;
+  probe.layers = L0;
+  probe.strips = 2;
+  const int64_t max_strips = strips_unfit(probe).empty() ? 4 : 1;
   // The approximate rows are a lower bound on the rings (columns in flight come on top).
-  if (best_bytes < 0 || best_bytes > av.nbin_elems) return false;
+  if (best_bytes < 0 || best_bytes > av.nbin_elems * max_strips) return false;
   for (std::size_t i = 0; i < n; ++i) {
     L[i].rows = best_rows[i];
     L[i].tco = L[i].wl.cout;
@@ -450,14 +531,18 @@ bool plan_line(const std::vector<FusedLayer>& L0, const ArchView& av, int64_t w_
         col_cands.push_back(k);
   }
   bool found = false;
+  for (int64_t strips = 1; strips <= max_strips && !found; ++strips)
   for (int64_t ct : col_cands) {
     FusedPlan P;
     P.layers = L;
+    P.strips = strips;
+    if (strips > 1 && (ct > min_ow / strips || !strips_unfit(P).empty())) continue;
     bool fits = true;
     for (std::size_t i = 0; i < n && fits; ++i) {
       if (!exit[i]) continue;
       // the largest channel chunk (a multiple of Tn) whose two output slots fit NBout
-      const WinLayer& w = L[i].wl;
+      WinLayer w = L[i].wl;
+      w.ow = ceil_div(w.ow, strips);  // the widest strip
       const int64_t per_ch = L[i].rows * col_width(w, ct);
       int64_t tco = std::min(w.cout, av.nbout_elems / std::max<int64_t>(1, 2 * per_ch));
       if (tco > av.tn && tco < w.cout) tco = tco / av.tn * av.tn;
@@ -468,9 +553,11 @@ bool plan_line(const std::vector<FusedLayer>& L0, const ArchView& av, int64_t w_
     P.overlap = mode;
     P.col_tiles = ct;
     P.resident = true;
-    const LineSchedule S = line_schedule(P, av.esize);
+    const std::vector<LineStrip> strip_list = line_strips(P);
+    LineSchedule S;
+    const std::vector<LineSchedule> SS = strip_schedules(strip_list, av.esize, S);
     if (!line_misfit(P, S, av, w_total).empty()) continue;
-    P.est = line_estimate(P, S, av, w_total);
+    P.est = line_estimate(P, strip_list, SS, av, w_total);
     if (!found || P.est.cycles < best.est.cycles ||
         (P.est.cycles == best.est.cycles && P.est.onchip < best.est.onchip)) {
       best = P;

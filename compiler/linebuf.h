@@ -71,6 +71,25 @@ std::string line_unfit(const std::vector<FusedLayer>& L);
 // last layer's tco) and sizes its rings. Deterministic: codegen and the planner share it.
 LineSchedule line_schedule(const FusedPlan& P, int64_t esize);
 
+// Column strips (FusedPlan::strips > 1, chains without a residual Add). Strip s is the chain run
+// on a narrower image: the last layer's output columns [out_c0.back(), + ow), and going back
+// through the chain, the columns each layer's windows read (their halo, recomputed by both
+// strips that need it; padding only at the image's own edges). `plan` is the group with every
+// WinLayer narrowed to its strip (w, ow, pl), so line_schedule runs on it unchanged; the DRAM
+// side keeps the full width: the input is read from column in_c0, each layer's strip output
+// lies at column out_c0[i] of its full map. strips == 1: one strip, the plan itself.
+struct LineStrip {
+  FusedPlan plan;
+  int64_t in_c0 = 0;
+  std::vector<int64_t> out_c0;
+};
+std::vector<LineStrip> line_strips(const FusedPlan& P);
+// Why the plan cannot have P.strips strips ("" when it can).
+std::string strips_unfit(const FusedPlan& P);
+// The schedule of the strip with the largest rings (its rings and slots bound every strip's):
+// what the plan occupies on chip.
+LineSchedule line_schedule_widest(const FusedPlan& P, int64_t esize);
+
 // Plans the best line-buffered tiling of a chain for `mode` (CacheRows or CacheAll), weights
 // resident in SB. False when nothing fits.
 bool plan_line(const std::vector<FusedLayer>& L, const ArchView& av, int64_t w_total, Overlap mode, FusedPlan& out);

@@ -269,7 +269,7 @@ std::vector<BufferSlot> group_slots(const Graph& g, const ArchParams& arch, cons
   if (gs.fused()) {
     const FusedPlan& P = gs.fused_plan;
     if (P.overlap != Overlap::Recompute) {
-      const LineSchedule S = line_schedule(P, es);
+      const LineSchedule S = line_schedule_widest(P, es);
       for (std::size_t k = 0; k < S.maps.size(); ++k) {
         // named by the first layer whose window reads it, else by the residual Add it feeds
         std::string reader;

@@ -69,9 +69,10 @@ void emit_group(YAML::Emitter& y, const Graph& g, const ArchParams& arch, const 
     const FusedPlan& p = gs.fused_plan;
     const bool line = p.overlap != Overlap::Recompute;
     y << Key << "fused" << Value << Flow << BeginMap << Key << "overlap" << Value << overlap_name(p.overlap);
-    if (line)
+    if (line) {
       y << Key << "col_tiles" << Value << p.col_tiles;
-    else
+      if (p.strips > 1) y << Key << "strips" << Value << p.strips;
+    } else
       y << Key << "rows" << Value << p.tr << Key << "cols" << Value << p.tc;
     y << Key << "weights" << Value << weights_name(p.resident);
     if (!line) y << Key << "chunked" << Value << p.chunked;
@@ -285,7 +286,7 @@ class ScheduleReader {
                  "layers, optionally closed by a residual add, or chains of fc layers)");
     const std::string fp = path + ".fused";
     const YAML::Node fused = need(group, "fused", path);
-    yamlu::expect_keys(file_, fused, fp, {"overlap", "rows", "cols", "col_tiles", "weights", "chunked"});
+    yamlu::expect_keys(file_, fused, fp, {"overlap", "rows", "cols", "col_tiles", "strips", "weights", "chunked"});
     plan.overlap = Overlap::Recompute;
     if (fused["overlap"]) {
       const std::string o = one_of(fused["overlap"], fp + ".overlap", {"recompute", "cache-rows", "cache-all"});
@@ -296,11 +297,13 @@ class ScheduleReader {
       if (line && fused[k])
         fail(fused[k], yamlu::join(fp, k), std::string("a line-buffered group (overlap ") + overlap_name(plan.overlap) +
                                                ") has col_tiles and per-layer rows in its chunks, not '" + k + "'");
-    if (!line && fused["col_tiles"])
-      fail(fused["col_tiles"], fp + ".col_tiles", "col_tiles belongs to line-buffered groups (overlap cache-rows or cache-all)");
+    for (const char* k : {"col_tiles", "strips"})
+      if (!line && fused[k])
+        fail(fused[k], yamlu::join(fp, k), std::string(k) + " belongs to line-buffered groups (overlap cache-rows or cache-all)");
     plan.tr = line ? 1 : positive(fused, "rows", fp);
     plan.tc = line ? 1 : positive(fused, "cols", fp);
     plan.col_tiles = line ? (fused["col_tiles"] ? positive(fused, "col_tiles", fp) : 1) : 1;
+    plan.strips = line && fused["strips"] ? positive(fused, "strips", fp) : 1;
     plan.resident =
         one_of(need(fused, "weights", fp), fp + ".weights", {"resident", "streamed"}) == "resident";
     plan.chunked = fused["chunked"] && yamlu::as_bool(file_, fused["chunked"], fp + ".chunked");

@@ -162,7 +162,8 @@ TEST(LineBuffer, StridesDilationAndOverlappingPoolsAreValid) {
 // A window of W rows over groups of the producer's rows keeps (ceil(W/G) - 1) * G rows plus a
 // column tile: for VGG-16's conv1_1..conv3_1, the rings are a few rows of each map, far below
 // the maps themselves.
-TEST(LineBuffer, VggRingsHoldAFewRows) {
+// VGG-16's conv1_1..conv3_1 with pool1 and pool2, as the planner tiles it on diannao-linebuf.
+FusedPlan vgg_first5() {
   FusedPlan P;
   P.layers = chain({{WinKind::Conv, 64, 3, 1, 1},
                     {WinKind::Conv, 64, 3, 1, 1},
@@ -175,6 +176,12 @@ TEST(LineBuffer, VggRingsHoldAFewRows) {
   const int64_t rows[] = {2, 2, 1, 2, 2, 1, 1};
   for (std::size_t i = 0; i < P.layers.size(); ++i) P.layers[i].rows = rows[i];
   P.layers.back().tco = 32;
+  P.overlap = Overlap::CacheAll;
+  return P;
+}
+
+TEST(LineBuffer, VggRingsHoldAFewRows) {
+  FusedPlan P = vgg_first5();
   P.col_tiles = 8;
   const LineSchedule S = line_schedule(P, 2);
   ASSERT_EQ(replay(P, S), "");
@@ -234,6 +241,99 @@ FusedLayer member(WinLayer w, int src, int add_src = -2) {
   f.tci = w.kind == WinKind::Conv ? w.cin : 1;
   if (add_src != -2) f.add_id = 99, f.add_src = add_src;
   return f;
+}
+
+// Column strips: each strip is the chain on a narrower map whose windows read exactly the columns
+// the full map's windows read there, with padding only at the map's own edges. VGG-16's
+// conv1_1..conv3_1 in two strips of conv3_1's 56 columns: going back, a 3x3 conv (pad 1) reads one
+// more column past the strip's inner edge, a 2x2 pool twice its columns.
+TEST(LineBuffer, VggColumnStripsRecomputeOnlyTheirHalos) {
+  FusedPlan P = vgg_first5();
+  P.col_tiles = 4;
+  P.strips = 2;
+  ASSERT_EQ(strips_unfit(P), "");
+  const std::vector<LineStrip> strips = line_strips(P);
+  ASSERT_EQ(strips.size(), 2u);
+  // output columns of conv1_1, conv1_2, pool1, conv2_1, conv2_2, pool2, conv3_1: strip 0 is
+  // [0, end0), strip 1 [begin1, full width)
+  const int64_t end0[] = {121, 120, 60, 59, 58, 29, 28};
+  const int64_t begin1[] = {103, 104, 52, 53, 54, 27, 28};
+  const int64_t recomputed[] = {18, 16, 8, 6, 4, 2, 0};  // columns both strips compute
+  int64_t macs = 0, macs_strips = 0;
+  for (std::size_t i = 0; i < P.layers.size(); ++i) {
+    const WinLayer& full = P.layers[i].wl;
+    const WinLayer& a = strips[0].plan.layers[i].wl;
+    const WinLayer& b = strips[1].plan.layers[i].wl;
+    EXPECT_EQ(strips[0].out_c0[i], 0) << i;
+    EXPECT_EQ(a.ow, end0[i]) << i;
+    EXPECT_EQ(a.pl, full.pl) << i;  // the left edge keeps its padding
+    EXPECT_EQ(strips[1].out_c0[i], begin1[i]) << i;
+    EXPECT_EQ(b.ow, full.ow - begin1[i]) << i;
+    EXPECT_EQ(b.pl, 0) << i;  // an inner edge reads real columns
+    EXPECT_EQ(a.ow + b.ow - full.ow, recomputed[i]) << i;
+    EXPECT_EQ(a.oh, full.oh);
+    const int64_t per_col = full.oh * full.cout * full.cin * full.kh * full.kw;
+    if (full.kind == WinKind::Conv) macs += full.ow * per_col, macs_strips += (a.ow + b.ow) * per_col;
+  }
+  // the group's input: columns [0, 122) and [102, 224), 20 read twice
+  EXPECT_EQ(strips[0].in_c0, 0);
+  EXPECT_EQ(strips[0].plan.layers[0].wl.w, 122);
+  EXPECT_EQ(strips[1].in_c0, 102);
+  EXPECT_EQ(strips[1].plan.layers[0].wl.w, 122);
+  // 254 M more MACs than the 5.64 G of the layers: 4.5%
+  EXPECT_EQ(macs, 5'635'768'320);
+  EXPECT_EQ(macs_strips - macs, int64_t{18} * 224 * 64 * 27 + int64_t{16} * 224 * 64 * 576 + int64_t{6} * 112 * 128 * 576 +
+                                    int64_t{4} * 112 * 128 * 1152);
+  // each strip's schedule is valid and computes each of its output positions once; a strip's
+  // rings hold about 122 of the 226 padded columns (54%) plus the column tiles in flight: at
+  // most 70% of the full width's
+  int64_t widest = 0;
+  for (const LineStrip& st : strips) {
+    const LineSchedule S = line_schedule(st.plan, 2);
+    EXPECT_EQ(replay(st.plan, S), "");
+    widest = std::max(widest, S.nbin_bytes);
+  }
+  FusedPlan whole = vgg_first5();
+  whole.col_tiles = 8;  // the same column tile width (7 of conv3_1's columns)
+  EXPECT_LE(widest * 10, line_schedule(whole, 2).nbin_bytes * 7);
+  EXPECT_EQ(line_schedule_widest(P, 2).nbin_bytes, widest);
+}
+
+// Every strip count of a small chain with strides, overlapping -inf-padded pools and a strided
+// last layer, down to one output column per strip, gives valid strip schedules that together
+// cover the output exactly once; non-chains and too many strips are refused.
+TEST(LineBuffer, ColumnStripsCoverTheOutputOnce) {
+  FusedPlan P;
+  P.layers = chain({{WinKind::Conv, 8, 3, 1, 1},
+                    {WinKind::MaxPool, 0, 3, 2, 1},
+                    {WinKind::Conv, 8, 3, 2, 1}},
+                   3, 21, 37);
+  const int64_t ow = P.layers.back().wl.ow;
+  for (int64_t strips = 1; strips <= ow; ++strips) {
+    P.strips = strips;
+    ASSERT_EQ(strips_unfit(P), "") << strips;
+    std::vector<int64_t> covered(static_cast<std::size_t>(ow), 0);
+    for (const LineStrip& st : line_strips(P)) {
+      const LineSchedule S = line_schedule(st.plan, 2);
+      EXPECT_EQ(replay(st.plan, S), "") << strips;
+      for (int64_t c = 0; c < st.plan.layers.back().wl.ow; ++c) ++covered[static_cast<std::size_t>(st.out_c0.back() + c)];
+      // a strip's first layer reads the input columns its first window starts at, padding included
+      const WinLayer& w0 = st.plan.layers[0].wl;
+      EXPECT_EQ(st.in_c0, std::max<int64_t>(0, st.out_c0[0] * w0.sw - P.layers[0].wl.pl)) << strips;
+    }
+    for (int64_t c : covered) EXPECT_EQ(c, 1) << strips;
+  }
+  P.strips = ow + 1;
+  EXPECT_NE(strips_unfit(P).find("outside 1.." + std::to_string(ow)), std::string::npos);
+  FusedPlan fire;
+  fire.layers = {member(win(WinKind::Conv, 6, 3, 12, 10, 1, 1, 0), -1), member(win(WinKind::Conv, 3, 4, 12, 10, 1, 1, 0), 0),
+                 member(win(WinKind::Conv, 3, 4, 12, 10, 3, 1, 1), 0)};
+  fire.strips = 2;
+  EXPECT_NE(strips_unfit(fire).find("chain"), std::string::npos);
+  FusedPlan block;
+  block.layers = {member(win(WinKind::Conv, 4, 4, 13, 11, 3, 1, 1), -1), member(win(WinKind::Conv, 4, 4, 13, 11, 3, 1, 1), 0, -1)};
+  block.strips = 2;
+  EXPECT_NE(strips_unfit(block).find("residual"), std::string::npos);
 }
 
 // ResNet basic blocks: the identity shortcut reads the group's input, the downsampling one the
