@@ -299,36 +299,63 @@ def main():
     # VGG-16 first five conv layers fused
     w("\n## VGG-16 conv1_1 to conv3_1 fused (with pool1 and pool2)\n")
     layers = ["conv1_1", "conv1_2", "pool1", "conv2_1", "conv2_2", "pool2", "conv3_1"]
-    arch = "configs/arch/diannao-linebuf.yaml"
-    arch_args = ["--arch", arch, "--pipeline", "full"]
     inspect = json.loads(run([a.fusesim, "inspect", "--model", "models/vgg16.yaml", "--json"]))
     wbytes = 2 * sum(l["params"] for l in inspect["layers"] if l["name"] in layers)
-    w("Architecture `%s` (diannao-large with a 224 KiB NBin for the line buffers and a 1.25 MiB SB, so that the "
-      "group's %s MB of weights stay in SB), pipeline full, int16, timing mode. Feature-map traffic is the DRAM "
-      "read + write of the seven layers minus their weights, instruction fetch excluded. Feature-map on-chip is "
-      "the NBin and NBout bytes of the schedule's slots for these layers (every half); the weights live in SB.\n"
-      % (arch, mb(wbytes)))
-    w("| run | feature-map DRAM traffic | cycles | feature-map on-chip bytes |")
-    w("|---|---|---|---|")
+    w("Architectures `configs/arch/diannao-linebuf.yaml` (diannao-large with a 224 KiB NBin for the line buffers "
+      "and a 1.25 MiB SB, so that the group's %s MB of weights stay in SB) and `configs/arch/diannao-linebuf-small.yaml` "
+      "(the same with a 160 KiB NBin, too small for full-width rings, so the planner cuts the group into column "
+      "strips, and one DDR3-1066 channel, 8.53 GB/s), pipeline full, int16, timing mode. Feature-map traffic is the "
+      "DRAM read + write of the seven layers minus their weights, instruction fetch excluded. Feature-map on-chip "
+      "is the NBin and NBout bytes of the schedule's slots for these layers (every half); the weights live in SB.\n"
+      % mb(wbytes))
+    w("| arch | run | feature-map DRAM traffic | cycles | feature-map on-chip bytes | schedule |")
+    w("|---|---|---|---|---|---|")
+
+    def first5(tag, arch_args, extra, d):
+        out_dir = os.path.join(d, tag)
+        args = ["--model", "models/vgg16.yaml"] + arch_args + extra
+        r = subprocess.run([a.fusesim, "run", "--mode", "timing", "--quiet", "--no-timeline", "--out", out_dir] + args,
+                           cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            return None, r.stderr.strip().replace("|", "/")
+        lrows = list(csv.DictReader(open(os.path.join(out_dir, "layers.csv"))))
+        sel = [x for x in lrows if set(x["layers"].split(";")) & set(layers)]
+        rd = sum(int(x["dram_read_bytes"]) - int(x["fetch_bytes"]) for x in sel)
+        wr = sum(int(x["dram_write_bytes"]) for x in sel)
+        sched = ""
+        if extra:
+            sp = os.path.join(d, tag + ".yaml")
+            run([a.fusesim, "compile"] + args + ["--emit-schedule", sp])
+            m = re.search(r"layers: \[conv1_1, conv1_2.*?\n\s*fused: \{([^}]*)\}", open(sp).read(), re.S)
+            sched = m.group(1) if m else ""
+        return (rd + wr - wbytes, sum(int(x["cycles"]) for x in sel), feature_onchip(a.fusesim, args, layers)[0], sched), ""
+
     with tempfile.TemporaryDirectory() as d:
-        for tag, extra in [("unfused", []),
-                           ("fused, recompute", ["--fuse", "conv1_1:conv3_1", "--fusion-overlap", "recompute"]),
-                           ("fused, cache-rows", ["--fuse", "conv1_1:conv3_1", "--fusion-overlap", "cache-rows"]),
-                           ("fused, cache-all", ["--fuse", "conv1_1:conv3_1", "--fusion-overlap", "cache-all"])]:
-            out_dir = os.path.join(d, tag.replace(" ", "").replace(",", "_"))
-            args = ["--model", "models/vgg16.yaml"] + arch_args + extra
-            r = subprocess.run([a.fusesim, "run", "--mode", "timing", "--quiet", "--no-timeline", "--out", out_dir] + args,
-                               cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-            if r.returncode != 0:
-                w("| %s | does not fit: %s |||" % (tag, r.stderr.strip().replace("|", "/")))
-                continue
-            lrows = list(csv.DictReader(open(os.path.join(out_dir, "layers.csv"))))
-            sel = [x for x in lrows if set(x["layers"].split(";")) & set(layers)]
-            rd = sum(int(x["dram_read_bytes"]) - int(x["fetch_bytes"]) for x in sel)
-            wr = sum(int(x["dram_write_bytes"]) for x in sel)
-            fm = feature_onchip(a.fusesim, args, layers)[0]
-            w("| %s | %s MB | %s | %s |" % (tag, "%.2f" % ((rd + wr - wbytes) / 1e6), fmt_int(sum(int(x["cycles"]) for x in sel)),
-                                             fmt_int(fm)))
+        for arch in ["diannao-linebuf", "diannao-linebuf-small"]:
+            arch_args = ["--arch", "configs/arch/%s.yaml" % arch, "--pipeline", "full"]
+            for tag, extra in [("unfused", []),
+                               ("fused, recompute", ["--fuse", "conv1_1:conv3_1", "--fusion-overlap", "recompute"]),
+                               ("fused, cache-rows", ["--fuse", "conv1_1:conv3_1", "--fusion-overlap", "cache-rows"]),
+                               ("fused, cache-all", ["--fuse", "conv1_1:conv3_1", "--fusion-overlap", "cache-all"])]:
+                fig, err = first5(arch + tag.replace(" ", "").replace(",", "_"), arch_args, extra, d)
+                if fig is None:
+                    w("| %s | %s | does not fit: %s ||||" % (arch, tag, err))
+                    continue
+                w("| %s | %s | %.2f MB | %s | %s | %s |" % (arch, tag, fig[0] / 1e6, fmt_int(fig[1]), fmt_int(fig[2]), fig[3]))
+        w("\nColumn strips recompute the halo columns of the strips' inner edges (4.5% more MACs for two strips), "
+          "so whether they beat the unfused layers depends on how much the unfused layers stall on DRAM. Cycles of "
+          "the seven layers against the DRAM bandwidth (`--set arch.dram.bandwidth_gbps=B`; full-width rings on "
+          "diannao-linebuf, two strips on diannao-linebuf-small's 160 KiB NBin):\n")
+        w("| DRAM GB/s | unfused | fused, full-width rings | fused, two strips | strips vs unfused |")
+        w("|---|---|---|---|---|")
+        for bw in ["12.8", "10.66", "8.53", "6.4"]:
+            bwset = ["--set", "arch.dram.bandwidth_gbps=" + bw]
+            fuse = ["--fuse", "conv1_1:conv3_1", "--fusion-overlap", "cache-all"]
+            u = first5("u" + bw, ["--arch", "configs/arch/diannao-linebuf.yaml"] + bwset, [], d)[0]
+            f = first5("f" + bw, ["--arch", "configs/arch/diannao-linebuf.yaml"] + bwset, fuse, d)[0]
+            st = first5("s" + bw, ["--arch", "configs/arch/diannao-linebuf-small.yaml"] + bwset, fuse, d)[0]
+            w("| %s | %s | %s (%s B on chip) | %s (%s B on chip) | %.3fx |" % (
+                bw, fmt_int(u[1]), fmt_int(f[1]), fmt_int(f[2]), fmt_int(st[1]), fmt_int(st[2]), u[1] / st[1]))
     w("\nCompulsory feature-map traffic: the 3x224x224 input (0.30 MB) and conv3_1's 256x56x56 output (1.61 MB). "
       "Published (Alwani et al., MICRO 2016, VGGNet-E, same layers, 32-bit data): 77 MB of feature-map traffic "
       "unfused, 3.6 MB fused, with 362 KB of on-chip storage; fusesim moves 16-bit data, so the comparable "
