@@ -524,11 +524,13 @@ void gen_window(Ctx& c, const LayerNode& l, const WinLayer& wl, const TilePlan& 
           const int64_t wco0 = (dense ? grp * wl.cout : 0) + co0;
           const int64_t per = dense ? nci * taps : taps;
           if (tp.resident_weights) {
-            w_sb = co0 * w_row * es;
+            w_sb = tp.sb_addr + co0 * w_row * es;
             if (!resident_loaded) {
               resident_loaded = true;
-              e.flat_load(isa::Buffer::SB, c.w_addr[l.id], 0, wl.cout * w_row, es);
-              if (wl.bias) e.flat_load(isa::Buffer::SB, c.b_addr[l.id], wl.cout * w_row * es, wl.cout, es);
+              if (!tp.weights_kept) {  // else an earlier group left them at sb_addr
+                e.flat_load(isa::Buffer::SB, c.w_addr[l.id], tp.sb_addr, wl.cout * w_row, es);
+                if (wl.bias) e.flat_load(isa::Buffer::SB, c.b_addr[l.id], tp.sb_addr + wl.cout * w_row * es, wl.cout, es);
+              }
             }
           } else {
             const bool reuse_w = (ws && !first_sp) || k > 0;

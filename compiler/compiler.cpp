@@ -140,8 +140,9 @@ Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
   if (opt.materialize) materialize_weights(g);
   canonicalize(g);
   if (opt.elimination) eliminate(g);
-  const Schedule sched = replay ? read_schedule_yaml(opt.schedule_file, g, arch, opt)
-                                : schedule_groups(g, arch, opt, plan_groups(g, arch, opt));
+  Schedule sched = replay ? read_schedule_yaml(opt.schedule_file, g, arch, opt)
+                          : schedule_groups(g, arch, opt, plan_groups(g, arch, opt));
+  keep_shared_weights(g, arch, opt, sched);
   Program p = generate(g, arch, opt, sched);
   if (opt.emit_schedule) {
     const std::string origin = replay ? opt.schedule_file : planning.empty() ? "--fusion none" : planning.substr(1);

@@ -155,19 +155,19 @@ namespace {
 // The estimate from per-axis sums (shared by every tile candidate with the same rows/cols)
 // and the channel block sums (per tco / tci).
 Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws, const AxisSums& R,
-                       const AxisSums& C, int64_t co_blocks, int64_t inner_total);
+                       const AxisSums& C, int64_t co_blocks, int64_t inner_total, bool kept = false);
 }  // namespace
 
-Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws) {
+Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws, bool kept) {
   const AxisSums R = axis_sums(l.oh, t.tr, l.sh, l.kh, l.dh, l.pt, l.h);
   const AxisSums C = axis_sums(l.ow, t.tc, l.sw, l.kw, l.dw, l.pl, l.w);
   return estimate_from(l, av, t, resident, ws, R, C, blocks_sum(l.cout, t.tco, av.tn),
-                       inner_sum(l, t.tci, av.tn));
+                       inner_sum(l, t.tci, av.tn), resident && kept);
 }
 
 namespace {
 Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws, const AxisSums& R,
-                       const AxisSums& C, int64_t co_blocks, int64_t inner_total) {
+                       const AxisSums& C, int64_t co_blocks, int64_t inner_total, bool kept) {
   const int64_t nsp = R.tiles * C.tiles, nco = ceil_div(l.cout, t.tco);
   const int64_t nci = dense(l) ? ceil_div(l.cin, t.tci) : 1;
   const int64_t G = dense(l) ? l.groups : 1;
@@ -183,7 +183,7 @@ Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, boo
   const int64_t in_valid = G * R.valid * C.valid * l.cin * in_reload * N;
   const int64_t in_padded = G * R.padded * C.padded * l.cin * in_reload * N;
   const int64_t w_elems = l.weight_elems();
-  const int64_t w_loads = resident || ws ? 1 : nsp * passes;
+  const int64_t w_loads = kept ? 0 : resident || ws ? 1 : nsp * passes;
   e.dram_read = (in_valid + w_elems * w_loads) * av.esize;
   const int64_t out_elems = G * l.cout * l.oh * l.ow * N;
   e.dram_write = out_elems * av.esize;
@@ -206,7 +206,7 @@ Estimate estimate_from(const WinLayer& l, const ArchView& av, const Tile& t, boo
   else
     in_runs = loads_per_sp * ch_per_load * R.valid * C.tiles;
   const int64_t w_instrs =
-      has_weights(l) ? (resident ? 1 : (ws ? G * nco : G * nsp * nco * nci * passes)) * (l.bias ? 2 : 1) : 0;
+      has_weights(l) && !kept ? (resident ? 1 : (ws ? G * nco : G * nsp * nco * nci * passes)) * (l.bias ? 2 : 1) : 0;
   const int64_t load = dma_time(static_cast<double>(e.dram_read), in_runs + w_instrs, in_loads + w_instrs, av);
   const int64_t out_tiles = G * nsp * nco * N;
   const int64_t out_runs = (t.tc >= l.ow) ? (t.tr >= l.oh ? out_tiles : out_tiles * std::min(t.tco, l.cout))

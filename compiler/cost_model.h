@@ -62,6 +62,11 @@ struct Estimate {
 struct TilePlan {
   Tile tile;
   bool resident_weights = false;  // all weights loaded once, kept in SB
+  // Resident weights shared with other layers (an unrolled recurrent layer's time steps,
+  // LayerNode::weights_of): their SB byte address, and whether an earlier group left them there,
+  // so that this layer loads none (keep_shared_weights, schedule.h).
+  int64_t sb_addr = 0;
+  bool weights_kept = false;
   // Loop order. false: spatial tiles outermost (input loaded once per tile when it holds all
   // input channels; weights reloaded per spatial tile). true ("weight-stationary"): output
   // channel tiles outermost, each weight tile loaded once and the input streamed past it
@@ -89,7 +94,8 @@ ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p, int depth 
 // Fits `t` (0 fields free; tb 0 free too, where tb > 1 applies) for `l`; returns false when
 // nothing fits. Never throws.
 bool choose_tile(const WinLayer& l, const ArchView& av, const Tile& fixed, TilePlan& out);
-Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws);
+// `kept`: resident weights that an earlier group left in SB (no weight loads).
+Estimate estimate(const WinLayer& l, const ArchView& av, const Tile& t, bool resident, bool ws, bool kept = false);
 // Sum over tiles of size t covering n of ceil(tile / tn): Tn-blocks of a tiled channel axis.
 int64_t blocks_sum(int64_t n, int64_t t, int64_t tn);
 // NFU inner cycles of one output block over all input-channel chunks of size tci

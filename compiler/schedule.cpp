@@ -257,6 +257,51 @@ std::string check_group(const Graph& g, const ArchParams& arch, const CompileOpt
   return "";
 }
 
+void keep_shared_weights(const Graph& g, const ArchParams& arch, const CompileOptions& opt, Schedule& s) {
+  std::vector<char> shared(g.layers.size(), 0);
+  for (const LayerNode& l : g.layers)
+    if (!l.removed && l.weights_of >= 0) shared[static_cast<std::size_t>(l.id)] = shared[static_cast<std::size_t>(l.weights_of)] = 1;
+  struct Live {
+    int owner;
+    int64_t tco, tci, addr, bytes;
+  };
+  std::vector<Live> live;  // in SB address order
+  for (GroupSchedule& gs : s.groups) {
+    const ArchView av = group_arch_view(arch, opt, gs);
+    bool touches_sb = gs.fused();
+    for (int id : gs.layers) {
+      WinLayer wl;
+      if (!win_layer_of(g, id, wl) || (wl.kind != WinKind::Conv && wl.kind != WinKind::DwConv)) continue;
+      auto it = gs.plans.find(id);
+      if (gs.fused() || it == gs.plans.end()) continue;
+      TilePlan& tp = it->second;
+      const LayerNode& l = g.layer(id);
+      if (!tp.resident_weights || !shared[static_cast<std::size_t>(id)] || gs.layers.size() != 1) {
+        touches_sb = true;
+        continue;
+      }
+      const int owner = l.weights_of >= 0 ? l.weights_of : id;
+      const int64_t bytes = (wl.weight_elems() * av.esize + 63) / 64 * 64;
+      auto hit = std::find_if(live.begin(), live.end(), [&](const Live& v) {
+        return v.owner == owner && v.tco == tp.tile.tco && v.tci == tp.tile.tci;
+      });
+      if (hit != live.end()) {
+        tp.sb_addr = hit->addr;
+        tp.weights_kept = true;
+      } else {
+        int64_t addr = live.empty() ? 0 : live.back().addr + live.back().bytes;
+        if (addr + bytes > av.sb_total_elems * av.esize) live.clear(), addr = 0;
+        tp.sb_addr = addr;
+        tp.weights_kept = false;
+        live.push_back({owner, tp.tile.tco, tp.tile.tci, addr, bytes});
+      }
+      tp.est = estimate(wl, av, tp.tile, true, false, tp.weights_kept);
+    }
+    if (touches_sb) live.clear();
+    if (!gs.fused()) summarize(g, av, opt, gs);
+  }
+}
+
 std::vector<BufferSlot> group_slots(const Graph& g, const ArchParams& arch, const CompileOptions& opt,
                                     const GroupSchedule& gs) {
   const ArchView av = group_arch_view(arch, opt, gs);
@@ -330,7 +375,8 @@ std::vector<BufferSlot> group_slots(const Graph& g, const ArchParams& arch, cons
     if (dn || wl.kind == WinKind::DwConv) {
       const int64_t chunk = (dn ? t.tco * t.tci : t.tco) * wl.kh * wl.kw + (wl.bias ? t.tco : 0);
       if (tp.resident_weights)
-        add(name + " weights (resident)", isa::Buffer::SB, 0, wl.weight_elems() * es, 1);
+        add(name + (tp.weights_kept ? " weights (resident, kept from an earlier group)" : " weights (resident)"),
+            isa::Buffer::SB, tp.sb_addr, wl.weight_elems() * es, 1);
       else
         add(name + " weights", isa::Buffer::SB, 0, chunk * es, D);
     }

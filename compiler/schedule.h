@@ -52,6 +52,14 @@ bool estimate_group(const Graph& g, const ArchParams& arch, const CompileOptions
 Schedule schedule_groups(const Graph& g, const ArchParams& arch, const CompileOptions& opt,
                          const std::vector<Group>& groups);
 
+// Buffer allocation across groups: the resident weights that several layers share (the time
+// steps of an unrolled recurrent layer, LayerNode::weights_of) get SB addresses side by side, and
+// a layer whose weights an earlier group left in SB loads none (TilePlan::sb_addr, weights_kept).
+// They stay while the groups between leave SB alone (element-wise passes, pooling) and while
+// they fit SB together; a group that loads other weights evicts them all. Re-estimates the
+// groups it changes. Deterministic: a replayed schedule gets the same allocation.
+void keep_shared_weights(const Graph& g, const ArchParams& arch, const CompileOptions& opt, Schedule& s);
+
 // Checks a schedule's decisions against the graph and the arch (every tile fits its buffers,
 // loop orders are legal, fused groups are fusable chains) and recomputes its estimates. Returns
 // an empty string when valid, else what is wrong (the caller adds the location). Throws InputError
