@@ -106,8 +106,14 @@ class IntervalMap {
     split(lo);
     split(hi);
     auto it = spans_.lower_bound(lo);
+    if (it != spans_.end() && it->first == lo) {  // reuse the node (a range painted again: no allocation)
+      it->second = Span{hi, idx};
+      ++it;
+      while (it != spans_.end() && it->first < hi) it = spans_.erase(it);
+      return;
+    }
     while (it != spans_.end() && it->first < hi) it = spans_.erase(it);
-    spans_.emplace(lo, Span{hi, idx});
+    spans_.emplace_hint(it, lo, Span{hi, idx});
   }
   int64_t latest(int64_t lo, int64_t hi) const {
     int64_t best = -1;
@@ -186,8 +192,17 @@ class StepEmitter {
   // Steps from now on belong to this group and use its buffer view.
   void set_group(const StepView& v) { views_.push_back(v); }
   void begin_step() {
-    steps_.emplace_back();
-    steps_.back().view = static_cast<int>(views_.size()) - 1;
+    // Steps are pooled: a flushed step's vectors keep their capacity for the next group's steps
+    // (no allocation per step in the steady state).
+    if (n_steps_ == steps_.size()) {
+      steps_.emplace_back();
+    } else {
+      Step& s = steps_[n_steps_];
+      s.descs.clear(), s.loads.clear(), s.computes.clear(), s.stores.clear();
+      s.load_range.clear(), s.compute_range.clear(), s.compute_tiles.clear(), s.store_tiles.clear();
+    }
+    ++n_steps_;
+    cur().view = static_cast<int>(views_.size()) - 1;
   }
   // Output tiles: the NBout half at `nbout_addr` a group of steps accumulates into, stored once.
   // `bytes` < 0: the view's whole half.
@@ -196,17 +211,17 @@ class StepEmitter {
     tiles_.push_back({view, nbout_addr, nbout_addr + (bytes < 0 ? views_.back().nbout_half : bytes), -1});
     return static_cast<int>(tiles_.size()) - 1;
   }
-  void load(const Instr& in) { steps_.back().loads.push_back(in); }
+  void load(const Instr& in) { cur().loads.push_back(in); }
   using Ranges = std::vector<std::pair<int64_t, int64_t>>;
   // A LOAD through a map descriptor, with the buffer byte ranges it writes.
   void load(const Instr& in, Ranges ranges) {
-    Step& s = steps_.back();
+    Step& s = cur();
     s.loads.push_back(in);
     s.load_range.resize(s.loads.size());
     s.load_range.back() = std::move(ranges);
   }
   // A DESC (map descriptor register), dispatched before the step's other instructions.
-  void desc(const Instr& in) { steps_.back().descs.push_back(in); }
+  void desc(const Instr& in) { cur().descs.push_back(in); }
   // A flat (contiguous) LOAD of n data elements, split when longer than one pattern row.
   void flat_load(isa::Buffer buf, uint64_t dram, uint64_t buf_addr, int64_t n, int64_t esize) {
     Instr proto;
@@ -214,23 +229,23 @@ class StepEmitter {
     proto.buf = static_cast<uint32_t>(buf);
     proto.dram_addr = static_cast<uint32_t>(dram);
     proto.buf_addr = static_cast<uint32_t>(buf_addr);
-    flat_transfer(steps_.back().loads, proto, n, esize, buf == isa::Buffer::NBout ? 4 : esize);
+    flat_transfer(cur().loads, proto, n, esize, buf == isa::Buffer::NBout ? 4 : esize);
   }
   void compute(const Instr& in, int tile) {
-    steps_.back().computes.push_back(in);
-    steps_.back().compute_tiles.push_back(tile);
+    cur().computes.push_back(in);
+    cur().compute_tiles.push_back(tile);
   }
   // A COMPUTE using NBin through map descriptors, with the NBin byte ranges it reads or writes
   // (a later LOAD there waits for it).
   void compute(const Instr& in, int tile, Ranges ranges) {
     compute(in, tile);
-    Step& s = steps_.back();
+    Step& s = cur();
     s.compute_range.resize(s.computes.size());
     s.compute_range.back() = std::move(ranges);
   }
   void store(const Instr& in, int tile) {
-    steps_.back().stores.push_back(in);
-    steps_.back().store_tiles.push_back(tile);
+    cur().stores.push_back(in);
+    cur().store_tiles.push_back(tile);
   }
 
   // Sets the token flags and store fences of the steps so far and appends them to `out`
@@ -248,7 +263,8 @@ class StepEmitter {
   // in-order queues cannot deadlock (docs/compiler.md).
   void flush(isa::DType dt, DramWriters& writers, InstrWords& out) {
     const int64_t esize = isa::data_bytes(dt);
-    for (Step& s : steps_) {
+    for (std::size_t si = 0; si < n_steps_; ++si) {
+      Step& s = steps_[si];
       const StepView& v = views_[s.view];
       // Loads: wait for the last COMPUTE reading the bytes they overwrite; fence on the stores
       // they read.
@@ -342,7 +358,7 @@ class StepEmitter {
         out.push_back(sync);
       }
     }
-    steps_.clear();
+    n_steps_ = 0;
   }
 
  private:
@@ -361,7 +377,9 @@ class StepEmitter {
     bool started = false;   // its first COMPUTE was emitted
   };
   std::vector<StepView> views_;
-  std::vector<Step> steps_;  // not flushed yet
+  std::vector<Step> steps_;    // the pool; the first n_steps_ are not flushed yet
+  std::size_t n_steps_ = 0;
+  Step& cur() { return steps_[n_steps_ - 1]; }
   std::vector<TileInfo> tiles_;
   IntervalMap readers_[2];  // NBin, SB: the output index of the last COMPUTE reading each byte
   IntervalMap& reader(uint32_t buf) { return readers_[buf == static_cast<uint32_t>(isa::Buffer::SB) ? 1 : 0]; }
