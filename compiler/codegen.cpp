@@ -11,6 +11,7 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <thread>
 
 #include "fused.h"
 #include "isa/errors.h"
@@ -1293,6 +1294,42 @@ bool win_layer_of(const Graph& g, int id, WinLayer& w) {
   }
 }
 
+namespace {
+// Writes the weights of `src` into `out` (n elements in the dtype's format, int16 at the
+// weights' fraction bits) in the order for_runs gives: for_runs(run) calls run(k0, k1) for
+// each run of weight indices [k0, k1), in order. Large segments are written by two threads, each
+// its half of the elements (weights_run is a pure function of the index): generating and
+// quantizing VGG-16's 138 M weights is the longest part of a functional compile.
+template <class ForRuns>
+void write_weights(const LayerNode& src, std::size_t n, std::size_t per_co, isa::DType dt, uint8_t* out, ForRuns for_runs) {
+  const std::size_t es = dt == isa::DType::Int16 ? 2 : 4;
+  auto part = [&](std::size_t e0, std::size_t e1) {  // output elements [e0, e1)
+    std::vector<float> buf(4096);
+    std::size_t off = 0;  // output elements before the current run
+    for_runs([&](std::size_t k0, std::size_t k1) {
+      const std::size_t len = k1 - k0, b = std::min(off + len, e1);
+      for (std::size_t e = std::max(off, e0); e < b;) {
+        const std::size_t m = std::min(buf.size(), b - e);
+        weights_run(src, k0 + (e - off), m, per_co, buf.data());
+        if (dt == isa::DType::Int16)
+          numerics::quantize_span(buf.data(), m, numerics::kWeightFrac, out + e * es);
+        else
+          std::memcpy(out + e * es, buf.data(), 4 * m);
+        e += m;
+      }
+      off += len;
+    });
+  };
+  if (n < (std::size_t{1} << 20) || std::thread::hardware_concurrency() < 2) {
+    part(0, n);
+    return;
+  }
+  std::thread other([&] { part(0, n / 2); });
+  part(n / 2, n);
+  other.join();
+}
+}  // namespace
+
 Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const Schedule& sched) {
   Program p;
   p.dtype = opt.dtype;
@@ -1373,16 +1410,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
     if (opt.materialize) {
       if (!weights_ready(src, static_cast<std::size_t>(nw)) || static_cast<int64_t>(src.bias.size()) != nb)
         throw std::logic_error("layer '" + src.name + "': weights not materialized");
-      // weights [k0, k1), stored or generated on the fly (LayerNode::gen), through a small buffer
       const std::size_t per_co = static_cast<std::size_t>(nw / std::max<int64_t>(1, l.attrs.out_channels));
-      std::vector<float> buf(4096);
-      auto run = [&](std::size_t k0, std::size_t k1, auto& put) {
-        for (std::size_t k = k0; k < k1; k += buf.size()) {
-          const std::size_t m = std::min(buf.size(), k1 - k);
-          weights_run(src, k, m, per_co, buf.data());
-          put(buf.data(), m);
-        }
-      };
       // One constant segment of n values in the dtype's format; fill(put) calls put(values, m)
       // for each run of values, in order.
       auto segment = [&](int64_t addr, std::size_t n, int frac, auto fill) {
@@ -1413,25 +1441,28 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
       // Dense conv/fc weights are stored tile by tile ([co tile][ci tile][co][ci][kh][kw]) so
       // that every weight tile the program loads is one contiguous run: the segment is written
       // in that order straight from the layer's weights.
+      Segment ws;
+      ws.addr = static_cast<uint32_t>(c.w_addr[id]);
+      ws.bytes.resize(static_cast<std::size_t>(nw * c.esize));
+      advise_huge_pages(ws.bytes.data(), ws.bytes.size());
       if (wl.kind == WinKind::Conv && plans.count(id)) {
-        const Tile& t = plans[id].tile;
+        const Tile t = plans[id].tile;
         const int64_t taps = wl.kh * wl.kw;
-        segment(c.w_addr[id], static_cast<std::size_t>(nw), numerics::kWeightFrac, [&](auto& put) {
+        write_weights(src, static_cast<std::size_t>(nw), per_co, c.dt, ws.bytes.data(), [&wl, t, taps](auto&& run) {
           for (int64_t grp = 0; grp < wl.groups; ++grp)
             for (int64_t co0 = 0; co0 < wl.cout; co0 += t.tco)
               for (int64_t ci0 = 0; ci0 < wl.cin; ci0 += t.tci)
                 for (int64_t co = co0; co < std::min(wl.cout, co0 + t.tco); ++co) {
                   // the run of this output channel's weights over the input-channel tile
                   const auto k0 = static_cast<std::size_t>(((grp * wl.cout + co) * wl.cin + ci0) * taps);
-                  const auto k1 = k0 + static_cast<std::size_t>((std::min(wl.cin, ci0 + t.tci) - ci0) * taps);
-                  run(k0, k1, put);
+                  run(k0, k0 + static_cast<std::size_t>((std::min(wl.cin, ci0 + t.tci) - ci0) * taps));
                 }
         });
       } else {
-        segment(c.w_addr[id], static_cast<std::size_t>(nw), numerics::kWeightFrac, [&](auto& put) {
-          run(0, static_cast<std::size_t>(nw), put);
-        });
+        write_weights(src, static_cast<std::size_t>(nw), per_co, c.dt, ws.bytes.data(),
+                      [nw](auto&& run) { run(std::size_t{0}, static_cast<std::size_t>(nw)); });
       }
+      p.constants.push_back(std::move(ws));
       if (nb) segment(c.b_addr[id], src.bias.size(), numerics::kActFrac, in_order(src.bias));
     }
   }
