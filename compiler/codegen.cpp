@@ -193,8 +193,11 @@ class StepEmitter {
   // Steps from now on belong to this group and use its buffer view.
   void set_group(const StepView& v) { views_.push_back(v); }
   void begin_step() {
-    // Steps are pooled: a flushed step's vectors keep their capacity for the next group's steps
-    // (no allocation per step in the steady state).
+    // Steps are pooled: a flushed step's vectors keep their capacity for the next steps (no
+    // allocation per step in the steady state). Every kFlushSteps complete steps are flushed
+    // to the sink, so a group of a hundred thousand steps never holds all its instructions
+    // decoded (a step's tokens depend only on the steps before it).
+    if (sink_out_ && n_steps_ >= kFlushSteps) flush(sink_dt_, *sink_writers_, *sink_out_);
     if (n_steps_ == steps_.size()) {
       steps_.emplace_back();
     } else {
@@ -262,6 +265,10 @@ class StepEmitter {
   // A LOAD that reads DRAM bytes an earlier STORE wrote carries a store fence on the latest such
   // STORE; there is no barrier between groups. Every wait names an earlier instruction, so the
   // in-order queues cannot deadlock (docs/compiler.md).
+  // Where begin_step flushes the steps held so far when there are kFlushSteps of them.
+  void set_sink(isa::DType dt, DramWriters& writers, InstrWords& out) {
+    sink_dt_ = dt, sink_writers_ = &writers, sink_out_ = &out;
+  }
   void flush(isa::DType dt, DramWriters& writers, InstrWords& out) {
     const int64_t esize = isa::data_bytes(dt);
     for (std::size_t si = 0; si < n_steps_; ++si) {
@@ -380,6 +387,10 @@ class StepEmitter {
   std::vector<StepView> views_;
   std::vector<Step> steps_;    // the pool; the first n_steps_ are not flushed yet
   std::size_t n_steps_ = 0;
+  static constexpr std::size_t kFlushSteps = 1024;
+  isa::DType sink_dt_ = isa::DType::Int16;
+  DramWriters* sink_writers_ = nullptr;
+  InstrWords* sink_out_ = nullptr;
   Step& cur() { return steps_[n_steps_ - 1]; }
   std::vector<TileInfo> tiles_;
   IntervalMap readers_[2];  // NBin, SB: the output index of the last COMPUTE reading each byte
@@ -1489,6 +1500,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   for (std::size_t d = 0; d < g.data.size(); ++d)
     if (c.data_addr[d] >= 0) writers.add_tensor(c.data_addr[d], g.data[d].shape.elems() * c.esize * g.batch);
   writers.sort();
+  e.set_sink(c.dt, writers, p.instrs);
   for (std::size_t gi = 0; gi < sched.groups.size(); ++gi) {
     const GroupSchedule& grp = sched.groups[gi];
     use_view(group_arch_view(arch, opt, grp));
