@@ -472,9 +472,14 @@ std::string why_no_fused_plan(const Graph& g, const ArchView& av, const std::vec
     else if (sb > av.sb_total_elems)
       line = "its weights (" + std::to_string(sb * av.esize) + " B) must all stay in SB, which has " +
              std::to_string(av.sb_total_elems * av.esize) + " B";
-    else
+    else {
+      FusedPlan chain;
+      chain.layers = LA;
+      chain.strips = 2;
       line = "its line buffers and output slots need more NBin or NBout (" + std::to_string(av.nbin_elems * av.esize) +
-             " B and " + std::to_string(av.nbout_elems * 4) + " B)";
+             " B and " + std::to_string(av.nbout_elems * 4) + " B)" +
+             (strips_unfit(chain).empty() ? ", even in 4 column strips" : "");
+    }
     why.push_back("line-buffered: " + line);
   }
   std::string out;
