@@ -339,23 +339,28 @@ class OnnxImporter {
         throw OnnxUnsupported(what + ": dimension " + std::to_string(k) + " is not static",
                               "dynamic input shape");
     }
-    // An LSTM's input X is [seq_length, batch, input_size]: time-major, batch in dim 1.
-    bool seq = false;
+    // An LSTM's input X is [seq_length, batch, input_size]: time-major, batch in dim 1 (layout
+    // 0); with layout 1, [batch, seq_length, input_size].
+    bool seq = false, batch_major = false;
     for (const auto& node : model_.graph().node())
-      seq = seq || (recurrent_op(node.op_type()) && node.input_size() > 0 && node.input(0) == in.name());
+      if (recurrent_op(node.op_type()) && node.input_size() > 0 && node.input(0) == in.name()) {
+        seq = true;
+        batch_major = batch_major || attr_int(node, "layout", 0) == 1;
+      }
     if (seq) {
       if (dims.size() != 3)
-        throw OnnxUnsupported(what + " has shape " + dims_str(dims) +
-                                  ": a recurrent layer's input is [seq_length, batch, input_size]",
+        throw OnnxUnsupported(what + " has shape " + dims_str(dims) + ": a recurrent layer's input is " +
+                                  (batch_major ? "[batch, seq_length, input_size]" : "[seq_length, batch, input_size]"),
                               "recurrent input " + dims_str(dims));
-      if (dims[0] < 1 || dims[0] > 1024)
-        throw OnnxUnsupported(what + " has " + std::to_string(dims[0]) + " steps (1 to 1024 are unrolled)", "recurrent steps");
-      if (dims[1] < 1 || dims[1] > 64 || dims[0] * dims[1] > 4096)
+      const int64_t steps = dims[batch_major ? 1 : 0], batch = dims[batch_major ? 0 : 1];
+      if (steps < 1 || steps > 1024)
+        throw OnnxUnsupported(what + " has " + std::to_string(steps) + " steps (1 to 1024 are unrolled)", "recurrent steps");
+      if (batch < 1 || batch > 64 || steps * batch > 4096)
         throw OnnxUnsupported(what + " has shape " + dims_str(dims) +
                                   ": a batch of 1 to 64 sequences and at most 4096 steps in all are unrolled",
-                              "recurrent batch " + std::to_string(dims[1]));
-      // The B sequences run side by side in one program (a graph of batch 1): each step holds
-      // the B samples' features, as ONNX's time-major layout has them.
+                              "recurrent batch " + std::to_string(batch));
+      // The B sequences run side by side in one program (a graph of batch 1), in the tensor's
+      // own order (recurrent() views it as T x B rows of features).
       g_.batch = 1;
       g_.time_major_input = true;
       const Shape s{dims[0], 1, dims[1] * dims[2]};
@@ -1614,10 +1619,15 @@ class OnnxImporter {
       }
     }
     if (attr_int(n, "input_forget", 0) != 0) unsupported(i, "input_forget=1");
-    if (attr_int(n, "layout", 0) != 0) unsupported(i, "layout=1 (batch-major)");
+    // layout 1 (batch-major): X is [batch, seq_length, input_size], Y [batch, seq_length, 1,
+    // hidden], Y_h [batch, 1, hidden]; only for the graph's input (a sequence in that order)
+    const int64_t layout = attr_int(n, "layout", 0);
+    if (layout != 0 && layout != 1) bad(i, "layout " + std::to_string(layout) + " (0 or 1)");
+    const bool bm = layout == 1;
+    if (bm && x.data != g_.input) unsupported(i, "layout=1 (batch-major) on another layer's output");
     const int64_t H = attr_int(n, "hidden_size", 0);
     if (H < 1 || H > 16384) bad(i, "hidden_size " + std::to_string(H) + " (1 to 16384)");
-    const int64_t T = x.dims[0], B = x.dims.size() >= 3 ? x.dims[1] : 1,
+    const int64_t T = x.dims[bm ? 1 : 0], B = bm ? x.dims[0] : x.dims.size() >= 3 ? x.dims[1] : 1,
                   I = dims_elems({x.dims.begin() + 2, x.dims.end()});
     const ConstTensor& W = const_input(i, 1, "W");
     const ConstTensor& R = const_input(i, 2, "R");
@@ -1666,7 +1676,7 @@ class OnnxImporter {
     auto lower = [&](const LstmSpec& spec, int in) {
       return op == "LSTM" ? lower_lstm(g_, spec, in) : op == "GRU" ? lower_gru(g_, spec, b2, in) : lower_rnn(g_, spec, in);
     };
-    if (B == 1 && !want_h) {  // one sequence: Y as the lowering builds it
+    if (B == 1 && !want_h && !bm) {  // one sequence: Y as the lowering builds it
       Value y;
       y.data = lower(s, x.data);
       y.dims = {T, 1, 1, H};
@@ -1676,22 +1686,25 @@ class OnnxImporter {
       return;
     }
     // B sequences side by side (step t of sample b is channel t * B + b of the [T * B, 1, I]
-    // view), sharing one copy of the weights; Y interleaves their h_t as ONNX's [T, 1, B, H].
+    // view; batch-major: b * T + t), sharing one copy of the weights; Y interleaves their h_t as
+    // ONNX's [T, 1, B, H] (batch-major: [B, T, 1, H]).
     RecurrentOwners owners;
     std::vector<std::vector<int>> hs(static_cast<std::size_t>(B));
     const int xv = view(i, x.data, Shape{T * B, 1, I});
     for (int64_t b = 0; b < B; ++b) {
       LstmSpec sb = s;
       if (B > 1) sb.name += ".b" + std::to_string(b);
-      sb.seq_stride = B, sb.seq_offset = b;
+      sb.seq_stride = bm ? 1 : B, sb.seq_offset = bm ? b * T : b;
       sb.shared = &owners;
       sb.step_outputs = &hs[static_cast<std::size_t>(b)];
       lower(sb, xv);
     }
     auto gather = [&](int64_t t0, int64_t t1, const std::string& what) {
       std::vector<int> parts;
-      for (int64_t t = t0; t < t1; ++t)
-        for (int64_t b = 0; b < B; ++b) parts.push_back(hs[static_cast<std::size_t>(b)][static_cast<std::size_t>(t)]);
+      for (int64_t o = 0; o < (t1 - t0) * B; ++o) {  // output order: (t, b), batch-major (b, t)
+        const int64_t t = t0 + (bm ? o % (t1 - t0) : o / B), b = bm ? o / (t1 - t0) : o % B;
+        parts.push_back(hs[static_cast<std::size_t>(b)][static_cast<std::size_t>(t)]);
+      }
       if (parts.size() == 1) return parts[0];
       const int cat = g_.add_layer(s.name + "." + what, OpKind::Concat, parts, s.name + "." + what);
       g_.layer(cat).origin = s.origin;
@@ -1699,13 +1712,16 @@ class OnnxImporter {
     };
     if (want_y || !want_h) {
       Value y;
-      y.data = view(i, gather(0, T, "y"), Shape{T, 1, B * H});
-      y.dims = {T, 1, B, H};
-      y.seq = true;
+      y.data = view(i, gather(0, T, "y"), bm ? Shape{B, 1, T * H} : Shape{T, 1, B * H});
+      y.dims = bm ? std::vector<int64_t>{B, T, 1, H} : std::vector<int64_t>{T, 1, B, H};
+      y.seq = !bm;  // a batch-major Y feeds no further recurrent layer (above)
       y.producer_node = i;
       values_[n.output(0)] = y;
     }
-    if (want_h) finish(i, gather(T - 1, T, "y_h"), {1, B, H}, 1);
+    if (want_h) {
+      finish(i, gather(T - 1, T, "y_h"), {1, B, H}, 1);
+      if (bm) values_[n.output(1)].dims = {B, 1, H};  // the same elements in the same order
+    }
   }
 
   void global_avgpool(int i, const NodeProto&) {
