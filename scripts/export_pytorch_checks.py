@@ -9,6 +9,8 @@ Cases:
   lstm2            a two-layer nn.LSTM (40 features, 64 cells, 12 steps, batch 1) with a linear
                    head on the last step's output (10 classes)
   gru2, rnn2       the same with nn.GRU (ONNX GRU, linear_before_reset=1) and nn.RNN (tanh)
+  bilstm2, bigru2  the same, bidirectional (ONNX direction=bidirectional; the second layer reads
+                   both directions' h_t, [steps, 1, 128]), as in Graves et al. 2014
   ssd300_vgg16     torchvision's SSD300 (VGG-16 backbone with its L2Norm, extra layers, the box
                    and class heads) on 1x3x300x300, up to the raw outputs: box regressions
                    [1, 8732, 4] and class logits [1, 8732, 91] (anchors, decoding and NMS are the
@@ -45,10 +47,10 @@ SEED = 20261202
 
 
 class Lstm2(torch.nn.Module):
-    def __init__(self, cell=torch.nn.LSTM):
+    def __init__(self, cell=torch.nn.LSTM, bidirectional=False):
         super().__init__()
-        self.lstm = cell(input_size=40, hidden_size=64, num_layers=2)
-        self.head = torch.nn.Linear(64, 10)
+        self.lstm = cell(input_size=40, hidden_size=64, num_layers=2, bidirectional=bidirectional)
+        self.head = torch.nn.Linear(128 if bidirectional else 64, 10)
 
     def forward(self, x):  # x: [steps, batch 1, 40]
         y, _ = self.lstm(x)
@@ -107,6 +109,9 @@ def build(name):
     if name in ("lstm2", "gru2", "rnn2"):
         cell = {"lstm2": torch.nn.LSTM, "gru2": torch.nn.GRU, "rnn2": torch.nn.RNN}[name]
         return Lstm2(cell).eval(), torch.randn(12, 1, 40)
+    if name in ("bilstm2", "bigru2"):
+        cell = {"bilstm2": torch.nn.LSTM, "bigru2": torch.nn.GRU}[name]
+        return Lstm2(cell, bidirectional=True).eval(), torch.randn(12, 1, 40)
     if name == "ssd300_vgg16":
         return SsdRaw().eval(), torch.randn(1, 3, 300, 300)
     if name in ("fcn_resnet50", "deeplabv3_resnet50"):

@@ -182,7 +182,7 @@ class OnnxImporter {
     }
     if (v.seq && !recurrent_op(model_.graph().node(i).op_type()))
       unsupported(i, "reads the time-major sequence " + dims_str(v.dims) +
-                         " of an LSTM (only LSTM, a Squeeze of a unit axis and a Gather of one step take it)");
+                         " of a recurrent layer (only a recurrent layer, a Squeeze, Reshape or Transpose that keeps time first and moves no element, and a Gather of one step take it)");
     return v;
   }
   std::vector<int64_t> ints_of(int i, const ConstTensor& c, const char* role) const {
@@ -984,6 +984,14 @@ class OnnxImporter {
       return;
     }
     if (v.shuffle_stage) unsupported(i, "reshape of a rank-5 tensor that is not part of a channel shuffle");
+    if (v.seq) {  // a recurrent sequence: a view of the same steps while time stays dim 0
+      if (target.empty() || target[0] != d[0]) unsupported(i, "moves the time axis of the recurrent sequence " + dims_str(d));
+      Value a = v;
+      a.dims = target;
+      a.producer_node = i;
+      values_[n.output(0)] = a;
+      return;
+    }
     if (target.size() == 5 && d.size() == 4 && target[0] == g_.batch && target[1] * target[2] == d[1] &&
         target[3] == d[2] && target[4] == d[3]) {
       Value p = v;  // the start of a channel shuffle: no layer yet
@@ -1043,6 +1051,23 @@ class OnnxImporter {
       } catch (const InputError& e) {
         bad(i, e.what());
       }
+    }
+    if (v.seq) {  // a recurrent sequence: only a permutation that moves no element (unit axes)
+      std::vector<int64_t> out, before, after;
+      for (int64_t k = 0; k < static_cast<int64_t>(perm.size()); ++k) {
+        if (perm[k] < 0 || perm[k] >= static_cast<int64_t>(d.size())) bad(i, "perm entry out of range");
+        out.push_back(d[perm[k]]);
+        if (d[k] != 1) before.push_back(k);
+        if (d[perm[k]] != 1) after.push_back(perm[k]);
+      }
+      if (perm[0] != 0 || before != after)
+        unsupported(i, "transposes the recurrent sequence " + dims_str(d) + " other than across unit axes " +
+                           "(torch's bidirectional export reorders [T, 2, B, H] to [T, B, 2, H]: batch 1 only)");
+      Value a = v;
+      a.dims = out;
+      a.producer_node = i;
+      values_[n.output(0)] = a;
+      return;
     }
     if (v.shuffle_stage == 1 && perm == std::vector<int64_t>{0, 2, 1, 3, 4}) {
       Value p = v;
@@ -1593,16 +1618,19 @@ class OnnxImporter {
   }
 
   // LSTM, forward, default activations, zero or absent initial state, no peepholes: unrolled by
-  // lower_lstm (docs/recurrent.md). Y is the sequence of every h_t; Y_h and Y_c must be unused.
-  // LSTM, GRU and RNN, forward, batch 1, default activations, zero initial state: unrolled
-  // (recurrent.h). Gates: LSTM 4 (i, o, f, c), GRU 3 (z, r, h), RNN 1.
+  // lower_lstm (docs/recurrent.md). Y is the sequence of every h_t; Y_h the last step's; Y_c must
+  // be unused. LSTM, GRU and RNN, default activations, zero initial state: unrolled
+  // (recurrent.h). Gates: LSTM 4 (i, o, f, c), GRU 3 (z, r, h), RNN 1. Directions forward,
+  // reverse (the steps in reverse order) and bidirectional (both, each its own weights).
   void recurrent(int i, const NodeProto& n) {
     const std::string& op = n.op_type();
     const int64_t G = op == "LSTM" ? 4 : op == "GRU" ? 3 : 1;
     const Value& x = runtime_input(i, 0);
     if (!x.seq) unsupported(i, "an " + op + " whose input is not the graph input or another recurrent layer's output");
-    if (attr_string(n, "direction", "forward") != "forward")
-      unsupported(i, "direction " + attr_string(n, "direction", "forward") + " (forward only)");
+    const std::string dir = attr_string(n, "direction", "forward");
+    if (dir != "forward" && dir != "reverse" && dir != "bidirectional")
+      bad(i, "direction '" + dir + "' (forward, reverse or bidirectional)");
+    const int64_t D = dir == "bidirectional" ? 2 : 1;  // num_directions
     const std::vector<std::string> def = op == "LSTM"  ? std::vector<std::string>{"Sigmoid", "Tanh", "Tanh"}
                                          : op == "GRU" ? std::vector<std::string>{"Sigmoid", "Tanh"}
                                                        : std::vector<std::string>{"Tanh"};
@@ -1631,16 +1659,14 @@ class OnnxImporter {
                   I = dims_elems({x.dims.begin() + 2, x.dims.end()});
     const ConstTensor& W = const_input(i, 1, "W");
     const ConstTensor& R = const_input(i, 2, "R");
-    if (W.dims != std::vector<int64_t>{1, G * H, I}) bad(i, "W has shape " + dims_str(W.dims) + ", expected " + dims_str({1, G * H, I}));
-    if (R.dims != std::vector<int64_t>{1, G * H, H}) bad(i, "R has shape " + dims_str(R.dims) + ", expected " + dims_str({1, G * H, H}));
-    std::vector<float> b2(static_cast<std::size_t>(2 * G * H), 0.0f);  // Wb then Rb
+    if (W.dims != std::vector<int64_t>{D, G * H, I}) bad(i, "W has shape " + dims_str(W.dims) + ", expected " + dims_str({D, G * H, I}));
+    if (R.dims != std::vector<int64_t>{D, G * H, H}) bad(i, "R has shape " + dims_str(R.dims) + ", expected " + dims_str({D, G * H, H}));
+    std::vector<float> b2all(static_cast<std::size_t>(D * 2 * G * H), 0.0f);  // per direction: Wb then Rb
     if (has_input(n, 3)) {
-      b2 = const_input(i, 3, "B").as_floats();
-      if (b2.size() != static_cast<std::size_t>(2 * G * H))
-        bad(i, "B has " + std::to_string(b2.size()) + " values, expected " + std::to_string(2 * G * H));
+      b2all = const_input(i, 3, "B").as_floats();
+      if (b2all.size() != static_cast<std::size_t>(D * 2 * G * H))
+        bad(i, "B has " + std::to_string(b2all.size()) + " values, expected " + std::to_string(D * 2 * G * H));
     }
-    std::vector<float> bias(static_cast<std::size_t>(G * H));
-    for (int64_t k = 0; k < G * H; ++k) bias[k] = b2[k] + b2[G * H + k];  // Wb + Rb
     if (has_input(n, 4)) {
       const ConstTensor& sl = const_input(i, 4, "sequence_lens");
       for (int64_t k = 0; k < sl.size(); ++k)
@@ -1670,15 +1696,29 @@ class OnnxImporter {
     s.name = layer_name(i);
     s.steps = T, s.input = I, s.hidden = H;
     s.origin = n.name().empty() ? "node #" + std::to_string(i) + " (" + op + ")" : n.name();
-    s.w = W.as_floats(), s.r = R.as_floats(), s.bias = std::move(bias);
     s.out_shape = {T, 1, H};
     s.linear_before_reset = op == "GRU" && attr_int(n, "linear_before_reset", 0) != 0;
-    auto lower = [&](const LstmSpec& spec, int in) {
-      return op == "LSTM" ? lower_lstm(g_, spec, in) : op == "GRU" ? lower_gru(g_, spec, b2, in) : lower_rnn(g_, spec, in);
+    // direction d's weights: W[d], R[d], B[d] (the bias Wb + Rb)
+    const std::vector<float> wall = W.as_floats(), rall = R.as_floats();
+    std::vector<std::vector<float>> b2(static_cast<std::size_t>(D));
+    auto spec_of = [&](int64_t d) {
+      LstmSpec sd = s;
+      sd.w.assign(wall.begin() + d * G * H * I, wall.begin() + (d + 1) * G * H * I);
+      sd.r.assign(rall.begin() + d * G * H * H, rall.begin() + (d + 1) * G * H * H);
+      b2[d].assign(b2all.begin() + d * 2 * G * H, b2all.begin() + (d + 1) * 2 * G * H);
+      sd.bias.resize(static_cast<std::size_t>(G * H));
+      for (int64_t k = 0; k < G * H; ++k) sd.bias[k] = b2[d][k] + b2[d][G * H + k];
+      return sd;
     };
-    if (B == 1 && !want_h && !bm) {  // one sequence: Y as the lowering builds it
+    // direction d runs the steps in reverse order (ONNX: reverse, or bidirectional's second)
+    auto reversed = [&](int64_t d) { return dir == "reverse" || d == 1; };
+    auto lower = [&](const LstmSpec& spec, int64_t d, int in) {
+      return op == "LSTM" ? lower_lstm(g_, spec, in) : op == "GRU" ? lower_gru(g_, spec, b2[d], in) : lower_rnn(g_, spec, in);
+    };
+    if (B == 1 && !want_h && !bm && dir == "forward") {  // one sequence: Y as the lowering builds it
+      s = spec_of(0);
       Value y;
-      y.data = lower(s, x.data);
+      y.data = lower(s, 0, x.data);
       y.dims = {T, 1, 1, H};
       y.seq = true;
       y.producer_node = i;
@@ -1686,41 +1726,60 @@ class OnnxImporter {
       return;
     }
     // B sequences side by side (step t of sample b is channel t * B + b of the [T * B, 1, I]
-    // view; batch-major: b * T + t), sharing one copy of the weights; Y interleaves their h_t as
-    // ONNX's [T, 1, B, H] (batch-major: [B, T, 1, H]).
-    RecurrentOwners owners;
-    std::vector<std::vector<int>> hs(static_cast<std::size_t>(B));
+    // view; batch-major: b * T + t), per direction sharing one copy of the weights; a reversed
+    // direction takes the steps from the last (a negative stride). Y interleaves every h_t as
+    // ONNX's [T, D, B, H] (batch-major: [B, T, D, H]); Y_h is each direction's last h,
+    // [D, B, H] ([B, D, H]).
+    std::vector<RecurrentOwners> owners(static_cast<std::size_t>(D));
+    // hs[d][b][k]: the h of direction d, sequence b, after its k-th step
+    std::vector<std::vector<std::vector<int>>> hs(static_cast<std::size_t>(D), std::vector<std::vector<int>>(static_cast<std::size_t>(B)));
     const int xv = view(i, x.data, Shape{T * B, 1, I});
-    for (int64_t b = 0; b < B; ++b) {
-      LstmSpec sb = s;
-      if (B > 1) sb.name += ".b" + std::to_string(b);
-      sb.seq_stride = bm ? 1 : B, sb.seq_offset = bm ? b * T : b;
-      sb.shared = &owners;
-      sb.step_outputs = &hs[static_cast<std::size_t>(b)];
-      lower(sb, xv);
-    }
-    auto gather = [&](int64_t t0, int64_t t1, const std::string& what) {
-      std::vector<int> parts;
-      for (int64_t o = 0; o < (t1 - t0) * B; ++o) {  // output order: (t, b), batch-major (b, t)
-        const int64_t t = t0 + (bm ? o % (t1 - t0) : o / B), b = bm ? o / (t1 - t0) : o % B;
-        parts.push_back(hs[static_cast<std::size_t>(b)][static_cast<std::size_t>(t)]);
+    for (int64_t d = 0; d < D; ++d) {
+      const LstmSpec sd = spec_of(d);
+      for (int64_t b = 0; b < B; ++b) {
+        LstmSpec sb = sd;
+        if (D == 2) sb.name += d ? ".reverse" : ".forward";
+        else if (reversed(d)) sb.name += ".reverse";
+        if (B > 1) sb.name += ".b" + std::to_string(b);
+        const int64_t stride = bm ? 1 : B, first = bm ? b * T : b;
+        sb.seq_stride = reversed(d) ? -stride : stride, sb.seq_offset = reversed(d) ? first + (T - 1) * stride : first;
+        sb.shared = &owners[static_cast<std::size_t>(d)];
+        sb.step_outputs = &hs[static_cast<std::size_t>(d)][static_cast<std::size_t>(b)];
+        lower(sb, d, xv);
       }
+    }
+    // the h of direction d, sequence b at time t (a reversed direction reached time t at step T-1-t)
+    auto h_at = [&](int64_t d, int64_t b, int64_t t) {
+      return hs[static_cast<std::size_t>(d)][static_cast<std::size_t>(b)][static_cast<std::size_t>(reversed(d) ? T - 1 - t : t)];
+    };
+    auto concat = [&](std::vector<int> parts, const std::string& what) {
       if (parts.size() == 1) return parts[0];
       const int cat = g_.add_layer(s.name + "." + what, OpKind::Concat, parts, s.name + "." + what);
       g_.layer(cat).origin = s.origin;
       return g_.layer(cat).output;
     };
     if (want_y || !want_h) {
+      std::vector<int> parts;
+      for (int64_t o = 0; o < T * D * B; ++o) {  // (t, d, b); batch-major (b, t, d)
+        const int64_t t = bm ? o / D % T : o / (D * B), d = bm ? o % D : o / B % D, b = bm ? o / (T * D) : o % B;
+        parts.push_back(h_at(d, b, t));
+      }
       Value y;
-      y.data = view(i, gather(0, T, "y"), bm ? Shape{B, 1, T * H} : Shape{T, 1, B * H});
-      y.dims = bm ? std::vector<int64_t>{B, T, 1, H} : std::vector<int64_t>{T, 1, B, H};
+      y.data = view(i, concat(parts, "y"), bm ? Shape{B, 1, T * D * H} : Shape{T, 1, D * B * H});
+      y.dims = bm ? std::vector<int64_t>{B, T, D, H} : std::vector<int64_t>{T, D, B, H};
       y.seq = !bm;  // a batch-major Y feeds no further recurrent layer (above)
       y.producer_node = i;
       values_[n.output(0)] = y;
     }
     if (want_h) {
-      finish(i, gather(T - 1, T, "y_h"), {1, B, H}, 1);
-      if (bm) values_[n.output(1)].dims = {B, 1, H};  // the same elements in the same order
+      std::vector<int> parts;
+      for (int64_t o = 0; o < D * B; ++o) {  // (d, b); batch-major (b, d)
+        const int64_t d = bm ? o % D : o / B, b = bm ? o / D : o % B;
+        parts.push_back(hs[static_cast<std::size_t>(d)][static_cast<std::size_t>(b)].back());
+      }
+      finish(i, concat(parts, "y_h"), {1, D * B, H}, 1);
+      // the same elements in the same order
+      values_[n.output(1)].dims = bm ? std::vector<int64_t>{B, D, H} : std::vector<int64_t>{D, B, H};
     }
   }
 

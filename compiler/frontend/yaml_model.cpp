@@ -126,9 +126,9 @@ Graph load_yaml_model(const std::string& file) {
     const std::string op = as_string(file, L["op"], path + ".op");
     if (op == "lstm" || op == "gru" || op == "rnn") {  // unrolled into fc, add, activation and product layers (recurrent.h)
       if (op == "gru")
-        yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden", "linear_before_reset"});
+        yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden", "direction", "linear_before_reset"});
       else
-        yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden"});
+        yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden", "direction"});
       if (by_name.count(name)) fail(file, L["name"], path + ".name", "duplicate layer name '" + name + "'");
       int x = prev;
       if (L["inputs"]) {
@@ -153,8 +153,48 @@ Graph load_yaml_model(const std::string& file) {
       if (s.steps > 1024) fail(file, L, path, "at most 1024 steps are unrolled (the input has " + std::to_string(s.steps) + ")");
       s.origin = yamlu::where(file, L);
       if (L["linear_before_reset"]) s.linear_before_reset = as_bool(file, L["linear_before_reset"], path + ".linear_before_reset");
-      prev = op == "lstm" ? lower_lstm(g, s, x) : op == "gru" ? lower_gru(g, s, {}, x) : lower_rnn(g, s, x);
-      sequences[prev] = Shape{s.steps, s.hidden, 1};
+      std::string direction = "forward";
+      if (L["direction"]) {
+        direction = as_string(file, L["direction"], path + ".direction");
+        if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
+          fail(file, L["direction"], path + ".direction", "expected forward, reverse or bidirectional, got '" + direction + "'");
+      }
+      auto lower = [&](const LstmSpec& spec) {
+        return op == "lstm" ? lower_lstm(g, spec, x) : op == "gru" ? lower_gru(g, spec, {}, x) : lower_rnn(g, spec, x);
+      };
+      if (direction == "forward") {
+        prev = lower(s);
+      } else {
+        // reverse: the steps from the last (a negative stride), h_t put back in time order;
+        // bidirectional: a forward and a reverse layer (NAME.forward, NAME.reverse, each its own
+        // weights), their h_t side by side per step: [steps, 2 hidden, 1]
+        std::vector<std::vector<int>> hs;
+        for (const bool rev : {false, true}) {
+          if (!rev && direction == "reverse") continue;
+          LstmSpec d = s;
+          if (direction == "bidirectional") d.name += rev ? ".reverse" : ".forward";
+          if (rev) d.seq_stride = -1, d.seq_offset = s.steps - 1;
+          hs.emplace_back();
+          d.step_outputs = &hs.back();
+          lower(d);
+        }
+        std::vector<int> parts;
+        for (int64_t t = 0; t < s.steps; ++t)
+          for (std::size_t k = 0; k < hs.size(); ++k)  // the reverse layer reached time t at step T-1-t
+            parts.push_back(hs[k][static_cast<std::size_t>(k == hs.size() - 1 && direction != "forward" ? s.steps - 1 - t : t)]);
+        int y = parts[0];
+        if (parts.size() > 1) {
+          const int cat = g.add_layer(name + ".y", OpKind::Concat, parts, name + ".y");
+          g.layer(cat).origin = s.origin;
+          y = g.layer(cat).output;
+        }
+        LayerAttrs ra;
+        ra.reshape_to = Shape{s.steps, s.hidden * static_cast<int64_t>(hs.size()), 1};
+        const int id = g.add_layer(name, OpKind::Reshape, {y}, name, ra);
+        g.layer(id).origin = s.origin;
+        prev = g.layer(id).output;
+      }
+      sequences[prev] = Shape{s.steps, s.hidden * (direction == "bidirectional" ? 2 : 1), 1};
       by_name[name] = prev;
       continue;
     }

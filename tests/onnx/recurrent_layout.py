@@ -1,10 +1,14 @@
 #!/usr/bin/env python3
-"""ONNX recurrent layers with layout=1 (batch-major) against the same layers with layout=0:
+"""ONNX recurrent layers' layouts and directions against the plain forward, time-major layer.
+Layout: layers with layout=1 (batch-major) against the same layers with layout=0:
 for each of LSTM, GRU and RNN, one model reads X as [T, B, I] (layout 0, checked against
 PyTorch elsewhere: zoo.pytorch.*), the other the same X transposed to [B, T, I] with layout=1
 and the same weights; fusesim runs both in fp32 and the batch-major Y and Y_h must be the
 time-major ones transposed ([T, 1, B, H] -> [B, T, 1, H], [1, B, H] -> [B, 1, H]).
 T and B > 1, so that the two orders differ (ONNX's own batchwise tests have T = 1).
+Direction: a reverse layer equals the forward one run on X reversed in time, its Y reversed back
+(Y_h equal); a bidirectional one, with the forward weights in direction 0 and other weights in
+direction 1, equals the two side by side on num_directions (Y [T, 2, B, H], Y_h [2, B, H]).
 Usage: recurrent_layout.py FUSESIM WORKDIR"""
 import os
 import shutil
@@ -21,38 +25,49 @@ os.makedirs(work)
 rng = np.random.default_rng(7)
 T, B, I, H = 5, 3, 4, 6
 ok = True
+load = lambda p: numpy_helper.to_array(onnx.load_tensor(p))
+
+
+def run(op, tag, x, inits, attrs, y_shape, h_shape):
+    """Builds a one-node model, runs fusesim in fp32 on x; returns (Y, Y_h)."""
+    node = helper.make_node(op, ["x", "w", "r", "b"], ["y", "y_h"], name=op.lower(), hidden_size=H, **attrs)
+    graph = helper.make_graph([node], f"{op}_{tag}", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x.shape))],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape),
+                               helper.make_tensor_value_info("y_h", TensorProto.FLOAT, h_shape)],
+                              [numpy_helper.from_array(a, k) for k, a in zip(("w", "r", "b"), inits)])
+    base = os.path.join(work, f"{op}_{tag}")
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)]), base + ".onnx")
+    with open(base + "_x.pb", "wb") as f:
+        f.write(numpy_helper.from_array(np.ascontiguousarray(x), "x").SerializeToString())
+    subprocess.run([exe, "run", "--model", base + ".onnx", "--input", base + "_x.pb", "--dtype", "fp32", "--quiet",
+                    "--no-timeline", "--out", base + "_out", "--dump-output", base + "_y.pb", "--dump-output", base + "_h.pb"],
+                   check=True)
+    return load(base + "_y.pb").reshape(y_shape), load(base + "_h.pb").reshape(h_shape)
+
+
+def same(what, a, b):
+    global ok
+    diff = np.abs(a - b).max()
+    print(f"{what}: max diff {diff:.3g}")
+    ok = ok and diff == 0
+
+
 for op, G in (("LSTM", 4), ("GRU", 3), ("RNN", 1)):
-    w = rng.uniform(-0.5, 0.5, (1, G * H, I)).astype(np.float32)
-    r = rng.uniform(-0.5, 0.5, (1, G * H, H)).astype(np.float32)
-    b = rng.uniform(-0.3, 0.3, (1, 2 * G * H)).astype(np.float32)
-    x_tm = rng.uniform(-1, 1, (T, B, I)).astype(np.float32)
-    outs = {}
-    for layout in (0, 1):
-        x_shape, y_shape, h_shape = ([T, B, I], [T, 1, B, H], [1, B, H]) if layout == 0 else ([B, T, I], [B, T, 1, H], [B, 1, H])
-        attrs = {"hidden_size": H}
-        if layout:
-            attrs["layout"] = 1
-        if op == "GRU":
-            attrs["linear_before_reset"] = 1
-        node = helper.make_node(op, ["x", "w", "r", "b"], ["y", "y_h"], name=op.lower(), **attrs)
-        graph = helper.make_graph([node], f"{op}_layout{layout}", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x_shape)],
-                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, y_shape),
-                                   helper.make_tensor_value_info("y_h", TensorProto.FLOAT, h_shape)],
-                                  [numpy_helper.from_array(w, "w"), numpy_helper.from_array(r, "r"), numpy_helper.from_array(b, "b")])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
-        base = os.path.join(work, f"{op}_{layout}")
-        onnx.save(model, base + ".onnx")
-        x = x_tm if layout == 0 else np.ascontiguousarray(x_tm.transpose(1, 0, 2))
-        with open(base + "_x.pb", "wb") as f:
-            f.write(numpy_helper.from_array(x, "x").SerializeToString())
-        subprocess.run([exe, "run", "--model", base + ".onnx", "--input", base + "_x.pb", "--dtype", "fp32", "--quiet",
-                        "--no-timeline", "--out", base + "_out", "--dump-output", base + "_y.pb", "--dump-output", base + "_h.pb"],
-                       check=True)
-        load = lambda p: numpy_helper.to_array(onnx.load_tensor(p))
-        outs[layout] = (load(base + "_y.pb").reshape(y_shape), load(base + "_h.pb").reshape(h_shape))
-    (y0, h0), (y1, h1) = outs[0], outs[1]
-    dy = np.abs(y1 - y0.transpose(2, 0, 1, 3)).max()
-    dh = np.abs(h1 - h0.transpose(1, 0, 2)).max()
-    print(f"{op}: layout 1 vs layout 0 transposed: Y max diff {dy:.3g}, Y_h max diff {dh:.3g}")
-    ok = ok and dy == 0 and dh == 0
+    extra = {"linear_before_reset": 1} if op == "GRU" else {}
+    w = rng.uniform(-0.5, 0.5, (2, G * H, I)).astype(np.float32)
+    r = rng.uniform(-0.5, 0.5, (2, G * H, H)).astype(np.float32)
+    b = rng.uniform(-0.3, 0.3, (2, 2 * G * H)).astype(np.float32)
+    fwd = (w[:1], r[:1], b[:1])
+    x = rng.uniform(-1, 1, (T, B, I)).astype(np.float32)
+    y0, h0 = run(op, "forward", x, fwd, extra, [T, 1, B, H], [1, B, H])
+    y1, h1 = run(op, "batchwise", x.transpose(1, 0, 2), fwd, dict(extra, layout=1), [B, T, 1, H], [B, 1, H])
+    same(f"{op} layout 1 Y vs layout 0 transposed", y1, y0.transpose(2, 0, 1, 3))
+    same(f"{op} layout 1 Y_h vs layout 0 transposed", h1, h0.transpose(1, 0, 2))
+    yr, hr = run(op, "reverse", x[::-1], fwd, dict(extra, direction="reverse"), [T, 1, B, H], [1, B, H])
+    same(f"{op} reverse Y vs forward on reversed X", yr[::-1], y0)
+    same(f"{op} reverse Y_h vs forward", hr, h0)
+    yq, hq = run(op, "reverse_other", x, (w[1:], r[1:], b[1:]), dict(extra, direction="reverse"), [T, 1, B, H], [1, B, H])
+    yb, hb = run(op, "bidirectional", x, (w, r, b), dict(extra, direction="bidirectional"), [T, 2, B, H], [2, B, H])
+    same(f"{op} bidirectional Y vs forward and reverse", yb, np.concatenate([y0, yq], axis=1))
+    same(f"{op} bidirectional Y_h vs forward and reverse", hb, np.concatenate([h0, hq], axis=0))
 sys.exit(0 if ok else 1)
