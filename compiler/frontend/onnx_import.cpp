@@ -1680,7 +1680,12 @@ class OnnxImporter {
           unsupported(i, std::string("a nonzero ") + (k == 5 ? "initial_h" : "initial_c"));
       }
     }
-    if (op == "LSTM" && has_input(n, 7)) unsupported(i, "peepholes (input P)");
+    std::vector<float> pall;  // peepholes, [D, 3H]
+    if (op == "LSTM" && has_input(n, 7)) {
+      const ConstTensor& P = const_input(i, 7, "P");
+      if (P.dims != std::vector<int64_t>{D, 3 * H}) bad(i, "P has shape " + dims_str(P.dims) + ", expected " + dims_str({D, 3 * H}));
+      pall = P.as_floats();
+    }
     // Y_h is the last step's h; Y_c is not computed apart: nothing may read it
     auto used = [&](int o) {
       if (n.output_size() <= o || n.output(o).empty()) return false;
@@ -1706,6 +1711,7 @@ class OnnxImporter {
       sd.w.assign(wall.begin() + d * G * H * I, wall.begin() + (d + 1) * G * H * I);
       sd.r.assign(rall.begin() + d * G * H * H, rall.begin() + (d + 1) * G * H * H);
       b2[d].assign(b2all.begin() + d * 2 * G * H, b2all.begin() + (d + 1) * 2 * G * H);
+      if (!pall.empty()) sd.peep.assign(pall.begin() + d * 3 * H, pall.begin() + (d + 1) * 3 * H);
       sd.bias.resize(static_cast<std::size_t>(G * H));
       for (int64_t k = 0; k < G * H; ++k) sd.bias[k] = b2[d][k] + b2[d][G * H + k];
       return sd;

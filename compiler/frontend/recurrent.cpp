@@ -127,9 +127,23 @@ int lower_lstm(Graph& g, const LstmSpec& s, int x) {
       }
       gates = g.layer(layer("gates", t, OpKind::Add, {gates, g.layer(gh).output})).output;
     }
-    const int ifo = act("ifo", t, slice("ifo_pre", t, gates, 0, 3 * H), isa::Activation::Sigmoid);
     const int cand = act("cand", t, slice("cand_pre", t, gates, 3 * H, H), isa::Activation::Tanh);
-    const int i = slice("i", t, ifo, 0, H), o = slice("o", t, ifo, H, H), f = slice("f", t, ifo, 2 * H, H);
+    int i = -1, o = -1, f = -1;
+    // a peephole: P_k (gate k's H scales) times a cell state, added to the gate's pre-activation
+    auto peep = [&](const std::string& gate, int64_t k, int pre, int cell) {
+      const int m = layer(gate + "_peep", t, OpKind::Mul, {cell});
+      g.layer(m).weights.assign(s.peep.begin() + k * H, s.peep.begin() + (k + 1) * H);
+      return g.layer(layer(gate + "_pre_peep", t, OpKind::Add, {pre, g.layer(m).output})).output;
+    };
+    if (s.peep.empty()) {
+      const int ifo = act("ifo", t, slice("ifo_pre", t, gates, 0, 3 * H), isa::Activation::Sigmoid);
+      i = slice("i", t, ifo, 0, H), o = slice("o", t, ifo, H, H), f = slice("f", t, ifo, 2 * H, H);
+    } else {  // i and f see c_{t-1} (none at step 0: zero); o sees c_t, below
+      int ip = slice("i_pre", t, gates, 0, H), fp = slice("f_pre", t, gates, 2 * H, H);
+      if (c >= 0) ip = peep("i", 0, ip, c), fp = peep("f", 2, fp, c);
+      i = act("i", t, ip, isa::Activation::Sigmoid);
+      f = act("f", t, fp, isa::Activation::Sigmoid);
+    }
     // c_t = f * c_{t-1} + i * cand; h_t = o * tanh(c_t)
     const int ic = g.layer(layer("i_cand", t, OpKind::Product, {i, cand})).output;
     if (c >= 0) {
@@ -138,6 +152,7 @@ int lower_lstm(Graph& g, const LstmSpec& s, int x) {
     } else {
       c = ic;
     }
+    if (!s.peep.empty()) o = act("o", t, peep("o", 1, slice("o_pre", t, gates, H, H), c), isa::Activation::Sigmoid);
     h = g.layer(layer("h", t, OpKind::Product, {o, act("c_tanh", t, c, isa::Activation::Tanh)})).output;
     hs.push_back(h);
   }

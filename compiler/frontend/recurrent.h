@@ -27,6 +27,9 @@ struct LstmSpec {
   // Optional parameters (ONNX initializers), gate order i, o, f, c: W [4H][input], R [4H][H],
   // bias [4H] (ONNX's Wb + Rb). Empty: generated from the seed like any layer's.
   std::vector<float> w, r, bias;
+  // LSTM peepholes (ONNX's P, order i, o, f; empty: none): i and f add P_i * c_{t-1} and
+  // P_f * c_{t-1} before their sigmoid, o adds P_o * c_t (per-channel scales, the NFU's Mul).
+  std::vector<float> peep;
   Shape out_shape;     // of the output sequence; default [steps, hidden, 1]
   // GRU only (ONNX's attribute): 1 applies the reset gate after the recurrent product (and its
   // bias), r * (R_h h + Rb_h); 0 before it, R_h (r * h) + Rb_h.
