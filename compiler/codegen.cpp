@@ -1477,6 +1477,24 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
       if (nb) segment(c.b_addr[id], src.bias.size(), numerics::kActFrac, in_order(src.bias));
     }
   }
+  // Constant tensors (a recurrent layer's initial state): one segment, every sample alike.
+  if (opt.materialize)
+    for (const DataNode& d : g.data) {
+      if (!d.constant || c.data_addr[static_cast<std::size_t>(d.id)] < 0) continue;
+      if (static_cast<int64_t>(d.values.size()) != d.shape.elems())
+        throw std::logic_error("constant '" + d.name + "': values not materialized");
+      Segment s;
+      s.addr = static_cast<uint32_t>(c.data_addr[static_cast<std::size_t>(d.id)]);
+      s.bytes.resize(d.values.size() * c.esize * static_cast<std::size_t>(g.batch));
+      for (int64_t b = 0; b < g.batch; ++b) {
+        uint8_t* out = s.bytes.data() + static_cast<std::size_t>(b) * d.values.size() * c.esize;
+        if (c.dt == isa::DType::Int16)
+          numerics::quantize_span(d.values.data(), d.values.size(), numerics::kActFrac, out);
+        else
+          std::memcpy(out, d.values.data(), 4 * d.values.size());
+      }
+      p.constants.push_back(std::move(s));
+    }
 
   // Instructions (reserved from the cost model's count: the vector of large words is the
   // biggest allocation of a compile)
@@ -1568,6 +1586,9 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
       p.weight_bytes + static_cast<uint64_t>(g.tensor(g.input).shape.elems() * c.esize * g.batch);
   for (int o : g.outputs)
     p.compulsory_bytes += static_cast<uint64_t>(g.tensor(o).shape.elems() * c.esize * g.batch);
+  for (const DataNode& d : g.data)  // constant tensors are compulsory reads, like the input
+    if (d.constant && c.data_addr[static_cast<std::size_t>(d.id)] >= 0)
+      p.compulsory_bytes += static_cast<uint64_t>(d.shape.elems() * c.esize * g.batch);
   return p;
 }
 

@@ -101,6 +101,13 @@ int Graph::add_data(const std::string& n, Shape shape) {
   return d.id;
 }
 
+int Graph::add_constant(const std::string& n, Shape shape, std::vector<float> values) {
+  const int id = add_data(n, shape);
+  data[static_cast<std::size_t>(id)].constant = true;
+  data[static_cast<std::size_t>(id)].values = std::move(values);
+  return id;
+}
+
 int Graph::add_layer(const std::string& n, OpKind op, const std::vector<int>& inputs,
                      const std::string& out_name, LayerAttrs attrs) {
   LayerNode l;

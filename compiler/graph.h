@@ -148,13 +148,19 @@ struct DataNode {
   int id = -1;
   std::string name;
   Shape shape;
-  int producer = -1;           // layer id; -1 for the network input
+  int producer = -1;           // layer id; -1 for the network input or a constant
   std::vector<int> consumers;  // layer ids
   // Placement, set by layer elimination and memory planning
   int alias_of = -1;           // this tensor is a view of another data node...
   int64_t channel_offset = 0;  // ...starting at this channel (concat and channel slices)
   bool on_chip = false;        // kept on chip inside a fused group
   int64_t dram_addr = -1;
+  // A constant tensor (no producer): in DRAM before the run, like the weights. A recurrent
+  // layer's initial state (recurrent.h) is one. `values` holds one sample's elements (every
+  // sample of a batch starts from them); empty until materialize_weights generates them from
+  // the seed and the tensor's name (or a frontend gives them).
+  bool constant = false;
+  std::vector<float> values;
 };
 
 // Weights [k0, k0 + n) of a conv/fc/mul layer into out: stored, or generated (LayerNode::gen).
@@ -205,6 +211,8 @@ class Graph {
   std::vector<int> outputs;   // data node ids of the network outputs
 
   int add_data(const std::string& name, Shape shape = {});
+  // Adds a constant tensor (DataNode::constant) with these values (empty: generated).
+  int add_constant(const std::string& name, Shape shape, std::vector<float> values = {});
   // Adds a layer reading `inputs` and creating a new data node named `out_name`.
   int add_layer(const std::string& name, OpKind op, const std::vector<int>& inputs,
                 const std::string& out_name, LayerAttrs attrs = {});

@@ -20,6 +20,7 @@ template <>
 struct Math<int16_t> {
   using Acc = int32_t;
   static int16_t weight(float w) { return num::quantize(w, num::kWeightFrac); }
+  static int16_t data(float x) { return num::quantize(x, num::kActFrac); }
   static Acc bias(float b) { return num::bias_to_acc(num::quantize(b, num::kActFrac), num::kWeightFrac); }
   static Acc mac(Acc a, int16_t x, int16_t w) { return num::acc_mac(a, x, w); }
   static int16_t finish(Acc a, const num::Nfu3& act) {
@@ -35,6 +36,7 @@ template <>
 struct Math<float> {
   using Acc = float;
   static float weight(float w) { return w; }
+  static float data(float x) { return x; }
   static Acc bias(float b) { return b; }
   static Acc mac(Acc a, float x, float w) { return a + x * w; }
   static float finish(Acc a, const num::Nfu3& act) { return num::activate_fp32(act, a); }
@@ -53,6 +55,15 @@ class Executor {
   std::vector<std::vector<uint8_t>> run(const std::vector<uint8_t>& input) {
     values_[g_.input].resize(input.size() / sizeof(T));
     std::memcpy(values_[g_.input].data(), input.data(), input.size());
+    for (const DataNode& d : g_.data)  // constants: every sample starts from the same values
+      if (d.constant) {
+        if (static_cast<int64_t>(d.values.size()) != d.shape.elems())
+          throw std::logic_error("reference: constant '" + d.name + "' not materialized");
+        std::vector<T>& v = values_[d.id];
+        v.reserve(d.values.size() * static_cast<std::size_t>(g_.batch));
+        for (int64_t b = 0; b < g_.batch; ++b)
+          for (float x : d.values) v.push_back(M::data(x));
+      }
     for (int id : g_.topo_order()) exec(g_.layer(id));
     std::vector<std::vector<uint8_t>> out;
     for (int o : g_.outputs) {

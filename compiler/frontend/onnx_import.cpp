@@ -1672,14 +1672,27 @@ class OnnxImporter {
       for (int64_t k = 0; k < sl.size(); ++k)
         if (sl.at(k) != static_cast<double>(T)) unsupported(i, "sequence_lens shorter than the sequence");
     }
+    // initial_h, initial_c: [D, B, H] (batch-major [B, D, H]); all zero is no state at all
+    std::vector<float> init[2];
     for (int k : {5, 6}) {
       if (k == 6 && op != "LSTM") break;
       if (has_input(n, k)) {
-        const std::vector<float> s = const_input(i, k, k == 5 ? "initial_h" : "initial_c").as_floats();
-        if (std::any_of(s.begin(), s.end(), [](float v) { return v != 0.0f; }))
-          unsupported(i, std::string("a nonzero ") + (k == 5 ? "initial_h" : "initial_c"));
+        const char* what = k == 5 ? "initial_h" : "initial_c";
+        const ConstTensor& t = const_input(i, k, what);
+        const std::vector<int64_t> want = bm ? std::vector<int64_t>{B, D, H} : std::vector<int64_t>{D, B, H};
+        if (t.dims != want) bad(i, std::string(what) + " has shape " + dims_str(t.dims) + ", expected " + dims_str(want));
+        std::vector<float> v = t.as_floats();
+        if (std::any_of(v.begin(), v.end(), [](float e) { return e != 0.0f; })) init[k - 5] = std::move(v);
       }
     }
+    // sequence b of direction d starts from its rows of initial_h and initial_c (constants in DRAM)
+    auto start_state = [&](LstmSpec& sp, int64_t d, int64_t b) {
+      const int64_t row = bm ? b * D + d : d * B + b;
+      for (int k : {0, 1})
+        if (!init[k].empty())
+          (k ? sp.c0 : sp.h0) = g_.add_constant(sp.name + (k ? ".c0" : ".h0"), Shape{H, 1, 1},
+                                                {init[k].begin() + row * H, init[k].begin() + (row + 1) * H});
+    };
     std::vector<float> pall;  // peepholes, [D, 3H]
     if (op == "LSTM" && has_input(n, 7)) {
       const ConstTensor& P = const_input(i, 7, "P");
@@ -1723,6 +1736,7 @@ class OnnxImporter {
     };
     if (B == 1 && !want_h && !bm && dir == "forward") {  // one sequence: Y as the lowering builds it
       s = spec_of(0);
+      start_state(s, 0, 0);
       Value y;
       y.data = lower(s, 0, x.data);
       y.dims = {T, 1, 1, H};
@@ -1751,6 +1765,7 @@ class OnnxImporter {
         sb.seq_stride = reversed(d) ? -stride : stride, sb.seq_offset = reversed(d) ? first + (T - 1) * stride : first;
         sb.shared = &owners[static_cast<std::size_t>(d)];
         sb.step_outputs = &hs[static_cast<std::size_t>(d)][static_cast<std::size_t>(b)];
+        start_state(sb, d, b);
         lower(sb, d, xv);
       }
     }

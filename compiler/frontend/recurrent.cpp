@@ -83,7 +83,7 @@ int lower_lstm(Graph& g, const LstmSpec& s, int x) {
   RecurrentOwners& o = s.shared ? *s.shared : own;
   int& w_owner = o.w;
   int& r_owner = o.r;
-  int h = -1, c = -1;  // h_{t-1}, c_{t-1} (none before step 0: zero)
+  int h = s.h0, c = s.c0;  // h_{t-1}, c_{t-1} (-1 before step 0: zero)
   std::vector<int> hs;
   auto layer = [&](const std::string& part, int64_t t, OpKind op, const std::vector<int>& in, LayerAttrs a = {}) {
     const std::string n = s.name + ".t" + std::to_string(t) + "." + part;
@@ -138,7 +138,7 @@ int lower_lstm(Graph& g, const LstmSpec& s, int x) {
     if (s.peep.empty()) {
       const int ifo = act("ifo", t, slice("ifo_pre", t, gates, 0, 3 * H), isa::Activation::Sigmoid);
       i = slice("i", t, ifo, 0, H), o = slice("o", t, ifo, H, H), f = slice("f", t, ifo, 2 * H, H);
-    } else {  // i and f see c_{t-1} (none at step 0: zero); o sees c_t, below
+    } else {  // i and f see c_{t-1} (none at step 0 from a zero state); o sees c_t, below
       int ip = slice("i_pre", t, gates, 0, H), fp = slice("f_pre", t, gates, 2 * H, H);
       if (c >= 0) ip = peep("i", 0, ip, c), fp = peep("f", 2, fp, c);
       i = act("i", t, ip, isa::Activation::Sigmoid);
@@ -179,7 +179,7 @@ int lower_gru(Graph& g, const LstmSpec& s, const std::vector<float>& b, int x) {
   RecurrentOwners own;
   RecurrentOwners& o = s.shared ? *s.shared : own;
   int &w_owner = o.w, &rzr_owner = o.rzr, &rh_owner = o.rh, &r_owner = o.r;
-  int h = -1;
+  int h = s.h0;
   std::vector<int> hs;
   for (int64_t t = 0; t < s.steps; ++t) {
     const int xt = c.slice("x", t, x, t * s.seq_stride + s.seq_offset, 1);
@@ -223,7 +223,7 @@ int lower_rnn(Graph& g, const LstmSpec& s, int x) {
   Cell c{g, s};
   RecurrentOwners own;
   RecurrentOwners& o = s.shared ? *s.shared : own;
-  int &w_owner = o.w, &r_owner = o.r, h = -1;
+  int &w_owner = o.w, &r_owner = o.r, h = s.h0;
   std::vector<int> hs;
   std::vector<float> bias = s.bias.empty() ? std::vector<float>(static_cast<std::size_t>(s.hidden), 0.0f) : s.bias;
   for (int64_t t = 0; t < s.steps; ++t) {

@@ -37,24 +37,30 @@ struct LstmSpec {
   // Step t's input is channel t * seq_stride + seq_offset of the input tensor (an ONNX batch of
   // B sequences, [steps, B, input], seen as [steps * B, 1, input]: stride B, offset the sample).
   int64_t seq_stride = 1, seq_offset = 0;
+  // The initial state h_{-1} and (LSTM) c_{-1}: constant data nodes of [hidden, 1, 1] in DRAM
+  // (Graph::add_constant: ONNX's initial_h and initial_c, or YAML's `initial_state: carried`),
+  // or -1 for zero. A zero h_{-1} has no recurrent product at step 0 (nothing is computed to
+  // add nothing), a given one has: G H (I + H) MACs per step at every step.
+  int h0 = -1, c0 = -1;
   RecurrentOwners* shared = nullptr;  // owners across sequences (else this call's own)
   std::vector<int>* step_outputs = nullptr;  // when set: every h_t goes here and no sequence is built (-1 returned)
 };
 
 // Appends the unrolled LSTM reading the sequence `x` and returns the data node of its output
-// sequence [steps, hidden, 1] (every h_t). The initial h and c are zero, so step 0 has no
-// recurrent product: the LSTM's MACs are 4 H (I + H) T - 4 H^2.
+// sequence [steps, hidden, 1] (every h_t). The LSTM's MACs are 4 H (I + H) T with an initial
+// state (LstmSpec::h0), 4 H (I + H) T - 4 H^2 without (h_{-1} = 0: step 0 has no R h_{-1}).
 int lower_lstm(Graph& g, const LstmSpec& s, int x);
 
 // A GRU (ONNX's equations, gate order z, r, h; W [3H][input], R [3H][H], bias [6H] = Wb then
 // Rb; LstmSpec's bias is unused, `gru_bias` holds the 6H):
 //   z, r = sigmoid(W_zr x + R_zr h + b_zr);  h~ = tanh(W_h x + [reset] + Wb_h)
 //   h_t = h~ + z * (h_{t-1} - h~)             (= (1 - z) h~ + z h_{t-1})
-// With h_{-1} = 0, step 0 has no recurrent product: 3 H (I + H) T - 3 H^2 MACs.
+// 3 H (I + H) T MACs with an initial state; with h_{-1} = 0, step 0 has no recurrent product:
+// 3 H (I + H) T - 3 H^2.
 int lower_gru(Graph& g, const LstmSpec& s, const std::vector<float>& gru_bias, int x);
 
 // A simple RNN: h_t = tanh(W x_t + R h_{t-1} + Wb + Rb) (W [H][input], R [H][H], bias [H] the
-// sum): H (I + H) T - H^2 MACs.
+// sum): H (I + H) T MACs with an initial state, H (I + H) T - H^2 without.
 int lower_rnn(Graph& g, const LstmSpec& s, int x);
 
 }  // namespace fusesim::compiler

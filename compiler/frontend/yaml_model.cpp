@@ -126,9 +126,9 @@ Graph load_yaml_model(const std::string& file) {
     const std::string op = as_string(file, L["op"], path + ".op");
     if (op == "lstm" || op == "gru" || op == "rnn") {  // unrolled into fc, add, activation and product layers (recurrent.h)
       if (op == "gru")
-        yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden", "direction", "linear_before_reset"});
+        yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden", "direction", "initial_state", "linear_before_reset"});
       else
-        yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden", "direction"});
+        yamlu::expect_keys(file, L, path, {"name", "op", "inputs", "hidden", "direction", "initial_state"});
       if (by_name.count(name)) fail(file, L["name"], path + ".name", "duplicate layer name '" + name + "'");
       int x = prev;
       if (L["inputs"]) {
@@ -159,7 +159,21 @@ Graph load_yaml_model(const std::string& file) {
         if (direction != "forward" && direction != "reverse" && direction != "bidirectional")
           fail(file, L["direction"], path + ".direction", "expected forward, reverse or bidirectional, got '" + direction + "'");
       }
-      auto lower = [&](const LstmSpec& spec) {
+      // initial_state: zero (h_{-1} = c_{-1} = 0, the default) or carried (a state handed over
+      // from the previous chunk of a stream, as a streaming recognizer does: constant tensors
+      // NAME.h0 and NAME.c0 in DRAM, generated from the seed; step 0 then has its recurrent product)
+      bool carried = false;
+      if (L["initial_state"]) {
+        const std::string st = as_string(file, L["initial_state"], path + ".initial_state");
+        if (st != "zero" && st != "carried")
+          fail(file, L["initial_state"], path + ".initial_state", "expected zero or carried, got '" + st + "'");
+        carried = st == "carried";
+      }
+      auto lower = [&](LstmSpec spec) {
+        if (carried) {
+          spec.h0 = g.add_constant(spec.name + ".h0", Shape{spec.hidden, 1, 1});
+          if (op == "lstm") spec.c0 = g.add_constant(spec.name + ".c0", Shape{spec.hidden, 1, 1});
+        }
         return op == "lstm" ? lower_lstm(g, spec, x) : op == "gru" ? lower_gru(g, spec, {}, x) : lower_rnn(g, spec, x);
       };
       if (direction == "forward") {

@@ -73,6 +73,13 @@ void materialize_weights(Graph& g) {
       if (l.bn_var.empty()) fill(l.bn_var, c, r, 0.8f, 1.2f);
     }
   }
+  // Constant tensors (a recurrent layer's initial state): uniform in [-0.5, 0.5), inside the
+  // range of h = o tanh(c) and of a cell state a few steps old.
+  for (auto& d : g.data)
+    if (d.constant && d.values.empty()) {
+      Rng r(g.seed * 0x2545F4914F6CDD1Dull ^ name_hash("constant:" + d.name));
+      fill(d.values, static_cast<std::size_t>(d.shape.elems()), r, -0.5f, 0.5f);
+    }
 }
 
 std::vector<uint8_t> make_input(const Graph& g, isa::DType dtype, uint64_t seed) {
