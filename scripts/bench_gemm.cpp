@@ -9,7 +9,11 @@
 
 namespace {
 
-// C[m][n] += A[m][:] . B[n][:] over k, one output channel at a time.
+// C[m][n] += A[m][:] . B[n][:] over k, one output channel at a time. Cloned for AVX2 as the
+// NFU's int16 GEMM is (hw/nfu_kernels.cpp), so that the yardstick has the same vector width.
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx2", "default")))
+#endif
 void gemm(const int16_t* a, const int16_t* b, int32_t* c, size_t m, size_t n, size_t k) {
   for (size_t i = 0; i < m; ++i)
     for (size_t j = 0; j < n; ++j) {
