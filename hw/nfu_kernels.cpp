@@ -91,33 +91,46 @@ inline void dot_rows(const int16_t* c, const int16_t* w, size_t k, int32_t* out,
 }
 
 // The receptive field of every output position as one row of col ([out_h * out_w][cin * kh * kw],
-// in the weights' (ci, i, j) order).
-void im2col(const Geometry& g, const int16_t* in, int16_t* col) {
-  const size_t k = size_t{g.cin} * g.kh * g.kw;
-  for (uint32_t y = 0; y < g.out_h; ++y)
-    for (uint32_t x = 0; x < g.out_w; ++x) {
-      int16_t* dst = col + (size_t{y} * g.out_w + x) * k;
-      for (uint32_t ci = 0; ci < g.cin; ++ci)
-        for (uint32_t i = 0; i < g.kh; ++i) {
-          const int16_t* row = in + (size_t{ci} * g.in_h + size_t{y} * g.stride_h + size_t{i} * g.dil_h) * g.in_w +
-                               size_t{x} * g.stride_w;
-          if (g.dil_w == 1) {
-            // a kernel row is a few elements: copies of a constant size compile to moves, where
-            // std::copy_n of a run-time count is a memmove call per row (a third of im2col)
-            switch (g.kw) {
-              case 1: *dst = *row; break;
-              case 2: std::memcpy(dst, row, 2 * sizeof(int16_t)); break;
-              case 3: std::memcpy(dst, row, 3 * sizeof(int16_t)); break;
-              case 5: std::memcpy(dst, row, 5 * sizeof(int16_t)); break;
-              case 7: std::memcpy(dst, row, 7 * sizeof(int16_t)); break;
-              default: std::copy_n(row, g.kw, dst); break;
-            }
-            dst += g.kw;
-          } else {
-            for (uint32_t j = 0; j < g.kw; ++j) *dst++ = row[size_t{j} * g.dil_w];
-          }
+// in the weights' (ci, i, j) order). The geometry is read into locals first (stores into col
+// could alias a field of g, so the compiler would reload each one per copy), and each kernel
+// row's offset in the window is worked out once. KW > 0: undilated rows of KW elements, copies
+// of a constant size that compile to moves (std::copy_n of a run-time count is a memmove call
+// per row); KW = 0: any width and dilation.
+template <int KW>
+void im2col_rows(const Geometry& g, const int16_t* in, int16_t* col) {
+  const size_t kw = g.kw, dw = g.dil_w, sh = g.stride_h, sw = g.stride_w, in_w = g.in_w;
+  const size_t out_h = g.out_h, out_w = g.out_w, nrows = size_t{g.cin} * g.kh;
+  thread_local std::vector<size_t> offs;
+  offs.resize(nrows);
+  for (size_t ci = 0; ci < g.cin; ++ci)
+    for (size_t i = 0; i < g.kh; ++i) offs[ci * g.kh + i] = (ci * g.in_h + i * g.dil_h) * in_w;
+  const size_t* off = offs.data();
+  for (size_t y = 0; y < out_h; ++y)
+    for (size_t x = 0; x < out_w; ++x) {
+      const int16_t* base = in + y * sh * in_w + x * sw;
+      for (size_t r = 0; r < nrows; ++r) {
+        const int16_t* row = base + off[r];
+        if constexpr (KW > 0) {
+          std::memcpy(col, row, KW * sizeof(int16_t));
+          col += KW;
+        } else {
+          for (size_t j = 0; j < kw; ++j) *col++ = row[j * dw];
         }
+      }
     }
+}
+
+void im2col(const Geometry& g, const int16_t* in, int16_t* col) {
+  if (g.dil_w == 1) switch (g.kw) {
+      case 1: return im2col_rows<1>(g, in, col);
+      case 2: return im2col_rows<2>(g, in, col);
+      case 3: return im2col_rows<3>(g, in, col);
+      case 5: return im2col_rows<5>(g, in, col);
+      case 7: return im2col_rows<7>(g, in, col);
+      case 11: return im2col_rows<11>(g, in, col);
+      default: break;
+    }
+  im2col_rows<0>(g, in, col);
 }
 
 // acc[co][p] += W[co][:] . col[p][:] with four output channels per pass over a col row.
