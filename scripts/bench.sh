@@ -21,7 +21,9 @@ echo "fusesim bench: $("$fusesim" --version 2>/dev/null | head -1), $(nproc) cor
 
 # The yardstick: a plain int16 GEMM, compiled as a Release build compiles the NFU kernels.
 ${CXX:-c++} -O3 -std=c++17 -o "$work/bench_gemm" scripts/bench_gemm.cpp
-gemm_rate=$("$work/bench_gemm" | awk '/gemm_macs_per_s/ {print $2}')
+"$work/bench_gemm" >"$work/gemm.txt"
+gemm_rate=$(awk '$1 == "gemm_macs_per_s" {print $2}' "$work/gemm.txt")
+gemm_avx2=$(awk '$1 == "gemm_avx2_macs_per_s" {print $2}' "$work/gemm.txt")
 
 # One run: appends "wall cpu rss_kb compile_s sim_s macs instructions dram_runs cycles" to $2.
 run_once() {
@@ -43,9 +45,9 @@ for i in $(seq "$reps"); do  # interleaved, so that a load spike hits every figu
   for r in $runs; do run_once "${r%%:*}" "${r##*:}"; done
 done
 
-python3 - "$work" "$gemm_rate" "$runs" <<'PY'
+python3 - "$work" "$gemm_rate" "$runs" "${gemm_avx2:-0}" <<'PY'
 import statistics, sys
-work, gemm, runs = sys.argv[1], float(sys.argv[2]), sys.argv[3].split()
+work, gemm, runs, gemm_avx2 = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(), float(sys.argv[4])
 # Issue 13's targets: wall seconds and peak RSS MB (None: no target).
 targets = {"vgg16:timing": (0.5, 64), "resnet50:timing": (0.25, None), "alexnet:timing": (None, None),
            "alexnet:functional": (0.8, 200), "vgg16:functional": (3.0, None)}
@@ -63,12 +65,14 @@ for r in runs:
     if tm is not None: verdict.append(f"rss <= {tm} MB: {'met' if rss_kb / 1024 <= tm else 'MISSED'}")
     print(f"{r:22} {wall:7.3f} {cpu:7.3f} {rss_kb / 1024:7.1f} {comp:9.3f} {sim:7.3f}  {'; '.join(verdict)}")
 print(f"(medians of {len(vals)} runs; wall and peak RSS of the whole process from /usr/bin/time)")
-print(f"\nint16 GEMM microbenchmark: {gemm / 1e9:.2f} G MAC/s")
+print(f"\nint16 GEMM microbenchmark (plain loops, the Release build's flags): {gemm / 1e9:.2f} G MAC/s"
+      + (f"; the same loops built for AVX2, as the NFU's GEMM also is: {gemm_avx2 / 1e9:.2f} G MAC/s" if gemm_avx2 else ""))
 for r in runs:
     if not r.endswith("functional"): continue
     wall, cpu, rss, comp, sim, macs = rows[r][:6]
+    extra = f" ({macs / sim / gemm_avx2:.1%} of the AVX2 build)" if gemm_avx2 else ""
     print(f"{r:22} {macs / sim / 1e9:6.2f} G MAC/s over the simulation phase = {macs / sim / gemm:5.1%} of the "
-          f"microbenchmark; {macs / wall / 1e9:.2f} G MAC/s over the whole process ({macs / wall / gemm:.1%})")
+          f"microbenchmark{extra}; {macs / wall / 1e9:.2f} G MAC/s over the whole process ({macs / wall / gemm:.1%})")
 print()
 for r in runs:
     if not r.endswith("timing"): continue
