@@ -90,6 +90,22 @@ inline void dot_rows(const int16_t* c, const int16_t* w, size_t k, int32_t* out,
     out[r * out_stride] = static_cast<int32_t>(static_cast<uint32_t>(out[r * out_stride]) + sum[r]);
 }
 
+// Two im2col rows (c, c + k) against four weight rows: 8 dot products, out[r * out_stride + q].
+inline void dot_2x4(const int16_t* c, const int16_t* w, size_t k, int32_t* out, size_t out_stride) {
+  uint32_t s0[4] = {}, s1[4] = {};
+  const int16_t* c1 = c + k;
+  for (size_t i = 0; i < k; ++i)
+    for (int r = 0; r < 4; ++r) {
+      const int32_t wv = w[r * k + i];
+      s0[r] += static_cast<uint32_t>(int32_t{c[i]} * wv);
+      s1[r] += static_cast<uint32_t>(int32_t{c1[i]} * wv);
+    }
+  for (int r = 0; r < 4; ++r) {
+    out[r * out_stride] = static_cast<int32_t>(static_cast<uint32_t>(out[r * out_stride]) + s0[r]);
+    out[r * out_stride + 1] = static_cast<int32_t>(static_cast<uint32_t>(out[r * out_stride + 1]) + s1[r]);
+  }
+}
+
 // The receptive field of every output position as one row of col ([out_h * out_w][cin * kh * kw],
 // in the weights' (ci, i, j) order). The geometry is read into locals first (stores into col
 // could alias a field of g, so the compiler would reload each one per copy), and each kernel
@@ -108,6 +124,12 @@ void im2col_rows(const Geometry& g, const int16_t* in, int16_t* col) {
   for (size_t y = 0; y < out_h; ++y)
     for (size_t x = 0; x < out_w; ++x) {
       const int16_t* base = in + y * sh * in_w + x * sw;
+      // 3-wide rows as one 8-byte move where the 4th element is still in the input row and the
+      // position is not the last (its extra element lands in a slot written after it)
+      if (KW == 3 && x + 1 < out_w && x * sw + 4 <= in_w) {
+        for (size_t r = 0; r < nrows; ++r, col += 3) std::memcpy(col, base + off[r], 4 * sizeof(int16_t));
+        continue;
+      }
       for (size_t r = 0; r < nrows; ++r) {
         const int16_t* row = base + off[r];
         if constexpr (KW > 0) {
@@ -151,7 +173,17 @@ void conv_gemm_int16(const Geometry& g, const int16_t* in, const int16_t* w, int
     im2col(g, in, col.data());
   }
   const int16_t* cols = direct ? in : col.data();
-  for (size_t p = 0; p < planes; ++p) {
+  size_t p = 0;
+  for (; p + 2 <= planes; p += 2) {  // two positions per pass over four weight rows
+    const int16_t* c = cols + p * k;
+    uint32_t co = 0;
+    for (; co + 4 <= g.cout; co += 4) dot_2x4(c, w + co * k, k, acc + co * planes + p, planes);
+    for (; co < g.cout; ++co) {
+      dot_rows<1>(c, w + co * k, k, acc + co * planes + p, planes);
+      dot_rows<1>(c + k, w + co * k, k, acc + co * planes + p + 1, planes);
+    }
+  }
+  for (; p < planes; ++p) {
     const int16_t* c = cols + p * k;
     uint32_t co = 0;
     for (; co + 4 <= g.cout; co += 4) dot_rows<4>(c, w + co * k, k, acc + co * planes + p, planes);
