@@ -90,6 +90,8 @@ std::vector<Case> discover(const std::vector<std::string>& dirs) {
 struct Settings {
   std::string arch;
   Tolerance tol{1e-3, 1e-4};
+  compiler::Fusion fusion = compiler::Fusion::None;        // --fusion
+  compiler::Pipeline pipeline = compiler::Pipeline::Full;  // --pipeline
 };
 
 // The child's work: one data set of one case. Returns the report line's tail:
@@ -108,6 +110,8 @@ std::string run_one(const Case& c, const fs::path& set, const Settings& s) {
     const ArchParams arch = load_arch(s.arch);
     compiler::CompileOptions copt;
     copt.dtype = isa::DType::Fp32;
+    copt.fusion = s.fusion;
+    copt.pipeline = s.pipeline;
     const std::vector<uint8_t> input =
         read_input_tensor(inputs[0], g.tensor(g.input).shape, copt.dtype, g.layout_free || g.time_major_input, g.batch);
     compiler::Program prog;
@@ -183,7 +187,7 @@ pid_t spawn(const Case& c, const Job& j, const Settings& s, int& read_fd) {
 }
 
 const char* kUsage =
-    "usage: fusesim onnx-test DIR... [-j N] [--rtol R] [--atol A] [--timeout S] [--arch A]\n"
+    "usage: fusesim onnx-test DIR... [-j N] [--rtol R] [--atol A] [--timeout S] [--arch A] [--fusion F] [--pipeline P]\n"
     "Runs ONNX test case folders (model.onnx + test_data_set_*/input_N.pb, output_N.pb), or folders of "
     "them,\n"
     "in fp32 on the accelerator. One line per case: PASS, FAIL with the error, or UNSUPPORTED with the op "
@@ -197,6 +201,7 @@ int onnx_test_main(const std::vector<std::string>& args) {
   Settings s;
   unsigned jobs = std::max(1u, std::thread::hardware_concurrency());
   double timeout_s = 300;
+  std::string fusion, pipeline;
   po::options_description desc("onnx-test options");
   desc.add_options()("help,h", "show this help")("dir", po::value(&dirs)->composing(),
                                                  "case folder, or a folder of case folders (positional)")(
@@ -205,7 +210,9 @@ int onnx_test_main(const std::vector<std::string>& args) {
       "atol", po::value(&s.tol.atol)->default_value(1e-4), "absolute tolerance")(
       "timeout", po::value(&timeout_s)->default_value(300),
       "seconds per data set before it counts as failed")(
-      "arch,a", po::value(&s.arch)->default_value(default_arch_file()), "architecture YAML");
+      "arch,a", po::value(&s.arch)->default_value(default_arch_file()), "architecture YAML")(
+      "fusion", po::value(&fusion)->default_value("none"), "layer fusion: none, greedy or optimal")(
+      "pipeline", po::value(&pipeline)->default_value("full"), "pipelining: none, fine, coarse or full");
   po::positional_options_description pos;
   pos.add("dir", -1);
   po::variables_map vm;
@@ -219,6 +226,8 @@ int onnx_test_main(const std::vector<std::string>& args) {
   if (jobs == 0) throw InputError("-j must be >= 1");
   if (s.tol.rtol < 0 || s.tol.atol < 0) throw InputError("--rtol and --atol must be >= 0");
   load_arch(s.arch);  // a bad arch is a usage error here, not a failure of every case
+  s.fusion = compiler::parse_fusion(fusion);
+  s.pipeline = compiler::parse_pipeline(pipeline);
 
   const std::vector<Case> cases = discover(dirs);
   std::vector<Job> queue;
@@ -229,7 +238,8 @@ int onnx_test_main(const std::vector<std::string>& args) {
     for (const auto& set : cases[i].sets) queue.push_back({i, set});
     pending[i] = cases[i].sets.size();
   }
-  std::cout << "fusesim onnx-test: " << cases.size() << " cases, fp32, rtol " << s.tol.rtol << ", atol "
+  std::cout << "fusesim onnx-test: " << cases.size() << " cases, fp32, fusion " << compiler::fusion_name(s.fusion)
+            << ", pipeline " << compiler::pipeline_name(s.pipeline) << ", rtol " << s.tol.rtol << ", atol "
             << s.tol.atol << ", -j " << jobs << "\n";
 
   std::size_t passed = 0, failed = 0, unsupported = 0, next_print = 0, next_job = 0;

@@ -18,6 +18,10 @@ Cases:
   fcn_resnet50     torchvision's FCN (ResNet-50 backbone with dilated layer3 and layer4, output
                    stride 8; the FCN head; bilinear upsampling to the input size) on 1x3x224x224:
                    per-pixel logits [1, 21, 224, 224]
+  resnet18, resnet50, mobilenet_v2, squeezenet1_0, googlenet, vgg16, alexnet
+                   the zoo's torchvision classifiers on 1x3x224x224 (googlenet without its aux
+                   heads), for checking fusion and pipelining against PyTorch
+                   (`fusesim onnx-test --fusion optimal --pipeline full`)
   deeplabv3_resnet50  torchvision's DeepLabV3 (the same dilated backbone; ASPP with rates 12, 24, 36
                    and image pooling; bilinear upsampling) on 1x3x224x224
 
@@ -96,6 +100,9 @@ def calibrate_bn(model, shape, batches=4):
     model.eval()
 
 
+ZOO = ("resnet18", "resnet50", "mobilenet_v2", "squeezenet1_0", "googlenet", "vgg16", "alexnet")
+
+
 def build(name):
     torch.manual_seed(SEED)
     if name == "inception_v3":
@@ -112,6 +119,11 @@ def build(name):
     if name in ("bilstm2", "bigru2"):
         cell = {"bilstm2": torch.nn.LSTM, "bigru2": torch.nn.GRU}[name]
         return Lstm2(cell, bidirectional=True).eval(), torch.randn(12, 1, 40)
+    if name in ZOO:
+        kwargs = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
+        m = getattr(torchvision.models, name)(weights=None, **kwargs)
+        calibrate_bn(m, (8, 3, 224, 224))
+        return m.eval(), torch.randn(1, 3, 224, 224)
     if name == "ssd300_vgg16":
         return SsdRaw().eval(), torch.randn(1, 3, 300, 300)
     if name in ("fcn_resnet50", "deeplabv3_resnet50"):
