@@ -21,9 +21,9 @@ echo "fusesim bench: $("$fusesim" --version 2>/dev/null | head -1), $(nproc) cor
 
 # The yardstick: a plain int16 GEMM, compiled as a Release build compiles the NFU kernels.
 ${CXX:-c++} -O3 -std=c++17 -o "$work/bench_gemm" scripts/bench_gemm.cpp
-"$work/bench_gemm" >"$work/gemm.txt"
-gemm_rate=$(awk '$1 == "gemm_macs_per_s" {print $2}' "$work/gemm.txt")
-gemm_avx2=$(awk '$1 == "gemm_avx2_macs_per_s" {print $2}' "$work/gemm.txt")
+# On a shared host a run of it can come out at half the rate: it runs once per repetition below
+# too, and the best of all its runs is the yardstick.
+"$work/bench_gemm" >>"$work/gemm.txt"
 
 # One run: appends "wall cpu rss_kb compile_s sim_s macs instructions dram_runs cycles" to $2.
 run_once() {
@@ -43,7 +43,10 @@ PY
 runs="vgg16:timing resnet50:timing alexnet:timing alexnet:functional vgg16:functional"
 for i in $(seq "$reps"); do  # interleaved, so that a load spike hits every figure alike
   for r in $runs; do run_once "${r%%:*}" "${r##*:}"; done
+  "$work/bench_gemm" >>"$work/gemm.txt"
 done
+gemm_rate=$(awk '$1 == "gemm_macs_per_s" && $2 > m {m = $2} END {print m}' "$work/gemm.txt")
+gemm_avx2=$(awk '$1 == "gemm_avx2_macs_per_s" && $2 > m {m = $2} END {print m + 0}' "$work/gemm.txt")
 
 python3 - "$work" "$gemm_rate" "$runs" "${gemm_avx2:-0}" <<'PY'
 import statistics, sys
@@ -65,7 +68,7 @@ for r in runs:
     if tm is not None: verdict.append(f"rss <= {tm} MB: {'met' if rss_kb / 1024 <= tm else 'MISSED'}")
     print(f"{r:22} {wall:7.3f} {cpu:7.3f} {rss_kb / 1024:7.1f} {comp:9.3f} {sim:7.3f}  {'; '.join(verdict)}")
 print(f"(medians of {len(vals)} runs; wall and peak RSS of the whole process from /usr/bin/time)")
-print(f"\nint16 GEMM microbenchmark (plain loops, the Release build's flags): {gemm / 1e9:.2f} G MAC/s"
+print(f"\nint16 GEMM microbenchmark (plain loops, the Release build's flags; the best of its runs): {gemm / 1e9:.2f} G MAC/s"
       + (f"; the same loops built for AVX2, as the NFU's GEMM also is: {gemm_avx2 / 1e9:.2f} G MAC/s" if gemm_avx2 else ""))
 for r in runs:
     if not r.endswith("functional"): continue
