@@ -101,20 +101,21 @@ ArchView arch_view(const ArchParams& a, isa::DType dtype, Pipeline p, int depth)
   return v;
 }
 
+// Sum over the tiles of n in steps of t of ceil(tile / tn): n / t full tiles and the rest.
 int64_t blocks_sum(int64_t n, int64_t t, int64_t tn) {
-  int64_t s = 0;
-  for (int64_t a = 0; a < n; a += t) s += ceil_div(std::min(t, n - a), tn);
-  return s;
+  const int64_t rest = n % t;
+  return n / t * ceil_div(t, tn) + (rest ? ceil_div(rest, tn) : 0);
 }
 
 int64_t inner_sum(const WinLayer& l, int64_t tci, int64_t tn) {
   const uint64_t taps = static_cast<uint64_t>(l.kh * l.kw);
   if (!dense(l)) return static_cast<int64_t>(isa::nfu_inner_cycles(isa::ComputeOp::DwConv, 1, taps, tn));
-  int64_t s = 0;
-  for (int64_t a = 0; a < l.cin; a += tci)
-    s += static_cast<int64_t>(
-        isa::nfu_inner_cycles(isa::ComputeOp::Conv, static_cast<uint64_t>(std::min(tci, l.cin - a)), taps, tn));
-  return s;
+  // l.cin / tci full input-channel tiles and the rest
+  auto cycles = [&](int64_t c) {
+    return static_cast<int64_t>(isa::nfu_inner_cycles(isa::ComputeOp::Conv, static_cast<uint64_t>(c), taps, tn));
+  };
+  const int64_t rest = l.cin % tci;
+  return l.cin / tci * cycles(tci) + (rest ? cycles(rest) : 0);
 }
 
 int64_t dma_time(double bytes, int64_t runs, int64_t instrs, const ArchView& av) {
