@@ -1,7 +1,9 @@
 // The ISA field table and the encoder, decoder and disassembler it drives.
 #include "isa.h"
 
+#include <cstring>
 #include <sstream>
+#include <type_traits>
 #include <stdexcept>
 
 namespace fusesim::isa {
@@ -171,18 +173,61 @@ Queue queue_of(Opcode op) {
   }
 }
 
+namespace {
+// The field table of each opcode in the form the encoder and decoder walk (every word of a
+// program goes through both): the member as an index into Instr's uint32_t fields, the 64-bit
+// word and shift of its low bit, and whether it runs into the next word. Built from fields_of.
+struct PackedField {
+  uint16_t member;  // byte offset of the uint32_t member in Instr
+  uint8_t word, shift;
+  uint32_t mask;
+  bool spans;       // continues into word + 1
+  const FieldSpec* spec;
+};
+struct PackedTable {
+  std::vector<PackedField> fields;
+};
+static_assert(std::is_trivially_copyable_v<Instr>, "fields are copied by byte offset");
+
+const PackedTable& packed(uint32_t opcode) {
+  static const std::array<PackedTable, 7> tables = [] {
+    std::array<PackedTable, 7> t{};
+    const Instr probe{};
+    const char* base = reinterpret_cast<const char*>(&probe);
+    for (uint32_t o = 0; o < t.size(); ++o)
+      for (const FieldSpec& f : fields_of(static_cast<Opcode>(o))) {
+        PackedField p;
+        p.member = static_cast<uint16_t>(reinterpret_cast<const char*>(&(probe.*(f.member))) - base);
+        p.word = static_cast<uint8_t>(f.lsb / 64);
+        p.shift = static_cast<uint8_t>(f.lsb % 64);
+        p.mask = f.width >= 32 ? ~uint32_t{0} : (uint32_t{1} << f.width) - 1;
+        p.spans = p.shift + f.width > 64;
+        p.spec = &f;
+        t[o].fields.push_back(p);
+      }
+    return t;
+  }();
+  return tables[opcode];
+}
+}  // namespace
+
 Word encode(const Instr& in) {
   if (in.opcode > static_cast<uint32_t>(Opcode::Desc))
     throw std::invalid_argument("isa: unknown opcode " + std::to_string(in.opcode));
   Word w{};
-  for (const auto& f : fields_of(static_cast<Opcode>(in.opcode))) {
-    uint64_t v = in.*(f.member);
-    if (f.width < 64 && (v >> f.width) != 0)
+  const auto* bytes = reinterpret_cast<const char*>(&in);
+  for (const PackedField& p : packed(in.opcode).fields) {
+    uint32_t v;
+    std::memcpy(&v, bytes + p.member, sizeof v);
+    if (v & ~p.mask) {
+      const FieldSpec& f = *p.spec;
       throw std::invalid_argument(std::string("isa: field '") + f.name + "' of " +
                                   opcode_name(static_cast<Opcode>(in.opcode)) + " value " +
                                   std::to_string(v) + " does not fit in " +
                                   std::to_string(f.width) + " bits");
-    set_bits(w, f.lsb, f.width, v);
+    }
+    w[p.word] |= uint64_t{v} << p.shift;
+    if (p.spans) w[p.word + 1] |= uint64_t{v} >> (64 - p.shift);
   }
   return w;
 }
@@ -202,7 +247,13 @@ std::optional<Instr> decode(const Word& w) {
   for (int i = 0; i < 4; ++i)
     if (w[i] & ~used[i]) return std::nullopt;
   Instr in;
-  for (const auto& f : fields_of(static_cast<Opcode>(opc))) in.*(f.member) = static_cast<uint32_t>(get_bits(w, f.lsb, f.width));
+  auto* bytes = reinterpret_cast<char*>(&in);
+  for (const PackedField& p : packed(opc).fields) {
+    uint64_t v = w[p.word] >> p.shift;
+    if (p.spans) v |= w[p.word + 1] << (64 - p.shift);
+    const uint32_t field = static_cast<uint32_t>(v) & p.mask;
+    std::memcpy(bytes + p.member, &field, sizeof field);
+  }
   // Enumerated fields must name a known value.
   if (opc == static_cast<uint32_t>(Opcode::Compute)) {
     if (in.op > static_cast<uint32_t>(kLastComputeOp) || in.act > static_cast<uint32_t>(kLastActivation) ||
