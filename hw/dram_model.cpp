@@ -29,6 +29,11 @@ DramModel::DramModel(sc_core::sc_module_name name, RunContext& ctx)
   const uint64_t g = std::gcd(bw, clk);
   cycle_ticks_ = bw / g;
   byte_ticks_ = clk / g;
+  auto log2_exact = [](uint64_t v) { return (v & (v - 1)) == 0 ? __builtin_ctzll(v) : -1; };
+  if (log2_exact(row_bytes_) >= 0 && log2_exact(open_row_.size()) >= 0) {
+    row_shift_ = log2_exact(row_bytes_);
+    bank_shift_ = log2_exact(open_row_.size());
+  }
   socket.register_b_transport(this, &DramModel::b_transport);
   socket.register_transport_dbg(this, &DramModel::transport_dbg);
   socket.register_get_direct_mem_ptr(this, &DramModel::get_direct_mem_ptr);
@@ -36,9 +41,10 @@ DramModel::DramModel(sc_core::sc_module_name name, RunContext& ctx)
 
 bool DramModel::row_hit(uint64_t addr) {
   if (addr >= row_lo_ && addr < row_hi_) return true;  // the latest burst's row, still open
-  const uint64_t row_index = addr / row_bytes_;        // rows interleave across banks
-  const size_t bank = row_index % open_row_.size();
-  const int64_t row = static_cast<int64_t>(row_index / open_row_.size());
+  // rows interleave across banks
+  const uint64_t row_index = row_shift_ >= 0 ? addr >> row_shift_ : addr / row_bytes_;
+  const size_t bank = row_shift_ >= 0 ? row_index & (open_row_.size() - 1) : row_index % open_row_.size();
+  const int64_t row = static_cast<int64_t>(row_shift_ >= 0 ? row_index >> bank_shift_ : row_index / open_row_.size());
   const bool hit = open_page_ && open_row_[bank] == row;
   open_row_[bank] = open_page_ ? row : -1;
   if (open_page_) {
@@ -370,10 +376,20 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
 uint64_t DramModel::schedule_pattern(const DramPattern& pat, bool write, uint64_t issue_cycle,
                                      uint32_t burst_bytes, BurstWindow* window, bool counted) {
   const uint64_t rows = std::max<uint64_t>(1, pat.rows);
+  // one_pass asks for the runs in order, 0, 1, 2, ...: the address advances by the row stride,
+  // and by the plane stride at the end of a plane, without a division per run
+  uint64_t next = 0, row = 0, plane_addr = pat.addr;
   return one_pass(
       pat.runs(),
       [&](uint64_t i) {
-        return DramRun{pat.run_addr(i / rows, i % rows), pat.run_bytes};
+        if (i != next) {  // not in order (no caller does this): place it directly
+          row = i % rows;
+          plane_addr = pat.addr + i / rows * pat.plane_stride;
+        }
+        const DramRun r{plane_addr + row * pat.row_stride, pat.run_bytes};
+        next = i + 1;
+        if (++row == rows) row = 0, plane_addr += pat.plane_stride;
+        return r;
       },
       write, issue_cycle, burst_bytes, window, counted);
 }

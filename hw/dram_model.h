@@ -91,6 +91,9 @@ class DramModel : public sc_core::sc_module {
   bool open_page_;
   bool reference_ = false;
   std::vector<int64_t> open_row_;  // per bank; -1 none
+  // log2 of row_bytes_ and of the bank count when both are powers of two (the usual case: the
+  // row lookup then shifts and masks instead of dividing), else -1
+  int row_shift_ = -1, bank_shift_ = -1;
   // [row_lo_, row_hi_): the row of the latest burst, open in its bank (open page only), so the
   // bursts that follow it in that row are hits without a lookup.
   uint64_t row_lo_ = 0, row_hi_ = 0;
