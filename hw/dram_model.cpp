@@ -314,18 +314,34 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
   const uint64_t burst_len = std::max<uint32_t>(1, burst_bytes);
   const bool pow2 = (burst_len & (burst_len - 1)) == 0;
   if (occupancy_table_.size() != burst_len + 1) occupancy_table_.assign(burst_len + 1, Occupancy{});
-  BusTime busy = busy_;
-  uint64_t hits = 0, misses = 0, moved = 0, runs = 0;
-  uint64_t bin_lo = 1, bin_hi = 0;  // the bandwidth window *bin counts, empty until looked up
+  const Occupancy full{burst_len, burst_len * byte_ticks_ / cycle_ticks_, burst_len * byte_ticks_ % cycle_ticks_};
+  // The whole state the loop touches lives in locals, handed back before schedule() and at the
+  // end: the bus time, the window's ring position, the open row of the latest burst, and the
+  // bytes not yet added to the current bandwidth window (*bin may move when the series grows).
+  uint64_t busy_cycle = busy_.cycle, busy_rem = busy_.rem;
+  const uint64_t cycle_ticks = cycle_ticks_, latency = latency_, row_miss = row_miss_;
+  uint64_t* ring = window ? window->ring() : nullptr;
+  const size_t ring_size = window ? window->size() : 0;
+  size_t next = window ? window->next() : 0;
+  uint64_t row_lo = row_lo_, row_hi = row_hi_;
+  uint64_t hits = 0, bursts = 0, moved = 0, runs = 0;
+  uint64_t bin_lo = 1, bin_hi = 0, binned = 0;  // the bandwidth window *bin counts, empty until looked up
   uint64_t* bin = nullptr;
   for (uint64_t i = 0; i < count; ++i) {
     const DramRun run = run_at(i);
     if (reference_ || !window || run.bytes >= 2 * row_bytes_) {
-      busy_ = busy;
-      done = std::max(done, schedule(run.addr, run.bytes, write, issue_cycle, burst_bytes, window, counted));
-      busy = busy_;
-      bin_lo = 1;  // schedule() may have grown the bandwidth series under *bin
+      if (bin) *bin += binned;
+      binned = 0;
+      bin = nullptr;  // schedule() may grow the bandwidth series under it
+      bin_lo = 1;
       bin_hi = 0;
+      busy_ = {busy_cycle, busy_rem};
+      row_lo_ = row_lo, row_hi_ = row_hi;
+      if (window) window->set_next(next);
+      done = std::max(done, schedule(run.addr, run.bytes, write, issue_cycle, burst_bytes, window, counted));
+      busy_cycle = busy_.cycle, busy_rem = busy_.rem;
+      row_lo = row_lo_, row_hi = row_hi_;
+      if (window) next = window->next();
       continue;
     }
     runs += 1;
@@ -333,41 +349,52 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
     for (uint64_t b = run.addr, end = run.addr + run.bytes; b < end;) {
       const uint64_t n =
           std::min(end, pow2 ? (b | (burst_len - 1)) + 1 : (b / burst_len + 1) * burst_len) - b;
-      const bool hit = row_hit(b);
-      const uint64_t issue = std::max(issue_cycle, window->earliest_issue());
-      const uint64_t ready = issue + latency_ + (hit ? 0 : row_miss_);
-      if (ready > busy.cycle || (ready == busy.cycle && busy.rem == 0)) busy = {ready, 0};
-      const uint64_t start = busy.cycle;
-      Occupancy& o = occupancy_table_[n];
-      if (o.bytes != n) o = {n, n * byte_ticks_ / cycle_ticks_, n * byte_ticks_ % cycle_ticks_};
-      busy.cycle += o.cycles;
-      busy.rem += o.rem;
-      if (busy.rem >= cycle_ticks_) {
-        busy.rem -= cycle_ticks_;
-        ++busy.cycle;
+      bool hit = b - row_lo < row_hi - row_lo;  // the latest burst's row, still open
+      if (!hit) {
+        hit = row_hit(b);
+        row_lo = row_lo_, row_hi = row_hi_;
       }
-      const uint64_t burst_done = busy.cycle + (busy.rem != 0);
-      window->push(burst_done);
+      const uint64_t ready = std::max(issue_cycle, ring[next]) + latency + (hit ? 0 : row_miss);
+      // The bus is free from max(ready, busy); a ready cycle equal to a whole busy cycle changes nothing.
+      if (ready > busy_cycle) busy_cycle = ready, busy_rem = 0;
+      const uint64_t start = busy_cycle;
+      const Occupancy* o = &full;
+      if (n != burst_len) {
+        o = &occupancy_table_[n];
+        if (o->bytes != n) occupancy_table_[n] = {n, n * byte_ticks_ / cycle_ticks, n * byte_ticks_ % cycle_ticks};
+      }
+      busy_cycle += o->cycles;
+      busy_rem += o->rem;
+      if (busy_rem >= cycle_ticks) busy_rem -= cycle_ticks, ++busy_cycle;
+      const uint64_t burst_done = busy_cycle + (busy_rem != 0);
+      ring[next] = burst_done;
+      if (++next == ring_size) next = 0;
       done = std::max(done, burst_done);
       if (counted) {
         if (start < bin_lo || start >= bin_hi) {
+          if (bin) *bin += binned;
+          binned = 0;
           bin = &bw_slot(start, write);
           bin_lo = bw_lo_;
           bin_hi = bw_hi_;
         }
-        *bin += n;
+        binned += n;
         moved += n;
-        (hit ? hits : misses) += 1;
+        hits += hit;
+        bursts += 1;
       }
       b += n;
     }
   }
-  busy_ = busy;
+  if (bin) *bin += binned;
+  busy_ = {busy_cycle, busy_rem};
+  row_lo_ = row_lo, row_hi_ = row_hi;
+  if (window) window->set_next(next);
   if (counted) {
     Stats& st = ctx_.stats();
     st.dram_runs += runs;
     st.dram_row_hits += hits;
-    st.dram_row_misses += misses;
+    st.dram_row_misses += bursts - hits;
     (write ? st.dram_write_bytes : st.dram_read_bytes) += moved;
   }
   return done;

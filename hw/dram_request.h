@@ -21,6 +21,11 @@ class BurstWindow {
     done_[next_] = done_cycle;
     if (++next_ == done_.size()) next_ = 0;
   }
+  // The ring itself, for a loop that keeps the position in a local (DramModel::one_pass): entry
+  // next() is the completion the next burst waits for; set_next() hands the position back.
+  uint64_t* ring() { return done_.data(); }
+  size_t next() const { return next_; }
+  void set_next(size_t n) { next_ = n; }
   // The i-th oldest completion cycle (0 = the one the next burst waits for).
   uint64_t oldest(size_t i) const {
     const size_t j = next_ + i;

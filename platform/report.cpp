@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "json_writer.h"
+#include "number_format.h"
 #include "trace_files.h"
 #include "version.h"
 
@@ -335,8 +336,8 @@ void write_bandwidth_csv(const std::string& path, const RunReport& r) {
   const uint64_t window = std::max<uint64_t>(1, s.bw_window);
   const std::size_t n = std::max({s.bw_read.size(), s.bw_write.size(),
                                   static_cast<std::size_t>((s.cycles + window - 1) / window)});
-  // A row at a time with std::to_chars (vgg16 has 282 k rows): integers exactly, doubles as the
-  // stream's default format prints them (%.6g).
+  // A row at a time (vgg16 has 282 k rows): integers with std::to_chars, doubles with format_g6,
+  // as the stream's default format prints them (%.6g).
   std::string buf;
   buf.reserve(1 << 16);
   char num[64];
@@ -345,8 +346,7 @@ void write_bandwidth_csv(const std::string& path, const RunReport& r) {
     buf.append(num, r.ptr);
   };
   auto put_real = [&](double v) {
-    const auto r = std::to_chars(num, num + sizeof num, v, std::chars_format::general, 6);
-    buf.append(num, r.ptr);
+    buf.append(num, format_g6(num, v));
   };
   for (std::size_t i = 0; i < n; ++i) {
     const uint64_t rd = i < s.bw_read.size() ? s.bw_read[i] : 0, wr = i < s.bw_write.size() ? s.bw_write[i] : 0;
