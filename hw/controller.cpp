@@ -156,8 +156,14 @@ bool Controller::dispatch(const Instr& in, uint32_t index) {
   if (in.opcode == static_cast<uint32_t>(Opcode::Store)) ++stores_dispatched_;
   if (in.opcode == static_cast<uint32_t>(Opcode::Load) && in.store_fence)
     fence = stores_dispatched_ - std::min<uint64_t>(stores_dispatched_, in.fence_slack);
-  InstrQueue::Entry e{in, index, fence, maps_[in.buf_desc], maps_[in.in_desc], maps_[in.out_desc]};
-  q.push(e);
+  InstrQueue::Entry& e = q.slot();
+  e.instr = in;
+  e.index = index;
+  e.fence_stores = fence;
+  e.buf_map = maps_[in.buf_desc];
+  e.in_map = maps_[in.in_desc];
+  e.out_map = maps_[in.out_desc];
+  q.push();
   if (Tracer* t = ctx_.tracer())
     t->dispatched(static_cast<int>(isa::queue_of(static_cast<Opcode>(in.opcode))), index,
                   static_cast<uint32_t>(q.size()));
@@ -238,8 +244,11 @@ bool Controller::neighbours_exist(int unit, const InstrQueue::Entry& e) {
   return false;
 }
 
-bool Controller::take_tokens(int unit, const InstrQueue::Entry& e) {
-  const int from[2] = {e.instr.pop_prev ? unit - 1 : -1, e.instr.pop_next ? unit + 1 : -1};
+// take_tokens and pass_fence wait with the unit's instruction at the head of its queue; they read
+// it through front() after each wait, since a deep queue's ring may have grown (moved) meanwhile.
+bool Controller::take_tokens(int unit) {
+  const Instr& head = queues_[unit]->front().instr;
+  const int from[2] = {head.pop_prev ? unit - 1 : -1, head.pop_next ? unit + 1 : -1};
   for (int neighbour : from) {
     if (neighbour < 0) continue;
     const int ch = channel(neighbour, unit);
@@ -255,7 +264,7 @@ bool Controller::take_tokens(int unit, const InstrQueue::Entry& e) {
     --tokens_[ch];
     const uint64_t waited = ctx_.now() - wait_from;
     ctx_.stats().stall_channel_cycles[ch] += waited;
-    ctx_.layer(e.instr.layer).stall_channel_cycles[ch] += waited;
+    ctx_.layer(queues_[unit]->front().instr.layer).stall_channel_cycles[ch] += waited;
     if (Tracer* t = ctx_.tracer()) t->tokens(ch, tokens_[ch]);
   }
   return true;
@@ -263,11 +272,12 @@ bool Controller::take_tokens(int unit, const InstrQueue::Entry& e) {
 
 // A fenced LOAD waits for the STOREs before it (docs/isa.md, LOAD). Stores complete in
 // order, so a count says which have.
-bool Controller::pass_fence(int unit, const InstrQueue::Entry& e) {
-  if (e.fence_stores <= stores_completed_) return true;
+bool Controller::pass_fence(int unit) {
+  const uint64_t fence = queues_[unit]->front().fence_stores;
+  if (fence <= stores_completed_) return true;
   const uint64_t wait_from = ctx_.now();
-  fence_wait_ = e.fence_stores;
-  while (stores_completed_ < e.fence_stores) {
+  fence_wait_ = fence;
+  while (stores_completed_ < fence) {
     unit_state_[unit] = UnitState::WaitFence;
     check_deadlock();
     if (ctx_.halted()) return false;
@@ -275,12 +285,12 @@ bool Controller::pass_fence(int unit, const InstrQueue::Entry& e) {
     if (ctx_.halted()) return false;
   }
   ctx_.stats().stall_fence_cycles += ctx_.now() - wait_from;
-  ctx_.layer(e.instr.layer).stall_fence_cycles += ctx_.now() - wait_from;
+  ctx_.layer(queues_[unit]->front().instr.layer).stall_fence_cycles += ctx_.now() - wait_from;
   return true;
 }
 
-void Controller::give_tokens(int unit, const Instr& in) {
-  const int to[2] = {in.push_prev ? unit - 1 : -1, in.push_next ? unit + 1 : -1};
+void Controller::give_tokens(int unit, const Done& d) {
+  const int to[2] = {d.push_prev ? unit - 1 : -1, d.push_next ? unit + 1 : -1};
   for (int neighbour : to) {
     if (neighbour < 0) continue;
     const int ch = channel(unit, neighbour);
@@ -301,18 +311,18 @@ uint64_t Controller::execute(int unit, const InstrQueue::Entry& e) {
   }
 }
 
-void Controller::account(int unit, const InstrQueue::Entry& e, uint64_t start, uint64_t done) {
+void Controller::account(int unit, const Done& e, uint64_t start, uint64_t done) {
   const uint64_t base = ctx_.start_cycle();
   UnitStats& us = ctx_.stats().units[unit];
   us.instrs += 1;
   us.busy_cycles += done - start;
-  LayerStats& layer = ctx_.layer(e.instr.layer);
+  LayerStats& layer = ctx_.layer(e.layer);
   layer.first_cycle = std::min(layer.first_cycle, start - base);
   layer.last_cycle = std::max(layer.last_cycle, done - base);
   if (unit == kComputeUnit) layer.nfu_busy_cycles += done - start;
   if (ctx_.options().keep_timeline)
     ctx_.stats().timeline.push_back(
-        {e.index, e.instr.layer, static_cast<uint8_t>(unit), start - base, done - base});
+        {e.index, e.layer, static_cast<uint8_t>(unit), start - base, done - base});
 }
 
 void Controller::serve(int unit) {
@@ -325,28 +335,32 @@ void Controller::serve(int unit) {
       sc_core::wait(pushed_or_halt_[unit]);
       if (ctx_.halted()) return;
     }
-    const InstrQueue::Entry e = q.front();
     const uint64_t arrived = ctx_.now();
     UnitStats& us = ctx_.stats().units[unit];
     us.stall_fetch_cycles += arrived - mark_[unit];
-    ctx_.layer(e.instr.layer).stall_fetch_cycles[unit] += arrived - mark_[unit];
+    ctx_.layer(q.front().instr.layer).stall_fetch_cycles[unit] += arrived - mark_[unit];
     phase_start_[unit] = arrived;
     mark_[unit] = arrived;
-    if (!neighbours_exist(unit, e) || !pass_fence(unit, e) || !take_tokens(unit, e)) return;
+    if (!neighbours_exist(unit, q.front()) || !pass_fence(unit) || !take_tokens(unit)) return;
+    // The entry is used in place from here: nothing can push into its slot or move the ring
+    // before execute() returns (no unit waits inside it); what is needed after the wait for its
+    // completion is copied out first.
+    const InstrQueue::Entry& e = q.front();
     const uint64_t start = ctx_.now();
     us.stall_token_cycles += start - arrived;
     ctx_.layer(e.instr.layer).stall_token_cycles[unit] += start - arrived;
     unit_state_[unit] = UnitState::Busy;
     phase_start_[unit] = start;
     q.pop();
-    trace_busy(unit, e, true);
+    trace_started(unit, e);
     const uint64_t done = execute(unit, e);
     if (ctx_.halted()) return;
+    const Done finished{e.index, e.instr.layer, e.instr.push_prev != 0, e.instr.push_next != 0};
     ctx_.wait_until(done);
     if (ctx_.halted()) return;
-    account(unit, e, start, done);
-    trace_busy(unit, e, false);
-    give_tokens(unit, e.instr);
+    account(unit, finished, start, done);
+    if (Tracer* t = ctx_.tracer()) t->finished(unit);
+    give_tokens(unit, finished);
     if (unit == kStoreUnit) {
       ++stores_completed_;
       store_done_event_.notify();
@@ -358,13 +372,9 @@ void Controller::serve(int unit) {
   }
 }
 
-void Controller::trace_busy(int unit, const InstrQueue::Entry& e, bool on) {
-  Tracer* t = ctx_.tracer();
-  if (!t) return;
-  if (on)
+void Controller::trace_started(int unit, const InstrQueue::Entry& e) {
+  if (Tracer* t = ctx_.tracer())
     t->started(unit, e.index, e.instr.layer, static_cast<uint32_t>(queues_[unit]->size()));
-  else
-    t->finished(unit);
 }
 
 // Charges each fetched instruction word to its layer, so that the layers' DRAM reads add up to

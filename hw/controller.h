@@ -87,13 +87,19 @@ class Controller : public sc_core::sc_module {
   void close_accounting(uint64_t end);
 
   static int channel(int from, int to);
-  bool take_tokens(int unit, const InstrQueue::Entry& e);
-  bool pass_fence(int unit, const InstrQueue::Entry& e);
-  void give_tokens(int unit, const isa::Instr& in);
+  bool take_tokens(int unit);
+  bool pass_fence(int unit);
+  // What an executed instruction leaves to do once its unit has waited for its completion (its
+  // queue slot may be refilled meanwhile).
+  struct Done {
+    uint32_t index, layer;
+    bool push_prev, push_next;
+  };
+  void give_tokens(int unit, const Done& d);
   bool neighbours_exist(int unit, const InstrQueue::Entry& e);
   uint64_t execute(int unit, const InstrQueue::Entry& e);
-  void account(int unit, const InstrQueue::Entry& e, uint64_t start, uint64_t done);
-  void trace_busy(int unit, const InstrQueue::Entry& e, bool on);
+  void account(int unit, const Done& e, uint64_t start, uint64_t done);
+  void trace_started(int unit, const InstrQueue::Entry& e);
   void attribute_fetch(const Chunk& chunk);
 
   bool unit_stuck(int unit) const;

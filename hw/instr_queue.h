@@ -29,10 +29,14 @@ class InstrQueue {
   bool full() const { return size_ >= depth_; }
   size_t size() const { return size_; }
   const Entry& front() const { return ring_[head_]; }
-  // The caller checks full() first, as the controller does before dispatching.
-  void push(const Entry& e) {
+  // Pushing is in two steps, so that the entry is written in place: slot() is the entry the next
+  // push() appends, filled by the caller in between. The caller checks full() first, as the
+  // controller does before dispatching.
+  Entry& slot() {
     if (size_ == ring_.size()) grow();
-    ring_[(head_ + size_) % ring_.size()] = e;
+    return ring_[(head_ + size_) % ring_.size()];
+  }
+  void push() {
     ++size_;
     pushed_.notify();
   }

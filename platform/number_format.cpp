@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 namespace fusesim {
 
@@ -27,10 +28,13 @@ char* format_g6(char* out, double v) {
   if (!std::isfinite(v) || v == 0) return exact(out, v);
   const double a = std::fabs(v);
   if (a < 1e-17 || a > 1e27) return exact(out, v);
-  // Decimal exponent e with 10^e <= a < 10^(e+1): log10 gives it or a neighbour; the scaled value
-  // settles it. Then x = a * 10^(5-e) lies in [1e5, 1e6), within one rounding (<= 1.2e-10) of
-  // the exact product.
-  int e = static_cast<int>(std::floor(std::log10(a)));
+  // Decimal exponent e with 10^e <= a < 10^(e+1): from the binary exponent b, floor(b log10 2) is
+  // e or e - 1 (for a >= 1; e or e + 1 below), and the scaled value settles it. Then
+  // x = a * 10^(5-e) lies in [1e5, 1e6), within one rounding (<= 1.2e-10) of the exact product.
+  uint64_t bits;
+  std::memcpy(&bits, &a, sizeof bits);
+  const int b = static_cast<int>((bits >> 52) & 0x7ff) - 1023;  // normal: a is >= 1e-17
+  int e = b >= 0 ? (b * 78913) >> 18 : -((-b * 78913 + (1 << 18) - 1) >> 18);
   double x = scaled(a, e);
   if (x < 1e5) x = scaled(a, --e);
   else if (x >= 1e6) x = scaled(a, ++e);

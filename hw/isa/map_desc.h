@@ -65,7 +65,12 @@ class MapView {
   }
   // Whether the operand start is inside its descriptor's region (base at or before it, on an
   // element boundary, and inside the ring when there is one).
-  bool start_ok() const { return start_error().empty(); }
+  // (The same conditions as start_error(), without building its message: checked per instruction.)
+  bool start_ok() const {
+    if (!d_.on) return true;
+    if (d_.group == 0 || d_.cpitch == 0 || (d_.ring && d_.ring % d_.group) || d_.ring > d_.cpitch) return false;
+    return start_ >= d_.base && (start_ - d_.base) % esize_ == 0 && !(d_.ring && q0_ >= d_.ring);
+  }
   // Why the start is not inside the descriptor's region ("" when it is), for fault messages.
   std::string start_error() const {
     if (!d_.on) return "";
