@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cmath>
 #include <mutex>
-#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -38,16 +37,18 @@ AxisSums axis_sums(int64_t out, int64_t t, int64_t s, int64_t k, int64_t d, int6
 
 // Candidate tile sizes for an extent n: every distinct ceil(n / k), plus multiples of `align`.
 std::vector<int64_t> candidates(int64_t n, int64_t align) {
-  std::set<int64_t> s;
+  std::vector<int64_t> s;
   for (int64_t k = 1; k <= n; ++k) {
     const int64_t t = ceil_div(n, k);
-    s.insert(t);
-    if (align > 1 && t > align) s.insert(std::min(n, ceil_div(t, align) * align));
+    s.push_back(t);
+    if (align > 1 && t > align) s.push_back(std::min(n, ceil_div(t, align) * align));
     if (k > 4096) break;
   }
   if (align > 1)
-    for (int64_t t = align; t < n; t *= 2) s.insert(t);
-  return {s.begin(), s.end()};
+    for (int64_t t = align; t < n; t *= 2) s.push_back(t);
+  std::sort(s.begin(), s.end());  // ascending and distinct
+  s.erase(std::unique(s.begin(), s.end()), s.end());
+  return s;
 }
 
 bool dense(const WinLayer& l) { return l.kind == WinKind::Conv; }
@@ -288,17 +289,20 @@ bool choose_tile_search(const WinLayer& l, const ArchView& av, const Tile& fixed
       for (std::size_t ic = 0; ic < tcs.size(); ++ic)
         for (int64_t tb : tbs) {
           const int64_t tc = tcs[ic];
-          // The largest row count that fits (fits is monotone in rows).
+          // The largest row count that fits: fits is monotone in rows (candidates ascend), so a
+          // binary search over them.
           Tile t{tco, dense(l) ? tci : tco, 0, tc, tb};
-          std::size_t ir = trs.size();
-          for (std::size_t k = trs.size(); k-- > 0;) {
+          std::size_t fit = 0, miss = trs.size();  // trs[.. fit) fit as far as known; trs[miss ..) do not
+          while (fit < miss) {
+            const std::size_t k = fit + (miss - fit) / 2;
             t.tr = trs[k];
-            if (tile_fits(l, av, t)) {
-              ir = k;
-              break;
-            }
+            if (tile_fits(l, av, t))
+              fit = k + 1;
+            else
+              miss = k;
           }
-          if (ir == trs.size()) continue;
+          if (fit == 0) continue;
+          const std::size_t ir = fit - 1;
           t.tr = trs[ir];
           const bool resident = dense(l) ? (l.groups == 1 && tco >= l.cout && t.tci >= l.cin)
                                          : (has_weights(l) && tco >= l.cout);

@@ -25,7 +25,12 @@ double scaled(double a, int e) { return e <= 5 ? a * kPow10[5 - e] : a / kPow10[
 }  // namespace
 
 char* format_g6(char* out, double v) {
-  if (!std::isfinite(v) || v == 0) return exact(out, v);
+  if (v == 0) {  // common: a window without writes
+    if (std::signbit(v)) *out++ = '-';
+    *out++ = '0';
+    return out;
+  }
+  if (!std::isfinite(v)) return exact(out, v);
   const double a = std::fabs(v);
   if (a < 1e-17 || a > 1e27) return exact(out, v);
   // Decimal exponent e with 10^e <= a < 10^(e+1): from the binary exponent b, floor(b log10 2) is
