@@ -262,13 +262,22 @@ bool Dma::transfer(const Transfer& t, bool regular, uint64_t issue_cycle, uint64
   uint64_t bytes = regular ? pattern_.runs() * pattern_.run_bytes : 0;
   if (!regular)
     for (const DramRun& r : dram_runs_) bytes += r.bytes;
-  if (functional) {
+  // A functional LOAD whose elements keep their size in the buffer (all but int16 into NBout's
+  // accumulators) has the DRAM place each run straight into the buffer; otherwise the bytes go
+  // through staging_, converted on the way.
+  const bool direct = functional && load && t.esize == t.belem;
+  pieces_.clear();
+  if (direct)
+    for (const Run& r : runs_) pieces_.push_back({t.buffer->at(r.buf), r.count * t.esize});
+  if (functional && !direct) {
     staging_.resize(bytes);
     if (!load) pack(t);
   }
+  request_->scatter = direct ? pieces_.data() : nullptr;
+  request_->scatter_count = pieces_.size();
   payload_.set_command(load ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
   payload_.set_address(run(0).addr);
-  payload_.set_data_ptr(functional ? staging_.data() : nullptr);
+  payload_.set_data_ptr(functional && !direct ? staging_.data() : nullptr);
   payload_.set_data_length(static_cast<unsigned>(bytes));
   payload_.set_streaming_width(static_cast<unsigned>(bytes));
   payload_.set_byte_enable_ptr(nullptr);
@@ -289,7 +298,7 @@ bool Dma::transfer(const Transfer& t, bool regular, uint64_t issue_cycle, uint64
   }
   dram_bytes += bytes;
   done = std::max(done, request_->done_cycle);
-  if (functional && load) unpack(t);
+  if (functional && load && !direct) unpack(t);
   return true;
 }
 

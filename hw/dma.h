@@ -64,6 +64,7 @@ class Dma : public sc_core::sc_module {
   std::vector<DramRun> dram_runs_;  // the same runs as DRAM byte ranges, unless they are regular:
   DramPattern pattern_;             // then this
   std::vector<uint8_t> staging_;    // functional mode: the runs' DRAM-format bytes, back to back
+  std::vector<DramPiece> pieces_;   // functional LOAD of same-size elements: the runs in the buffer
 
   static void shape(Transfer& t, bool load, const isa::MapDesc& map);
   bool validate(Transfer& t, const isa::MapDesc& map);

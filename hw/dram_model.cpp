@@ -486,6 +486,35 @@ bool DramModel::supported(const tlm::tlm_generic_payload& p) {
   return p.get_byte_enable_ptr() == nullptr && (sw == 0 || sw >= p.get_data_length());
 }
 
+template <class RunAt>
+void DramModel::move_runs(tlm::tlm_generic_payload& p, const DramRequest& req, size_t count, RunAt run_at) {
+  const bool write = p.is_write();
+  if (!write && req.scatter) {  // each run's bytes go on filling the pieces where the last one stopped
+    const DramPiece* piece = req.scatter;
+    const DramPiece* const pieces_end = req.scatter + req.scatter_count;
+    uint64_t filled = 0;  // bytes of *piece already filled
+    for (size_t i = 0; i < count && piece != pieces_end; ++i) {
+      const DramRun r = run_at(i);
+      for (uint64_t a = r.addr, left = r.bytes; left > 0 && piece != pieces_end;) {
+        const uint64_t n = std::min(left, piece->bytes - filled);
+        read(a, piece->dst + filled, n);
+        a += n, left -= n, filled += n;
+        if (filled == piece->bytes) ++piece, filled = 0;
+      }
+    }
+    return;
+  }
+  uint8_t* data = p.get_data_ptr();
+  for (size_t i = 0; i < count; ++i) {
+    const DramRun r = run_at(i);
+    if (write)
+      this->write(r.addr, data, r.bytes);
+    else
+      read(r.addr, data, r.bytes);
+    data += r.bytes;
+  }
+}
+
 // Scatter-gather: the runs lie back to back in the payload's data; each is timed as its own
 // request. Returns the completion cycle; a run that leaves the DRAM stops it with an address
 // error and is noted in `failed_run`.
@@ -496,15 +525,7 @@ uint64_t DramModel::serve_runs(tlm::tlm_generic_payload& p, DramRequest& req) {
   while (ok < runs.size() && in_range(runs[ok].addr, runs[ok].bytes)) ++ok;
   const uint64_t done =
       schedule_runs(runs.data(), ok, write, req.issue_cycle, req.burst_bytes, req.window, true);
-  if (req.move_data) {
-    uint8_t* data = p.get_data_ptr();
-    for (size_t i = 0; i < ok; data += runs[i].bytes, ++i) {
-      if (write)
-        this->write(runs[i].addr, data, runs[i].bytes);
-      else
-        read(runs[i].addr, data, runs[i].bytes);
-    }
-  }
+  if (req.move_data) move_runs(p, req, ok, [&](size_t i) { return runs[i]; });
   if (ok < runs.size()) {
     req.failed_run = ok;
     p.set_response_status(tlm::TLM_ADDRESS_ERROR_RESPONSE);
@@ -531,14 +552,13 @@ uint64_t DramModel::serve_pattern(tlm::tlm_generic_payload& p, DramRequest& req)
   const bool write = p.is_write();
   const uint64_t done = schedule_pattern(pat, write, req.issue_cycle, req.burst_bytes, req.window, true);
   if (req.move_data) {
-    uint8_t* data = p.get_data_ptr();
-    for (uint64_t k = 0; k < pat.planes; ++k)
-      for (uint64_t r = 0; r < pat.rows; ++r, data += pat.run_bytes) {
-        if (write)
-          this->write(pat.run_addr(k, r), data, pat.run_bytes);
-        else
-          read(pat.run_addr(k, r), data, pat.run_bytes);
-      }
+    const uint64_t rows = std::max<uint64_t>(1, pat.rows);
+    uint64_t row = 0, plane_addr = pat.addr;  // move_runs asks for the runs in order
+    move_runs(p, req, pat.runs(), [&](size_t) {
+      const DramRun r{plane_addr + row * pat.row_stride, pat.run_bytes};
+      if (++row == rows) row = 0, plane_addr += pat.plane_stride;
+      return r;
+    });
   }
   p.set_response_status(tlm::TLM_OK_RESPONSE);
   return done;

@@ -126,6 +126,10 @@ class DramModel : public sc_core::sc_module {
   template <class RunAt>
   uint64_t one_pass(uint64_t count, RunAt run_at, bool write, uint64_t issue_cycle, uint32_t burst_bytes,
                     BurstWindow* window, bool counted);
+  // Moves the data of the first `count` runs (run_at(i) gives run i) for a request: into or out of
+  // the payload's data back to back, or, for a read with req.scatter, into its pieces.
+  template <class RunAt>
+  void move_runs(tlm::tlm_generic_payload& p, const DramRequest& req, size_t count, RunAt run_at);
   uint64_t serve_runs(tlm::tlm_generic_payload& p, DramRequest& req);
   uint64_t serve_pattern(tlm::tlm_generic_payload& p, DramRequest& req);
 

@@ -67,6 +67,13 @@ struct DramPattern {
   uint64_t end() const { return runs() ? run_addr(planes - 1, rows - 1) + run_bytes : addr; }
 };
 
+// Where a functional read puts its bytes when they do not go to the payload's data: a piece of the
+// initiator's own memory (a DMA's destination buffer).
+struct DramPiece {
+  uint8_t* dst = nullptr;
+  uint64_t bytes = 0;
+};
+
 struct DramRequest : tlm::tlm_extension<DramRequest> {
   uint64_t issue_cycle = 0;  // absolute cycle the first burst may issue
   uint32_t burst_bytes = 64;
@@ -79,6 +86,12 @@ struct DramRequest : tlm::tlm_extension<DramRequest> {
   // The same as a pattern: when non-null (and `runs` null), its runs are served as `runs` would
   // serve them listed in order, timed in one pass (DramModel::schedule_pattern).
   const DramPattern* pattern = nullptr;
+  // Reads with `runs` or `pattern` (move_data set): when non-null, the runs' bytes, in order, fill
+  // these `scatter_count` pieces in order instead of the payload's data back to back (a LOAD
+  // placing its rows straight into the buffer, without a staging copy). The pieces hold exactly
+  // the bytes of the runs.
+  const DramPiece* scatter = nullptr;
+  size_t scatter_count = 0;
   uint64_t done_cycle = 0;  // out: absolute cycle the last byte has moved
   size_t failed_run = 0;    // out: on an address error with `runs`, the run that failed
 
