@@ -194,7 +194,10 @@ void Dma::fill_padding(const Transfer& t) {
   auto fill = [&](uint64_t k, uint64_t r, uint64_t c0, uint64_t n) {
     t.view.for_each_piece(k, r, c0, n, in.size1, in.size0, [&](uint64_t addr, uint64_t, uint64_t count) {
       uint8_t* dst = t.buffer->at(addr);
-      for (uint64_t e = 0; e < count; ++e) std::memcpy(dst + e * t.belem, pad, t.belem);
+      if (t.belem == 2)  // element by element at a fixed size: no call per element
+        for (uint64_t e = 0; e < count; ++e) std::memcpy(dst + e * 2, pad, 2);
+      else
+        for (uint64_t e = 0; e < count; ++e) std::memcpy(dst + e * 4, pad, 4);
     });
   };
   for (uint64_t k = 0; k < in.size2; ++k)
@@ -262,13 +265,7 @@ bool Dma::transfer(const Transfer& t, bool regular, uint64_t issue_cycle, uint64
   uint64_t bytes = regular ? pattern_.runs() * pattern_.run_bytes : 0;
   if (!regular)
     for (const DramRun& r : dram_runs_) bytes += r.bytes;
-  // A functional LOAD whose elements keep their size in the buffer (all but int16 into NBout's
-  // accumulators) has the DRAM place each run straight into the buffer; otherwise the bytes go
-  // through staging_, converted on the way.
-  const bool direct = functional && load && t.esize == t.belem;
-  pieces_.clear();
-  if (direct)
-    for (const Run& r : runs_) pieces_.push_back({t.buffer->at(r.buf), r.count * t.esize});
+  const bool direct = functional && load && t.esize == t.belem;  // execute() listed pieces_
   if (functional && !direct) {
     staging_.resize(bytes);
     if (!load) pack(t);
@@ -316,10 +313,18 @@ uint64_t Dma::execute(const Instr& in, uint32_t index, const isa::MapDesc& buf_m
   uint64_t done = issue, dram_bytes = 0;
   runs_.clear();
   dram_runs_.clear();
+  pieces_.clear();
   const bool regular = regular_runs(t, pattern_);
+  // A functional LOAD whose elements keep their size in the buffer (all but int16 into NBout's
+  // accumulators) has the DRAM place each run straight into the buffer (pieces_); other
+  // functional transfers go through staging_, converted on the way (runs_).
+  const bool direct = functional && load && t.esize == t.belem;
   if (functional || !regular)
     for_each_run(t, [&](const Run& r) {
-      if (functional) runs_.push_back(r);  // kept for moving the data
+      if (direct)
+        pieces_.push_back({t.buffer->at(r.buf), r.count * t.esize});
+      else if (functional)
+        runs_.push_back(r);
       if (!regular) dram_runs_.push_back({r.dram * t.esize, r.count * t.esize});
     });
   const bool any = regular ? pattern_.runs() != 0 : !dram_runs_.empty();

@@ -454,7 +454,34 @@ void DramModel::for_each_page(uint64_t addr, uint64_t len, Fn fn) {
   }
 }
 
+namespace {
+// n <= 64 bytes as at most two overlapping fixed-size moves each way (a LOAD's rows are a few
+// dozen bytes: a call to memcpy per row costs more than the copy).
+inline void copy_small(uint8_t* dst, const uint8_t* src, uint64_t n) {
+  auto two = [&](auto tag) {
+    constexpr uint64_t w = sizeof(tag);
+    std::memcpy(dst, src, w);
+    std::memcpy(dst + n - w, src + n - w, w);
+  };
+  struct B32 { uint8_t b[32]; };
+  struct B16 { uint8_t b[16]; };
+  if (n >= 32) two(B32{});
+  else if (n >= 16) two(B16{});
+  else if (n >= 8) two(uint64_t{});
+  else if (n >= 4) two(uint32_t{});
+  else for (uint64_t i = 0; i < n; ++i) dst[i] = src[i];
+}
+}  // namespace
+
 void DramModel::read(uint64_t addr, uint8_t* dst, uint64_t len) {
+  const uint64_t off = addr % kPageBytes;
+  if (len <= 64 && off + len <= kPageBytes) {  // the usual row of a tile: one page
+    if (const uint8_t* p = pages_[addr / kPageBytes])
+      copy_small(dst, p + off, len);
+    else
+      std::memset(dst, 0, len);
+    return;
+  }
   for_each_page(addr, len, [&](uint64_t pg, uint64_t off, uint64_t done, uint64_t n) {
     const uint8_t* p = pages_[pg];
     if (p)
