@@ -321,11 +321,20 @@ uint64_t Dma::execute(const Instr& in, uint32_t index, const isa::MapDesc& buf_m
   const bool direct = functional && load && t.esize == t.belem;
   if (functional || !regular)
     for_each_run(t, [&](const Run& r) {
-      if (direct)
-        pieces_.push_back({t.buffer->at(r.buf), r.count * t.esize});
-      else if (functional)
+      // (each field stored on its own: a pair built on the stack and copied as one 16-byte
+      // value stalls on store forwarding, per run)
+      if (direct) {
+        DramPiece& piece = pieces_.emplace_back();
+        piece.dst = t.buffer->at(r.buf);
+        piece.bytes = r.count * t.esize;
+      } else if (functional) {
         runs_.push_back(r);
-      if (!regular) dram_runs_.push_back({r.dram * t.esize, r.count * t.esize});
+      }
+      if (!regular) {
+        DramRun& run = dram_runs_.emplace_back();
+        run.addr = r.dram * t.esize;
+        run.bytes = r.count * t.esize;
+      }
     });
   const bool any = regular ? pattern_.runs() != 0 : !dram_runs_.empty();
   // A fault raised elsewhere in this same instant stops the transfer before any DRAM access.

@@ -352,7 +352,10 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
       bool hit = b - row_lo < row_hi - row_lo;  // the latest burst's row, still open
       if (!hit) {
         hit = row_hit(b);
-        row_lo = row_lo_, row_hi = row_hi_;
+        // (row_hi from row_lo, not reloaded: the two members just stored, read back as one
+        // 16-byte load, stall on store forwarding)
+        row_lo = row_lo_;
+        row_hi = open_page_ ? row_lo + row_bytes_ : row_hi_;
       }
       const uint64_t ready = std::max(issue_cycle, ring[next]) + latency + (hit ? 0 : row_miss);
       // The bus is free from max(ready, busy); a ready cycle equal to a whole busy cycle changes nothing.
