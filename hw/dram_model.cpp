@@ -307,7 +307,7 @@ uint64_t DramModel::schedule(uint64_t addr, uint64_t len, bool write, uint64_t i
 // (tests/hw/test_dram_pattern.cpp compares the two over random transfers and states). Runs long
 // enough for row replay or the saturated closed form, and streams without a window, go through
 // schedule() itself. `run_at(i)` gives run i as a DramRun.
-template <class RunAt>
+template <bool kPattern, class RunAt>
 uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t issue_cycle,
                              uint32_t burst_bytes, BurstWindow* window, bool counted) {
   uint64_t done = issue_cycle;
@@ -327,8 +327,40 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
   uint64_t hits = 0, bursts = 0, moved = 0, runs = 0;
   uint64_t bin_lo = 1, bin_hi = 0, binned = 0;  // the bandwidth window *bin counts, empty until looked up
   uint64_t* bin = nullptr;
-  for (uint64_t i = 0; i < count; ++i) {
-    const DramRun run = run_at(i);
+  // One burst of n bytes whose row-buffer outcome is `hit`, timed.
+  auto time_burst = [&](uint64_t n, bool hit) {
+    const uint64_t ready = std::max(issue_cycle, ring[next]) + latency + (hit ? 0 : row_miss);
+    // The bus is free from max(ready, busy); a ready cycle equal to a whole busy cycle changes nothing.
+    if (ready > busy_cycle) busy_cycle = ready, busy_rem = 0;
+    const uint64_t start = busy_cycle;
+    const Occupancy* o = &full;
+    if (n != burst_len) {
+      o = &occupancy_table_[n];
+      if (o->bytes != n) occupancy_table_[n] = {n, n * byte_ticks_ / cycle_ticks, n * byte_ticks_ % cycle_ticks};
+    }
+    busy_cycle += o->cycles;
+    busy_rem += o->rem;
+    if (busy_rem >= cycle_ticks) busy_rem -= cycle_ticks, ++busy_cycle;
+    const uint64_t burst_done = busy_cycle + (busy_rem != 0);
+    ring[next] = burst_done;
+    if (++next == ring_size) next = 0;
+    done = std::max(done, burst_done);
+    if (counted) {
+      if (start < bin_lo || start >= bin_hi) {
+        if (bin) *bin += binned;
+        binned = 0;
+        bin = &bw_slot(start, write);
+        bin_lo = bw_lo_;
+        bin_hi = bw_hi_;
+      }
+      binned += n;
+      moved += n;
+      hits += hit;
+      bursts += 1;
+    }
+  };
+  // One run: its bursts with their row-buffer lookups, or through schedule() when it is long.
+  auto time_run = [&](const DramRun& run) {
     if (reference_ || !window || run.bytes >= 2 * row_bytes_) {
       if (bin) *bin += binned;
       binned = 0;
@@ -342,7 +374,7 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
       busy_cycle = busy_.cycle, busy_rem = busy_.rem;
       row_lo = row_lo_, row_hi = row_hi_;
       if (window) next = window->next();
-      continue;
+      return;
     }
     runs += 1;
     // Bursts are burst-aligned: only the first may start mid-burst.
@@ -357,36 +389,52 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
         row_lo = row_lo_;
         row_hi = open_page_ ? row_lo + row_bytes_ : row_hi_;
       }
-      const uint64_t ready = std::max(issue_cycle, ring[next]) + latency + (hit ? 0 : row_miss);
-      // The bus is free from max(ready, busy); a ready cycle equal to a whole busy cycle changes nothing.
-      if (ready > busy_cycle) busy_cycle = ready, busy_rem = 0;
-      const uint64_t start = busy_cycle;
-      const Occupancy* o = &full;
-      if (n != burst_len) {
-        o = &occupancy_table_[n];
-        if (o->bytes != n) occupancy_table_[n] = {n, n * byte_ticks_ / cycle_ticks, n * byte_ticks_ % cycle_ticks};
-      }
-      busy_cycle += o->cycles;
-      busy_rem += o->rem;
-      if (busy_rem >= cycle_ticks) busy_rem -= cycle_ticks, ++busy_cycle;
-      const uint64_t burst_done = busy_cycle + (busy_rem != 0);
-      ring[next] = burst_done;
-      if (++next == ring_size) next = 0;
-      done = std::max(done, burst_done);
-      if (counted) {
-        if (start < bin_lo || start >= bin_hi) {
-          if (bin) *bin += binned;
-          binned = 0;
-          bin = &bw_slot(start, write);
-          bin_lo = bw_lo_;
-          bin_hi = bw_hi_;
-        }
-        binned += n;
-        moved += n;
-        hits += hit;
-        bursts += 1;
-      }
+      time_burst(n, hit);
       b += n;
+    }
+  };
+  if constexpr (!kPattern) {
+    for (uint64_t i = 0; i < count; ++i) time_run(run_at(i));
+  } else {
+    // A pattern goes plane by plane. A plane that lies in one DRAM row (open page, power-of-two
+    // rows and bursts, short runs) needs one row-buffer lookup, for its first burst: all its
+    // other bursts hit that row, as the lookup of each would find. Its burst sizes depend only on
+    // where its first run starts within a burst, so they are worked out once per alignment and
+    // reused by the planes that share it. Other planes go run by run.
+    const DramPattern& pat = *run_at.pattern;
+    const uint64_t rows = pat.rows, span = (rows - 1) * pat.row_stride + pat.run_bytes;
+    const bool planes_fast = !reference_ && window && open_page_ && pow2 && row_shift_ >= 0 && rows > 0 &&
+                             pat.run_bytes > 0 && pat.run_bytes < 2 * row_bytes_ && span <= row_bytes_ &&
+                             burst_len <= 4096;
+    if (planes_fast) {
+      plane_bursts_.clear();
+      plane_first_.assign(burst_len, -1);  // per alignment: where its burst sizes start in plane_bursts_
+    }
+    uint64_t plane_addr = pat.addr;
+    for (uint64_t p = 0; p < pat.planes; ++p, plane_addr += pat.plane_stride) {
+      if (planes_fast && (plane_addr >> row_shift_) == ((plane_addr + span - 1) >> row_shift_)) {
+        const uint64_t align = plane_addr & (burst_len - 1);
+        if (plane_first_[align] < 0) {
+          plane_first_[align] = static_cast<int64_t>(plane_bursts_.size());
+          for (uint64_t r = 0; r < rows; ++r)
+            for (uint64_t b = align + r * pat.row_stride, end = b + pat.run_bytes; b < end;) {
+              const uint64_t n = std::min(end, (b | (burst_len - 1)) + 1) - b;
+              plane_bursts_.push_back(static_cast<uint32_t>(n));
+              b += n;
+            }
+          plane_bursts_.push_back(0);  // the end of this alignment's sizes
+        }
+        bool hit = plane_addr - row_lo < row_hi - row_lo;
+        if (!hit) {
+          hit = row_hit(plane_addr);
+          row_lo = row_lo_;
+          row_hi = row_lo + row_bytes_;
+        }
+        runs += rows;
+        for (const uint32_t* n = plane_bursts_.data() + plane_first_[align]; *n; ++n, hit = true) time_burst(*n, hit);
+        continue;
+      }
+      for (uint64_t r = 0; r < rows; ++r) time_run(DramRun{plane_addr + r * pat.row_stride, pat.run_bytes});
     }
   }
   if (bin) *bin += binned;
@@ -405,28 +453,15 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
 
 uint64_t DramModel::schedule_pattern(const DramPattern& pat, bool write, uint64_t issue_cycle,
                                      uint32_t burst_bytes, BurstWindow* window, bool counted) {
-  const uint64_t rows = std::max<uint64_t>(1, pat.rows);
-  // one_pass asks for the runs in order, 0, 1, 2, ...: the address advances by the row stride,
-  // and by the plane stride at the end of a plane, without a division per run
-  uint64_t next = 0, row = 0, plane_addr = pat.addr;
-  return one_pass(
-      pat.runs(),
-      [&](uint64_t i) {
-        if (i != next) {  // not in order (no caller does this): place it directly
-          row = i % rows;
-          plane_addr = pat.addr + i / rows * pat.plane_stride;
-        }
-        const DramRun r{plane_addr + row * pat.row_stride, pat.run_bytes};
-        next = i + 1;
-        if (++row == rows) row = 0, plane_addr += pat.plane_stride;
-        return r;
-      },
-      write, issue_cycle, burst_bytes, window, counted);
+  struct Source {
+    const DramPattern* pattern;
+  };
+  return one_pass<true>(pat.runs(), Source{&pat}, write, issue_cycle, burst_bytes, window, counted);
 }
 
 uint64_t DramModel::schedule_runs(const DramRun* runs, size_t count, bool write, uint64_t issue_cycle,
                                   uint32_t burst_bytes, BurstWindow* window, bool counted) {
-  return one_pass(
+  return one_pass<false>(
       count, [&](uint64_t i) { return runs[i]; }, write, issue_cycle, burst_bytes, window, counted);
 }
 

@@ -99,6 +99,8 @@ class DramModel : public sc_core::sc_module {
   uint64_t row_lo_ = 0, row_hi_ = 0;
   std::array<Occupancy, 2> occupancy_;  // the two burst sizes seen last
   std::vector<Occupancy> occupancy_table_;  // by burst size, filled on demand (schedule_pattern)
+  std::vector<uint32_t> plane_bursts_;      // a pattern's burst sizes per plane alignment, each 0-ended
+  std::vector<int64_t> plane_first_;        // by alignment in a burst: its sizes' start, or -1
   size_t occupancy_next_ = 0;
   // The bandwidth window that cycles [bw_lo_, bw_hi_) fall into, for a run starting at bw_base_
   // with bw_len_-cycle windows.
@@ -123,7 +125,9 @@ class DramModel : public sc_core::sc_module {
   void advance(BusTime& t, uint64_t bursts, const Occupancy& o) const;
   void count(uint64_t bytes, bool write, uint64_t cycle);
   uint64_t& bw_slot(uint64_t cycle, bool write);
-  template <class RunAt>
+  // kPattern: run_at is {const DramPattern* pattern} and the runs are the pattern's, else
+  // run_at(i) gives run i.
+  template <bool kPattern, class RunAt>
   uint64_t one_pass(uint64_t count, RunAt run_at, bool write, uint64_t issue_cycle, uint32_t burst_bytes,
                     BurstWindow* window, bool counted);
   // Moves the data of the first `count` runs (run_at(i) gives run i) for a request: into or out of
