@@ -32,14 +32,16 @@ sc_core::sc_time RunContext::time_of(uint64_t cycle) const {
   return sc_core::sc_time::from_value(cycle * period_ps_);
 }
 
+// In whole picoseconds (the time resolution), without building sc_time values on the way: every
+// instruction of every unit waits once.
 sc_core::sc_time RunContext::delay_until(uint64_t cycle) const {
-  const sc_core::sc_time t = time_of(cycle), now = sc_core::sc_time_stamp();
-  return t > now ? t - now : sc_core::SC_ZERO_TIME;
+  const uint64_t t = cycle * period_ps_, now = sc_core::sc_time_stamp().value();
+  return t > now ? sc_core::sc_time::from_value(t - now) : sc_core::SC_ZERO_TIME;
 }
 
 void RunContext::wait_until(uint64_t cycle) const {
-  const sc_core::sc_time d = delay_until(cycle);
-  if (d != sc_core::SC_ZERO_TIME) sc_core::wait(d);
+  const uint64_t t = cycle * period_ps_, now = sc_core::sc_time_stamp().value();
+  if (t > now) sc_core::wait(sc_core::sc_time::from_value(t - now));
 }
 
 void RunContext::begin_run() {
