@@ -270,8 +270,9 @@ bool Dma::transfer(const Transfer& t, bool regular, uint64_t issue_cycle, uint64
     staging_.resize(bytes);
     if (!load) pack(t);
   }
-  request_->scatter = direct ? pieces_.data() : nullptr;
+  request_->scatter = direct && !regular ? pieces_.data() : nullptr;
   request_->scatter_count = pieces_.size();
+  request_->scatter_pattern = direct && regular ? &scatter_ : nullptr;
   payload_.set_command(load ? tlm::TLM_READ_COMMAND : tlm::TLM_WRITE_COMMAND);
   payload_.set_address(run(0).addr);
   payload_.set_data_ptr(functional && !direct ? staging_.data() : nullptr);
@@ -319,7 +320,16 @@ uint64_t Dma::execute(const Instr& in, uint32_t index, const isa::MapDesc& buf_m
   // accumulators) has the DRAM place each run straight into the buffer (pieces_); other
   // functional transfers go through staging_, converted on the way (runs_).
   const bool direct = functional && load && t.esize == t.belem;
-  if (functional || !regular)
+  // Direct and regular (dense): the pattern's run (k, r) lands at a fixed pitch in the buffer,
+  // row r of plane k past the padding; with rows merged into one run per plane (no column
+  // padding, contiguous rows), or all planes into one run, the same with one row or one plane.
+  if (direct && regular) {
+    const uint64_t row_pitch = uint64_t{in.size0} * t.belem, plane_pitch = row_pitch * in.size1;
+    scatter_.base = t.buffer->at(in.buf_addr + t.pad_top * row_pitch + uint64_t{t.pad_left} * t.belem);
+    scatter_.row_pitch = row_pitch;
+    scatter_.plane_pitch = plane_pitch;
+  }
+  if ((functional && !(direct && regular)) || !regular)
     for_each_run(t, [&](const Run& r) {
       // (each field stored on its own: a pair built on the stack and copied as one 16-byte
       // value stalls on store forwarding, per run)

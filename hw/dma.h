@@ -65,6 +65,7 @@ class Dma : public sc_core::sc_module {
   DramPattern pattern_;             // then this
   std::vector<uint8_t> staging_;    // functional mode: the runs' DRAM-format bytes, back to back
   std::vector<DramPiece> pieces_;   // functional LOAD of same-size elements: the runs in the buffer
+  DramScatterPattern scatter_;      // the same when the runs are a pattern (dense)
 
   static void shape(Transfer& t, bool load, const isa::MapDesc& map);
   bool validate(Transfer& t, const isa::MapDesc& map);

@@ -616,7 +616,12 @@ uint64_t DramModel::serve_pattern(tlm::tlm_generic_payload& p, DramRequest& req)
   }
   const bool write = p.is_write();
   const uint64_t done = schedule_pattern(pat, write, req.issue_cycle, req.burst_bytes, req.window, true);
-  if (req.move_data) {
+  if (req.move_data && !write && req.scatter_pattern) {
+    const DramScatterPattern& to = *req.scatter_pattern;
+    for (uint64_t k = 0; k < pat.planes; ++k)
+      for (uint64_t r = 0; r < pat.rows; ++r)
+        read(pat.run_addr(k, r), to.base + k * to.plane_pitch + r * to.row_pitch, pat.run_bytes);
+  } else if (req.move_data) {
     const uint64_t rows = std::max<uint64_t>(1, pat.rows);
     uint64_t row = 0, plane_addr = pat.addr;  // move_runs asks for the runs in order
     move_runs(p, req, pat.runs(), [&](size_t) {

@@ -74,6 +74,13 @@ struct DramPiece {
   uint64_t bytes = 0;
 };
 
+// The same for a read with `pattern` whose destinations are regular too: run (plane k, row r)
+// goes to base + k * plane_pitch + r * row_pitch.
+struct DramScatterPattern {
+  uint8_t* base = nullptr;
+  uint64_t row_pitch = 0, plane_pitch = 0;
+};
+
 struct DramRequest : tlm::tlm_extension<DramRequest> {
   uint64_t issue_cycle = 0;  // absolute cycle the first burst may issue
   uint32_t burst_bytes = 64;
@@ -92,6 +99,7 @@ struct DramRequest : tlm::tlm_extension<DramRequest> {
   // the bytes of the runs.
   const DramPiece* scatter = nullptr;
   size_t scatter_count = 0;
+  const DramScatterPattern* scatter_pattern = nullptr;  // reads with `pattern`, instead of scatter
   uint64_t done_cycle = 0;  // out: absolute cycle the last byte has moved
   size_t failed_run = 0;    // out: on an address error with `runs`, the run that failed
 
