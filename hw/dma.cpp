@@ -191,10 +191,27 @@ void Dma::fill_padding(const Transfer& t) {
     const int16_t v = numerics::kInt16Min;
     std::memcpy(pad, &v, 2);
   }
+  if (t.dense && !lowest) {  // zeros into a dense map: the pad rows of a plane at once, then row ends
+    const uint64_t row = uint64_t{in.size0} * t.belem, plane = row * in.size1;
+    const uint64_t left = uint64_t{t.pad_left} * t.belem, right = uint64_t{t.pad_right} * t.belem;
+    for (uint64_t k = 0; k < in.size2; ++k) {
+      uint8_t* p = t.buffer->at(in.buf_addr + k * plane);
+      std::memset(p, 0, t.pad_top * row);
+      std::memset(p + (in.size1 - t.pad_bottom) * row, 0, t.pad_bottom * row);
+      if (left | right)
+        for (uint64_t r = t.pad_top; r + t.pad_bottom < in.size1; ++r) {
+          std::memset(p + r * row, 0, left);
+          std::memset(p + r * row + row - right, 0, right);
+        }
+    }
+    return;
+  }
   auto fill = [&](uint64_t k, uint64_t r, uint64_t c0, uint64_t n) {
     t.view.for_each_piece(k, r, c0, n, in.size1, in.size0, [&](uint64_t addr, uint64_t, uint64_t count) {
       uint8_t* dst = t.buffer->at(addr);
-      if (t.belem == 2)  // element by element at a fixed size: no call per element
+      if (!lowest)  // zero padding (all dtypes)
+        std::memset(dst, 0, count * t.belem);
+      else if (t.belem == 2)  // element by element at a fixed size: no call per element
         for (uint64_t e = 0; e < count; ++e) std::memcpy(dst + e * 2, pad, 2);
       else
         for (uint64_t e = 0; e < count; ++e) std::memcpy(dst + e * 4, pad, 4);
