@@ -414,15 +414,15 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
     for (uint64_t p = 0; p < pat.planes; ++p, plane_addr += pat.plane_stride) {
       if (planes_fast && (plane_addr >> row_shift_) == ((plane_addr + span - 1) >> row_shift_)) {
         const uint64_t align = plane_addr & (burst_len - 1);
-        if (plane_first_[align] < 0) {
+        if (plane_first_[align] < 0) {  // this alignment's bursts: size and bus occupancy
           plane_first_[align] = static_cast<int64_t>(plane_bursts_.size());
           for (uint64_t r = 0; r < rows; ++r)
             for (uint64_t b = align + r * pat.row_stride, end = b + pat.run_bytes; b < end;) {
               const uint64_t n = std::min(end, (b | (burst_len - 1)) + 1) - b;
-              plane_bursts_.push_back(static_cast<uint32_t>(n));
+              plane_bursts_.push_back({n, n * byte_ticks_ / cycle_ticks, n * byte_ticks_ % cycle_ticks});
               b += n;
             }
-          plane_bursts_.push_back(0);  // the end of this alignment's sizes
+          plane_bursts_.push_back({0, 0, 0});  // the end of this alignment's bursts
         }
         bool hit = plane_addr - row_lo < row_hi - row_lo;
         if (!hit) {
@@ -430,8 +430,43 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
           row_lo = row_lo_;
           row_hi = row_lo + row_bytes_;
         }
+        // time_burst's steps for the plane's bursts, with what does not change within a plane
+        // taken out: the row outcome (only the first may miss), the occupancies (from the table),
+        // the counters (per plane), and the bandwidth window's lower bound (bus starts only grow).
+        const Occupancy* pb = plane_bursts_.data() + plane_first_[align];
+        const Occupancy* const first = pb;
+        uint64_t extra = hit ? 0 : row_miss, last_done = 0;
+        for (; pb->bytes; ++pb) {
+          const uint64_t oldest = ring[next];
+          const uint64_t ready = (oldest > issue_cycle ? oldest : issue_cycle) + latency + extra;
+          extra = 0;
+          if (ready > busy_cycle) busy_cycle = ready, busy_rem = 0;
+          const uint64_t start = busy_cycle;
+          busy_cycle += pb->cycles;
+          busy_rem += pb->rem;
+          if (busy_rem >= cycle_ticks) busy_rem -= cycle_ticks, ++busy_cycle;
+          last_done = busy_cycle + (busy_rem != 0);
+          ring[next] = last_done;
+          if (++next == ring_size) next = 0;
+          if (counted) {
+            if (start >= bin_hi) {
+              if (bin) *bin += binned;
+              binned = 0;
+              bin = &bw_slot(start, write);
+              bin_lo = bw_lo_;
+              bin_hi = bw_hi_;
+            }
+            binned += pb->bytes;
+          }
+        }
+        done = std::max(done, last_done);
         runs += rows;
-        for (const uint32_t* n = plane_bursts_.data() + plane_first_[align]; *n; ++n, hit = true) time_burst(*n, hit);
+        if (counted) {
+          const uint64_t n = static_cast<uint64_t>(pb - first);
+          bursts += n;
+          hits += n - !hit;
+          moved += rows * pat.run_bytes;
+        }
         continue;
       }
       for (uint64_t r = 0; r < rows; ++r) time_run(DramRun{plane_addr + r * pat.row_stride, pat.run_bytes});

@@ -99,7 +99,7 @@ class DramModel : public sc_core::sc_module {
   uint64_t row_lo_ = 0, row_hi_ = 0;
   std::array<Occupancy, 2> occupancy_;  // the two burst sizes seen last
   std::vector<Occupancy> occupancy_table_;  // by burst size, filled on demand (schedule_pattern)
-  std::vector<uint32_t> plane_bursts_;      // a pattern's burst sizes per plane alignment, each 0-ended
+  std::vector<Occupancy> plane_bursts_;     // a pattern's bursts per plane alignment, each ended by size 0
   std::vector<int64_t> plane_first_;        // by alignment in a burst: its sizes' start, or -1
   size_t occupancy_next_ = 0;
   // The bandwidth window that cycles [bw_lo_, bw_hi_) fall into, for a run starting at bw_base_
