@@ -282,11 +282,20 @@ bool choose_tile_search(const WinLayer& l, const ArchView& av, const Tile& fixed
   std::vector<AxisSums> rsum(trs.size()), csum(tcs.size());
   for (std::size_t i = 0; i < trs.size(); ++i) rsum[i] = axis_sums(l.oh, trs[i], l.sh, l.kh, l.dh, l.pt, l.h);
   for (std::size_t i = 0; i < tcs.size(); ++i) csum[i] = axis_sums(l.ow, tcs[i], l.sw, l.kw, l.dw, l.pl, l.w);
+  // tile_fits grows with every field (each bound is a product of them), and every candidate list
+  // ascends: once the smallest tile of a (tco, tci) does not fit, no larger tci does, nor (from
+  // the first tci) any larger tco; once no row count fits a (tc, tb), none fits a larger tb, nor
+  // (from the first tb) a larger tc. Those tiles are skipped without a search; the ones searched
+  // are the same as before.
   for (int64_t tco : cos) {
     const int64_t co_blocks = blocks_sum(l.cout, tco, av.tn);
+    bool any_tci = false;
     for (int64_t tci : cis) {
+      if (!tile_fits(l, av, Tile{tco, dense(l) ? tci : tco, trs.front(), tcs.front(), tbs.front()})) break;
+      any_tci = true;
       const int64_t inner_total = inner_sum(l, tci, av.tn);
-      for (std::size_t ic = 0; ic < tcs.size(); ++ic)
+      bool tc_fits = true;
+      for (std::size_t ic = 0; ic < tcs.size() && tc_fits; ++ic)
         for (int64_t tb : tbs) {
           const int64_t tc = tcs[ic];
           // The largest row count that fits: fits is monotone in rows (candidates ascend), so a
@@ -301,7 +310,10 @@ bool choose_tile_search(const WinLayer& l, const ArchView& av, const Tile& fixed
             else
               miss = k;
           }
-          if (fit == 0) continue;
+          if (fit == 0) {
+            tc_fits = tb != tbs.front();  // the smallest tb: no larger tc fits either
+            break;                        // and no larger tb
+          }
           const std::size_t ir = fit - 1;
           t.tr = trs[ir];
           const bool resident = dense(l) ? (l.groups == 1 && tco >= l.cout && t.tci >= l.cin)
@@ -325,6 +337,7 @@ bool choose_tile_search(const WinLayer& l, const ArchView& av, const Tile& fixed
           }
         }
     }
+    if (!any_tci) break;
   }
   return found;
 }

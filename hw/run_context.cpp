@@ -72,9 +72,4 @@ uint64_t RunContext::elapsed() const {
   return finished_ ? stats_.cycles : now() - start_cycle_;
 }
 
-LayerStats& RunContext::layer(uint32_t id) {
-  if (id >= stats_.layers.size()) stats_.layers.resize(id + 1);
-  return stats_.layers[id];
-}
-
 }  // namespace fusesim::hw

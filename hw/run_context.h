@@ -52,7 +52,10 @@ class RunContext {
 
   Stats& stats() { return stats_; }
   const Stats& stats() const { return stats_; }
-  LayerStats& layer(uint32_t id);
+  LayerStats& layer(uint32_t id) {  // several calls per instruction: inline
+    if (id >= stats_.layers.size()) stats_.layers.resize(id + 1);
+    return stats_.layers[id];
+  }
 
  private:
   ArchParams arch_;
