@@ -2,6 +2,7 @@
 // power of ten, then printf's layout rules for %g.
 #include "number_format.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -19,7 +20,7 @@ char* exact(char* out, double v) {
   return std::to_chars(out, out + 32, v, std::chars_format::general, 6).ptr;
 }
 
-// a * 10^(5 - e), correctly rounded (|5 - e| <= 22).
+// a * 10^(5 - e), correctly rounded; |5 - e| <= 22.
 double scaled(double a, int e) { return e <= 5 ? a * kPow10[5 - e] : a / kPow10[e - 5]; }
 
 }  // namespace
@@ -39,10 +40,16 @@ char* format_g6(char* out, double v) {
   uint64_t bits;
   std::memcpy(&bits, &a, sizeof bits);
   const int b = static_cast<int>((bits >> 52) & 0x7ff) - 1023;  // normal: a is >= 1e-17
-  int e = b >= 0 ? (b * 78913) >> 18 : -((-b * 78913 + (1 << 18) - 1) >> 18);
+  // e stays in [-17, 27] (the range of a), where 10^|5 - e| is in the table.
+  int e = std::clamp(b >= 0 ? (b * 78913) >> 18 : -((-b * 78913 + (1 << 18) - 1) >> 18), -17, 27);
   double x = scaled(a, e);
-  if (x < 1e5) x = scaled(a, --e);
-  else if (x >= 1e6) x = scaled(a, ++e);
+  if (x < 1e5) {
+    if (e == -17) return exact(out, v);
+    x = scaled(a, --e);
+  } else if (x >= 1e6) {
+    if (e == 27) return exact(out, v);
+    x = scaled(a, ++e);
+  }
   if (x < 1e5 || x >= 1e6) return exact(out, v);
   const double whole = std::floor(x), frac = x - whole;  // exact: x < 2^53
   // printf rounds the exact binary value; only a fraction this close to one half could round
