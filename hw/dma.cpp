@@ -198,10 +198,11 @@ void Dma::fill_padding(const Transfer& t) {
       uint8_t* p = t.buffer->at(in.buf_addr + k * plane);
       std::memset(p, 0, t.pad_top * row);
       std::memset(p + (in.size1 - t.pad_bottom) * row, 0, t.pad_bottom * row);
-      if (left | right)
+      if (left | right)  // a column or two each side: stores, not a memset call per row
         for (uint64_t r = t.pad_top; r + t.pad_bottom < in.size1; ++r) {
-          std::memset(p + r * row, 0, left);
-          std::memset(p + r * row + row - right, 0, right);
+          uint8_t* q = p + r * row;
+          for (uint64_t i = 0; i < left; ++i) q[i] = 0;
+          for (uint64_t i = row - right; i < row; ++i) q[i] = 0;
         }
     }
     return;

@@ -249,3 +249,37 @@ TEST(NfuKernels, ActCopiesThroughNfu3) {
 
 }  // namespace
 }  // namespace fusesim::hw::kernels
+
+namespace fusesim::hw::kernels {
+namespace {
+
+// finalize's vectorized None and ReLU loops against requantize and activate element by element:
+// every shift the ISA field holds (0 to 31), random accumulators over the whole int32 range and
+// the edges where rounding and saturation turn.
+TEST(NfuKernels, FinalizeMatchesRequantizeAndActivate) {
+  std::mt19937 rng(5);
+  std::vector<int32_t> base;
+  for (int i = 0; i < 20000; ++i) base.push_back(static_cast<int32_t>(rng()));
+  for (int32_t v : {0, 1, -1, 2, -2, INT32_MAX, INT32_MIN, INT32_MAX - 1, INT32_MIN + 1, 32767, 32768, -32768,
+                    -32769, 65535, -65536, (1 << 20) - 1, -(1 << 20)})
+    base.push_back(v);
+  for (unsigned shift = 0; shift < 32; ++shift) {
+    for (int b = 0; b < 31; ++b) {  // values around the rounding point of this shift
+      base.push_back((1 << b) + (shift ? (1 << (shift - 1)) : 0) - 1);
+      base.push_back(-(1 << b) - (shift ? (1 << (shift - 1)) : 0));
+    }
+  }
+  for (Activation act : {Activation::None, Activation::Relu}) {
+    const numerics::Nfu3 f(act);
+    for (unsigned shift = 0; shift < 32; ++shift) {
+      std::vector<int32_t> got = base;
+      finalize(got.data(), got.size(), shift, f);
+      for (size_t i = 0; i < base.size(); ++i)
+        ASSERT_EQ(got[i], numerics::activate_int16(f, numerics::requantize(base[i], shift)))
+            << "acc " << base[i] << " shift " << shift << " act " << static_cast<int>(act);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace fusesim::hw::kernels
