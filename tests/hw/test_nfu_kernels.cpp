@@ -1,6 +1,7 @@
 // NFU arithmetic against values worked out by hand, in int16 (Q8.8 data, Q4.12 weights) and fp32.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <random>
 #include <vector>
@@ -265,8 +266,9 @@ TEST(NfuKernels, FinalizeMatchesRequantizeAndActivate) {
     base.push_back(v);
   for (unsigned shift = 0; shift < 32; ++shift) {
     for (int b = 0; b < 31; ++b) {  // values around the rounding point of this shift
-      base.push_back((1 << b) + (shift ? (1 << (shift - 1)) : 0) - 1);
-      base.push_back(-(1 << b) - (shift ? (1 << (shift - 1)) : 0));
+      const int64_t half = shift ? int64_t{1} << (shift - 1) : 0, p = int64_t{1} << b;
+      base.push_back(static_cast<int32_t>(std::min<int64_t>(p + half - 1, INT32_MAX)));
+      base.push_back(static_cast<int32_t>(std::max<int64_t>(-p - half, INT32_MIN)));
     }
   }
   for (Activation act : {Activation::None, Activation::Relu}) {
