@@ -486,8 +486,108 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
   return done;
 }
 
+// The common case of a pattern, in one flat loop over its bursts: short runs (under two DRAM rows,
+// so that schedule() would not replay rows or take the saturated closed form for any of them) on
+// an open-page DRAM with power-of-two rows, banks and bursts, issued against a window. The steps
+// per burst are schedule()'s, so cycles and state come out identical (tests/hw/test_dram_pattern.cpp),
+// with everything that is not per burst taken out: the row lookup is inline and made only for a
+// burst that leaves the latest burst's row (bursts never straddle rows: burst_len divides
+// row_bytes), occupancies come from a table of every burst size, completions only grow (the bus
+// is in order) so the last is the latest, the bandwidth window is checked at its upper end only
+// (bus starts only grow), and the counters are per pattern.
+// The row lookup of short_runs' bursts that leave the latest burst's row: opens the row of `b`
+// in its bank, moves row_lo_ to it, and returns the row-miss cycles (counting the miss).
+uint64_t DramModel::open_row_of(uint64_t b) {
+  const uint64_t row_index = b >> row_shift_;
+  const int64_t row = static_cast<int64_t>(row_index >> bank_shift_);
+  int64_t& open = open_row_[row_index & (open_row_.size() - 1)];
+  const bool hit = open == row;
+  open = row;
+  row_lo_ = row_index << row_shift_;
+  row_hi_ = row_lo_ + row_bytes_;
+  if (hit) return 0;
+  ++short_misses_;
+  return row_miss_;
+}
+
+template <bool kCounted>
+uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issue_cycle, uint64_t burst_len,
+                               BurstWindow& window) {
+  if (occupancy_by_size_.size() != burst_len + 1) {
+    occupancy_by_size_.resize(burst_len + 1);
+    for (uint64_t n = 0; n <= burst_len; ++n)
+      occupancy_by_size_[n] = {n * byte_ticks_ / cycle_ticks_, n * byte_ticks_ % cycle_ticks_};
+  }
+  const BusStep* const occ = occupancy_by_size_.data();
+  const uint64_t cycle_ticks = cycle_ticks_, latency = latency_, row_bytes = row_bytes_;
+  const uint64_t burst_mask = burst_len - 1;
+  uint64_t busy_cycle = busy_.cycle, busy_rem = busy_.rem;
+  // The window's completions plus the latency while the loop runs: the cycle each slot's next
+  // burst is ready by, row hit and issue permitting.
+  uint64_t* const ring = window.ring();
+  uint64_t* const ring_end = ring + window.size();
+  for (uint64_t* d = ring; d != ring_end; ++d) *d += latency;
+  uint64_t* slot = ring + window.next();
+  const uint64_t issue_ready = issue_cycle + latency;
+  // The latest burst's row, [row_lo, row_lo + row_bytes); none open yet: a row_lo no burst is in.
+  uint64_t row_lo = row_hi_ > row_lo_ ? row_lo_ : uint64_t{1} << 63;
+  uint64_t last_done = issue_cycle, bursts = 0;
+  uint64_t bin_hi = 0;  // the bandwidth window *bin counts, none until looked up
+  uint64_t* bin = nullptr;
+  short_misses_ = 0;
+  const uint64_t run_bytes = pat.run_bytes, rows = pat.rows, row_stride = pat.row_stride;
+  uint64_t plane_addr = pat.addr;
+  for (uint64_t p = pat.planes; p > 0; --p, plane_addr += pat.plane_stride) {
+    uint64_t run_addr = plane_addr;
+    for (uint64_t r = rows; r > 0; --r, run_addr += row_stride) {
+      for (uint64_t b = run_addr, end = run_addr + run_bytes; b < end;) {
+        const uint64_t n = std::min(end, (b | burst_mask) + 1) - b;
+        uint64_t ready = *slot > issue_ready ? *slot : issue_ready;
+        if (b - row_lo >= row_bytes) {  // a new row: look it up in its bank
+          ready += open_row_of(b);
+          row_lo = row_lo_;
+        }
+        if (ready > busy_cycle) busy_cycle = ready, busy_rem = 0;
+        const uint64_t start = busy_cycle;
+        busy_cycle += occ[n].cycles;
+        busy_rem += occ[n].rem;
+        if (busy_rem >= cycle_ticks) busy_rem -= cycle_ticks, ++busy_cycle;
+        last_done = busy_cycle + (busy_rem != 0);
+        *slot = last_done + latency;
+        if (++slot == ring_end) slot = ring;
+        if constexpr (kCounted) {
+          if (start >= bin_hi) {
+            bin = &bw_slot(start, write);
+            bin_hi = bw_hi_;
+          }
+          *bin += n;
+          ++bursts;
+        }
+        b += n;
+      }
+    }
+  }
+  for (uint64_t* d = ring; d != ring_end; ++d) *d -= latency;
+  busy_ = {busy_cycle, busy_rem};
+  if (row_lo != uint64_t{1} << 63) row_lo_ = row_lo, row_hi_ = row_lo + row_bytes;
+  window.set_next(static_cast<size_t>(slot - ring));
+  if constexpr (kCounted) {
+    Stats& st = ctx_.stats();
+    st.dram_runs += pat.runs();
+    st.dram_row_hits += bursts - short_misses_;
+    st.dram_row_misses += short_misses_;
+    (write ? st.dram_write_bytes : st.dram_read_bytes) += pat.runs() * run_bytes;
+  }
+  return last_done;
+}
+
 uint64_t DramModel::schedule_pattern(const DramPattern& pat, bool write, uint64_t issue_cycle,
                                      uint32_t burst_bytes, BurstWindow* window, bool counted) {
+  const uint64_t burst_len = std::max<uint32_t>(1, burst_bytes);
+  if (!reference_ && window && open_page_ && row_shift_ >= 0 && (burst_len & (burst_len - 1)) == 0 &&
+      burst_len <= row_bytes_ && pat.run_bytes < 2 * row_bytes_)
+    return counted ? short_runs<true>(pat, write, issue_cycle, burst_len, *window)
+                   : short_runs<false>(pat, write, issue_cycle, burst_len, *window);
   struct Source {
     const DramPattern* pattern;
   };

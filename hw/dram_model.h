@@ -65,6 +65,10 @@ class DramModel : public sc_core::sc_module {
   struct Occupancy {
     uint64_t bytes = ~uint64_t{0}, cycles = 0, rem = 0;
   };
+  // A burst size's bus occupancy: whole cycles plus ticks (short_runs' table).
+  struct BusStep {
+    uint64_t cycles = 0, rem = 0;
+  };
   // What one schedule() call has in common for all its bursts.
   struct Stream {
     uint64_t issue_cycle;
@@ -101,6 +105,8 @@ class DramModel : public sc_core::sc_module {
   std::vector<Occupancy> occupancy_table_;  // by burst size, filled on demand (schedule_pattern)
   std::vector<Occupancy> plane_bursts_;     // a pattern's bursts per plane alignment, each ended by size 0
   std::vector<int64_t> plane_first_;        // by alignment in a burst: its sizes' start, or -1
+  std::vector<BusStep> occupancy_by_size_;  // every burst size's, 0 to burst_len (short_runs)
+  uint64_t short_misses_ = 0;  // row misses of the current short_runs() call
   size_t occupancy_next_ = 0;
   // The bandwidth window that cycles [bw_lo_, bw_hi_) fall into, for a run starting at bw_base_
   // with bw_len_-cycle windows.
@@ -130,6 +136,10 @@ class DramModel : public sc_core::sc_module {
   template <bool kPattern, class RunAt>
   uint64_t one_pass(uint64_t count, RunAt run_at, bool write, uint64_t issue_cycle, uint32_t burst_bytes,
                     BurstWindow* window, bool counted);
+  template <bool kCounted>
+  uint64_t short_runs(const DramPattern& pat, bool write, uint64_t issue_cycle, uint64_t burst_len,
+                      BurstWindow& window);
+  uint64_t open_row_of(uint64_t b);
   // Moves the data of the first `count` runs (run_at(i) gives run i) for a request: into or out of
   // the payload's data back to back, or, for a read with req.scatter, into its pieces.
   template <class RunAt>
