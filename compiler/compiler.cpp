@@ -27,6 +27,11 @@ void advise_huge_pages(const void* p, std::size_t bytes) {
 #endif
 }
 
+void InstrWords::reserve(std::size_t n) {
+  words_.reserve(n);
+  advise_huge_pages(words_.data(), words_.capacity() * sizeof(isa::Word));
+}
+
 void InstrWords::push_back(const isa::Instr& in) {
   try {
     words_.push_back(isa::encode(in));

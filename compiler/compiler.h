@@ -114,7 +114,9 @@ class InstrWords {
  public:
   std::size_t size() const { return words_.size(); }
   bool empty() const { return words_.empty(); }
-  void reserve(std::size_t n) { words_.reserve(n); }
+  // Reserves n words, on transparent huge pages where the kernel offers them (vgg16's 27 MB of
+  // words fault in as 14 pages rather than 6,600).
+  void reserve(std::size_t n);
   // Encodes `in`; an instruction that does not encode is a codegen bug (std::logic_error).
   void push_back(const isa::Instr& in);
   const isa::Instr operator[](std::size_t i) const;
