@@ -551,11 +551,7 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
         const uint64_t start = busy_cycle;
         busy_cycle += occ[n].cycles;
         busy_rem += occ[n].rem;
-        {  // the carry into whole cycles, without a branch: it goes either way burst by burst
-          const uint64_t carry = busy_rem >= cycle_ticks;
-          busy_cycle += carry;
-          busy_rem -= cycle_ticks & (0 - carry);
-        }
+        if (busy_rem >= cycle_ticks) busy_rem -= cycle_ticks, ++busy_cycle;
         last_done = busy_cycle + (busy_rem != 0);
         *slot = last_done + latency;
         if (++slot == ring_end) slot = ring;
