@@ -6,7 +6,10 @@
 namespace fusesim::hw {
 
 RunContext::RunContext(const ArchParams& arch, const AcceleratorOptions& opt)
-    : arch_(arch), opt_(opt), period_ps_(static_cast<uint64_t>(std::llround(1000.0 / arch.clock_ghz))) {
+    : arch_(arch),
+      opt_(opt),
+      period_ps_(static_cast<uint64_t>(std::llround(1000.0 / arch.clock_ghz))),
+      sim_(sc_core::sc_get_curr_simcontext()) {
   // Cycle <-> time conversion is exact integer math in units of the time resolution.
   const uint64_t res_ps =
       static_cast<uint64_t>(std::llround(sc_core::sc_get_time_resolution().to_seconds() * 1e12));
@@ -19,15 +22,6 @@ uint64_t RunContext::cycle_of(const sc_core::sc_time& t) const {
   return (t.value() + period_ps_ - 1) / period_ps_;
 }
 
-uint64_t RunContext::now() const {
-  const uint64_t ps = sc_core::sc_time_stamp().value();
-  if (ps != now_ps_) {
-    now_ps_ = ps;
-    now_cycle_ = (ps + period_ps_ - 1) / period_ps_;
-  }
-  return now_cycle_;
-}
-
 sc_core::sc_time RunContext::time_of(uint64_t cycle) const {
   return sc_core::sc_time::from_value(cycle * period_ps_);
 }
@@ -35,12 +29,12 @@ sc_core::sc_time RunContext::time_of(uint64_t cycle) const {
 // In whole picoseconds (the time resolution), without building sc_time values on the way: every
 // instruction of every unit waits once.
 sc_core::sc_time RunContext::delay_until(uint64_t cycle) const {
-  const uint64_t t = cycle * period_ps_, now = sc_core::sc_time_stamp().value();
+  const uint64_t t = cycle * period_ps_, now = sim_->time_stamp().value();
   return t > now ? sc_core::sc_time::from_value(t - now) : sc_core::SC_ZERO_TIME;
 }
 
 void RunContext::wait_until(uint64_t cycle) const {
-  const uint64_t t = cycle * period_ps_, now = sc_core::sc_time_stamp().value();
+  const uint64_t t = cycle * period_ps_, now = sim_->time_stamp().value();
   if (t > now) sc_core::wait(sc_core::sc_time::from_value(t - now));
 }
 

@@ -26,7 +26,16 @@ class RunContext {
   // Clock: period = 1/clock_ghz ns rounded to the ps. Cycle numbers are absolute (from time 0).
   const sc_core::sc_time& period() const { return period_; }
   uint64_t cycle_of(const sc_core::sc_time& t) const;  // rounded up to a cycle boundary
-  uint64_t now() const;
+  // The current cycle (rounded up). Several calls per instruction: inline, reading the time
+  // straight from the simulation context (sc_time_stamp() is a library call per question).
+  uint64_t now() const {
+    const uint64_t ps = sim_->time_stamp().value();
+    if (ps != now_ps_) {
+      now_ps_ = ps;
+      now_cycle_ = (ps + period_ps_ - 1) / period_ps_;
+    }
+    return now_cycle_;
+  }
   sc_core::sc_time time_of(uint64_t cycle) const;
   sc_core::sc_time delay_until(uint64_t cycle) const;  // from now; zero if already past
   void wait_until(uint64_t cycle) const;               // only from a thread
@@ -62,6 +71,7 @@ class RunContext {
   AcceleratorOptions opt_;
   sc_core::sc_time period_;
   uint64_t period_ps_;
+  const sc_core::sc_simcontext* sim_;  // the context the accelerator was elaborated in
   // now()'s last answer: most calls come at the same time stamp, and cycle_of divides.
   mutable uint64_t now_ps_ = 0, now_cycle_ = 0;
   uint64_t start_cycle_ = 0;
