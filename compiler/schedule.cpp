@@ -196,18 +196,23 @@ Schedule schedule_groups(const Graph& g, const ArchParams& arch, const CompileOp
   } warmer;
   if (groups.size() > 4 && std::thread::hardware_concurrency() > 1)
     warmer.thread = std::thread([&g, &arch, &opt, &groups, &stop = warmer.stop] {
-      ArchView views[2] = {arch_view(arch, opt.dtype, opt.pipeline), arch_view(arch, opt.dtype, opt.pipeline, 1)};
-      for (auto grp = groups.rbegin(); grp != groups.rend() && !stop; ++grp) {
-        if (grp->layers.size() > 1) continue;  // (fused)
-        for (int id : grp->layers) {
-          WinLayer wl;
-          TilePlan tp;
-          if (!win_layer_of(g, id, wl)) continue;
-          for (const ArchView& v : views) {
-            if (stop) return;
-            plan_window(g, v, opt, id, wl, tp);  // (no plan cache in this thread: straight to choose_tile)
+      try {
+        const ArchView views[2] = {arch_view(arch, opt.dtype, opt.pipeline),
+                                   arch_view(arch, opt.dtype, opt.pipeline, 1)};
+        for (auto grp = groups.rbegin(); grp != groups.rend() && !stop; ++grp) {
+          if (grp->layers.size() > 1) continue;  // (fused)
+          for (int id : grp->layers) {
+            WinLayer wl;
+            TilePlan tp;
+            if (!win_layer_of(g, id, wl)) continue;
+            for (const ArchView& v : views) {
+              if (stop) return;
+              plan_window(g, v, opt, id, wl, tp);  // (no plan cache in this thread: straight to choose_tile)
+            }
           }
         }
+      } catch (...) {
+        // Whatever went wrong here goes wrong in the scheduling thread too, which reports it.
       }
     });
   Schedule s;
