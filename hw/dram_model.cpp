@@ -536,35 +536,49 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
   uint64_t* bin = nullptr;
   short_misses_ = 0;
   const uint64_t run_bytes = pat.run_bytes, rows = pat.rows, row_stride = pat.row_stride;
-  uint64_t plane_addr = pat.addr;
-  for (uint64_t p = pat.planes; p > 0; --p, plane_addr += pat.plane_stride) {
-    uint64_t run_addr = plane_addr;
-    for (uint64_t r = rows; r > 0; --r, run_addr += row_stride) {
-      for (uint64_t b = run_addr, end = run_addr + run_bytes; b < end;) {
-        const uint64_t n = std::min(end, (b | burst_mask) + 1) - b;
-        uint64_t ready = *slot > issue_ready ? *slot : issue_ready;
-        if (b - row_lo >= row_bytes) {  // a new row: look it up in its bank
-          ready += open_row_of(b);
-          row_lo = row_lo_;
-        }
-        if (ready > busy_cycle) busy_cycle = ready, busy_rem = 0;
-        const uint64_t start = busy_cycle;
-        busy_cycle += occ[n].cycles;
-        busy_rem += occ[n].rem;
-        if (busy_rem >= cycle_ticks) busy_rem -= cycle_ticks, ++busy_cycle;
-        last_done = busy_cycle + (busy_rem != 0);
-        *slot = last_done + latency;
-        if (++slot == ring_end) slot = ring;
-        if constexpr (kCounted) {
-          if (start >= bin_hi) {
-            bin = &bw_slot(start, write);
-            bin_hi = bw_hi_;
-          }
-          *bin += n;
-          ++bursts;
-        }
-        b += n;
+  // One burst of n bytes at b.
+  auto step = [&](uint64_t b, uint64_t n) {
+    uint64_t ready = *slot > issue_ready ? *slot : issue_ready;
+    if (b - row_lo >= row_bytes) {  // a new row: look it up in its bank
+      ready += open_row_of(b);
+      row_lo = row_lo_;
+    }
+    if (ready > busy_cycle) busy_cycle = ready, busy_rem = 0;
+    const uint64_t start = busy_cycle;
+    busy_cycle += occ[n].cycles;
+    busy_rem += occ[n].rem;
+    if (busy_rem >= cycle_ticks) busy_rem -= cycle_ticks, ++busy_cycle;
+    last_done = busy_cycle + (busy_rem != 0);
+    *slot = last_done + latency;
+    if (++slot == ring_end) slot = ring;
+    if constexpr (kCounted) {
+      if (start >= bin_hi) {
+        bin = &bw_slot(start, write);
+        bin_hi = bw_hi_;
       }
+      *bin += n;
+      ++bursts;
+    }
+  };
+  uint64_t plane_addr = pat.addr;
+  if (run_bytes <= burst_len) {  // the usual tile row: one burst, or two where it crosses a burst boundary
+    for (uint64_t p = run_bytes ? pat.planes : 0; p > 0; --p, plane_addr += pat.plane_stride) {
+      uint64_t run_addr = plane_addr;
+      for (uint64_t r = rows; r > 0; --r, run_addr += row_stride) {
+        const uint64_t first = std::min(run_bytes, burst_len - (run_addr & burst_mask));
+        step(run_addr, first);
+        if (first < run_bytes) step(run_addr + first, run_bytes - first);
+      }
+    }
+  } else {
+    for (uint64_t p = pat.planes; p > 0; --p, plane_addr += pat.plane_stride) {
+      uint64_t run_addr = plane_addr;
+      for (uint64_t r = rows; r > 0; --r, run_addr += row_stride)
+        for (uint64_t b = run_addr, end = run_addr + run_bytes; b < end;) {
+          const uint64_t n = std::min(end, (b | burst_mask) + 1) - b;
+          step(b, n);
+          b += n;
+        }
     }
   }
   for (uint64_t* d = ring; d != ring_end; ++d) *d -= latency;
