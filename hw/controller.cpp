@@ -147,7 +147,10 @@ bool Controller::dispatch(const Instr& in, uint32_t index) {
     ctrl_state_ = CtrlState::WaitQueueFull;
     check_deadlock();
     if (ctx_.halted()) return false;
-    sc_core::wait(popped_or_halt_[unit]);
+    {
+      Waiting w(q.pop_waiters());
+      sc_core::wait(popped_or_halt_[unit]);
+    }
     if (ctx_.halted()) return false;
   }
   ctrl_state_ = CtrlState::Fetching;
@@ -191,7 +194,10 @@ bool Controller::wait_drained() {
     ctrl_state_ = CtrlState::WaitDrain;
     check_deadlock();
     if (ctx_.halted()) return false;
-    sc_core::wait(drained_or_halt_);
+    {
+      Waiting w(drained_waiters_);
+      sc_core::wait(drained_or_halt_);
+    }
     if (ctx_.halted()) return false;
   }
   ctrl_state_ = CtrlState::Fetching;
@@ -258,7 +264,10 @@ bool Controller::take_tokens(int unit) {
       waiting_channel_[unit] = ch;
       check_deadlock();
       if (ctx_.halted()) return false;
-      sc_core::wait(token_or_halt_[ch]);
+      {
+        Waiting w(token_waiters_[ch]);
+        sc_core::wait(token_or_halt_[ch]);
+      }
       if (ctx_.halted()) return false;
     }
     --tokens_[ch];
@@ -281,7 +290,10 @@ bool Controller::pass_fence(int unit) {
     unit_state_[unit] = UnitState::WaitFence;
     check_deadlock();
     if (ctx_.halted()) return false;
-    sc_core::wait(store_done_or_halt_);
+    {
+      Waiting w(store_done_waiters_);
+      sc_core::wait(store_done_or_halt_);
+    }
     if (ctx_.halted()) return false;
   }
   ctx_.stats().stall_fence_cycles += ctx_.now() - wait_from;
@@ -295,7 +307,7 @@ void Controller::give_tokens(int unit, const Done& d) {
     if (neighbour < 0) continue;
     const int ch = channel(unit, neighbour);
     ++tokens_[ch];
-    token_events_[ch].notify();
+    if (token_waiters_[ch]) token_events_[ch].notify();  // (none waiting: no effect, skipped)
     if (Tracer* t = ctx_.tracer()) t->tokens(ch, tokens_[ch]);
   }
 }
@@ -332,7 +344,10 @@ void Controller::serve(int unit) {
       unit_state_[unit] = UnitState::WaitQueue;
       check_deadlock();
       if (ctx_.halted()) return;
-      sc_core::wait(pushed_or_halt_[unit]);
+      {
+        Waiting w(q.push_waiters());
+        sc_core::wait(pushed_or_halt_[unit]);
+      }
       if (ctx_.halted()) return;
     }
     const uint64_t arrived = ctx_.now();
@@ -363,12 +378,12 @@ void Controller::serve(int unit) {
     give_tokens(unit, finished);
     if (unit == kStoreUnit) {
       ++stores_completed_;
-      store_done_event_.notify();
+      if (store_done_waiters_) store_done_event_.notify();
     }
     mark_[unit] = done;
     unit_state_[unit] = UnitState::WaitQueue;
     --pending_;
-    drained_event_.notify();
+    if (drained_waiters_) drained_event_.notify();
   }
 }
 

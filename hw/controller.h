@@ -71,6 +71,10 @@ class Controller : public sc_core::sc_module {
   std::array<sc_core::sc_event_or_list, kNumUnits> pushed_or_halt_, popped_or_halt_;
   std::array<sc_core::sc_event_or_list, kNumChannels> token_or_halt_;
   sc_core::sc_event_or_list drained_or_halt_, store_done_or_halt_;
+  // Processes waiting for each event (InstrQueue's Waiting): a notification none waits for is
+  // skipped.
+  std::array<int, kNumChannels> token_waiters_{};
+  int drained_waiters_ = 0, store_done_waiters_ = 0;
   tlm::tlm_generic_payload payload_;
   DramRequest* request_;  // owned by payload_
 

@@ -36,17 +36,22 @@ class InstrQueue {
     if (size_ == ring_.size()) grow();
     return ring_[(head_ + size_) % ring_.size()];
   }
+  // An immediate notification reaches only the processes waiting for the event at that moment:
+  // with none (the usual case: a unit is busy when the controller pushes, the controller is not
+  // blocked when a unit pops) it has no effect, and is skipped. Waiters say so (see Waiting).
   void push() {
     ++size_;
-    pushed_.notify();
+    if (push_waiters_) pushed_.notify();
   }
   void pop() {
     head_ = (head_ + 1) % ring_.size();
     --size_;
-    popped_.notify();
+    if (pop_waiters_) popped_.notify();
   }
   const sc_core::sc_event& pushed() const { return pushed_; }
   const sc_core::sc_event& popped() const { return popped_; }
+  int& push_waiters() { return push_waiters_; }
+  int& pop_waiters() { return pop_waiters_; }
 
  private:
   // A ring of entries, grown (up to depth_) only when a deep queue really fills: no allocation
@@ -62,6 +67,20 @@ class InstrQueue {
     head_ = 0;
   }
   sc_core::sc_event pushed_, popped_;
+  int push_waiters_ = 0, pop_waiters_ = 0;  // processes in a wait for pushed_ / popped_
+};
+
+// Counts a process as waiting for an event for the scope of its wait, so that the notifier can
+// skip notifications nobody waits for (they have no effect in SystemC).
+class Waiting {
+ public:
+  explicit Waiting(int& count) : count_(count) { ++count_; }
+  ~Waiting() { --count_; }
+  Waiting(const Waiting&) = delete;
+  Waiting& operator=(const Waiting&) = delete;
+
+ private:
+  int& count_;
 };
 
 }  // namespace fusesim::hw
