@@ -119,12 +119,15 @@ Nfu::Box Nfu::output_box(const Instr& in, const kernels::Geometry& g) {
 }
 
 Nfu::Footprint Nfu::footprint(const Instr& in) const {
+  const kernels::Geometry g = geometry(in);
+  return footprint(in, g, input_box(in, g), output_box(in, g));
+}
+
+Nfu::Footprint Nfu::footprint(const Instr& in, const kernels::Geometry& g, const Box& ib, const Box& ob) const {
   const auto op = static_cast<ComputeOp>(in.op);
   const auto dtype = static_cast<isa::DType>(in.dtype);
-  const kernels::Geometry g = geometry(in);
   const uint64_t esize = isa::data_bytes(dtype);
   Footprint f;
-  const Box ib = input_box(in, g), ob = output_box(in, g);
   // A window (v3) counts only its own bytes.
   f.in = ib.planes * ib.rows * ib.cols * isa::elem_bytes(static_cast<isa::Buffer>(in.in_buf), dtype);
   if (is_conv(op)) f.weights = g.weight_elems() * esize;
@@ -144,19 +147,23 @@ Nfu::Maps Nfu::resolve(const Instr& in, const isa::MapDesc& in_map, const isa::M
   m.out = isa::MapView(out_map, in.out_addr, in.out_nbin ? isa::data_bytes(dtype) : 4);
   std::tie(m.in_lo, m.in_hi) = m.in.byte_range(ib.planes, ib.rows, ib.cols, ib.rows_dense, ib.cols_dense);
   std::tie(m.out_lo, m.out_hi) = m.out.byte_range(ob.planes, ob.rows, ob.cols, ob.rows_dense, ob.cols_dense);
+  m.f = footprint(in, g, ib, ob);
   return m;
 }
 
 uint64_t Nfu::cycles(const Instr& in) const {
-  const auto op = static_cast<ComputeOp>(in.op);
   const kernels::Geometry g = geometry(in);
+  return cycles(in, g, footprint(in, g, input_box(in, g), output_box(in, g)));
+}
+
+uint64_t Nfu::cycles(const Instr& in, const kernels::Geometry& g, const Footprint& f) const {
+  const auto op = static_cast<ComputeOp>(in.op);
   const uint64_t tn = std::max<uint32_t>(1, ctx_.arch().tn), stages = ctx_.arch().nfu_stages;
   const uint64_t blocks = ceil_div(g.cout, tn) * g.out_h * g.out_w;
   const uint64_t inner = isa::nfu_inner_cycles(op, g.cin, uint64_t{g.kh} * g.kw, tn);
   const uint64_t pipeline = in.fine ? blocks * inner + stages : blocks * (inner + stages);
   // Buffer ports can only slow the NFU down.
   // Each buffer's port carries every operand in it: input and output share NBin's with out_nbin.
-  const Footprint f = footprint(in);
   const bool in_nbout = &input_buffer(in) == &nbout_;
   const uint64_t nbin = (in_nbout ? 0 : f.in) + (in.out_nbin ? f.out_write : 0);
   const uint64_t nbout = f.out_read + (in.out_nbin ? 0 : f.out_write) + (in_nbout ? f.in : 0);
@@ -226,7 +233,7 @@ bool Nfu::validate_maps(const Instr& in, uint32_t index, const Maps& m) {
              std::to_string(o.reg) + " " + o.view.desc().describe() + ": " + o.view.start_error());
     return false;
   }
-  const Footprint f = footprint(in);
+  const Footprint& f = m.f;
   struct Region {
     const Buffer* buf;
     uint64_t lo, hi;
@@ -340,7 +347,7 @@ void Nfu::run(const Instr& in, const Maps& m, Scratch<Data, Acc>& s) {
       if (in.accumulate) {
         // the partial sums read above
       } else if (in.has_bias) {
-        copy_in(s.bias, sb_.at(bias_addr(in, footprint(in))), g.cout);
+        copy_in(s.bias, sb_.at(bias_addr(in, m.f)), g.cout);
         if constexpr (sizeof(Data) == 2)
           kernels::bias_init(g, s.bias.data(), in.shift, s.acc.data());
         else
@@ -376,7 +383,7 @@ void Nfu::run(const Instr& in, const Maps& m, Scratch<Data, Acc>& s) {
 }
 
 void Nfu::count(const Instr& in, const Maps& m) {
-  const Footprint f = footprint(in);
+  const Footprint& f = m.f;
   Stats& s = ctx_.stats();
   LayerStats& layer = ctx_.layer(in.layer);
   const uint64_t mac = macs(in);
@@ -398,7 +405,7 @@ void Nfu::count(const Instr& in, const Maps& m) {
 
 // The buffer regions this COMPUTE holds while it runs, for the occupancy signals of the VCD.
 void Nfu::trace_regions(Tracer& t, const Instr& in, const Maps& m) const {
-  const Footprint f = footprint(in);
+  const Footprint& f = m.f;
   if (m.in.desc().on)
     t.touch(kComputeUnit, static_cast<int>(in.in_buf), m.in_lo, m.in_hi - m.in_lo);
   else
@@ -422,7 +429,7 @@ uint64_t Nfu::execute(const Instr& in, uint32_t index, const isa::MapDesc& in_ma
   }
   count(in, m);
   if (Tracer* t = ctx_.tracer()) trace_regions(*t, in, m);
-  return now + cycles(in);
+  return now + cycles(in, geometry(in), m.f);
 }
 
 }  // namespace fusesim::hw

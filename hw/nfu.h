@@ -42,10 +42,12 @@ class Nfu {
   struct Box {
     uint64_t planes, rows, cols, rows_dense, cols_dense;
   };
-  // The input and output maps resolved against their descriptors, with the bytes they may touch.
+  // The input and output maps resolved against their descriptors, with the bytes they may touch,
+  // and the instruction's footprint (worked out once: validation, timing and counting use it).
   struct Maps {
     isa::MapView in, out;
     uint64_t in_lo = 0, in_hi = 0, out_lo = 0, out_hi = 0;
+    Footprint f;
   };
   static uint64_t bias_addr(const isa::Instr& in, const Footprint& f);
   static Box input_box(const isa::Instr& in, const kernels::Geometry& g);
@@ -64,6 +66,8 @@ class Nfu {
   Buffer& input_buffer(const isa::Instr& in) const;
   Buffer& output_buffer(const isa::Instr& in) const;
   Footprint footprint(const isa::Instr& in) const;
+  Footprint footprint(const isa::Instr& in, const kernels::Geometry& g, const Box& ib, const Box& ob) const;
+  uint64_t cycles(const isa::Instr& in, const kernels::Geometry& g, const Footprint& f) const;
   Maps resolve(const isa::Instr& in, const isa::MapDesc& in_map, const isa::MapDesc& out_map) const;
   bool validate(const isa::Instr& in, uint32_t index, const Maps& m);
   bool validate_maps(const isa::Instr& in, uint32_t index, const Maps& m);
