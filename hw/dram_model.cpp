@@ -486,15 +486,6 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
   return done;
 }
 
-// The common case of a pattern, in one flat loop over its bursts: short runs (under two DRAM rows,
-// so that schedule() would not replay rows or take the saturated closed form for any of them) on
-// an open-page DRAM with power-of-two rows, banks and bursts, issued against a window. The steps
-// per burst are schedule()'s, so cycles and state come out identical (tests/hw/test_dram_pattern.cpp),
-// with everything that is not per burst taken out: the row lookup is inline and made only for a
-// burst that leaves the latest burst's row (bursts never straddle rows: burst_len divides
-// row_bytes), occupancies come from a table of every burst size, completions only grow (the bus
-// is in order) so the last is the latest, the bandwidth window is checked at its upper end only
-// (bus starts only grow), and the counters are per pattern.
 // The row lookup of short_runs' bursts that leave the latest burst's row: opens the row of `b`
 // in its bank, moves row_lo_ to it, and returns the row-miss cycles (counting the miss).
 uint64_t DramModel::open_row_of(uint64_t b) {
@@ -510,6 +501,16 @@ uint64_t DramModel::open_row_of(uint64_t b) {
   return row_miss_;
 }
 
+// The common case of a pattern, in one flat loop over its bursts: short runs (under two DRAM rows,
+// so that schedule() would not replay rows or take the saturated closed form for any of them) on
+// an open-page DRAM with power-of-two rows, banks and bursts, issued against a window. The steps
+// per burst are schedule()'s, so cycles and state come out identical (tests/hw/test_dram_pattern.cpp),
+// with everything that is not per burst taken out: a row lookup (open_row_of) only for a burst
+// that leaves the latest burst's row (bursts never straddle rows: burst_len divides row_bytes),
+// the latency folded into the window's slots for the loop's duration, occupancies from a table of
+// every burst size, the bandwidth window checked at its upper end only (bus starts only grow),
+// the counters per pattern, and a run of at most a burst timed as its one or two bursts without
+// the burst loop. Completions only grow (the bus is in order), so the last is the latest.
 template <bool kCounted>
 uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issue_cycle, uint64_t burst_len,
                                BurstWindow& window) {
