@@ -41,6 +41,7 @@ DramModel::DramModel(sc_core::sc_module_name name, RunContext& ctx)
 
 bool DramModel::row_hit(uint64_t addr) {
   if (addr >= row_lo_ && addr < row_hi_) return true;  // the latest burst's row, still open
+  if (open_page_ && row_shift_ >= 0) return open_row(addr);
   // rows interleave across banks
   const uint64_t row_index = row_shift_ >= 0 ? addr >> row_shift_ : addr / row_bytes_;
   const size_t bank = row_shift_ >= 0 ? row_index & (open_row_.size() - 1) : row_index % open_row_.size();
@@ -51,6 +52,19 @@ bool DramModel::row_hit(uint64_t addr) {
     row_lo_ = row_index * row_bytes_;
     row_hi_ = row_lo_ + row_bytes_;
   }
+  return hit;
+}
+
+// row_hit's lookup on an open-page DRAM with power-of-two rows and banks, for a burst outside the
+// latest burst's row (short_runs calls it directly): opens the row of `addr` in its bank.
+bool DramModel::open_row(uint64_t addr) {
+  const uint64_t row_index = addr >> row_shift_;
+  const int64_t row = static_cast<int64_t>(row_index >> bank_shift_);
+  int64_t& open = open_row_[row_index & (open_row_.size() - 1)];
+  const bool hit = open == row;
+  open = row;
+  row_lo_ = row_index << row_shift_;
+  row_hi_ = row_lo_ + row_bytes_;
   return hit;
 }
 
@@ -486,26 +500,11 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
   return done;
 }
 
-// The row lookup of short_runs' bursts that leave the latest burst's row: opens the row of `b`
-// in its bank, moves row_lo_ to it, and returns the row-miss cycles (counting the miss).
-uint64_t DramModel::open_row_of(uint64_t b) {
-  const uint64_t row_index = b >> row_shift_;
-  const int64_t row = static_cast<int64_t>(row_index >> bank_shift_);
-  int64_t& open = open_row_[row_index & (open_row_.size() - 1)];
-  const bool hit = open == row;
-  open = row;
-  row_lo_ = row_index << row_shift_;
-  row_hi_ = row_lo_ + row_bytes_;
-  if (hit) return 0;
-  ++short_misses_;
-  return row_miss_;
-}
-
 // The common case of a pattern, in one flat loop over its bursts: short runs (under two DRAM rows,
 // so that schedule() would not replay rows or take the saturated closed form for any of them) on
 // an open-page DRAM with power-of-two rows, banks and bursts, issued against a window. The steps
 // per burst are schedule()'s, so cycles and state come out identical (tests/hw/test_dram_pattern.cpp),
-// with everything that is not per burst taken out: a row lookup (open_row_of) only for a burst
+// with everything that is not per burst taken out: a row lookup (open_row) only for a burst
 // that leaves the latest burst's row (bursts never straddle rows: burst_len divides row_bytes),
 // the latency folded into the window's slots for the loop's duration, occupancies from a table of
 // every burst size, the bandwidth window checked at its upper end only (bus starts only grow),
@@ -535,13 +534,13 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
   uint64_t last_done = issue_cycle, bursts = 0;
   uint64_t bin_hi = 0;  // the bandwidth window *bin counts, none until looked up
   uint64_t* bin = nullptr;
-  short_misses_ = 0;
+  uint64_t misses = 0;
   const uint64_t run_bytes = pat.run_bytes, rows = pat.rows, row_stride = pat.row_stride;
   // One burst of n bytes at b.
   auto step = [&](uint64_t b, uint64_t n) {
     uint64_t ready = *slot > issue_ready ? *slot : issue_ready;
     if (b - row_lo >= row_bytes) {  // a new row: look it up in its bank
-      ready += open_row_of(b);
+      if (!open_row(b)) ready += row_miss_, ++misses;
       row_lo = row_lo_;
     }
     if (ready > busy_cycle) busy_cycle = ready, busy_rem = 0;
@@ -589,8 +588,8 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
   if constexpr (kCounted) {
     Stats& st = ctx_.stats();
     st.dram_runs += pat.runs();
-    st.dram_row_hits += bursts - short_misses_;
-    st.dram_row_misses += short_misses_;
+    st.dram_row_hits += bursts - misses;
+    st.dram_row_misses += misses;
     (write ? st.dram_write_bytes : st.dram_read_bytes) += pat.runs() * run_bytes;
   }
   return last_done;

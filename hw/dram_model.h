@@ -106,7 +106,6 @@ class DramModel : public sc_core::sc_module {
   std::vector<Occupancy> plane_bursts_;     // a pattern's bursts per plane alignment, each ended by size 0
   std::vector<int64_t> plane_first_;        // by alignment in a burst: its sizes' start, or -1
   std::vector<BusStep> occupancy_by_size_;  // every burst size's, 0 to burst_len (short_runs)
-  uint64_t short_misses_ = 0;  // row misses of the current short_runs() call
   size_t occupancy_next_ = 0;
   // The bandwidth window that cycles [bw_lo_, bw_hi_) fall into, for a run starting at bw_base_
   // with bw_len_-cycle windows.
@@ -122,6 +121,7 @@ class DramModel : public sc_core::sc_module {
   template <class Fn>
   void for_each_page(uint64_t addr, uint64_t len, Fn fn);
   bool row_hit(uint64_t addr);
+  bool open_row(uint64_t addr);
   const Occupancy& occupancy(uint64_t bytes);
   // Times one burst of `bytes` at `addr` whose row-buffer outcome is `hit`; returns its
   // completion cycle and sets `start` to the cycle it takes the bus.
@@ -139,7 +139,6 @@ class DramModel : public sc_core::sc_module {
   template <bool kCounted>
   uint64_t short_runs(const DramPattern& pat, bool write, uint64_t issue_cycle, uint64_t burst_len,
                       BurstWindow& window);
-  uint64_t open_row_of(uint64_t b);
   // Moves the data of the first `count` runs (run_at(i) gives run i) for a request: into or out of
   // the payload's data back to back, or, for a read with req.scatter, into its pieces.
   template <class RunAt>
