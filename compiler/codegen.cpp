@@ -6,6 +6,7 @@
 #include "linebuf.h"
 
 #include <algorithm>
+#include <deque>
 #include <cstring>
 #include <functional>
 #include <map>
@@ -266,10 +267,20 @@ class StepEmitter {
   // STORE; there is no barrier between groups. Every wait names an earlier instruction, so the
   // in-order queues cannot deadlock (docs/compiler.md).
   // Where begin_step flushes the steps held so far when there are kFlushSteps of them.
-  void set_sink(isa::DType dt, DramWriters& writers, InstrWords& out) {
-    sink_dt_ = dt, sink_writers_ = &writers, sink_out_ = &out;
+  // With a stream, each flush publishes the words that are final (final_words()).
+  void set_sink(isa::DType dt, DramWriters& writers, InstrWords& out, WordStream* stream = nullptr) {
+    sink_dt_ = dt, sink_writers_ = &writers, sink_out_ = &out, stream_ = stream;
   }
   void flush(isa::DType dt, DramWriters& writers, InstrWords& out) {
+    flush_steps(dt, writers, out);
+    if (stream_) {
+      published_ = final_words(out);
+      stream_->publish(published_);
+    }
+  }
+
+ private:
+  void flush_steps(isa::DType dt, DramWriters& writers, InstrWords& out) {
     const int64_t esize = isa::data_bytes(dt);
     for (std::size_t si = 0; si < n_steps_; ++si) {
       Step& s = steps_[si];
@@ -292,7 +303,7 @@ class StepEmitter {
         }
         if (need > popped_load_) {
           s.loads.front().pop_next = 1;
-          out.set_push_prev(static_cast<std::size_t>(need));
+          patch(out, need);
           popped_load_ = need;
         }
       }
@@ -320,7 +331,7 @@ class StepEmitter {
           if (!v.mode.sync && u > popped_tile_) {
             if (tiles_[u].store_out < 0) throw std::logic_error("codegen: a tile's COMPUTE precedes the STORE of the tile it overwrites");
             c.pop_next = 1;
-            out.set_push_prev(static_cast<std::size_t>(tiles_[u].store_out));
+            patch(out, tiles_[u].store_out);
             popped_tile_ = u;
           }
         }
@@ -334,7 +345,8 @@ class StepEmitter {
         last_compute = static_cast<int64_t>(out.size());
         emit(c, v, dt, out);
       }
-      if (last_compute >= 0 && !v.mode.sync)
+      if (last_compute >= 0 && !v.mode.sync) {
+        if (marked_.empty() || marked_.back() != last_compute) marked_.push_back(last_compute);
         for (std::size_t k = 0; k < s.computes.size(); ++k) {
           const Instr& c = s.computes[k];
           if (k < s.compute_range.size() && !s.compute_range[k].empty()) {
@@ -348,6 +360,7 @@ class StepEmitter {
             readers_[1].mark(lo, hi, last_compute);
           }
         }
+      }
       // Stores: the first of a tile waits for its last COMPUTE; the tile's last STORE is the one
       // a later tile's COMPUTE waits for.
       for (std::size_t k = 0; k < s.stores.size(); ++k) {
@@ -356,6 +369,7 @@ class StepEmitter {
         st.pop_prev = k == 0 || s.store_tiles[k - 1] != t;
         const auto [lo, hi] = dram_range(st, esize);
         writers.paint(lo, hi, stores_++);
+        if (!v.mode.sync && tiles_[t].store_out < 0) stored_.push_back({t, static_cast<int64_t>(out.size())});
         tiles_[t].store_out = static_cast<int64_t>(out.size());
         emit(st, v, dt, out);
       }
@@ -369,7 +383,23 @@ class StepEmitter {
     n_steps_ = 0;
   }
 
- private:
+  // Words a later flush may still patch (a push_prev for a LOAD or COMPUTE that waits on them):
+  // the COMPUTEs that last read some NBin or SB bytes, after the latest one a LOAD already
+  // waited for (marked_), and the STOREs of tiles after the latest one a COMPUTE waited for
+  // (stored_, by each tile's first STORE). Everything before the first of them is final.
+  std::size_t final_words(const InstrWords& out) {
+    while (!marked_.empty() && marked_.front() <= popped_load_) marked_.pop_front();
+    while (!stored_.empty() && stored_.front().tile <= popped_tile_) stored_.pop_front();
+    int64_t n = static_cast<int64_t>(out.size());
+    if (!marked_.empty()) n = std::min(n, marked_.front());
+    if (!stored_.empty()) n = std::min(n, stored_.front().index);
+    return static_cast<std::size_t>(n);
+  }
+  void patch(InstrWords& out, int64_t i) {
+    if (i < static_cast<int64_t>(published_))
+      throw std::logic_error("codegen: instruction " + std::to_string(i) + " was patched after it was published");
+    out.set_push_prev(static_cast<std::size_t>(i));
+  }
   static constexpr int64_t kMaxFenceSlack = (int64_t{1} << 20) - 1;  // the field's width
   struct Step {
     std::vector<Instr> descs, loads, computes, stores;
@@ -398,6 +428,14 @@ class StepEmitter {
   int64_t popped_load_ = -1;                             // latest COMPUTE a LOAD waited for
   int popped_tile_ = -1;                                 // latest tile whose STORE a COMPUTE waited for
   int64_t stores_ = 0, fenced_ = 0;  // stores emitted; stores every later LOAD already waits for
+  WordStream* stream_ = nullptr;
+  std::size_t published_ = 0;  // words published as final
+  struct Stored {
+    int tile;
+    int64_t index;
+  };
+  std::deque<int64_t> marked_;  // see final_words()
+  std::deque<Stored> stored_;
 
   static void emit(Instr& in, const StepView& v, isa::DType dt, InstrWords& out) {
     in.layer = v.layer;
@@ -1341,8 +1379,8 @@ void write_weights(const LayerNode& src, std::size_t n, std::size_t per_co, isa:
 }
 }  // namespace
 
-Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const Schedule& sched) {
-  Program p;
+void generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const Schedule& sched, Program& p,
+              WordStream* stream) {
   p.dtype = opt.dtype;
   p.batch = g.batch;
   Ctx c{g, arch, opt, arch_view(arch, opt.dtype, opt.pipeline), opt.dtype, isa::data_bytes(opt.dtype), {}, {}, {}, 0, 0, 0};
@@ -1511,6 +1549,30 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
                        arch.name + "' has dram.bytes = " + std::to_string(arch.dram_bytes));
     p.instrs.reserve(static_cast<std::size_t>(n + n / 8));
   }
+  // Everything a simulation needs before the first word: the program's place, the input and
+  // the outputs (the constants are laid out above).
+  p.prog_addr = static_cast<uint32_t>((top + 4095) / 4096 * 4096);
+  // A stream's words cannot move once the simulation reads them: they get room for as many as
+  // the DRAM holds after prog_addr (address space only: pages never written take no memory), so
+  // that running out of it means the program does not fit. Where the kernel refuses that much,
+  // the words are handed over only once the program is complete.
+  const uint64_t room = arch.dram_bytes > p.prog_addr ? (arch.dram_bytes - p.prog_addr) / isa::kInstrBytes : 0;
+  WordStream* live = nullptr;
+  if (stream) try {
+      if (room > p.instrs.capacity()) p.instrs.reserve(static_cast<std::size_t>(room));
+      live = stream;
+    } catch (const std::bad_alloc&) {
+    }
+  auto placement = [&](int d) {
+    return TensorPlacement{g.tensor(d).name, g.tensor(d).shape, static_cast<uint32_t>(c.addr(d, 0)),
+                           static_cast<uint64_t>(c.addr(d, 1) - c.addr(d, 0))};
+  };
+  p.input = placement(g.input);
+  for (int o : g.outputs) p.outputs.push_back(placement(o));
+  if (live) {
+    p.instrs.pin();
+    live->begin();
+  }
   // Groups hand tensors to each other through DRAM; store fences, not barriers, order a
   // consumer's loads after the stores it reads (coarse-grained pipelining across groups).
   StepEmitter e;
@@ -1518,7 +1580,7 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   for (std::size_t d = 0; d < g.data.size(); ++d)
     if (c.data_addr[d] >= 0) writers.add_tensor(c.data_addr[d], g.data[d].shape.elems() * c.esize * g.batch);
   writers.sort();
-  e.set_sink(c.dt, writers, p.instrs);
+  e.set_sink(c.dt, writers, p.instrs, live);
   for (std::size_t gi = 0; gi < sched.groups.size(); ++gi) {
     const GroupSchedule& grp = sched.groups[gi];
     use_view(group_arch_view(arch, opt, grp));
@@ -1570,17 +1632,14 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   p.instrs.push_back(end);
 
   // (every word was encoded as it was emitted: a word that does not encode is a codegen bug)
-  p.prog_addr = static_cast<uint32_t>((top + 4095) / 4096 * 4096);
   p.dram_footprint = p.prog_addr + p.instrs.size() * isa::kInstrBytes;
   if (p.dram_footprint > arch.dram_bytes)
     throw InputError("the program and its tensors need " + std::to_string(p.dram_footprint) +
                      " B of DRAM; arch '" + arch.name + "' has dram.bytes = " + std::to_string(arch.dram_bytes));
-  auto placement = [&](int d) {
-    return TensorPlacement{g.tensor(d).name, g.tensor(d).shape, static_cast<uint32_t>(c.addr(d, 0)),
-                           static_cast<uint64_t>(c.addr(d, 1) - c.addr(d, 0))};
-  };
-  p.input = placement(g.input);
-  for (int o : g.outputs) p.outputs.push_back(placement(o));
+  if (stream) {
+    if (!live) stream->begin();
+    stream->complete(p.instrs.size());
+  }
   for (int id : order) p.macs += g.layer_macs(id) * g.batch;
   p.compulsory_bytes =
       p.weight_bytes + static_cast<uint64_t>(g.tensor(g.input).shape.elems() * c.esize * g.batch);
@@ -1589,7 +1648,6 @@ Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, co
   for (const DataNode& d : g.data)  // constant tensors are compulsory reads, like the input
     if (d.constant && c.data_addr[static_cast<std::size_t>(d.id)] >= 0)
       p.compulsory_bytes += static_cast<uint64_t>(d.shape.elems() * c.esize * g.batch);
-  return p;
 }
 
 }  // namespace fusesim::compiler

@@ -11,9 +11,12 @@
 
 namespace fusesim::compiler {
 
-// Lowers a Schedule (groups in topological order) into the whole program: DRAM layout of
-// tensors, weights and instructions, instructions, dependency tokens and store fences.
-Program generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const Schedule& sched);
+// Lowers a Schedule (groups in topological order) into the whole program, into `p` (empty):
+// DRAM layout of tensors, weights and instructions, instructions, dependency tokens and store
+// fences. With a stream, the words are pinned once the layout is fixed (stream->begin()) and
+// published as they become final; `g` is only read.
+void generate(Graph& g, const ArchParams& arch, const CompileOptions& opt, const Schedule& sched, Program& p,
+              WordStream* stream);
 
 // The window-layer view of a conv / fc / pool layer (false for other ops).
 bool win_layer_of(const Graph& g, int layer, WinLayer& out);

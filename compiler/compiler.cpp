@@ -27,12 +27,32 @@ void advise_huge_pages(const void* p, std::size_t bytes) {
 #endif
 }
 
+void* map_pages(std::size_t bytes) {
+#if defined(__linux__)
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+  if (p == MAP_FAILED) throw std::bad_alloc();
+  return p;
+#else
+  return ::operator new(bytes);
+#endif
+}
+
+void unmap_pages(void* p, std::size_t bytes) {
+#if defined(__linux__)
+  munmap(p, bytes);
+#else
+  (void)bytes;
+  ::operator delete(p);
+#endif
+}
+
 void InstrWords::reserve(std::size_t n) {
   words_.reserve(n);
   advise_huge_pages(words_.data(), words_.capacity() * sizeof(isa::Word));
 }
 
 void InstrWords::push_back(const isa::Instr& in) {
+  if (pinned_ && words_.size() == words_.capacity()) throw ProgramOverflow();
   try {
     words_.push_back(isa::encode(in));
   } catch (const std::invalid_argument& ex) {
@@ -55,6 +75,40 @@ void InstrWords::set_push_prev(std::size_t i) {
     throw std::logic_error("isa: no push_prev field");
   }();
   words_[i][lsb / 64] |= uint64_t{1} << (lsb % 64);
+}
+
+void WordStream::set(int state, std::size_t n) {
+  {
+    std::lock_guard<std::mutex> lock(m_);
+    final_.store(n, std::memory_order_release);
+    state_.store(state, std::memory_order_release);
+  }
+  cv_.notify_all();
+}
+void WordStream::begin() { set(kEmitting, 0); }
+void WordStream::publish(std::size_t n) {
+  if (n > final_.load(std::memory_order_relaxed)) set(kEmitting, n);
+}
+void WordStream::complete(std::size_t n) { set(kComplete, n); }
+void WordStream::fail() { set(kFailed, final_.load(std::memory_order_relaxed)); }
+
+bool WordStream::await_begin() {
+  std::unique_lock<std::mutex> lock(m_);
+  cv_.wait(lock, [&] { return state_.load(std::memory_order_acquire) != kPlanning; });
+  return state_.load(std::memory_order_acquire) != kFailed;
+}
+
+int64_t WordStream::await(std::size_t end) {
+  auto ready = [&] {
+    const int st = state_.load(std::memory_order_acquire);
+    return st == kFailed || st == kComplete || final_.load(std::memory_order_acquire) >= end;
+  };
+  if (!ready()) {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, ready);
+  }
+  if (state_.load(std::memory_order_acquire) == kFailed) return -1;
+  return static_cast<int64_t>(final_.load(std::memory_order_acquire));
 }
 
 const char* fusion_name(Fusion f) {
@@ -126,11 +180,20 @@ void canonicalize_for_inspect(Graph& g) {
   canonicalize(g);
 }
 
-Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
-  // The options that plan groups and tiles; a replayed schedule has already decided both.
+namespace {
+
+// The options that plan groups and tiles as a command line gives them (" --fusion optimal
+// --tile"); a replayed schedule has already decided both.
+std::string planning_of(const CompileOptions& opt) {
   std::string planning = opt.fusion == Fusion::None ? "" : std::string(" --fusion ") + fusion_name(opt.fusion);
   if (!opt.fuse.empty()) planning += " --fuse";
   if (!opt.tiles.empty()) planning += " --tile";
+  return planning;
+}
+
+// The passes and the schedule: everything compile() does before codegen.
+Schedule plan(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
+  const std::string planning = planning_of(opt);
   const bool replay = !opt.schedule_file.empty();
   if (replay && !planning.empty())
     throw InputError("--schedule cannot be combined with" + planning + ": the schedule already fixes the groups and tiles");
@@ -148,12 +211,61 @@ Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
   Schedule sched = replay ? read_schedule_yaml(opt.schedule_file, g, arch, opt)
                           : schedule_groups(g, arch, opt, plan_groups(g, arch, opt));
   keep_shared_weights(g, arch, opt, sched);
-  Program p = generate(g, arch, opt, sched);
-  if (opt.emit_schedule) {
-    const std::string origin = replay ? opt.schedule_file : planning.empty() ? "--fusion none" : planning.substr(1);
-    p.schedule_yaml = write_schedule_yaml(g, arch, opt, sched, origin);
-  }
+  return sched;
+}
+
+void emit_schedule(const Graph& g, const ArchParams& arch, const CompileOptions& opt, const Schedule& sched,
+                   Program& p) {
+  if (!opt.emit_schedule) return;
+  const std::string planning = planning_of(opt);
+  const std::string origin = !opt.schedule_file.empty() ? opt.schedule_file
+                             : planning.empty()         ? "--fusion none"
+                                                        : planning.substr(1);
+  p.schedule_yaml = write_schedule_yaml(g, arch, opt, sched, origin);
+}
+
+}  // namespace
+
+Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt) {
+  const Schedule sched = plan(g, arch, opt);
+  Program p;
+  generate(g, arch, opt, sched, p, nullptr);
+  emit_schedule(g, arch, opt, sched, p);
   return p;
+}
+
+StreamedCompile::StreamedCompile(Graph& g, const ArchParams& arch, const CompileOptions& opt)
+    : g_(g), arch_(arch), opt_(opt), worker_([this] { run(); }) {}
+
+StreamedCompile::~StreamedCompile() {
+  if (worker_.joinable()) worker_.join();
+}
+
+void StreamedCompile::run() {
+  try {
+    sched_ = std::make_unique<Schedule>(plan(g_, arch_, opt_));
+    generate(g_, arch_, opt_, *sched_, prog_, &stream_);
+    emit_schedule(g_, arch_, opt_, *sched_, prog_);
+  } catch (const ProgramOverflow&) {
+    error_ = std::make_exception_ptr(InputError(
+        "the program and its tensors need more than " + std::to_string(arch_.dram_bytes) + " B of DRAM; arch '" +
+        arch_.name + "' has dram.bytes = " + std::to_string(arch_.dram_bytes)));
+  } catch (...) {
+    error_ = std::current_exception();
+  }
+  if (error_) stream_.fail();
+  done_at_ = std::chrono::steady_clock::now();
+}
+
+bool StreamedCompile::started() { return stream_.await_begin(); }
+
+Program StreamedCompile::finish() {
+  if (!joined_) {
+    worker_.join();
+    joined_ = true;
+  }
+  if (error_) std::rethrow_exception(error_);
+  return std::move(prog_);
 }
 
 }  // namespace fusesim::compiler

@@ -2,10 +2,18 @@
 // execute the reference. The CLI, the simulator and sweeps use only this header.
 #pragma once
 
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <cstdint>
+#include <exception>
 #include <map>
-#include <string>
 #include <memory>
+#include <mutex>
+#include <new>
+#include <stdexcept>
+#include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -106,6 +114,36 @@ struct ScheduleEntry {
   int64_t onchip_bytes = 0;          // NBin + NBout + SB bytes the tiling uses (all halves)
 };
 
+// Allocates arrays of 1 MiB and more straight from the kernel without reserving memory for the
+// pages never written (MAP_NORESERVE where the kernel honours it; std::bad_alloc where it
+// refuses): a program that streams to a simulation reserves room for as many words as the DRAM
+// holds. Smaller arrays come from operator new.
+void* map_pages(std::size_t bytes);
+void unmap_pages(void* p, std::size_t bytes);
+template <class T>
+struct PageAllocator {
+  using value_type = T;
+  static constexpr std::size_t kMapped = std::size_t{1} << 20;
+  PageAllocator() = default;
+  template <class U>
+  PageAllocator(const PageAllocator<U>&) noexcept {}
+  T* allocate(std::size_t n) {
+    const std::size_t bytes = n * sizeof(T);
+    return static_cast<T*>(bytes >= kMapped ? map_pages(bytes) : ::operator new(bytes));
+  }
+  void deallocate(T* p, std::size_t n) noexcept {
+    const std::size_t bytes = n * sizeof(T);
+    if (bytes >= kMapped)
+      unmap_pages(p, bytes);
+    else
+      ::operator delete(p);
+  }
+  template <class U>
+  bool operator==(const PageAllocator<U>&) const noexcept { return true; }
+  template <class U>
+  bool operator!=(const PageAllocator<U>&) const noexcept { return false; }
+};
+
 // The instructions of a program as the ISA's own encoded 32-byte words (docs/isa.md): what the
 // DRAM image holds and the controller fetches and decodes, at an eighth of the memory of decoded
 // Instr structs. Indexing decodes; only the token flags codegen sets after the fact are patched
@@ -117,6 +155,7 @@ class InstrWords {
   // Reserves n words, on transparent huge pages where the kernel offers them (vgg16's 27 MB of
   // words fault in as 14 pages rather than 6,600).
   void reserve(std::size_t n);
+  std::size_t capacity() const { return words_.capacity(); }
   // Encodes `in`; an instruction that does not encode is a codegen bug (std::logic_error).
   void push_back(const isa::Instr& in);
   const isa::Instr operator[](std::size_t i) const;
@@ -126,6 +165,9 @@ class InstrWords {
   const isa::Word* data() const { return words_.data(); }
   // Sets push_prev of instruction i (a later instruction pops the token it pushes).
   void set_push_prev(std::size_t i);
+  // From now on the words stay where they are (a simulation reads them while codegen appends):
+  // a push_back beyond the reserved room throws ProgramOverflow instead of moving them.
+  void pin() { pinned_ = true; }
   bool operator==(const InstrWords& o) const { return words_ == o.words_; }
   bool operator!=(const InstrWords& o) const { return !(*this == o); }
 
@@ -149,7 +191,44 @@ class InstrWords {
   const_iterator end() const { return {this, words_.size()}; }
 
  private:
-  std::vector<isa::Word> words_;
+  std::vector<isa::Word, PageAllocator<isa::Word>> words_;
+  bool pinned_ = false;
+};
+
+// Thrown by a pinned InstrWords that runs out of its reserved room (a streamed program's room
+// is all the DRAM after its start: the program does not fit).
+struct ProgramOverflow : std::runtime_error {
+  ProgramOverflow() : std::runtime_error("codegen: the program outgrew the room reserved for its words") {}
+};
+
+// Instruction words handed from codegen, on a thread of its own, to a simulation that runs the
+// program while it is being generated (StreamedCompile). A word is final once nothing will
+// change it any more: codegen sets a token flag (push_prev) on an earlier COMPUTE or STORE when
+// a later instruction turns out to wait for it, so the words it may still patch are held back.
+class WordStream {
+ public:
+  // Codegen's side. begin(): the program's layout is fixed (Program::prog_addr, constants,
+  // input and outputs) and its words are pinned. publish(n): words [0, n) are final (n only
+  // grows). complete(n): all n words are final. fail(): generation stopped with an error.
+  void begin();
+  void publish(std::size_t n);
+  void complete(std::size_t n);
+  void fail();
+  // The simulation's side. await_begin(): blocks until begin() (true) or fail() (false).
+  // await(end): blocks until words [0, end) are final or the program is complete, then returns
+  // the number of final words: at least `end`, or the program's length when it is shorter;
+  // -1 when generation failed.
+  bool await_begin();
+  int64_t await(std::size_t end);
+  bool complete() const { return state_.load(std::memory_order_acquire) == kComplete; }
+
+ private:
+  enum : int { kPlanning, kEmitting, kComplete, kFailed };
+  std::atomic<std::size_t> final_{0};
+  std::atomic<int> state_{kPlanning};
+  std::mutex m_;
+  std::condition_variable cv_;
+  void set(int state, std::size_t n);
 };
 
 struct Program {
@@ -182,6 +261,45 @@ void canonicalize_for_inspect(Graph& g);
 // Runs the pass pipeline on `g` (which is left canonicalized, as the reference needs it) and
 // generates the program. Throws InputError when the arch cannot hold any tile of some layer.
 Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt);
+
+struct Schedule;
+
+// compile() on a thread of its own that hands the instruction words over as they become final,
+// so that a simulation runs the program while codegen is still generating it: `fusesim run`
+// overlaps the two on two cores (docs/performance.md). The program and the run are the same as
+// compile() then simulate().
+class StreamedCompile {
+ public:
+  // Starts compiling `g`. The caller leaves `g` alone until finish(), except that it may read
+  // it once started() returned true.
+  StreamedCompile(Graph& g, const ArchParams& arch, const CompileOptions& opt);
+  ~StreamedCompile();
+  StreamedCompile(const StreamedCompile&) = delete;
+  StreamedCompile& operator=(const StreamedCompile&) = delete;
+  // Blocks until the program's layout is fixed (true: program() has its DRAM placement,
+  // constants, input and outputs, and words() delivers its instructions), or until compiling
+  // failed before that (false: finish() throws why).
+  bool started();
+  const Program& program() const { return prog_; }
+  WordStream& words() { return stream_; }
+  // Joins and returns the complete program, or throws what compile() would have thrown.
+  Program finish();
+  // After finish(): when codegen ended.
+  std::chrono::steady_clock::time_point done_at() const { return done_at_; }
+
+ private:
+  Graph& g_;
+  const ArchParams& arch_;
+  CompileOptions opt_;
+  Program prog_;
+  WordStream stream_;
+  std::unique_ptr<Schedule> sched_;
+  std::exception_ptr error_;
+  bool joined_ = false;
+  std::chrono::steady_clock::time_point done_at_;
+  std::thread worker_;
+  void run();
+};
 
 // The deterministic network input, in the dtype's data format (g.batch samples of C x H x W;
 // sample 0 is the batch-1 input, the others continue the same stream).

@@ -46,6 +46,7 @@ struct Accelerator::Impl {
         csr(std::make_unique<CsrBlock>(
             "csr", ctx, [this](uint32_t addr, uint32_t len) { controller->start(addr, len); })),
         host_out("host_out") {
+    controller->set_feed(opt.feed);
     controller->fetch_socket.bind(interconnect->target);
     load_dma->socket.bind(interconnect->target);
     store_dma->socket.bind(interconnect->target);
@@ -70,6 +71,7 @@ Accelerator::~Accelerator() = default;
 const Stats& Accelerator::stats() const { return impl_->ctx.stats(); }
 Stats& Accelerator::stats() { return impl_->ctx.stats(); }
 bool Accelerator::done() const { return impl_->ctx.finished(); }
+static_assert(Accelerator::kImagePageBytes == DramModel::kPageBytes);
 void Accelerator::map_dram_image(uint64_t addr, const uint8_t* data, uint64_t len) {
   impl_->dram->map_image(addr, data, len);
 }

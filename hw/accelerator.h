@@ -33,12 +33,26 @@ enum Csr : uint32_t {
 
 enum class Mode { Functional, Timing };
 
+// A program that is still being generated while it runs (`fusesim run` overlaps codegen with
+// the simulation on two cores). Before fetching words [first, end) the controller calls
+// await(end), which returns once those words are final and in DRAM: the number of words the
+// program is known to have, at least `end` or its whole length when that is shorter; -1 if its
+// generation failed, which stops the run (a `program` fault). PROG_LEN then bounds the room
+// the words have, and the program's END its length. The simulated run is the one of the same
+// program placed whole before the start.
+class ProgramFeed {
+ public:
+  virtual ~ProgramFeed() = default;
+  virtual int64_t await(uint64_t end) = 0;
+};
+
 struct AcceleratorOptions {
   Mode mode = Mode::Functional;
   uint64_t bw_window = 1000;   // cycles per bandwidth sample
   bool keep_timeline = false;  // record every instruction's start/end (for timeline.json)
   std::string vcd_path;        // non-empty: write a VCD waveform there (see hw/tracer.h)
   uint64_t trace_from = 0, trace_to = UINT64_MAX;  // VCD window, in cycles from CTRL.start
+  ProgramFeed* feed = nullptr;  // a program still being generated (null: it is whole in DRAM)
 };
 
 class Controller;
@@ -64,6 +78,7 @@ class Accelerator : public sc_core::sc_module {
   // loads initial contents), untimed and without a copy of whole pages: `data` must outlive the
   // accelerator unchanged.
   void map_dram_image(uint64_t addr, const uint8_t* data, uint64_t len);
+  static constexpr uint64_t kImagePageBytes = 64 * 1024;  // the DRAM's pages, borrowed when whole
   // Called after sc_start returns: if the run never finished, turn the starvation into a
   // `deadlock` fault naming each queue's blocked instruction.
   void diagnose_unfinished();

@@ -56,9 +56,25 @@ void Controller::start(uint32_t addr, uint32_t len) {
 
 // ---- fetch and dispatch -------------------------------------------------------------------
 
+// The program's length as far as words [0, end) need it: PROG_LEN, or where the program is still
+// being generated, the words known so far when they are fewer (-1: a `program` fault stopped
+// the run).
+int64_t Controller::length_to(uint32_t end) {
+  if (!feed_) return prog_len_;
+  const int64_t known = feed_->await(end);
+  if (known < 0) {
+    ctx_.fault("program", end > 0 ? end - 1 : 0, "controller", "the program's generation failed while it ran");
+    return -1;
+  }
+  return std::min<int64_t>(prog_len_, known);
+}
+
 bool Controller::request(uint32_t first, Chunk& chunk) {
+  const uint32_t words = ctx_.arch().fetch_words;
+  const int64_t len = length_to(static_cast<uint32_t>(std::min<uint64_t>(uint64_t{first} + words, prog_len_)));
+  if (len < 0) return false;
   chunk.first = first;
-  chunk.count = std::min(ctx_.arch().fetch_words, prog_len_ - first);
+  chunk.count = std::min(words, static_cast<uint32_t>(len) - first);
   chunk.bytes.resize(size_t{chunk.count} * isa::kInstrBytes);
   payload_.set_command(tlm::TLM_READ_COMMAND);
   payload_.set_address(uint64_t{prog_addr_} + uint64_t{first} * isa::kInstrBytes);
@@ -103,7 +119,9 @@ void Controller::fetch_thread() {
     if (ctx_.halted()) return;
     // Prefetch the next block while this one is dispatched.
     const uint32_t after = cur.first + cur.count;
-    const bool more = after < prog_len_;
+    const int64_t len = after < prog_len_ ? length_to(after + 1) : prog_len_;
+    if (len < 0) return;
+    const bool more = after < len;
     if (more && !request(after, next)) return;
     for (uint32_t i = 0; i < cur.count; ++i) {
       const uint32_t index = cur.first + i;

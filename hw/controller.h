@@ -15,6 +15,7 @@
 #include <tlm>
 #include <vector>
 
+#include "accelerator.h"
 #include "dma.h"
 #include "instr_queue.h"
 #include "nfu.h"
@@ -30,6 +31,8 @@ class Controller : public sc_core::sc_module {
 
   // CTRL.start: run `len` instructions from DRAM byte address `addr`.
   void start(uint32_t addr, uint32_t len);
+  // A program still being generated (AcceleratorOptions::feed).
+  void set_feed(ProgramFeed* feed) { feed_ = feed; }
   // After sc_start returned with the run unfinished: report what each queue waits for.
   void diagnose_unfinished();
 
@@ -51,6 +54,7 @@ class Controller : public sc_core::sc_module {
   Dma &load_, &store_;
   Nfu& nfu_;
   uint32_t prog_addr_ = 0, prog_len_ = 0;
+  ProgramFeed* feed_ = nullptr;
   sc_core::sc_event start_event_, drained_event_;
   std::array<std::unique_ptr<InstrQueue>, kNumUnits> queues_;  // sc_event is not movable
   std::array<uint64_t, kNumChannels> tokens_{};
@@ -83,6 +87,7 @@ class Controller : public sc_core::sc_module {
   void serve_load() { serve(kLoadUnit); }
   void serve_compute() { serve(kComputeUnit); }
   void serve_store() { serve(kStoreUnit); }
+  int64_t length_to(uint32_t end);
   bool request(uint32_t first, Chunk& chunk);
   bool dispatch(const isa::Instr& in, uint32_t index);
   bool set_map(const isa::Instr& in, uint32_t index);

@@ -52,9 +52,9 @@ class DramModel : public sc_core::sc_module {
   // Untimed data access (reads of never-written memory give 0).
   void read(uint64_t addr, uint8_t* dst, uint64_t len);
   void write(uint64_t addr, const uint8_t* src, uint64_t len);
+  static constexpr uint64_t kPageBytes = 64 * 1024;  // the image's pages
 
  private:
-  static constexpr uint64_t kPageBytes = 64 * 1024;
 
   // A time on the bus in ticks, held as whole cycles plus the ticks past the last cycle
   // boundary (rem < cycle_ticks_), so that no burst needs a division.

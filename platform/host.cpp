@@ -11,14 +11,16 @@ namespace fusesim {
 using namespace sc_core;
 
 HostDriver::HostDriver(sc_module_name name, const compiler::Program& program,
-                       const std::vector<uint8_t>* input, bool constants_in_dram, bool program_in_dram)
+                       const std::vector<uint8_t>* input, bool constants_in_dram, bool program_in_dram,
+                       int64_t prog_len)
     : sc_module(name),
       socket("socket"),
       irq("irq"),
       program_(program),
       input_(input),
       constants_in_dram_(constants_in_dram),
-      program_in_dram_(program_in_dram) {
+      program_in_dram_(program_in_dram),
+      prog_len_(prog_len) {
   SC_HAS_PROCESS(HostDriver);
   SC_THREAD(run);
 }
@@ -90,7 +92,7 @@ void HostDriver::run() {
   }
   // 2. Program the CSRs and start.
   write_csr(hw::kProgAddr, program_.prog_addr);
-  write_csr(hw::kProgLen, static_cast<uint32_t>(program_.instrs.size()));
+  write_csr(hw::kProgLen, static_cast<uint32_t>(prog_len_ >= 0 ? prog_len_ : static_cast<int64_t>(program_.instrs.size())));
   write_csr(hw::kIrqEnable, 1);
   write_csr(hw::kCtrl, 1);
   // 3. Sleep until the interrupt.

@@ -27,15 +27,18 @@ class HostDriver : public sc_core::sc_module {
 
   // `input` is null in timing-only runs: then no tensors are moved, only the program. With
   // `constants_in_dram` the weights and biases are already in DRAM (an initial memory image),
-  // and with `program_in_dram` so are the program words.
+  // and with `program_in_dram` so are the program words. PROG_LEN is `prog_len`, by default the
+  // program's length (a program still being generated: the room its words have, its END ends it).
   HostDriver(sc_core::sc_module_name name, const compiler::Program& program,
-             const std::vector<uint8_t>* input, bool constants_in_dram = false, bool program_in_dram = false);
+             const std::vector<uint8_t>* input, bool constants_in_dram = false, bool program_in_dram = false,
+             int64_t prog_len = -1);
   const HostResult& result() const { return result_; }
 
  private:
   const compiler::Program& program_;
   const std::vector<uint8_t>* input_;
   bool constants_in_dram_, program_in_dram_;
+  int64_t prog_len_;
   HostResult result_;
 
   void run();

@@ -33,7 +33,10 @@ struct RunReport {
   const compiler::Program* program = nullptr;
   const SimResult* sim = nullptr;
   CheckResult check;
+  // From loading the model until codegen ended (including it). The simulation starts as soon as
+  // the schedule is made and runs alongside codegen, so the two phases overlap.
   double compile_seconds = 0;
+  double wall_seconds = 0;  // loading, compiling and simulating, overlapped; 0: their sum
 };
 
 EnergyBreakdown energy_of(const ArchParams& arch, const hw::Stats& s);

@@ -28,7 +28,10 @@ struct SimResult {
   double wall_seconds = 0;     // elaboration + simulation
 };
 
+// With `stream`, the program is still being generated (compiler::StreamedCompile, which has
+// started): the run fetches its words as they become final and is the same run.
 SimResult simulate(const ArchParams& arch, const compiler::Program& program,
-                   const std::vector<uint8_t>& input, const SimOptions& opt);
+                   const std::vector<uint8_t>& input, const SimOptions& opt,
+                   compiler::WordStream* stream = nullptr);
 
 }  // namespace fusesim
