@@ -22,20 +22,6 @@ Controller::Controller(sc_core::sc_module_name name, RunContext& ctx, Dma& load,
       nfu_(nfu),
       request_(new DramRequest) {
   for (auto& q : queues_) q = std::make_unique<InstrQueue>(ctx.arch().queue_depth);
-  for (int u = 0; u < kNumUnits; ++u) {
-    pushed_or_halt_[u] |= queues_[u]->pushed();
-    pushed_or_halt_[u] |= ctx.halt_event();
-    popped_or_halt_[u] |= queues_[u]->popped();
-    popped_or_halt_[u] |= ctx.halt_event();
-  }
-  for (int ch = 0; ch < kNumChannels; ++ch) {
-    token_or_halt_[ch] |= token_events_[ch];
-    token_or_halt_[ch] |= ctx.halt_event();
-  }
-  drained_or_halt_ |= drained_event_;
-  drained_or_halt_ |= ctx.halt_event();
-  store_done_or_halt_ |= store_done_event_;
-  store_done_or_halt_ |= ctx.halt_event();
   payload_.set_extension(request_);
   request_->burst_bytes = ctx.arch().dma_burst_bytes;
   request_->window = nullptr;  // a fetch is one request: all its bursts issue at once
@@ -46,6 +32,17 @@ Controller::Controller(sc_core::sc_module_name name, RunContext& ctx, Dma& load,
   SC_THREAD(serve_load);
   SC_THREAD(serve_compute);
   SC_THREAD(serve_store);
+  SC_METHOD(wake_on_halt);
+  sensitive << ctx.halt_event();
+  dont_initialize();
+}
+
+// Each wait is on its one event; a halt (a fault) wakes them all, and each waiter sees it.
+void Controller::wake_on_halt() {
+  for (auto& q : queues_) q->wake();
+  for (auto& e : token_events_) e.notify();
+  drained_event_.notify();
+  store_done_event_.notify();
 }
 
 void Controller::start(uint32_t addr, uint32_t len) {
@@ -167,7 +164,7 @@ bool Controller::dispatch(const Instr& in, uint32_t index) {
     if (ctx_.halted()) return false;
     {
       Waiting w(q.pop_waiters());
-      sc_core::wait(popped_or_halt_[unit]);
+      sc_core::wait(q.popped());
     }
     if (ctx_.halted()) return false;
   }
@@ -214,7 +211,7 @@ bool Controller::wait_drained() {
     if (ctx_.halted()) return false;
     {
       Waiting w(drained_waiters_);
-      sc_core::wait(drained_or_halt_);
+      sc_core::wait(drained_event_);
     }
     if (ctx_.halted()) return false;
   }
@@ -284,7 +281,7 @@ bool Controller::take_tokens(int unit) {
       if (ctx_.halted()) return false;
       {
         Waiting w(token_waiters_[ch]);
-        sc_core::wait(token_or_halt_[ch]);
+        sc_core::wait(token_events_[ch]);
       }
       if (ctx_.halted()) return false;
     }
@@ -310,7 +307,7 @@ bool Controller::pass_fence(int unit) {
     if (ctx_.halted()) return false;
     {
       Waiting w(store_done_waiters_);
-      sc_core::wait(store_done_or_halt_);
+      sc_core::wait(store_done_event_);
     }
     if (ctx_.halted()) return false;
   }
@@ -364,7 +361,7 @@ void Controller::serve(int unit) {
       if (ctx_.halted()) return;
       {
         Waiting w(q.push_waiters());
-        sc_core::wait(pushed_or_halt_[unit]);
+        sc_core::wait(q.pushed());
       }
       if (ctx_.halted()) return;
     }

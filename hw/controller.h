@@ -71,10 +71,6 @@ class Controller : public sc_core::sc_module {
   // Store fences (LOAD.store_fence): STOREs dispatched and completed so far (in order).
   uint64_t stores_dispatched_ = 0, stores_completed_ = 0, fence_wait_ = 0;
   sc_core::sc_event store_done_event_;
-  // Each wait's events or'ed with the halt event, built once: `a | b` allocates a list per wait.
-  std::array<sc_core::sc_event_or_list, kNumUnits> pushed_or_halt_, popped_or_halt_;
-  std::array<sc_core::sc_event_or_list, kNumChannels> token_or_halt_;
-  sc_core::sc_event_or_list drained_or_halt_, store_done_or_halt_;
   // Processes waiting for each event (InstrQueue's Waiting): a notification none waits for is
   // skipped.
   std::array<int, kNumChannels> token_waiters_{};
@@ -83,6 +79,7 @@ class Controller : public sc_core::sc_module {
   DramRequest* request_;  // owned by payload_
 
   void fetch_thread();
+  void wake_on_halt();
   void serve(int unit);
   void serve_load() { serve(kLoadUnit); }
   void serve_compute() { serve(kComputeUnit); }

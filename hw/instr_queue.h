@@ -50,6 +50,11 @@ class InstrQueue {
   }
   const sc_core::sc_event& pushed() const { return pushed_; }
   const sc_core::sc_event& popped() const { return popped_; }
+  // Wakes every process waiting on the queue (the run halted).
+  void wake() {
+    pushed_.notify();
+    popped_.notify();
+  }
   int& push_waiters() { return push_waiters_; }
   int& pop_waiters() { return pop_waiters_; }
 
