@@ -4,7 +4,7 @@
 # MAC rate against a plain int16 GEMM microbenchmark built and run in the same invocation; timing
 # mode per simulated instruction and per DRAM run; then sweep throughput at -j 2 (issue 6).
 # Usage: scripts/bench.sh [FUSESIM]     (default build/fusesim)
-# Env:   BENCH_REPS=3        runs per figure (the median is printed)
+# Env:   BENCH_REPS=5        runs per figure (the median is printed; a shared host moves single runs by a fifth)
 #        BENCH_SWEEP=0       skip the sweep throughput
 #        BENCH_SPEC=FILE     sweep to time (default: a generated 24-point spec, alexnet + resnet18)
 set -euo pipefail
@@ -12,7 +12,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 fusesim=$(realpath "${1:-$root/build/fusesim}")
 [ -x "$fusesim" ] || { echo "bench.sh: no fusesim binary at $fusesim (build first: scripts/build.sh)"; exit 2; }
 [ -x /usr/bin/time ] || { echo "bench.sh: needs /usr/bin/time (Debian package time)"; exit 2; }
-reps=${BENCH_REPS:-3}
+reps=${BENCH_REPS:-5}
 work=$(mktemp -d /tmp/fusesim-bench.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 cd "$root"
