@@ -243,9 +243,9 @@ StreamedCompile::~StreamedCompile() {
 
 void StreamedCompile::run() {
   try {
-    sched_ = std::make_unique<Schedule>(plan(g_, arch_, opt_));
-    generate(g_, arch_, opt_, *sched_, prog_, &stream_);
-    emit_schedule(g_, arch_, opt_, *sched_, prog_);
+    const Schedule sched = plan(g_, arch_, opt_);
+    generate(g_, arch_, opt_, sched, prog_, &stream_);
+    emit_schedule(g_, arch_, opt_, sched, prog_);
   } catch (const ProgramOverflow&) {
     error_ = std::make_exception_ptr(InputError(
         "the program and its tensors need more than " + std::to_string(arch_.dram_bytes) + " B of DRAM; arch '" +
@@ -260,10 +260,7 @@ void StreamedCompile::run() {
 bool StreamedCompile::started() { return stream_.await_begin(); }
 
 Program StreamedCompile::finish() {
-  if (!joined_) {
-    worker_.join();
-    joined_ = true;
-  }
+  if (worker_.joinable()) worker_.join();
   if (error_) std::rethrow_exception(error_);
   return std::move(prog_);
 }

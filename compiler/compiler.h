@@ -262,8 +262,6 @@ void canonicalize_for_inspect(Graph& g);
 // generates the program. Throws InputError when the arch cannot hold any tile of some layer.
 Program compile(Graph& g, const ArchParams& arch, const CompileOptions& opt);
 
-struct Schedule;
-
 // compile() on a thread of its own that hands the instruction words over as they become final,
 // so that a simulation runs the program while codegen is still generating it: `fusesim run`
 // overlaps the two on two cores (docs/performance.md). The program and the run are the same as
@@ -293,9 +291,7 @@ class StreamedCompile {
   CompileOptions opt_;
   Program prog_;
   WordStream stream_;
-  std::unique_ptr<Schedule> sched_;
   std::exception_ptr error_;
-  bool joined_ = false;
   std::chrono::steady_clock::time_point done_at_;
   std::thread worker_;
   void run();
