@@ -53,6 +53,9 @@ struct AcceleratorOptions {
   std::string vcd_path;        // non-empty: write a VCD waveform there (see hw/tracer.h)
   uint64_t trace_from = 0, trace_to = UINT64_MAX;  // VCD window, in cycles from CTRL.start
   ProgramFeed* feed = nullptr;  // a program still being generated (null: it is whole in DRAM)
+  // Functional mode on a host with more than one core: move the data and run the NFU kernels on a
+  // second thread, in the order the simulation would (hw/data_thread.h). Same cycles, same bytes.
+  bool data_thread = true;
 };
 
 class Controller;
@@ -82,6 +85,8 @@ class Accelerator : public sc_core::sc_module {
   // Called after sc_start returns: if the run never finished, turn the starvation into a
   // `deadlock` fault naming each queue's blocked instruction.
   void diagnose_unfinished();
+  // Jobs handed to the data thread so far (0 without one: timing mode, data_thread off, one core).
+  uint64_t data_jobs() const;
 
  private:
   struct Impl;

@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <sstream>
 
+#include "dram_model.h"
+
 namespace fusesim::hw {
 
 using isa::Instr;
@@ -48,6 +50,8 @@ void Controller::wake_on_halt() {
 void Controller::start(uint32_t addr, uint32_t len) {
   prog_addr_ = addr;
   prog_len_ = len;
+  const uint64_t page = DramModel::kPageBytes;
+  ctx_.set_program_pages(addr / page * page, (uint64_t{addr} + uint64_t{len} * isa::kInstrBytes + page - 1) / page * page);
   start_event_.notify(sc_core::SC_ZERO_TIME);
 }
 

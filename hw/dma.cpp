@@ -10,6 +10,7 @@
 #include <string>
 #include <tuple>
 
+#include "dram_model.h"
 #include "isa/numerics.h"
 
 namespace fusesim::hw {
@@ -89,6 +90,8 @@ bool Dma::validate(Transfer& t, const isa::MapDesc& map) {
   const uint64_t last =
       (in.dram_addr / t.esize + (uint64_t{in.size2} - 1) * in.stride2 + (rows - 1) * in.stride1 + cols) *
       t.esize;
+  t.dram_lo = in.dram_addr / t.esize * t.esize;
+  t.dram_hi = last;
   if (last > ctx_.arch().dram_bytes) {
     fail(t, "dram-range",
          "DRAM bytes up to " + std::to_string(last) + " exceed the " +
@@ -229,53 +232,62 @@ void Dma::fill_padding(const Transfer& t) {
     }
 }
 
-// Functional STORE: the runs' NBout accumulators into staging_ in DRAM format, int32 saturated
-// to int16 when the element sizes differ.
+// One run of a functional STORE: `count` NBout elements at `src` into `out` in DRAM format, int32
+// accumulators saturated to int16 when the element sizes differ.
+void Dma::pack_run(const Transfer& t, const uint8_t* src, uint64_t count, uint8_t* out) {
+  if (t.esize == t.belem) {
+    std::memcpy(out, src, count * t.esize);
+    return;
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    int32_t v;
+    std::memcpy(&v, src + i * 4, 4);
+    const int16_t n = numerics::sat16(v);
+    std::memcpy(out + i * 2, &n, 2);
+  }
+}
+
+// One run of a functional LOAD: `count` DRAM-format elements at `in` into the buffer at `dst`,
+// int16 widened to int32 accumulators when the element sizes differ (NBout).
+void Dma::unpack_run(const Transfer& t, const uint8_t* in, uint64_t count, uint8_t* dst) {
+  if (t.esize == t.belem) {
+    std::memcpy(dst, in, count * t.esize);
+    return;
+  }
+  for (uint64_t i = 0; i < count; ++i) {
+    int16_t v;
+    std::memcpy(&v, in + i * 2, 2);
+    const int32_t w = v;
+    std::memcpy(dst + i * 4, &w, 4);
+  }
+}
+
+// The runs_ of a functional STORE into staging_, back to back.
 void Dma::pack(const Transfer& t) {
   uint8_t* out = staging_.data();
   for (const Run& r : runs_) {
-    const uint8_t* src = t.buffer->at(r.buf);
-    if (t.esize == t.belem) {
-      std::memcpy(out, src, r.count * t.esize);
-    } else {
-      for (uint64_t i = 0; i < r.count; ++i) {
-        int32_t v;
-        std::memcpy(&v, src + i * 4, 4);
-        const int16_t n = numerics::sat16(v);
-        std::memcpy(out + i * 2, &n, 2);
-      }
-    }
+    pack_run(t, t.buffer->at(r.buf), r.count, out);
     out += r.count * t.esize;
   }
 }
 
-// Functional LOAD: staging_ into the buffer, int16 widened to int32 accumulators when the element
-// sizes differ (NBout).
+// staging_ (a functional LOAD's runs_, back to back) into the buffer.
 void Dma::unpack(const Transfer& t) {
   const uint8_t* in = staging_.data();
   for (const Run& r : runs_) {
-    uint8_t* dst = t.buffer->at(r.buf);
-    if (t.esize == t.belem) {
-      std::memcpy(dst, in, r.count * t.esize);
-    } else {
-      for (uint64_t i = 0; i < r.count; ++i) {
-        int16_t v;
-        std::memcpy(&v, in + i * 2, 2);
-        const int32_t w = v;
-        std::memcpy(dst + i * 4, &w, 4);
-      }
-    }
+    unpack_run(t, in, r.count, t.buffer->at(r.buf));
     in += r.count * t.esize;
   }
 }
 
 // All runs of the pattern as one scatter-gather TLM transaction (a DramPattern when `regular`,
 // else the list dram_runs_): the DRAM times each run as its own request issued at
-// `issue_cycle`, pipelined against this engine's window. Adds the DRAM bytes moved (up to and
-// including a failing run) to `dram_bytes` and the completion to `done`.
-bool Dma::transfer(const Transfer& t, bool regular, uint64_t issue_cycle, uint64_t& done,
-                   uint64_t& dram_bytes) {
-  const bool load = unit_ == kLoadUnit, functional = ctx_.functional();
+// `issue_cycle`, pipelined against this engine's window, and with `functional` moves the data.
+// Adds the DRAM bytes accessed (up to and including a failing run) to `dram_bytes`, the bytes of
+// the runs that completed to `moved` and the completion to `done`.
+bool Dma::transfer(const Transfer& t, bool regular, bool functional, uint64_t issue_cycle, uint64_t& done,
+                   uint64_t& dram_bytes, uint64_t& moved) {
+  const bool load = unit_ == kLoadUnit;
   const auto run = [&](size_t i) -> DramRun {
     if (!regular) return dram_runs_[i];
     return {pattern_.run_addr(i / pattern_.rows, i % pattern_.rows), pattern_.run_bytes};
@@ -308,11 +320,13 @@ bool Dma::transfer(const Transfer& t, bool regular, uint64_t issue_cycle, uint64
   if (payload_.is_response_error()) {
     const size_t runs = regular ? pattern_.runs() : dram_runs_.size();
     const size_t bad = std::min(request_->failed_run, runs - 1);
-    for (size_t i = 0; i <= bad; ++i) dram_bytes += run(i).bytes;
+    for (size_t i = 0; i < bad; ++i) moved += run(i).bytes;
+    dram_bytes += moved + run(bad).bytes;
     fail(t, "dram-range", "DRAM rejected address " + std::to_string(run(bad).addr));
     return false;
   }
   dram_bytes += bytes;
+  moved += bytes;
   done = std::max(done, request_->done_cycle);
   if (functional && load && !direct) unpack(t);
   return true;
@@ -325,7 +339,10 @@ uint64_t Dma::execute(const Instr& in, uint32_t index, const isa::MapDesc& buf_m
   t.index = index;
   if (!validate(t, buf_map)) return now;
   const bool load = unit_ == kLoadUnit;
-  const bool functional = ctx_.functional();
+  // With a data thread the transfer is timed here, as in timing mode, and its data moved there.
+  DataThread* const data_thread = ctx_.functional() ? ctx_.data_thread() : nullptr;
+  const bool functional = ctx_.functional() && !data_thread;
+  request_->move_data = functional;
   if (load && functional) fill_padding(t);
 
   const uint64_t issue = now + ctx_.arch().dma_setup_cycles;
@@ -366,7 +383,9 @@ uint64_t Dma::execute(const Instr& in, uint32_t index, const isa::MapDesc& buf_m
     });
   const bool any = regular ? pattern_.runs() != 0 : !dram_runs_.empty();
   // A fault raised elsewhere in this same instant stops the transfer before any DRAM access.
-  if (any && !ctx_.halted()) transfer(t, regular, issue, done, dram_bytes);
+  uint64_t moved = 0;
+  const bool whole = any && !ctx_.halted() && transfer(t, regular, functional, issue, done, dram_bytes, moved);
+  if (data_thread) hand_over(*data_thread, t, buf_map, moved, whole);
   const uint64_t buf_bytes = uint64_t{in.size0} * in.size1 * in.size2 * t.belem;
   done = std::max(done, issue + t.buffer->port_cycles(buf_bytes));
 
@@ -378,6 +397,61 @@ uint64_t Dma::execute(const Instr& in, uint32_t index, const isa::MapDesc& buf_m
                   t.hi);
   if (Tracer* tr = ctx_.tracer()) tr->touch(unit_, static_cast<int>(b), t.lo, t.hi - t.lo);
   return done;
+}
+
+// ---- data on the data thread (hw/data_thread.h) ---------------------------------------------
+
+void Dma::hand_over(DataThread& data_thread, const Transfer& t, const isa::MapDesc& map, uint64_t moved,
+                    bool whole) {
+  const DataArgs args{map, moved, whole};
+  if (ctx_.touches_program(t.dram_lo, t.dram_hi)) {  // pages the controller reads words from
+    data_thread.drain();
+    move_data(*t.in, args);
+    return;
+  }
+  data_thread.post(&Dma::data_job, this, *t.in, args);
+}
+
+void Dma::data_job(void* dma, const DataThread::Job& job) {
+  static_cast<Dma*>(dma)->move_data(job.in, job.arg<DataArgs>());
+}
+
+// What execute() does to the data when it moves it itself, from the instruction and what its
+// timing found: the padding, then the runs whose `moved` DRAM bytes completed (all or none for a
+// LOAD widened on its way, as unpack() follows a whole transfer), through the DRAM's untimed
+// access, one run at a time.
+void Dma::move_data(const Instr& in, const DataArgs& a) {
+  const bool load = unit_ == kLoadUnit;
+  Transfer t{};
+  t.in = &in;
+  shape(t, load, a.map);
+  t.buffer = buffers_[static_cast<size_t>(load ? static_cast<isa::Buffer>(in.buf) : isa::Buffer::NBout)];
+  if (load) fill_padding(t);
+  const bool direct = t.esize == t.belem;
+  if (load && !direct && !a.whole) return;
+  uint64_t left = a.moved;
+  for_each_run(t, [&](const Run& r) {
+    const uint64_t n = r.count * t.esize;
+    if (n > left) {  // this run failed: it and the ones after it moved nothing
+      left = 0;
+      return;
+    }
+    left -= n;
+    uint8_t* buf = t.buffer->at(r.buf);
+    if (load && direct) {
+      dram_->read(r.dram * t.esize, buf, n);
+    } else if (load) {
+      data_staging_.resize(n);
+      dram_->read(r.dram * t.esize, data_staging_.data(), n);
+      unpack_run(t, data_staging_.data(), r.count, buf);
+    } else if (direct) {
+      dram_->write(r.dram * t.esize, buf, n);
+    } else {
+      data_staging_.resize(n);
+      pack_run(t, buf, r.count, data_staging_.data());
+      dram_->write(r.dram * t.esize, data_staging_.data(), n);
+    }
+  });
 }
 
 }  // namespace fusesim::hw

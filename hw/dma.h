@@ -13,12 +13,15 @@
 #include <vector>
 
 #include "buffer.h"
+#include "data_thread.h"
 #include "dram_request.h"
 #include "isa/isa.h"
 #include "isa/map_desc.h"
 #include "run_context.h"
 
 namespace fusesim::hw {
+
+class DramModel;
 
 class Dma : public sc_core::sc_module {
  public:
@@ -36,6 +39,8 @@ class Dma : public sc_core::sc_module {
   // DramPattern when they form one (false when not): for tests that compare the two.
   static std::vector<DramRun> dram_runs_of(const isa::Instr& in, bool load, const isa::MapDesc& map);
   static bool pattern_of(const isa::Instr& in, bool load, const isa::MapDesc& map, DramPattern& pat);
+  // The DRAM whose untimed access moves the data of transfers handed to the data thread.
+  void set_dram(DramModel* dram) { dram_ = dram; }
 
  private:
   // A contiguous stretch: `count` elements from DRAM element `dram` to buffer byte address `buf`.
@@ -52,9 +57,17 @@ class Dma : public sc_core::sc_module {
     isa::MapView view;  // where pattern element (k, r, c) lies in the buffer
     bool dense;         // no map descriptor
     uint64_t lo, hi;    // the buffer bytes [lo, hi) the pattern may touch
+    uint64_t dram_lo, dram_hi;  // the DRAM bytes it may touch (none when empty)
+  };
+  // What the data thread needs besides the instruction (move_data()).
+  struct DataArgs {
+    isa::MapDesc map;
+    uint64_t moved;  // DRAM bytes of the runs that completed
+    bool whole;      // every run completed
   };
 
   RunContext& ctx_;
+  DramModel* dram_ = nullptr;
   std::array<Buffer*, 3> buffers_;
   Unit unit_;
   BurstWindow window_;
@@ -66,6 +79,7 @@ class Dma : public sc_core::sc_module {
   std::vector<uint8_t> staging_;    // functional mode: the runs' DRAM-format bytes, back to back
   std::vector<DramPiece> pieces_;   // functional LOAD of same-size elements: the runs in the buffer
   DramScatterPattern scatter_;      // the same when the runs are a pattern (dense)
+  std::vector<uint8_t> data_staging_;  // the data thread's (move_data()): one run's DRAM-format bytes
 
   static void shape(Transfer& t, bool load, const isa::MapDesc& map);
   bool validate(Transfer& t, const isa::MapDesc& map);
@@ -74,9 +88,15 @@ class Dma : public sc_core::sc_module {
   template <class Fn>
   static void for_each_run(const Transfer& t, Fn fn);
   void fill_padding(const Transfer& t);
-  bool transfer(const Transfer& t, bool regular, uint64_t issue_cycle, uint64_t& done, uint64_t& dram_bytes);
+  bool transfer(const Transfer& t, bool regular, bool functional, uint64_t issue_cycle, uint64_t& done,
+                uint64_t& dram_bytes, uint64_t& moved);
+  void hand_over(DataThread& data_thread, const Transfer& t, const isa::MapDesc& map, uint64_t moved, bool whole);
+  static void data_job(void* dma, const DataThread::Job& job);
+  void move_data(const isa::Instr& in, const DataArgs& a);
   void pack(const Transfer& t);
   void unpack(const Transfer& t);
+  static void pack_run(const Transfer& t, const uint8_t* src, uint64_t count, uint8_t* out);
+  static void unpack_run(const Transfer& t, const uint8_t* in, uint64_t count, uint8_t* dst);
 };
 
 }  // namespace fusesim::hw

@@ -416,17 +416,24 @@ void Nfu::trace_regions(Tracer& t, const Instr& in, const Maps& m) const {
   t.touch(kComputeUnit, static_cast<int>(out), m.out_lo, m.out_hi - m.out_lo);
 }
 
+void Nfu::run(const Instr& in, const Maps& m) {
+  if (in.dtype == static_cast<uint32_t>(isa::DType::Fp32))
+    run(in, m, fp32_);
+  else
+    run(in, m, int16_);
+}
+
+void Nfu::data_job(void* nfu, const DataThread::Job& job) { static_cast<Nfu*>(nfu)->run(job.in, job.arg<Maps>()); }
+
 uint64_t Nfu::execute(const Instr& in, uint32_t index, const isa::MapDesc& in_map,
                       const isa::MapDesc& out_map) {
   const uint64_t now = ctx_.now();
   const Maps m = resolve(in, in_map, out_map);
   if (!validate(in, index, m)) return now;
-  if (ctx_.functional()) {
-    if (in.dtype == static_cast<uint32_t>(isa::DType::Fp32))
-      run(in, m, fp32_);
-    else
-      run(in, m, int16_);
-  }
+  if (DataThread* d = ctx_.functional() ? ctx_.data_thread() : nullptr)
+    d->post(&Nfu::data_job, this, in, m);
+  else if (ctx_.functional())
+    run(in, m);
   count(in, m);
   if (Tracer* t = ctx_.tracer()) trace_regions(*t, in, m);
   return now + cycles(in, geometry(in), m.f);

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "buffer.h"
+#include "data_thread.h"
 #include "isa/isa.h"
 #include "isa/map_desc.h"
 #include "nfu_kernels.h"
@@ -74,6 +75,9 @@ class Nfu {
   void fail(const isa::Instr& in, uint32_t index, const char* kind, const std::string& msg);
   void count(const isa::Instr& in, const Maps& m);
   void trace_regions(Tracer& t, const isa::Instr& in, const Maps& m) const;
+  // The kernels (functional mode), here or on the data thread (data_job).
+  void run(const isa::Instr& in, const Maps& m);
+  static void data_job(void* nfu, const DataThread::Job& job);
   template <class Data, class Acc>
   void run(const isa::Instr& in, const Maps& m, Scratch<Data, Acc>& s);
   template <class Data>

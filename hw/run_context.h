@@ -15,6 +15,8 @@
 
 namespace fusesim::hw {
 
+class DataThread;
+
 class RunContext {
  public:
   RunContext(const ArchParams& arch, const AcceleratorOptions& opt);
@@ -55,6 +57,16 @@ class RunContext {
   // Cycles since CTRL.start, frozen at the end of the run.
   uint64_t elapsed() const;
 
+  // Functional runs with a data thread (AcceleratorOptions::data_thread): the units hand their
+  // data work to it (hw/data_thread.h); null: they do it themselves.
+  DataThread* data_thread() const { return data_thread_; }
+  void set_data_thread(DataThread* d) { data_thread_ = d; }
+  // The DRAM pages [lo, hi) the program's words may occupy (set at CTRL.start from PROG_ADDR and
+  // PROG_LEN): the controller reads them on the simulation thread, so data work touching them is
+  // done there too, after the data thread has caught up.
+  void set_program_pages(uint64_t lo, uint64_t hi) { prog_lo_ = lo, prog_hi_ = hi; }
+  bool touches_program(uint64_t lo, uint64_t hi) const { return lo < prog_hi_ && prog_lo_ < hi; }
+
   // The waveform tracer, or null when no VCD was asked for.
   Tracer* tracer() const { return tracer_; }
   void set_tracer(Tracer* t) { tracer_ = t; }
@@ -80,6 +92,8 @@ class RunContext {
   sc_core::sc_event halt_event_;
   std::vector<std::function<void(uint64_t)>> finish_listeners_;
   Tracer* tracer_ = nullptr;
+  DataThread* data_thread_ = nullptr;
+  uint64_t prog_lo_ = 0, prog_hi_ = 0;
 };
 
 }  // namespace fusesim::hw

@@ -235,7 +235,7 @@ const char* kRunUsage =
 
 int cmd_run(const std::vector<std::string>& args) {
   CommonOptions c;
-  std::string mode = "functional", out;
+  std::string mode = "functional", out, data_thread = "on";
   bool check = false, quiet = false, no_timeline = false;
   uint64_t bw_window = 1000;
   std::string input_file;
@@ -261,7 +261,8 @@ int cmd_run(const std::vector<std::string>& args) {
       ("vcd", po::bool_switch(&vcd), "write DIR/trace.vcd and DIR/trace.gtkw (needs --out)")
       ("trace-from", po::value(&trace_from), "first cycle (from CTRL.start) the VCD records")
       ("trace-to", po::value(&trace_to), "last cycle the VCD records")
-      ("fst", po::bool_switch(&fst), "also convert the VCD to DIR/trace.fst with vcd2fst (implies --vcd)");
+      ("fst", po::bool_switch(&fst), "also convert the VCD to DIR/trace.fst with vcd2fst (implies --vcd)")
+      ("data-thread", po::value(&data_thread)->default_value("on"), "functional mode: on (move the data and run the NFU kernels on a second core, same results) or off (all on the simulation thread)");
   po::variables_map vm;
   if (!parse(args, desc, vm, kRunUsage)) return 0;
   vcd = vcd || fst;
@@ -278,6 +279,7 @@ int cmd_run(const std::vector<std::string>& args) {
   if (check && !expect_files.empty()) throw InputError("--check and --expect are exclusive");
   if (tol.rtol < 0 || tol.atol < 0) throw InputError("--rtol and --atol must be >= 0");
   if (bw_window == 0) throw InputError("--bw-window must be > 0");
+  const bool data_thread_on = parse_on_off("--data-thread", data_thread);
 
   ArchParams arch = load_arch(c.arch, parse_sets(c.sets));
   compiler::CompileOptions copt = compile_options(c);
@@ -298,6 +300,7 @@ int cmd_run(const std::vector<std::string>& args) {
   sopt.functional = functional;
   sopt.bw_window = bw_window;
   sopt.timeline = !out.empty() && !no_timeline;
+  sopt.data_thread = data_thread_on;
   if (vcd) {
     std::error_code ec;
     std::filesystem::create_directories(out, ec);

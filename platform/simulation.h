@@ -18,6 +18,7 @@ struct SimOptions {
   bool timeline = false;       // keep per-instruction records
   std::string vcd_path;        // non-empty: write the VCD waveform there (hw/tracer.h)
   uint64_t trace_from = 0, trace_to = UINT64_MAX;  // VCD window, cycles from CTRL.start
+  bool data_thread = true;     // functional: data and kernels on a second thread (hw/data_thread.h)
 };
 
 struct SimResult {

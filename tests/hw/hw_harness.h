@@ -161,6 +161,7 @@ struct RunResult {
   uint64_t csr_cycles = 0;
   int dbg_failures = 0;  // transport_dbg calls that moved fewer bytes than asked
   std::vector<uint8_t> readback;
+  uint64_t data_jobs = 0;  // jobs handed to the data thread (0: none ran)
 };
 
 // The host driver of a test: places program and data with transport_dbg, programs the CSRs
@@ -230,10 +231,13 @@ struct TestHost : sc_core::sc_module {
 
 // Elaborates an Accelerator and a TestHost in a fresh kernel, runs to completion (or
 // starvation), and returns what the host saw. `setup` fills in the host's program and data.
+// `data_thread`: AcceleratorOptions::data_thread (a functional run's data on a second thread).
 template <class Setup>
-RunResult run_program(const ArchParams& arch, hw::Mode mode, Setup setup) {
+RunResult run_program(const ArchParams& arch, hw::Mode mode, Setup setup, bool data_thread = true) {
   ::fusesim::testing::FreshKernel kernel;
-  auto acc = std::make_unique<hw::Accelerator>("acc", arch, options(mode, 100, true));
+  hw::AcceleratorOptions opt = options(mode, 100, true);
+  opt.data_thread = data_thread;
+  auto acc = std::make_unique<hw::Accelerator>("acc", arch, opt);
   auto host = std::make_unique<TestHost>("host");
   sc_core::sc_signal<bool> irq("irq_line");
   acc->irq(irq);
@@ -244,6 +248,7 @@ RunResult run_program(const ArchParams& arch, hw::Mode mode, Setup setup) {
   if (!acc->done()) acc->diagnose_unfinished();
   RunResult r = host->result;
   r.stats = acc->stats();
+  r.data_jobs = acc->data_jobs();
   return r;
 }
 
