@@ -1,5 +1,7 @@
 #include "data_thread.h"
 
+#include <algorithm>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #endif
@@ -20,7 +22,10 @@ inline void relax() {
 }  // namespace
 
 DataThread::DataThread(std::size_t capacity)
-    : ring_(power_of_two(capacity < 2 ? 2 : capacity)), mask_(ring_.size() - 1), thread_([this] { loop(); }) {}
+    : ring_(power_of_two(capacity < 2 ? 2 : capacity)),
+      mask_(ring_.size() - 1),
+      wake_batch_(std::min<uint64_t>(kWakeBatch, ring_.size() / 2)),
+      thread_([this] { loop(); }) {}
 
 DataThread::~DataThread() {
   try {
@@ -40,8 +45,14 @@ DataThread::Job& DataThread::claim() {
   return ring_[posted_ & mask_];
 }
 
+// A sleeping consumer is woken once wake_batch_ jobs wait for it (or by a producer that waits
+// itself): a wake-up costs a few microseconds of system time on each side, a job one on average.
 void DataThread::publish() {
   head_.store(++posted_);  // seq_cst: ordered before the load of consumer_waiting_ (see loop())
+  if (posted_ - done_.load(std::memory_order_relaxed) >= wake_batch_) wake_consumer();
+}
+
+void DataThread::wake_consumer() {
   if (consumer_waiting_.load()) {
     std::lock_guard<std::mutex> lock(mutex_);
     jobs_cv_.notify_one();
@@ -53,6 +64,7 @@ void DataThread::publish() {
 // notifies under the mutex, so no wake-up is lost.
 void DataThread::wait_until_left(uint64_t left) {
   if (posted_ - done_.load() <= left) return;
+  wake_consumer();
   wake_at_.store(left);
   producer_waiting_.store(true);
   {

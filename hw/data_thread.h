@@ -65,6 +65,7 @@ class DataThread {
  private:
   std::vector<Job> ring_;
   const uint64_t mask_;
+  const uint64_t wake_batch_;  // kWakeBatch, or half a smaller ring
   uint64_t posted_ = 0;                   // jobs handed over (the producer's own count)
   alignas(64) std::atomic<uint64_t> head_{0};  // jobs handed over, as the consumer sees them
   alignas(64) std::atomic<uint64_t> done_{0};  // jobs done
@@ -77,6 +78,8 @@ class DataThread {
 
   Job& claim();
   void publish();
+  void wake_consumer();
+  static constexpr uint64_t kWakeBatch = 64;
   void wait_until_left(uint64_t left);
   void loop();
 };
