@@ -46,6 +46,18 @@ class ProgramFeed {
   virtual int64_t await(uint64_t end) = 0;
 };
 
+// Takes the DRAM bandwidth series (Stats::bw_read/bw_write) while the run goes on: the windows
+// that have become final, in order, in batches of at least kBatch, on the simulation thread (a
+// window is final once it ends by the current time: no burst can start in it any more). The
+// rest of the series, the last window included, is only in the Stats at the end.
+class BandwidthSink {
+ public:
+  static constexpr uint64_t kBatch = 4096;
+  virtual ~BandwidthSink() = default;
+  // Windows [first, first + n): the bytes read and written in each.
+  virtual void windows(uint64_t first, const uint64_t* read, const uint64_t* written, uint64_t n) = 0;
+};
+
 struct AcceleratorOptions {
   Mode mode = Mode::Functional;
   uint64_t bw_window = 1000;   // cycles per bandwidth sample
@@ -53,6 +65,7 @@ struct AcceleratorOptions {
   std::string vcd_path;        // non-empty: write a VCD waveform there (see hw/tracer.h)
   uint64_t trace_from = 0, trace_to = UINT64_MAX;  // VCD window, in cycles from CTRL.start
   ProgramFeed* feed = nullptr;  // a program still being generated (null: it is whole in DRAM)
+  BandwidthSink* bw_sink = nullptr;  // takes the bandwidth windows as they become final
   // Functional mode on a host with more than one core: move the data and run the NFU kernels on a
   // second thread, in the order the simulation would (hw/data_thread.h). Same cycles, same bytes.
   bool data_thread = true;

@@ -8,6 +8,8 @@
 #include <cmath>
 #include <cstring>
 #include <numeric>
+#include <stdexcept>
+#include <string>
 
 namespace fusesim::hw {
 
@@ -88,6 +90,7 @@ uint64_t& DramModel::bw_slot(uint64_t cycle, bool write) {
     bw_index_ = (cycle - std::min(cycle, base)) / len;
     bw_lo_ = bw_index_ == 0 ? 0 : base + bw_index_ * len;
     bw_hi_ = base + (bw_index_ + 1) * len;
+    if (ctx_.options().bw_sink) publish_final_windows();
   }
   auto& series = write ? s.bw_write : s.bw_read;
   if (series.size() <= bw_index_) {
@@ -95,6 +98,26 @@ uint64_t& DramModel::bw_slot(uint64_t cycle, bool write) {
     s.bw_write.resize(bw_index_ + 1, 0);
   }
   return series[bw_index_];
+}
+
+// The windows that end by now go to the sink (AcceleratorOptions::bw_sink) once there are
+// kBatch of them. Every burst booked from now on starts at or after now, so none can land in
+// them; one that would is a modelling error, not a figure to report late.
+void DramModel::publish_final_windows() {
+  if (bw_index_ < bw_published_)
+    throw std::logic_error("DRAM model: bytes counted in bandwidth window " + std::to_string(bw_index_) +
+                           " after it was reported final");
+  const uint64_t now = ctx_.now();
+  const uint64_t final = now > bw_base_ ? (now - bw_base_) / bw_len_ : 0;
+  if (final < bw_published_ + BandwidthSink::kBatch) return;
+  Stats& s = ctx_.stats();
+  if (s.bw_read.size() < final) {
+    s.bw_read.resize(final, 0);
+    s.bw_write.resize(final, 0);
+  }
+  ctx_.options().bw_sink->windows(bw_published_, s.bw_read.data() + bw_published_,
+                                  s.bw_write.data() + bw_published_, final - bw_published_);
+  bw_published_ = final;
 }
 
 void DramModel::count(uint64_t bytes, bool write, uint64_t cycle) {

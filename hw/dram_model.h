@@ -110,6 +110,8 @@ class DramModel : public sc_core::sc_module {
   // The bandwidth window that cycles [bw_lo_, bw_hi_) fall into, for a run starting at bw_base_
   // with bw_len_-cycle windows.
   uint64_t bw_base_ = 0, bw_len_ = 0, bw_lo_ = 1, bw_hi_ = 0, bw_index_ = 0;
+  uint64_t bw_published_ = 0;  // windows handed to AcceleratorOptions::bw_sink
+  void publish_final_windows();
   RowTemplate row_template_;
   std::vector<uint64_t> ring_before_;  // a window's completions, oldest first
   // Sparse storage: each page's bytes (null: never written, reads as 0), either its own copy

@@ -301,10 +301,17 @@ int cmd_run(const std::vector<std::string>& args) {
   sopt.bw_window = bw_window;
   sopt.timeline = !out.empty() && !no_timeline;
   sopt.data_thread = data_thread_on;
-  if (vcd) {
+  if (!out.empty()) {
     std::error_code ec;
     std::filesystem::create_directories(out, ec);
     if (ec) throw InputError(out + ": cannot create the output directory (" + ec.message() + ")");
+  }
+  // bandwidth.csv is written as the run goes (the rows of the windows already over), on the
+  // core that is idle once codegen is done.
+  std::unique_ptr<BandwidthCsvStream> bw_stream;
+  if (!out.empty() && started) bw_stream = std::make_unique<BandwidthCsvStream>(out, arch, bw_window);
+  sopt.bw_sink = bw_stream.get();
+  if (vcd) {
     sopt.vcd_path = out + "/trace.vcd";
     sopt.trace_from = trace_from;
     sopt.trace_to = trace_to;
@@ -325,6 +332,7 @@ int cmd_run(const std::vector<std::string>& args) {
   rep.sim = &sim;
   rep.compile_seconds = compile_s;
   rep.wall_seconds = seconds_since(t0);
+  rep.bw_stream = bw_stream.get();
   if (check && sim.finished) rep.check = compare(sim.outputs, compiler::run_reference(g, copt.dtype, input), copt.dtype);
   if (!expect_files.empty() && sim.finished)
     rep.check = compare_outputs_with_files(sim.outputs, copt.dtype, expect_files, tol);

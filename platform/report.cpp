@@ -15,7 +15,9 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <utility>
 
+#include "isa/errors.h"
 #include "json_writer.h"
 #include "number_format.h"
 #include "trace_files.h"
@@ -350,64 +352,85 @@ struct FormatMemo {
   }
 };
 
+// bandwidth.csv rows [first, last): window i has read_at(i) and written_at(i) bytes; `cycles`
+// (the run's) ends the last window. A row at a time into a block of characters (vgg16 has 282 k
+// rows): integers with std::to_chars, doubles with format_g6, as the stream's default format prints
+// them (%.6g). `put` takes each full block.
+template <class Read, class Written, class Put>
+void format_bw_rows(const ArchParams& a, uint64_t window, uint64_t cycles, std::size_t first, std::size_t last,
+                    Read read_at, Written written_at, Put put) {
+  constexpr std::size_t kBlock = 1 << 16, kRowMax = 256;  // a row: 4 integers and 3 reals, < 200 chars
+  std::vector<char> block(kBlock);
+  char* p = block.data();
+  char* const flush_at = block.data() + kBlock - kRowMax;
+  FormatMemo rate, alone;
+  const double clock = a.clock_ghz, peak = a.dram_bandwidth_gbps;
+  for (std::size_t i = first; i < last; ++i) {
+    const uint64_t rd = read_at(i), wr = written_at(i);
+    const uint64_t c0 = i * window, c1 = std::min<uint64_t>(c0 + window, std::max(cycles, c0 + 1));
+    for (uint64_t v : {c0, c1, rd, wr}) {
+      p = std::to_chars(p, p + 24, v).ptr;
+      *p++ = ',';
+    }
+    if (c1 - c0 == window) {
+      const auto rate_of = [&](uint64_t bytes) { return [&, bytes] { return gbps(bytes, window, clock); }; };
+      p = rate.put(p, rd, rate_of(rd));
+      *p++ = ',';
+      p = rate.put(p, wr, rate_of(wr));
+      *p++ = ',';
+      if (rd == 0 || wr == 0) {
+        const uint64_t x = rd + wr;
+        p = alone.put(p, x, [&] { return gbps(x, window, clock) / peak; });
+      } else {
+        p = format_g6(p, (gbps(rd, window, clock) + gbps(wr, window, clock)) / peak);
+      }
+    } else {
+      const double rg = gbps(rd, c1 - c0, clock), wg = gbps(wr, c1 - c0, clock);
+      p = format_g6(p, rg);
+      *p++ = ',';
+      p = format_g6(p, wg);
+      *p++ = ',';
+      p = format_g6(p, (rg + wg) / peak);
+    }
+    *p++ = '\n';
+    if (p >= flush_at) {
+      put(block.data(), p);
+      p = block.data();
+    }
+  }
+  put(block.data(), p);
+}
+
+const char kBandwidthHeader[] =
+    "cycle_start,cycle_end,dram_read_bytes,dram_write_bytes,read_GBps,write_GBps,utilization\n";
+
 void write_bandwidth_csv(const std::string& path, const RunReport& r) {
   const ArchParams& a = *r.arch;
   const hw::Stats& s = r.sim->stats;
-  std::ofstream f(path);
-  f << "cycle_start,cycle_end,dram_read_bytes,dram_write_bytes,read_GBps,write_GBps,utilization\n";
   // Every window of the run, idle ones included, so that plots show the gaps.
   const uint64_t window = std::max<uint64_t>(1, s.bw_window);
   const std::size_t n = std::max({s.bw_read.size(), s.bw_write.size(),
                                   static_cast<std::size_t>((s.cycles + window - 1) / window)});
-  // A row at a time into a block of characters (vgg16 has 282 k rows): integers with std::to_chars,
-  // doubles with format_g6, as the stream's default format prints them (%.6g). `put` takes each
-  // full block.
-  constexpr std::size_t kBlock = 1 << 16, kRowMax = 256;  // a row: 4 integers and 3 reals, < 200 chars
-  auto format_rows = [&](std::size_t first, std::size_t last, auto put) {
-    std::vector<char> block(kBlock);
-    char* p = block.data();
-    char* const flush_at = block.data() + kBlock - kRowMax;
-    FormatMemo rate, alone;
-    const double clock = a.clock_ghz, peak = a.dram_bandwidth_gbps;
-    for (std::size_t i = first; i < last; ++i) {
-      const uint64_t rd = i < s.bw_read.size() ? s.bw_read[i] : 0, wr = i < s.bw_write.size() ? s.bw_write[i] : 0;
-      const uint64_t c0 = i * window, c1 = std::min<uint64_t>(c0 + window, std::max(s.cycles, c0 + 1));
-      for (uint64_t v : {c0, c1, rd, wr}) {
-        p = std::to_chars(p, p + 24, v).ptr;
-        *p++ = ',';
-      }
-      if (c1 - c0 == window) {
-        const auto rate_of = [&](uint64_t bytes) { return [&, bytes] { return gbps(bytes, window, clock); }; };
-        p = rate.put(p, rd, rate_of(rd));
-        *p++ = ',';
-        p = rate.put(p, wr, rate_of(wr));
-        *p++ = ',';
-        if (rd == 0 || wr == 0) {
-          const uint64_t x = rd + wr;
-          p = alone.put(p, x, [&] { return gbps(x, window, clock) / peak; });
-        } else {
-          p = format_g6(p, (gbps(rd, window, clock) + gbps(wr, window, clock)) / peak);
-        }
-      } else {
-        const double rg = gbps(rd, c1 - c0, clock), wg = gbps(wr, c1 - c0, clock);
-        p = format_g6(p, rg);
-        *p++ = ',';
-        p = format_g6(p, wg);
-        *p++ = ',';
-        p = format_g6(p, (rg + wg) / peak);
-      }
-      *p++ = '\n';
-      if (p >= flush_at) {
-        put(block.data(), p);
-        p = block.data();
-      }
-    }
-    put(block.data(), p);
-  };
+  const auto read_at = [&s](std::size_t i) { return i < s.bw_read.size() ? s.bw_read[i] : 0; };
+  const auto written_at = [&s](std::size_t i) { return i < s.bw_write.size() ? s.bw_write[i] : 0; };
+  // The rows a BandwidthCsvStream wrote during the run are there already: the rest follow.
+  std::size_t first = 0;
+  std::ofstream f;
+  if (r.bw_stream && r.bw_stream->path() == path) {
+    first = static_cast<std::size_t>(r.bw_stream->finish());
+    f.open(path, std::ios::app);
+  } else {
+    f.open(path);
+    f << kBandwidthHeader;
+  }
   auto to_file = [&f](const char* b, const char* e) { f.write(b, e - b); };
+  auto rows = [&](std::size_t from, std::size_t to, auto put) {
+    format_bw_rows(a, window, s.cycles, from, to, read_at, written_at, put);
+  };
   // A long series is formatted in two halves at once, the second on the other core into memory,
   // then written after the first.
-  const std::size_t mid = n >= (std::size_t{1} << 16) && std::thread::hardware_concurrency() > 1 ? n / 2 : n;
+  const std::size_t mid =
+      n - first >= (std::size_t{1} << 16) && std::thread::hardware_concurrency() > 1 ? first + (n - first) / 2 : n;
   std::string tail;
   bool tail_ok = false;
   std::thread other;
@@ -415,20 +438,82 @@ void write_bandwidth_csv(const std::string& path, const RunReport& r) {
     other = std::thread([&] {
       try {
         tail.reserve((n - mid) * 64);
-        format_rows(mid, n, [&tail](const char* b, const char* e) { tail.append(b, e); });
+        rows(mid, n, [&tail](const char* b, const char* e) { tail.append(b, e); });
         tail_ok = true;
       } catch (...) {  // (out of memory: this thread writes them itself)
       }
     });
-  format_rows(0, mid, to_file);
+  rows(first, mid, to_file);
   if (other.joinable()) other.join();
   if (tail_ok)
     f.write(tail.data(), static_cast<std::streamsize>(tail.size()));
   else if (mid < n)
-    format_rows(mid, n, to_file);
+    rows(mid, n, to_file);
 }
 
 }  // namespace
+
+BandwidthCsvStream::BandwidthCsvStream(const std::string& dir, const ArchParams& arch, uint64_t bw_window)
+    : path_(dir + "/bandwidth.csv"), partial_(path_ + ".partial"), arch_(arch),
+      window_(std::max<uint64_t>(1, bw_window)), file_(partial_) {
+  if (!file_) throw InputError(partial_ + ": cannot write");
+  file_ << kBandwidthHeader;
+  thread_ = std::thread([this] { loop(); });
+}
+
+BandwidthCsvStream::~BandwidthCsvStream() {
+  stop();
+  if (!finished_) {  // the run was abandoned: no half a report
+    std::error_code ec;
+    std::filesystem::remove(partial_, ec);
+  }
+}
+
+void BandwidthCsvStream::windows(uint64_t first, const uint64_t* read, const uint64_t* written, uint64_t n) {
+  Batch b{first, std::vector<uint64_t>(read, read + n), std::vector<uint64_t>(written, written + n)};
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    batches_.push_back(std::move(b));
+  }
+  cv_.notify_one();
+}
+
+void BandwidthCsvStream::loop() {
+  for (;;) {
+    Batch b;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return !batches_.empty() || stopping_; });
+      if (batches_.empty()) return;
+      b = std::move(batches_.front());
+      batches_.pop_front();
+    }
+    // (these windows end before the run does: the run's cycles cannot shorten them)
+    format_bw_rows(arch_, window_, UINT64_MAX, b.first, b.first + b.read.size(),
+                   [&](std::size_t i) { return b.read[i - b.first]; },
+                   [&](std::size_t i) { return b.written[i - b.first]; },
+                   [this](const char* s, const char* e) { file_.write(s, e - s); });
+    rows_ = b.first + b.read.size();
+  }
+}
+
+void BandwidthCsvStream::stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stopping_ = true;
+  }
+  cv_.notify_one();
+  thread_.join();
+}
+
+uint64_t BandwidthCsvStream::finish() {
+  stop();
+  file_.close();
+  std::filesystem::rename(partial_, path_);
+  finished_ = true;
+  return rows_;
+}
 
 void write_reports(const std::string& dir, const RunReport& r) {
   std::filesystem::create_directories(dir);

@@ -1,10 +1,18 @@
 // Run reports: the stdout summary, report.json, layers.csv and bandwidth.csv.
 #pragma once
 
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <fstream>
+#include <mutex>
 #include <ostream>
 #include <string>
+#include <thread>
+#include <vector>
 
 #include "compiler/compiler.h"
+#include "hw/accelerator.h"
 #include "isa/arch_params.h"
 #include "simulation.h"
 
@@ -25,6 +33,41 @@ struct EnergyBreakdown {  // picojoules
   double total() const { return mac + nbin + nbout + sb + dram + static_; }
 };
 
+// bandwidth.csv written while the run goes on: the rows of the windows the DRAM reports final
+// (hw::BandwidthSink, passed as SimOptions::bw_sink) are formatted and written by a thread of
+// its own, on the core that is idle once codegen is done; write_reports() adds the rest at the
+// end. Until then the file is DIR/bandwidth.csv.partial, removed if the run is abandoned.
+class BandwidthCsvStream : public hw::BandwidthSink {
+ public:
+  BandwidthCsvStream(const std::string& dir, const ArchParams& arch, uint64_t bw_window);
+  ~BandwidthCsvStream() override;
+  BandwidthCsvStream(const BandwidthCsvStream&) = delete;
+  BandwidthCsvStream& operator=(const BandwidthCsvStream&) = delete;
+  void windows(uint64_t first, const uint64_t* read, const uint64_t* written, uint64_t n) override;
+  const std::string& path() const { return path_; }
+  // Waits until every window handed over is written, moves the file to its name and returns
+  // how many rows (windows) it has.
+  uint64_t finish();
+
+ private:
+  struct Batch {
+    uint64_t first = 0;
+    std::vector<uint64_t> read, written;
+  };
+  std::string path_, partial_;
+  const ArchParams& arch_;
+  uint64_t window_;
+  std::ofstream file_;
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Batch> batches_;
+  bool stopping_ = false, finished_ = false;
+  uint64_t rows_ = 0;  // written by the thread; read after it is joined
+  std::thread thread_;
+  void loop();
+  void stop();
+};
+
 struct RunReport {
   std::string model_path, model_name;
   const ArchParams* arch = nullptr;
@@ -37,6 +80,7 @@ struct RunReport {
   // the schedule is made and runs alongside codegen, so the two phases overlap.
   double compile_seconds = 0;
   double wall_seconds = 0;  // loading, compiling and simulating, overlapped; 0: their sum
+  BandwidthCsvStream* bw_stream = nullptr;  // bandwidth.csv's rows so far (null: all written at the end)
 };
 
 EnergyBreakdown energy_of(const ArchParams& arch, const hw::Stats& s);

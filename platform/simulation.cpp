@@ -115,6 +115,7 @@ SimResult simulate(const ArchParams& arch, const compiler::Program& program,
   aopt.trace_from = opt.trace_from;
   aopt.trace_to = opt.trace_to;
   aopt.data_thread = opt.data_thread;
+  aopt.bw_sink = opt.bw_sink;
   std::unique_ptr<StreamFeed> feed;
   if (stream) feed = std::make_unique<StreamFeed>(*stream, program);
   aopt.feed = feed.get();

@@ -11,6 +11,9 @@
 #include "isa/arch_params.h"
 
 namespace fusesim {
+namespace hw {
+class BandwidthSink;
+}
 
 struct SimOptions {
   bool functional = true;      // false: timing-only, no data moved or computed
@@ -18,6 +21,7 @@ struct SimOptions {
   bool timeline = false;       // keep per-instruction records
   std::string vcd_path;        // non-empty: write the VCD waveform there (hw/tracer.h)
   uint64_t trace_from = 0, trace_to = UINT64_MAX;  // VCD window, cycles from CTRL.start
+  hw::BandwidthSink* bw_sink = nullptr;  // takes the bandwidth windows as they become final
   bool data_thread = true;     // functional: data and kernels on a second thread (hw/data_thread.h)
 };
 
