@@ -428,6 +428,18 @@ void Dma::move_data(const Instr& in, const DataArgs& a) {
   t.buffer = buffers_[static_cast<size_t>(load ? static_cast<isa::Buffer>(in.buf) : isa::Buffer::NBout)];
   if (load) fill_padding(t);
   const bool direct = t.esize == t.belem;
+  // A dense LOAD that completed, of elements that keep their size: its runs as the pattern the
+  // DRAM timed (rows merged where they follow each other), each at its fixed pitch in the buffer,
+  // as execute() has the DRAM place them on one thread.
+  DramPattern pat;
+  if (load && direct && a.whole && regular_runs(t, pat)) {
+    const uint64_t row_pitch = uint64_t{in.size0} * t.belem, plane_pitch = row_pitch * in.size1;
+    uint8_t* const base = t.buffer->at(in.buf_addr + t.pad_top * row_pitch + uint64_t{t.pad_left} * t.belem);
+    for (uint64_t k = 0; k < pat.planes; ++k)
+      for (uint64_t r = 0; r < pat.rows; ++r)
+        dram_->read(pat.run_addr(k, r), base + k * plane_pitch + r * row_pitch, pat.run_bytes);
+    return;
+  }
   if (load && !direct && !a.whole) return;
   uint64_t left = a.moved;
   for_each_run(t, [&](const Run& r) {
