@@ -1,7 +1,8 @@
 // LOAD/STORE execution per docs/isa.md. Timing: setup_cycles, then every contiguous run is timed
 // as one DRAM request whose bursts the DRAM pipelines against this engine's outstanding window
 // (all runs travel in one scatter-gather TLM transaction); the buffer port (bytes per cycle) is
-// a lower bound. Data moves only in functional mode.
+// a lower bound. Data moves only in functional mode: in the TLM transaction, or, with a data
+// thread (hw/data_thread.h), there, from the instruction and what its timing found (move_data).
 #include "dma.h"
 
 #include <algorithm>
