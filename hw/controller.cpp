@@ -1,6 +1,7 @@
-// Fetch, decode, dispatch, the three queue threads and their dependency tokens.
+// Fetch, decode, dispatch, the three queue processes and their dependency tokens, and the local
+// scheduler that runs them.
 //
-// Accounting: each queue thread keeps `mark_`, the start of its current interval. Waiting on an
+// Accounting: each queue process keeps `mark_`, the start of its current interval. Waiting on an
 // empty queue is stall_fetch once an instruction arrives (idle if none ever does before END),
 // waiting on tokens is stall_token, executing is busy; so busy + stalls + idle == cycles.
 #include "controller.h"
@@ -30,21 +31,7 @@ Controller::Controller(sc_core::sc_module_name name, RunContext& ctx, Dma& load,
   request_->move_data = true;  // instructions are real words in both modes
   ctx.on_finish([this](uint64_t end) { close_accounting(end); });
   SC_HAS_PROCESS(Controller);
-  SC_THREAD(fetch_thread);
-  SC_THREAD(serve_load);
-  SC_THREAD(serve_compute);
-  SC_THREAD(serve_store);
-  SC_METHOD(wake_on_halt);
-  sensitive << ctx.halt_event();
-  dont_initialize();
-}
-
-// Each wait is on its one event; a halt (a fault) wakes them all, and each waiter sees it.
-void Controller::wake_on_halt() {
-  for (auto& q : queues_) q->wake();
-  for (auto& e : token_events_) e.notify();
-  drained_event_.notify();
-  store_done_event_.notify();
+  SC_THREAD(run_thread);
 }
 
 void Controller::start(uint32_t addr, uint32_t len) {
@@ -53,6 +40,113 @@ void Controller::start(uint32_t addr, uint32_t len) {
   const uint64_t page = DramModel::kPageBytes;
   ctx_.set_program_pages(addr / page * page, (uint64_t{addr} + uint64_t{len} * isa::kInstrBytes + page - 1) / page * page);
   start_event_.notify(sc_core::SC_ZERO_TIME);
+}
+
+// ---- the local scheduler ------------------------------------------------------------------
+//
+// A run is four processes: fetch (fetch, decode, dispatch) and one per queue (take the head,
+// wait for its tokens, execute, wait for its completion, send its tokens). They used to be four
+// SC_THREADs, which cost two or three SystemC context switches and a timed event per
+// instruction. They are now state machines (fetch_step, unit_step: each runs until it waits,
+// and its resume point says where it goes on) that run_thread schedules on a local clock, and
+// only the end of the run is a SystemC wait (temporal decoupling, as in TLM-2.0's loosely-timed
+// initiators).
+//
+// The cycles stay exact because the order is SystemC's own, which decides which of two transfers
+// issued in one cycle gets the DRAM's bus first. SystemC 2.3's kernel runs the runnable threads
+// in the order they became runnable (an immediate notification appends its waiter; the push and
+// pop lists of sc_runnable make one FIFO, since the pop list is empty whenever the lists are
+// toggled). When none is left it takes the earliest timeouts from a binary heap (sc_ppq, whose
+// order among equal times depends on its history) and makes their threads runnable in the order
+// the heap yields them. The scheduler keeps the same FIFO and a heap with the same insert and
+// heapify steps, fed the same timeouts in the same order. During a run no other process has a
+// timeout pending (the host waits for the interrupt; its last CSR write's one-cycle timeout
+// leaves the heap before a second entry can join it), so the heap holds exactly the entries
+// SystemC's would. A process resumed after a fault only returned, so the scheduler stops at the
+// fault. tests/golden holds the cycles, bytes and per-layer figures of every zoo network to the
+// byte.
+
+void Controller::make_runnable(int proc) {
+  runnable_[(run_head_ + run_count_) % kNumProcs] = proc;
+  ++run_count_;
+}
+
+void Controller::notify(int event) {
+  const int w = waiter_[event];
+  if (w < 0) return;  // nobody waits: no effect, as in SystemC
+  waiter_[event] = -1;
+  make_runnable(w);
+}
+
+// SystemC's wait(t) for t > 0; none when the cycle has come (the process goes on).
+void Controller::wait_until(uint64_t cycle) { heap_insert({cycle, current_}); }
+
+// sc_ppq's steps: an insert moves parents down while strictly later; heapify moves the earlier
+// child up, the right one only when strictly earlier than the left.
+void Controller::heap_insert(Timeout t) {
+  int i = ++heap_size_;
+  while (i > 1 && heap_[i / 2].cycle > t.cycle) {
+    heap_[i] = heap_[i / 2];
+    i /= 2;
+  }
+  heap_[i] = t;
+}
+
+Controller::Timeout Controller::heap_extract() {
+  const Timeout top = heap_[1];
+  heap_[1] = heap_[heap_size_--];
+  for (int i = 1;;) {
+    const int l = 2 * i, r = l + 1;
+    if (l > heap_size_) break;
+    int first = heap_[l].cycle < heap_[i].cycle ? l : i;
+    if (r <= heap_size_ && heap_[r].cycle < heap_[first].cycle) first = r;
+    if (first == i) break;
+    std::swap(heap_[i], heap_[first]);
+    i = first;
+  }
+  return top;
+}
+
+void Controller::run_thread() {
+  sc_core::wait(start_event_);
+  ctx_.wait_until(ctx_.now());  // runs start on a clock edge
+  ctx_.begin_run();
+  mark_.fill(ctx_.now());
+  maps_.fill(isa::MapDesc{});
+  if (prog_len_ == 0 || !request(0, cur_)) {
+    if (!ctx_.halted())
+      ctx_.fault("decode", 0, "controller", "decode: the program has no END (PROG_LEN is 0)");
+    return;
+  }
+  // The queue processes wait for their first instruction; fetch goes on.
+  waiter_.fill(-1);
+  for (int u = 0; u < kNumUnits; ++u) waiter_[kPushed + u] = u + 1;
+  run_head_ = run_count_ = heap_size_ = 0;
+  fetch_pc_ = FetchPc::Top;
+  make_runnable(kFetchProc);
+  ctx_.enter_local();
+  schedule();
+  ctx_.leave_local();  // SystemC's time catches up; a finished run raises its interrupt now
+}
+
+// Runs the processes until the run ends (END or a fault) or none can go on (then sc_start
+// returns with the run unfinished, and Accelerator::diagnose_unfinished says why).
+void Controller::schedule() {
+  for (;;) {
+    while (run_count_ > 0) {
+      current_ = runnable_[run_head_];
+      run_head_ = (run_head_ + 1) % kNumProcs;
+      --run_count_;
+      if (current_ == kFetchProc) fetch_step();
+      else unit_step(current_ - 1);
+      if (ctx_.finished()) return;
+    }
+    if (heap_size_ == 0) return;
+    const uint64_t t = heap_[1].cycle;
+    ctx_.set_local(t);
+    do make_runnable(heap_extract().proc);
+    while (heap_size_ > 0 && heap_[1].cycle == t);
+  }
 }
 
 // ---- fetch and dispatch -------------------------------------------------------------------
@@ -102,94 +196,118 @@ bool Controller::request(uint32_t first, Chunk& chunk) {
   return true;
 }
 
-void Controller::fetch_thread() {
-  sc_core::wait(start_event_);
-  ctx_.wait_until(ctx_.now());  // runs start on a clock edge
-  ctx_.begin_run();
-  mark_.fill(ctx_.now());
-  maps_.fill(isa::MapDesc{});
-  Chunk cur, next;
-  if (prog_len_ == 0 || !request(0, cur)) {
-    if (!ctx_.halted())
-      ctx_.fault("decode", 0, "controller", "decode: the program has no END (PROG_LEN is 0)");
-    return;
-  }
+// The fetch process: dispatches cur_'s words while next_ is fetched. Returns false when it stops
+// for good (END, a fault).
+bool Controller::fetch_step() {
   for (;;) {
-    ctrl_state_ = CtrlState::Fetching;
-    ctx_.wait_until(cur.ready);
-    if (ctx_.halted()) return;
-    // Prefetch the next block while this one is dispatched.
-    const uint32_t after = cur.first + cur.count;
-    const int64_t len = after < prog_len_ ? length_to(after + 1) : prog_len_;
-    if (len < 0) return;
-    const bool more = after < len;
-    if (more && !request(after, next)) return;
-    for (uint32_t i = 0; i < cur.count; ++i) {
-      const uint32_t index = cur.first + i;
-      const auto& word = cur.instrs[i];
-      if (!word) {
-        ctx_.fault("decode", index, "controller",
-                   "decode: instruction " + std::to_string(index) + " (controller) is not a valid ISA v" +
-                       std::to_string(isa::kIsaVersion) + " word");
-        return;
+    switch (fetch_pc_) {
+      case FetchPc::Top:
+        ctrl_state_ = CtrlState::Fetching;
+        fetch_pc_ = FetchPc::Ready;
+        if (cur_.ready > ctx_.now()) {
+          wait_until(cur_.ready);
+          return true;
+        }
+        break;
+      case FetchPc::Ready: {
+        // Prefetch the next block while this one is dispatched.
+        const uint32_t after = cur_.first + cur_.count;
+        const int64_t len = after < prog_len_ ? length_to(after + 1) : prog_len_;
+        if (len < 0) return false;
+        more_ = after < len;
+        if (more_ && !request(after, next_)) return false;
+        fetch_i_ = 0;
+        fetch_pc_ = FetchPc::Dispatch;
+        break;
       }
-      if (!dispatch(*word, index)) return;  // END or a fault
+      case FetchPc::Dispatch: {
+        if (fetch_i_ == cur_.count) {
+          if (!more_) {
+            ctx_.fault("decode", prog_len_, "controller",
+                       "decode: the program ran past PROG_LEN (" + std::to_string(prog_len_) + ") without END");
+            return false;
+          }
+          std::swap(cur_, next_);
+          fetch_pc_ = FetchPc::Top;
+          break;
+        }
+        const uint32_t index = cur_.first + fetch_i_;
+        const auto& word = cur_.instrs[fetch_i_];
+        if (!word) {
+          ctx_.fault("decode", index, "controller",
+                     "decode: instruction " + std::to_string(index) + " (controller) is not a valid ISA v" +
+                         std::to_string(isa::kIsaVersion) + " word");
+          return false;
+        }
+        ctrl_index_ = index;
+        switch (static_cast<Opcode>(word->opcode)) {
+          case Opcode::Nop:
+            ++fetch_i_;
+            break;
+          case Opcode::Desc:
+            if (!set_map(*word, index)) return false;
+            ++fetch_i_;
+            break;
+          case Opcode::Sync:
+          case Opcode::End:
+            fetch_pc_ = FetchPc::Drain;
+            break;
+          default:
+            fetch_pc_ = FetchPc::Full;
+            break;
+        }
+        break;
+      }
+      case FetchPc::Drain: {  // SYNC and END: wait until every dispatched instruction completed
+        if (pending_ > 0) {
+          ctrl_state_ = CtrlState::WaitDrain;
+          check_deadlock();
+          if (ctx_.halted()) return false;
+          wait_for(kDrained);
+          return true;
+        }
+        ctrl_state_ = CtrlState::Fetching;
+        if (cur_.instrs[fetch_i_]->opcode == static_cast<uint32_t>(Opcode::End)) {
+          end_run();
+          return false;
+        }
+        ++fetch_i_;
+        fetch_pc_ = FetchPc::Dispatch;
+        break;
+      }
+      case FetchPc::Full: {  // a LOAD, COMPUTE or STORE: into its queue once it has room
+        const Instr& in = *cur_.instrs[fetch_i_];
+        const int unit = static_cast<int>(isa::queue_of(static_cast<Opcode>(in.opcode)));
+        InstrQueue& q = *queues_[unit];
+        if (q.full()) {
+          ctrl_state_ = CtrlState::WaitQueueFull;
+          check_deadlock();
+          if (ctx_.halted()) return false;
+          wait_for(kPopped + unit);
+          return true;
+        }
+        ctrl_state_ = CtrlState::Fetching;
+        ++pending_;
+        uint64_t fence = 0;
+        if (in.opcode == static_cast<uint32_t>(Opcode::Store)) ++stores_dispatched_;
+        if (in.opcode == static_cast<uint32_t>(Opcode::Load) && in.store_fence)
+          fence = stores_dispatched_ - std::min<uint64_t>(stores_dispatched_, in.fence_slack);
+        InstrQueue::Entry& e = q.slot();
+        e.instr = in;
+        e.index = cur_.first + fetch_i_;
+        e.fence_stores = fence;
+        e.buf_map = maps_[in.buf_desc];
+        e.in_map = maps_[in.in_desc];
+        e.out_map = maps_[in.out_desc];
+        q.push();
+        notify(kPushed + unit);
+        if (Tracer* t = ctx_.tracer()) t->dispatched(unit, e.index, static_cast<uint32_t>(q.size()));
+        ++fetch_i_;
+        fetch_pc_ = FetchPc::Dispatch;
+        break;
+      }
     }
-    if (!more) {
-      ctx_.fault("decode", prog_len_, "controller",
-                 "decode: the program ran past PROG_LEN (" + std::to_string(prog_len_) + ") without END");
-      return;
-    }
-    std::swap(cur, next);
   }
-}
-
-// Returns false when the run is over (END executed or a fault).
-bool Controller::dispatch(const Instr& in, uint32_t index) {
-  ctrl_index_ = index;
-  switch (static_cast<Opcode>(in.opcode)) {
-    case Opcode::Nop:
-      return true;
-    case Opcode::Desc:
-      return set_map(in, index);
-    case Opcode::Sync:
-      return wait_drained();
-    case Opcode::End:
-      if (wait_drained()) end_run();
-      return false;
-    default:
-      break;
-  }
-  const size_t unit = static_cast<size_t>(isa::queue_of(static_cast<Opcode>(in.opcode)));
-  InstrQueue& q = *queues_[unit];
-  while (q.full()) {
-    ctrl_state_ = CtrlState::WaitQueueFull;
-    check_deadlock();
-    if (ctx_.halted()) return false;
-    {
-      Waiting w(q.pop_waiters());
-      sc_core::wait(q.popped());
-    }
-    if (ctx_.halted()) return false;
-  }
-  ctrl_state_ = CtrlState::Fetching;
-  ++pending_;
-  uint64_t fence = 0;
-  if (in.opcode == static_cast<uint32_t>(Opcode::Store)) ++stores_dispatched_;
-  if (in.opcode == static_cast<uint32_t>(Opcode::Load) && in.store_fence)
-    fence = stores_dispatched_ - std::min<uint64_t>(stores_dispatched_, in.fence_slack);
-  InstrQueue::Entry& e = q.slot();
-  e.instr = in;
-  e.index = index;
-  e.fence_stores = fence;
-  e.buf_map = maps_[in.buf_desc];
-  e.in_map = maps_[in.in_desc];
-  e.out_map = maps_[in.out_desc];
-  q.push();
-  if (Tracer* t = ctx_.tracer())
-    t->dispatched(static_cast<int>(isa::queue_of(static_cast<Opcode>(in.opcode))), index,
-                  static_cast<uint32_t>(q.size()));
-  return true;
 }
 
 // DESC (ISA v4): writes a map descriptor register at dispatch, in zero cycles. Register 0 is
@@ -205,21 +323,6 @@ bool Controller::set_map(const Instr& in, uint32_t index) {
     return false;
   }
   maps_[in.desc_id] = d;
-  return true;
-}
-
-bool Controller::wait_drained() {
-  while (pending_ > 0) {
-    ctrl_state_ = CtrlState::WaitDrain;
-    check_deadlock();
-    if (ctx_.halted()) return false;
-    {
-      Waiting w(drained_waiters_);
-      sc_core::wait(drained_event_);
-    }
-    if (ctx_.halted()) return false;
-  }
-  ctrl_state_ = CtrlState::Fetching;
   return true;
 }
 
@@ -269,64 +372,13 @@ bool Controller::neighbours_exist(int unit, const InstrQueue::Entry& e) {
   return false;
 }
 
-// take_tokens and pass_fence wait with the unit's instruction at the head of its queue; they read
-// it through front() after each wait, since a deep queue's ring may have grown (moved) meanwhile.
-bool Controller::take_tokens(int unit) {
-  const Instr& head = queues_[unit]->front().instr;
-  const int from[2] = {head.pop_prev ? unit - 1 : -1, head.pop_next ? unit + 1 : -1};
-  for (int neighbour : from) {
-    if (neighbour < 0) continue;
-    const int ch = channel(neighbour, unit);
-    const uint64_t wait_from = ctx_.now();
-    while (tokens_[ch] == 0) {
-      unit_state_[unit] = UnitState::WaitToken;
-      waiting_channel_[unit] = ch;
-      check_deadlock();
-      if (ctx_.halted()) return false;
-      {
-        Waiting w(token_waiters_[ch]);
-        sc_core::wait(token_events_[ch]);
-      }
-      if (ctx_.halted()) return false;
-    }
-    --tokens_[ch];
-    const uint64_t waited = ctx_.now() - wait_from;
-    ctx_.stats().stall_channel_cycles[ch] += waited;
-    ctx_.layer(queues_[unit]->front().instr.layer).stall_channel_cycles[ch] += waited;
-    if (Tracer* t = ctx_.tracer()) t->tokens(ch, tokens_[ch]);
-  }
-  return true;
-}
-
-// A fenced LOAD waits for the STOREs before it (docs/isa.md, LOAD). Stores complete in
-// order, so a count says which have.
-bool Controller::pass_fence(int unit) {
-  const uint64_t fence = queues_[unit]->front().fence_stores;
-  if (fence <= stores_completed_) return true;
-  const uint64_t wait_from = ctx_.now();
-  fence_wait_ = fence;
-  while (stores_completed_ < fence) {
-    unit_state_[unit] = UnitState::WaitFence;
-    check_deadlock();
-    if (ctx_.halted()) return false;
-    {
-      Waiting w(store_done_waiters_);
-      sc_core::wait(store_done_event_);
-    }
-    if (ctx_.halted()) return false;
-  }
-  ctx_.stats().stall_fence_cycles += ctx_.now() - wait_from;
-  ctx_.layer(queues_[unit]->front().instr.layer).stall_fence_cycles += ctx_.now() - wait_from;
-  return true;
-}
-
-void Controller::give_tokens(int unit, const Done& d) {
-  const int to[2] = {d.push_prev ? unit - 1 : -1, d.push_next ? unit + 1 : -1};
+void Controller::give_tokens(int unit, const UnitProc& p) {
+  const int to[2] = {p.push_prev ? unit - 1 : -1, p.push_next ? unit + 1 : -1};
   for (int neighbour : to) {
     if (neighbour < 0) continue;
     const int ch = channel(unit, neighbour);
     ++tokens_[ch];
-    if (token_waiters_[ch]) token_events_[ch].notify();  // (none waiting: no effect, skipped)
+    notify(kToken + ch);
     if (Tracer* t = ctx_.tracer()) t->tokens(ch, tokens_[ch]);
   }
 }
@@ -342,67 +394,149 @@ uint64_t Controller::execute(int unit, const InstrQueue::Entry& e) {
   }
 }
 
-void Controller::account(int unit, const Done& e, uint64_t start, uint64_t done) {
+void Controller::account(int unit, const UnitProc& p) {
   const uint64_t base = ctx_.start_cycle();
   UnitStats& us = ctx_.stats().units[unit];
   us.instrs += 1;
-  us.busy_cycles += done - start;
-  LayerStats& layer = ctx_.layer(e.layer);
-  layer.first_cycle = std::min(layer.first_cycle, start - base);
-  layer.last_cycle = std::max(layer.last_cycle, done - base);
-  if (unit == kComputeUnit) layer.nfu_busy_cycles += done - start;
+  us.busy_cycles += p.done - p.start;
+  LayerStats& layer = ctx_.layer(p.layer);
+  layer.first_cycle = std::min(layer.first_cycle, p.start - base);
+  layer.last_cycle = std::max(layer.last_cycle, p.done - base);
+  if (unit == kComputeUnit) layer.nfu_busy_cycles += p.done - p.start;
   if (ctx_.options().keep_timeline)
     ctx_.stats().timeline.push_back(
-        {e.index, e.layer, static_cast<uint8_t>(unit), start - base, done - base});
+        {p.index, p.layer, static_cast<uint8_t>(unit), p.start - base, p.done - base});
 }
 
-void Controller::serve(int unit) {
+// A queue's process: waits for an instruction, for the STOREs a fenced LOAD waits for (docs/isa.md,
+// LOAD; stores complete in order, so a count says which have) and for its tokens, executes it,
+// waits for its completion and sends its tokens. The instruction waits at the head of its queue
+// until it executes, and is read through front() after each wait (a deep queue's ring may have
+// grown meanwhile). Returns false when it stops for good (a fault).
+bool Controller::unit_step(int unit) {
   InstrQueue& q = *queues_[unit];
+  UnitProc& p = units_[unit];
+  UnitStats& us = ctx_.stats().units[unit];
   for (;;) {
-    while (q.empty()) {
-      unit_state_[unit] = UnitState::WaitQueue;
-      check_deadlock();
-      if (ctx_.halted()) return;
-      {
-        Waiting w(q.push_waiters());
-        sc_core::wait(q.pushed());
+    switch (p.pc) {
+      case UnitPc::Top: {
+        if (q.empty()) {
+          unit_state_[unit] = UnitState::WaitQueue;
+          check_deadlock();
+          if (ctx_.halted()) return false;
+          wait_for(kPushed + unit);
+          return true;
+        }
+        const uint64_t arrived = ctx_.now();
+        us.stall_fetch_cycles += arrived - mark_[unit];
+        ctx_.layer(q.front().instr.layer).stall_fetch_cycles[unit] += arrived - mark_[unit];
+        phase_start_[unit] = arrived;
+        mark_[unit] = arrived;
+        if (!neighbours_exist(unit, q.front())) return false;
+        p.pc = UnitPc::Fence;
+        break;
       }
-      if (ctx_.halted()) return;
+      case UnitPc::Fence: {
+        const uint64_t fence = q.front().fence_stores;
+        if (fence <= stores_completed_) {
+          p.token = 0;
+          p.pc = UnitPc::Tokens;
+          break;
+        }
+        p.wait_from = ctx_.now();
+        fence_wait_ = fence;
+        p.pc = UnitPc::FenceWait;
+        break;
+      }
+      case UnitPc::FenceWait: {
+        if (stores_completed_ < q.front().fence_stores) {
+          unit_state_[unit] = UnitState::WaitFence;
+          check_deadlock();
+          if (ctx_.halted()) return false;
+          wait_for(kStoreDone);
+          return true;
+        }
+        const uint64_t waited = ctx_.now() - p.wait_from;
+        ctx_.stats().stall_fence_cycles += waited;
+        ctx_.layer(q.front().instr.layer).stall_fence_cycles += waited;
+        p.token = 0;
+        p.pc = UnitPc::Tokens;
+        break;
+      }
+      case UnitPc::Tokens: {  // the head's pops, from the previous queue then from the next
+        if (p.token == 2) {
+          p.pc = UnitPc::Execute;
+          break;
+        }
+        const Instr& head = q.front().instr;
+        const int neighbour = p.token == 0 ? (head.pop_prev ? unit - 1 : -1) : (head.pop_next ? unit + 1 : -1);
+        ++p.token;
+        if (neighbour < 0) break;
+        p.channel = channel(neighbour, unit);
+        p.wait_from = ctx_.now();
+        p.pc = UnitPc::TokenWait;
+        break;
+      }
+      case UnitPc::TokenWait: {
+        const int ch = p.channel;
+        if (tokens_[ch] == 0) {
+          unit_state_[unit] = UnitState::WaitToken;
+          waiting_channel_[unit] = ch;
+          check_deadlock();
+          if (ctx_.halted()) return false;
+          wait_for(kToken + ch);
+          return true;
+        }
+        --tokens_[ch];
+        const uint64_t waited = ctx_.now() - p.wait_from;
+        ctx_.stats().stall_channel_cycles[ch] += waited;
+        ctx_.layer(q.front().instr.layer).stall_channel_cycles[ch] += waited;
+        if (Tracer* t = ctx_.tracer()) t->tokens(ch, tokens_[ch]);
+        p.pc = UnitPc::Tokens;
+        break;
+      }
+      case UnitPc::Execute: {
+        // The entry is used in place from here: nothing can push into its slot or move the ring
+        // before execute() returns; what is needed after its completion is copied out first.
+        const InstrQueue::Entry& e = q.front();
+        const uint64_t arrived = phase_start_[unit], start = ctx_.now();
+        us.stall_token_cycles += start - arrived;
+        ctx_.layer(e.instr.layer).stall_token_cycles[unit] += start - arrived;
+        unit_state_[unit] = UnitState::Busy;
+        phase_start_[unit] = start;
+        q.pop();
+        notify(kPopped + unit);
+        trace_started(unit, e);
+        const uint64_t done = execute(unit, e);
+        if (ctx_.halted()) return false;
+        p.start = start;
+        p.done = done;
+        p.index = e.index;
+        p.layer = e.instr.layer;
+        p.push_prev = e.instr.push_prev != 0;
+        p.push_next = e.instr.push_next != 0;
+        p.pc = UnitPc::Complete;
+        if (done > ctx_.now()) {
+          wait_until(done);
+          return true;
+        }
+        break;
+      }
+      case UnitPc::Complete:
+        account(unit, p);
+        if (Tracer* t = ctx_.tracer()) t->finished(unit);
+        give_tokens(unit, p);
+        if (unit == kStoreUnit) {
+          ++stores_completed_;
+          notify(kStoreDone);
+        }
+        mark_[unit] = p.done;
+        unit_state_[unit] = UnitState::WaitQueue;
+        --pending_;
+        notify(kDrained);
+        p.pc = UnitPc::Top;
+        break;
     }
-    const uint64_t arrived = ctx_.now();
-    UnitStats& us = ctx_.stats().units[unit];
-    us.stall_fetch_cycles += arrived - mark_[unit];
-    ctx_.layer(q.front().instr.layer).stall_fetch_cycles[unit] += arrived - mark_[unit];
-    phase_start_[unit] = arrived;
-    mark_[unit] = arrived;
-    if (!neighbours_exist(unit, q.front()) || !pass_fence(unit) || !take_tokens(unit)) return;
-    // The entry is used in place from here: nothing can push into its slot or move the ring
-    // before execute() returns (no unit waits inside it); what is needed after the wait for its
-    // completion is copied out first.
-    const InstrQueue::Entry& e = q.front();
-    const uint64_t start = ctx_.now();
-    us.stall_token_cycles += start - arrived;
-    ctx_.layer(e.instr.layer).stall_token_cycles[unit] += start - arrived;
-    unit_state_[unit] = UnitState::Busy;
-    phase_start_[unit] = start;
-    q.pop();
-    trace_started(unit, e);
-    const uint64_t done = execute(unit, e);
-    if (ctx_.halted()) return;
-    const Done finished{e.index, e.instr.layer, e.instr.push_prev != 0, e.instr.push_next != 0};
-    ctx_.wait_until(done);
-    if (ctx_.halted()) return;
-    account(unit, finished, start, done);
-    if (Tracer* t = ctx_.tracer()) t->finished(unit);
-    give_tokens(unit, finished);
-    if (unit == kStoreUnit) {
-      ++stores_completed_;
-      if (store_done_waiters_) store_done_event_.notify();
-    }
-    mark_[unit] = done;
-    unit_state_[unit] = UnitState::WaitQueue;
-    --pending_;
-    if (drained_waiters_) drained_event_.notify();
   }
 }
 

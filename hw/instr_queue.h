@@ -1,10 +1,9 @@
 // A bounded in-order instruction queue between the controller and one unit (load, compute or
-// store). Waiters re-check the condition in a loop, so immediate notification is safe.
+// store). The controller's scheduler wakes whoever waits for a push or a pop (controller.cpp).
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
-#include <systemc>
 #include <vector>
 
 #include "isa/isa.h"
@@ -36,27 +35,11 @@ class InstrQueue {
     if (size_ == ring_.size()) grow();
     return ring_[(head_ + size_) % ring_.size()];
   }
-  // An immediate notification reaches only the processes waiting for the event at that moment:
-  // with none (the usual case: a unit is busy when the controller pushes, the controller is not
-  // blocked when a unit pops) it has no effect, and is skipped. Waiters say so (see Waiting).
-  void push() {
-    ++size_;
-    if (push_waiters_) pushed_.notify();
-  }
+  void push() { ++size_; }
   void pop() {
     head_ = (head_ + 1) % ring_.size();
     --size_;
-    if (pop_waiters_) popped_.notify();
   }
-  const sc_core::sc_event& pushed() const { return pushed_; }
-  const sc_core::sc_event& popped() const { return popped_; }
-  // Wakes every process waiting on the queue (the run halted).
-  void wake() {
-    pushed_.notify();
-    popped_.notify();
-  }
-  int& push_waiters() { return push_waiters_; }
-  int& pop_waiters() { return pop_waiters_; }
 
  private:
   // A ring of entries, grown (up to depth_) only when a deep queue really fills: no allocation
@@ -71,21 +54,6 @@ class InstrQueue {
     ring_.swap(bigger);
     head_ = 0;
   }
-  sc_core::sc_event pushed_, popped_;
-  int push_waiters_ = 0, pop_waiters_ = 0;  // processes in a wait for pushed_ / popped_
-};
-
-// Counts a process as waiting for an event for the scope of its wait, so that the notifier can
-// skip notifications nobody waits for (they have no effect in SystemC).
-class Waiting {
- public:
-  explicit Waiting(int& count) : count_(count) { ++count_; }
-  ~Waiting() { --count_; }
-  Waiting(const Waiting&) = delete;
-  Waiting& operator=(const Waiting&) = delete;
-
- private:
-  int& count_;
 };
 
 }  // namespace fusesim::hw

@@ -29,13 +29,22 @@ sc_core::sc_time RunContext::time_of(uint64_t cycle) const {
 // In whole picoseconds (the time resolution), without building sc_time values on the way: every
 // instruction of every unit waits once.
 sc_core::sc_time RunContext::delay_until(uint64_t cycle) const {
-  const uint64_t t = cycle * period_ps_, now = sim_->time_stamp().value();
+  const uint64_t t = cycle * period_ps_, now = local_ ? local_cycle_ * period_ps_ : sim_->time_stamp().value();
   return t > now ? sc_core::sc_time::from_value(t - now) : sc_core::SC_ZERO_TIME;
 }
 
 void RunContext::wait_until(uint64_t cycle) const {
   const uint64_t t = cycle * period_ps_, now = sim_->time_stamp().value();
   if (t > now) sc_core::wait(sc_core::sc_time::from_value(t - now));
+}
+
+void RunContext::leave_local() {
+  local_ = false;
+  wait_until(local_cycle_);
+  if (finish_deferred_) {
+    finish_deferred_ = false;
+    for (auto& listener : finish_listeners_) listener(end_cycle_);
+  }
 }
 
 void RunContext::begin_run() {
@@ -50,6 +59,11 @@ void RunContext::finish(uint64_t end_cycle) {
   if (finished_) return;
   stats_.cycles = end_cycle - start_cycle_;
   finished_ = true;
+  if (local_) {
+    finish_deferred_ = true;
+    end_cycle_ = end_cycle;
+    return;
+  }
   for (auto& listener : finish_listeners_) listener(end_cycle);
 }
 
@@ -57,7 +71,6 @@ void RunContext::fault(const std::string& kind, int64_t index, const std::string
                        const std::string& msg) {
   if (stats_.fault.raised || finished_) return;
   stats_.fault = Fault{true, kind, index, unit, msg};
-  halt_event_.notify(sc_core::SC_ZERO_TIME);
   finish(std::max(now(), start_cycle_));
 }
 

@@ -31,6 +31,7 @@ class RunContext {
   // The current cycle (rounded up). Several calls per instruction: inline, reading the time
   // straight from the simulation context (sc_time_stamp() is a library call per question).
   uint64_t now() const {
+    if (local_) return local_cycle_;
     const uint64_t ps = sim_->time_stamp().value();
     if (ps != now_ps_) {
       now_ps_ = ps;
@@ -42,13 +43,25 @@ class RunContext {
   sc_core::sc_time delay_until(uint64_t cycle) const;  // from now; zero if already past
   void wait_until(uint64_t cycle) const;               // only from a thread
 
+  // Temporal decoupling (the controller's local scheduler, hw/controller.cpp). Between
+  // enter_local() and leave_local() the current cycle is the scheduler's local clock, set with
+  // set_local(), which runs ahead of SystemC's time; nothing else in the simulation acts
+  // meanwhile (the host waits for the interrupt). A run that finishes in between calls its
+  // finish listeners from leave_local(), which first waits (from the controller's thread) until
+  // SystemC's time reaches the local clock: the interrupt is raised at the cycle the run ended.
+  void enter_local() {
+    local_cycle_ = now();
+    local_ = true;
+  }
+  void set_local(uint64_t cycle) { local_cycle_ = cycle; }
+  void leave_local();
+
   // Run lifecycle.
   void begin_run();  // at the current (cycle-aligned) time
   uint64_t start_cycle() const { return start_cycle_; }
   bool started() const { return started_; }
   bool finished() const { return finished_; }  // END reached or a fault
   bool halted() const { return stats_.fault.raised; }
-  const sc_core::sc_event& halt_event() const { return halt_event_; }
   void finish(uint64_t end_cycle);
   // Latches the first fault, stops the run and tells the CSR block. Later faults are ignored.
   void fault(const std::string& kind, int64_t index, const std::string& unit, const std::string& msg);
@@ -86,10 +99,11 @@ class RunContext {
   const sc_core::sc_simcontext* sim_;  // the context the accelerator was elaborated in
   // now()'s last answer: most calls come at the same time stamp, and cycle_of divides.
   mutable uint64_t now_ps_ = 0, now_cycle_ = 0;
+  bool local_ = false, finish_deferred_ = false;
+  uint64_t local_cycle_ = 0, end_cycle_ = 0;
   uint64_t start_cycle_ = 0;
   bool started_ = false, finished_ = false;
   Stats stats_;
-  sc_core::sc_event halt_event_;
   std::vector<std::function<void(uint64_t)>> finish_listeners_;
   Tracer* tracer_ = nullptr;
   DataThread* data_thread_ = nullptr;
