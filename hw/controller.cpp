@@ -139,7 +139,7 @@ void Controller::schedule() {
       --run_count_;
       if (current_ == kFetchProc) fetch_step();
       else unit_step(current_ - 1);
-      if (ctx_.finished()) return;
+      if (ctx_.ended()) return;
     }
     if (heap_size_ == 0) return;
     const uint64_t t = heap_[1].cycle;
@@ -570,7 +570,7 @@ bool Controller::unit_stuck(int unit) const {
 }
 
 void Controller::check_deadlock() {
-  if (!ctx_.started() || ctx_.finished()) return;
+  if (!ctx_.started() || ctx_.ended()) return;
   const bool ctrl_stuck = ctrl_state_ == CtrlState::WaitQueueFull || ctrl_state_ == CtrlState::WaitDrain;
   bool any_token = false;
   for (int u = 0; u < kNumUnits; ++u) {

@@ -32,11 +32,13 @@ uint32_t CsrBlock::error_code(const std::string& kind) {
 uint32_t CsrBlock::read_reg(uint32_t offset) const {
   const Stats& s = ctx_.stats();
   const bool busy = ctx_.started() && !ctx_.finished();
+  // A fault shows once the run is finished as SystemC's time has it (RunContext::enter_local).
+  const bool halted = ctx_.finished() && ctx_.halted();
   switch (offset) {
     case kCtrl:
       return 0;
     case kStatus:
-      return (busy ? 1u : 0u) | (ctx_.finished() ? 2u : 0u) | (ctx_.halted() ? 4u : 0u);
+      return (busy ? 1u : 0u) | (ctx_.finished() ? 2u : 0u) | (halted ? 4u : 0u);
     case kProgAddr:
       return prog_addr_;
     case kProgLen:
@@ -50,9 +52,9 @@ uint32_t CsrBlock::read_reg(uint32_t offset) const {
     case kCycleHi:
       return static_cast<uint32_t>(ctx_.elapsed() >> 32);
     case kError:
-      return ctx_.halted() ? error_code(s.fault.kind) : 0;
+      return halted ? error_code(s.fault.kind) : 0;
     case kErrorInstr:
-      return ctx_.halted() ? static_cast<uint32_t>(s.fault.instr_index) : 0;
+      return halted ? static_cast<uint32_t>(s.fault.instr_index) : 0;
   }
   return 0;
 }

@@ -43,6 +43,7 @@ void RunContext::leave_local() {
   wait_until(local_cycle_);
   if (finish_deferred_) {
     finish_deferred_ = false;
+    finished_ = true;
     for (auto& listener : finish_listeners_) listener(end_cycle_);
   }
 }
@@ -56,20 +57,20 @@ void RunContext::begin_run() {
 }
 
 void RunContext::finish(uint64_t end_cycle) {
-  if (finished_) return;
+  if (ended()) return;
   stats_.cycles = end_cycle - start_cycle_;
-  finished_ = true;
   if (local_) {
     finish_deferred_ = true;
     end_cycle_ = end_cycle;
     return;
   }
+  finished_ = true;
   for (auto& listener : finish_listeners_) listener(end_cycle);
 }
 
 void RunContext::fault(const std::string& kind, int64_t index, const std::string& unit,
                        const std::string& msg) {
-  if (stats_.fault.raised || finished_) return;
+  if (stats_.fault.raised || ended()) return;
   stats_.fault = Fault{true, kind, index, unit, msg};
   finish(std::max(now(), start_cycle_));
 }

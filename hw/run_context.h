@@ -46,9 +46,10 @@ class RunContext {
   // Temporal decoupling (the controller's local scheduler, hw/controller.cpp). Between
   // enter_local() and leave_local() the current cycle is the scheduler's local clock, set with
   // set_local(), which runs ahead of SystemC's time; nothing else in the simulation acts
-  // meanwhile (the host waits for the interrupt). A run that finishes in between calls its
-  // finish listeners from leave_local(), which first waits (from the controller's thread) until
-  // SystemC's time reaches the local clock: the interrupt is raised at the cycle the run ended.
+  // meanwhile (the host waits for the interrupt). A run that ends in between is ended() at once
+  // but finished() only in leave_local(), which first waits (from the controller's thread) until
+  // SystemC's time reaches the local clock, then calls the finish listeners: the interrupt is
+  // raised, and the CSRs show the run done, at the cycle the run ended.
   void enter_local() {
     local_cycle_ = now();
     local_ = true;
@@ -60,7 +61,9 @@ class RunContext {
   void begin_run();  // at the current (cycle-aligned) time
   uint64_t start_cycle() const { return start_cycle_; }
   bool started() const { return started_; }
-  bool finished() const { return finished_; }  // END reached or a fault
+  bool finished() const { return finished_; }  // END reached or a fault (as SystemC's time has it)
+  // The run ended at the local clock (see enter_local), or finished.
+  bool ended() const { return finished_ || finish_deferred_; }
   bool halted() const { return stats_.fault.raised; }
   void finish(uint64_t end_cycle);
   // Latches the first fault, stops the run and tells the CSR block. Later faults are ignored.

@@ -6,6 +6,7 @@
 #include <tlm_utils/simple_initiator_socket.h>
 
 #include <cstring>
+#include <functional>
 #include <memory>
 #include <systemc>
 #include <tlm>
@@ -174,6 +175,15 @@ struct TestHost : sc_core::sc_module {
   std::vector<std::pair<uint64_t, std::vector<uint8_t>>> data;
   std::vector<uint8_t> raw_program;  // used instead of `program` when not empty
   uint64_t read_addr = 0, read_len = 0;
+  // A polling driver: with poll_ns > 0 the host reads STATUS and CYCLE every poll_ns after the
+  // start until STATUS says done, recording each read, before it waits for the interrupt.
+  uint64_t poll_ns = 0;
+  struct Poll {
+    uint64_t at_ns;  // when STATUS was read (SystemC time)
+    uint32_t status, cycle;
+  };
+  std::vector<Poll> polls;
+  std::function<void(const TestHost&)> on_done;  // called at the end of run()
   RunResult result;
 
   SC_HAS_PROCESS(TestHost);
@@ -214,7 +224,14 @@ struct TestHost : sc_core::sc_module {
     csr(tlm::TLM_WRITE_COMMAND, hw::kProgLen, static_cast<uint32_t>(words.size() / isa::kInstrBytes));
     csr(tlm::TLM_WRITE_COMMAND, hw::kIrqEnable, 1);
     csr(tlm::TLM_WRITE_COMMAND, hw::kCtrl, 1);
-    wait(irq.posedge_event());
+    while (poll_ns > 0) {
+      const uint64_t at = static_cast<uint64_t>(sc_core::sc_time_stamp().to_seconds() * 1e9 + 0.5);
+      const uint32_t status = csr(tlm::TLM_READ_COMMAND, hw::kStatus);
+      polls.push_back({at, status, csr(tlm::TLM_READ_COMMAND, hw::kCycleLo)});
+      if (status & 2u) break;
+      wait(sc_core::sc_time(static_cast<double>(poll_ns), sc_core::SC_NS));
+    }
+    if (!irq.read()) wait(irq.posedge_event());
     result.irq_seen = true;
     result.status = csr(tlm::TLM_READ_COMMAND, hw::kStatus);
     result.error = csr(tlm::TLM_READ_COMMAND, hw::kError);
@@ -226,6 +243,7 @@ struct TestHost : sc_core::sc_module {
     result.irq_after_ack = irq.read();
     result.readback.resize(read_len);
     dbg(tlm::TLM_READ_COMMAND, read_addr, result.readback.data(), read_len);
+    if (on_done) on_done(*this);
   }
 };
 

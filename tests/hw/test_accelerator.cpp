@@ -204,6 +204,47 @@ TEST_F(Accel, TokenDeadlockIsReportedNotHung) {
   expect_accounting_adds_up(r.stats);  // also on a faulted run
 }
 
+// The controller runs a program on a local clock ahead of SystemC's time (temporal decoupling,
+// hw/controller.cpp), but a driver that polls the CSRs sees the run as SystemC's time has it:
+// busy, with CYCLE counting, until the cycle it ends, then done (and a fault's bit and ERROR only
+// then). The run's figures are those of a host that waits for the interrupt.
+TEST_F(Accel, PollingHostSeesTheRunAtSystemCTime) {
+  for (const bool faulty : {false, true}) {
+    SCOPED_TRACE(faulty ? "deadlocked program" : "box sum");
+    const auto setup = [&](TestHost& h) {
+      box_sum_setup(h);
+      if (faulty) h.program = {load(Buffer::NBin, kIn, 0, 4), box_sum_program()[2], op(Opcode::End)};
+    };
+    const RunResult quiet = run_program(round_arch(), hw::Mode::Timing, setup);
+    std::vector<TestHost::Poll> polls;
+    const RunResult r = run_program(round_arch(), hw::Mode::Timing, [&](TestHost& h) {
+      setup(h);
+      h.poll_ns = 7;
+      h.on_done = [&](const TestHost& host) { polls = host.polls; };
+    });
+    EXPECT_EQ(r.stats.cycles, quiet.stats.cycles);
+    EXPECT_EQ(r.stats.dram_read_bytes, quiet.stats.dram_read_bytes);
+    EXPECT_EQ(r.status, quiet.status);
+    EXPECT_EQ(r.error, faulty ? 4u : 0u);
+    ASSERT_GE(polls.size(), 4u);
+    // 1 GHz: a nanosecond is a cycle. STATUS is read at at_ns, CYCLE a cycle later.
+    const uint64_t start = polls[0].at_ns + 1 - polls[0].cycle, end = start + r.stats.cycles;
+    size_t busy = 0;
+    for (const auto& p : polls) {
+      if (p.at_ns < end) {
+        ++busy;
+        EXPECT_EQ(p.status, 1u) << "at " << p.at_ns;
+        EXPECT_EQ(p.cycle, p.at_ns + 1 - start) << "at " << p.at_ns;
+      } else {
+        EXPECT_EQ(p.status, faulty ? 6u : 2u) << "at " << p.at_ns;
+        EXPECT_EQ(p.cycle, r.stats.cycles) << "at " << p.at_ns;
+      }
+    }
+    EXPECT_EQ(busy, polls.size() - 1);  // the last poll is the first after the end
+    EXPECT_GE(busy, 3u);
+  }
+}
+
 TEST_F(Accel, UndecodableWordIsReported) {
   const RunResult r = run_program(round_arch(), hw::Mode::Functional, [](TestHost& h) {
     for (const Instr& in : {load(Buffer::NBin, kIn, 0, 4), op(Opcode::Nop)}) {
