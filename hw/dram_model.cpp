@@ -11,6 +11,14 @@
 #include <stdexcept>
 #include <string>
 
+// The per-burst steps of the pattern loops are lambdas that must be inlined (their locals then
+// stay in registers); GCC otherwise keeps some of them out of line.
+#if defined(__GNUC__)
+#define FUSESIM_INLINE __attribute__((always_inline))
+#else
+#define FUSESIM_INLINE
+#endif
+
 namespace fusesim::hw {
 
 DramModel::DramModel(sc_core::sc_module_name name, RunContext& ctx)
@@ -529,10 +537,11 @@ uint64_t DramModel::one_pass(uint64_t count, RunAt run_at, bool write, uint64_t 
 // per burst are schedule()'s, so cycles and state come out identical (tests/hw/test_dram_pattern.cpp),
 // with everything that is not per burst taken out: a row lookup (open_row) only for a burst
 // that leaves the latest burst's row (bursts never straddle rows: burst_len divides row_bytes),
-// the latency folded into the window's slots for the loop's duration, occupancies from a table of
-// every burst size, the bandwidth window checked at its upper end only (bus starts only grow),
-// the counters per pattern, and a run of at most a burst timed as its one or two bursts without
-// the burst loop. Completions only grow (the bus is in order), so the last is the latest.
+// occupancies from a table of every burst size, the bandwidth window checked at its upper end
+// only (bus starts only grow), the counters per pattern, a run of at most a burst timed as its
+// one or two bursts without the burst loop (split alike for every run when the strides keep the
+// alignment), and one flat loop over the runs when the planes follow each other. Completions
+// only grow (the bus is in order), so the last is the latest.
 template <bool kCounted>
 uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issue_cycle, uint64_t burst_len,
                                BurstWindow& window) {
@@ -545,23 +554,21 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
   const uint64_t cycle_ticks = cycle_ticks_, latency = latency_, row_bytes = row_bytes_;
   const uint64_t burst_mask = burst_len - 1;
   uint64_t busy_cycle = busy_.cycle, busy_rem = busy_.rem;
-  // The window's completions plus the latency while the loop runs: the cycle each slot's next
-  // burst is ready by, row hit and issue permitting.
+  // The window's completions: a burst is ready `latency` after the one `window` bursts earlier
+  // completed, or after issue_cycle, whichever is later (plus a row miss).
   uint64_t* const ring = window.ring();
   uint64_t* const ring_end = ring + window.size();
-  for (uint64_t* d = ring; d != ring_end; ++d) *d += latency;
   uint64_t* slot = ring + window.next();
-  const uint64_t issue_ready = issue_cycle + latency;
   // The latest burst's row, [row_lo, row_lo + row_bytes); none open yet: a row_lo no burst is in.
   uint64_t row_lo = row_hi_ > row_lo_ ? row_lo_ : uint64_t{1} << 63;
   uint64_t last_done = issue_cycle, bursts = 0;
   uint64_t bin_hi = 0;  // the bandwidth window *bin counts, none until looked up
   uint64_t* bin = nullptr;
   uint64_t misses = 0;
-  const uint64_t run_bytes = pat.run_bytes, rows = pat.rows, row_stride = pat.row_stride;
+  const uint64_t run_bytes = pat.run_bytes;
   // One burst of n bytes at b.
-  auto step = [&](uint64_t b, uint64_t n) {
-    uint64_t ready = *slot > issue_ready ? *slot : issue_ready;
+  auto step = [&](uint64_t b, uint64_t n) FUSESIM_INLINE {
+    uint64_t ready = (*slot > issue_cycle ? *slot : issue_cycle) + latency;
     if (b - row_lo >= row_bytes) {  // a new row: look it up in its bank
       if (!open_row(b)) ready += row_miss_, ++misses;
       row_lo = row_lo_;
@@ -572,7 +579,7 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
     busy_rem += occ[n].rem;
     if (busy_rem >= cycle_ticks) busy_rem -= cycle_ticks, ++busy_cycle;
     last_done = busy_cycle + (busy_rem != 0);
-    *slot = last_done + latency;
+    *slot = last_done;
     if (++slot == ring_end) slot = ring;
     if constexpr (kCounted) {
       if (start >= bin_hi) {
@@ -583,28 +590,51 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
       ++bursts;
     }
   };
-  uint64_t plane_addr = pat.addr;
-  if (run_bytes <= burst_len) {  // the usual tile row: one burst, or two where it crosses a burst boundary
-    for (uint64_t p = run_bytes ? pat.planes : 0; p > 0; --p, plane_addr += pat.plane_stride) {
-      uint64_t run_addr = plane_addr;
-      for (uint64_t r = rows; r > 0; --r, run_addr += row_stride) {
-        const uint64_t first = std::min(run_bytes, burst_len - (run_addr & burst_mask));
-        step(run_addr, first);
-        if (first < run_bytes) step(run_addr + first, run_bytes - first);
+  // The runs in order, as one sequence of `count` runs `stride` apart where the planes follow
+  // each other at the row stride or hold one row each, else plane by plane.
+  auto for_runs = [&](auto&& run) FUSESIM_INLINE {
+    const uint64_t rows = pat.rows, planes = pat.planes;
+    if (rows == 1 || planes == 1 || pat.plane_stride == rows * pat.row_stride) {
+      const uint64_t stride = rows == 1 ? pat.plane_stride : pat.row_stride;
+      uint64_t a = pat.addr;
+      for (uint64_t i = rows * planes; i > 0; --i, a += stride) run(a);
+      return;
+    }
+    uint64_t plane_addr = pat.addr;
+    for (uint64_t p = planes; p > 0; --p, plane_addr += pat.plane_stride) {
+      uint64_t a = plane_addr;
+      for (uint64_t r = rows; r > 0; --r, a += pat.row_stride) run(a);
+    }
+  };
+  if (run_bytes == 0) {
+  } else if (run_bytes <= burst_len) {  // the usual tile row: one burst, or two where it crosses a burst boundary
+    // Strides that keep the bursts' alignment split every run alike.
+    if (((pat.row_stride | pat.plane_stride) & burst_mask) == 0) {
+      const uint64_t first = std::min(run_bytes, burst_len - (pat.addr & burst_mask)), rest = run_bytes - first;
+      if (rest == 0) {
+        for_runs([&](uint64_t a) FUSESIM_INLINE { step(a, first); });
+      } else {
+        for_runs([&](uint64_t a) FUSESIM_INLINE {
+          step(a, first);
+          step(a + first, rest);
+        });
       }
+    } else {
+      for_runs([&](uint64_t a) FUSESIM_INLINE {
+        const uint64_t first = std::min(run_bytes, burst_len - (a & burst_mask));
+        step(a, first);
+        if (first < run_bytes) step(a + first, run_bytes - first);
+      });
     }
   } else {
-    for (uint64_t p = pat.planes; p > 0; --p, plane_addr += pat.plane_stride) {
-      uint64_t run_addr = plane_addr;
-      for (uint64_t r = rows; r > 0; --r, run_addr += row_stride)
-        for (uint64_t b = run_addr, end = run_addr + run_bytes; b < end;) {
-          const uint64_t n = std::min(end, (b | burst_mask) + 1) - b;
-          step(b, n);
-          b += n;
-        }
-    }
+    for_runs([&](uint64_t a) FUSESIM_INLINE {
+      for (uint64_t b = a, end = a + run_bytes; b < end;) {
+        const uint64_t n = std::min(end, (b | burst_mask) + 1) - b;
+        step(b, n);
+        b += n;
+      }
+    });
   }
-  for (uint64_t* d = ring; d != ring_end; ++d) *d -= latency;
   busy_ = {busy_cycle, busy_rem};
   if (row_lo != uint64_t{1} << 63) row_lo_ = row_lo, row_hi_ = row_lo + row_bytes;
   window.set_next(static_cast<size_t>(slot - ring));
