@@ -59,7 +59,7 @@ void Controller::start(uint32_t addr, uint32_t len) {
 // toggled). When none is left it takes the earliest timeouts from a binary heap (sc_ppq, whose
 // order among equal times depends on its history) and makes their threads runnable in the order
 // the heap yields them. The scheduler keeps the same FIFO and a heap with the same insert and
-// heapify steps, fed the same timeouts in the same order. During a run no other process has a
+// heapify steps (TimeoutHeap, tested against sc_ppq), fed the same timeouts in the same order. During a run no other process has a
 // timeout pending (the host waits for the interrupt; its last CSR write's one-cycle timeout
 // leaves the heap before a second entry can join it), so the heap holds exactly the entries
 // SystemC's would. A process resumed after a fault only returned, so the scheduler stops at the
@@ -78,35 +78,6 @@ void Controller::notify(int event) {
   make_runnable(w);
 }
 
-// SystemC's wait(t) for t > 0; none when the cycle has come (the process goes on).
-void Controller::wait_until(uint64_t cycle) { heap_insert({cycle, current_}); }
-
-// sc_ppq's steps: an insert moves parents down while strictly later; heapify moves the earlier
-// child up, the right one only when strictly earlier than the left.
-void Controller::heap_insert(Timeout t) {
-  int i = ++heap_size_;
-  while (i > 1 && heap_[i / 2].cycle > t.cycle) {
-    heap_[i] = heap_[i / 2];
-    i /= 2;
-  }
-  heap_[i] = t;
-}
-
-Controller::Timeout Controller::heap_extract() {
-  const Timeout top = heap_[1];
-  heap_[1] = heap_[heap_size_--];
-  for (int i = 1;;) {
-    const int l = 2 * i, r = l + 1;
-    if (l > heap_size_) break;
-    int first = heap_[l].cycle < heap_[i].cycle ? l : i;
-    if (r <= heap_size_ && heap_[r].cycle < heap_[first].cycle) first = r;
-    if (first == i) break;
-    std::swap(heap_[i], heap_[first]);
-    i = first;
-  }
-  return top;
-}
-
 void Controller::run_thread() {
   sc_core::wait(start_event_);
   ctx_.wait_until(ctx_.now());  // runs start on a clock edge
@@ -121,7 +92,8 @@ void Controller::run_thread() {
   // The queue processes wait for their first instruction; fetch goes on.
   waiter_.fill(-1);
   for (int u = 0; u < kNumUnits; ++u) waiter_[kPushed + u] = u + 1;
-  run_head_ = run_count_ = heap_size_ = 0;
+  run_head_ = run_count_ = 0;
+  timeouts_.clear();
   fetch_pc_ = FetchPc::Top;
   make_runnable(kFetchProc);
   ctx_.enter_local();
@@ -141,11 +113,11 @@ void Controller::schedule() {
       else unit_step(current_ - 1);
       if (ctx_.ended()) return;
     }
-    if (heap_size_ == 0) return;
-    const uint64_t t = heap_[1].cycle;
+    if (timeouts_.empty()) return;
+    const uint64_t t = timeouts_.top().cycle;
     ctx_.set_local(t);
-    do make_runnable(heap_extract().proc);
-    while (heap_size_ > 0 && heap_[1].cycle == t);
+    do make_runnable(timeouts_.extract_top().proc);
+    while (!timeouts_.empty() && timeouts_.top().cycle == t);
   }
 }
 

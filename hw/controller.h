@@ -25,6 +25,7 @@
 #include "instr_queue.h"
 #include "nfu.h"
 #include "run_context.h"
+#include "timeout_heap.h"
 
 namespace fusesim::hw {
 
@@ -80,11 +81,6 @@ class Controller : public sc_core::sc_module {
     uint32_t index = 0, layer = 0;
     bool push_prev = false, push_next = false;
   };
-  // A timeout: the process resumes at `cycle`.
-  struct Timeout {
-    uint64_t cycle;
-    int proc;
-  };
 
   RunContext& ctx_;
   Dma &load_, &store_;
@@ -109,11 +105,10 @@ class Controller : public sc_core::sc_module {
   DramRequest* request_;  // owned by payload_
 
   // Scheduler state: the runnable processes in order (a ring: each process is in it once at
-  // most), the timeouts (a binary heap, 1-based, as SystemC's), each event's waiter (-1: none).
+  // most), the timeouts (in SystemC's heap order), each event's waiter (-1: none).
   std::array<int, kNumProcs> runnable_{};
   int run_head_ = 0, run_count_ = 0;
-  std::array<Timeout, kNumProcs + 1> heap_{};
-  int heap_size_ = 0;
+  TimeoutHeap timeouts_;
   std::array<int, kNumEvents> waiter_{};
   int current_ = kFetchProc;
   // The fetch process's state.
@@ -128,9 +123,7 @@ class Controller : public sc_core::sc_module {
   void make_runnable(int proc);
   void notify(int event);
   void wait_for(int event) { waiter_[event] = current_; }
-  void wait_until(uint64_t cycle);
-  void heap_insert(Timeout t);
-  Timeout heap_extract();
+  void wait_until(uint64_t cycle) { timeouts_.insert({cycle, current_}); }  // SystemC's wait(t), t > 0
   bool fetch_step();
   bool unit_step(int unit);
 
