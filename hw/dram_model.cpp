@@ -66,7 +66,7 @@ bool DramModel::row_hit(uint64_t addr) {
 }
 
 // row_hit's lookup on an open-page DRAM with power-of-two rows and banks, for a burst outside the
-// latest burst's row (short_runs calls it directly): opens the row of `addr` in its bank.
+// latest burst's row: opens the row of `addr` in its bank. (short_runs does the same in locals.)
 bool DramModel::open_row(uint64_t addr) {
   const uint64_t row_index = addr >> row_shift_;
   const int64_t row = static_cast<int64_t>(row_index >> bank_shift_);
@@ -551,8 +551,13 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
       occupancy_by_size_[n] = {n * byte_ticks_ / cycle_ticks_, n * byte_ticks_ % cycle_ticks_};
   }
   const BusStep* const occ = occupancy_by_size_.data();
-  const uint64_t cycle_ticks = cycle_ticks_, latency = latency_, row_bytes = row_bytes_;
+  const uint64_t cycle_ticks = cycle_ticks_, latency = latency_, row_bytes = row_bytes_, row_miss = row_miss_;
   const uint64_t burst_mask = burst_len - 1;
+  // The banks' open rows, as open_row() looks them up (the members would be reloaded after every
+  // store the loop makes through a pointer).
+  const int row_shift = row_shift_, bank_shift = bank_shift_;
+  int64_t* const open_rows = open_row_.data();
+  const uint64_t bank_mask = open_row_.size() - 1;
   uint64_t busy_cycle = busy_.cycle, busy_rem = busy_.rem;
   // The window's completions: a burst is ready `latency` after the one `window` bursts earlier
   // completed, or after issue_cycle, whichever is later (plus a row miss).
@@ -569,9 +574,13 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
   // One burst of n bytes at b.
   auto step = [&](uint64_t b, uint64_t n) FUSESIM_INLINE {
     uint64_t ready = (*slot > issue_cycle ? *slot : issue_cycle) + latency;
-    if (b - row_lo >= row_bytes) {  // a new row: look it up in its bank
-      if (!open_row(b)) ready += row_miss_, ++misses;
-      row_lo = row_lo_;
+    if (b - row_lo >= row_bytes) {  // a new row: look it up in its bank (open_row, in locals)
+      const uint64_t row_index = b >> row_shift;
+      const int64_t row = static_cast<int64_t>(row_index >> bank_shift);
+      int64_t& open = open_rows[row_index & bank_mask];
+      if (open != row) ready += row_miss, ++misses;
+      open = row;
+      row_lo = row_index << row_shift;
     }
     if (ready > busy_cycle) busy_cycle = ready, busy_rem = 0;
     const uint64_t start = busy_cycle;
