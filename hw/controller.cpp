@@ -168,9 +168,9 @@ bool Controller::request(uint32_t first, Chunk& chunk) {
   return true;
 }
 
-// The fetch process: dispatches cur_'s words while next_ is fetched. Returns false when it stops
-// for good (END, a fault).
-bool Controller::fetch_step() {
+// The fetch process: dispatches cur_'s words while next_ is fetched. It returns when it waits,
+// and for good at END or a fault.
+void Controller::fetch_step() {
   for (;;) {
     switch (fetch_pc_) {
       case FetchPc::Top:
@@ -178,16 +178,16 @@ bool Controller::fetch_step() {
         fetch_pc_ = FetchPc::Ready;
         if (cur_.ready > ctx_.now()) {
           wait_until(cur_.ready);
-          return true;
+          return;
         }
         break;
       case FetchPc::Ready: {
         // Prefetch the next block while this one is dispatched.
         const uint32_t after = cur_.first + cur_.count;
         const int64_t len = after < prog_len_ ? length_to(after + 1) : prog_len_;
-        if (len < 0) return false;
+        if (len < 0) return;
         more_ = after < len;
-        if (more_ && !request(after, next_)) return false;
+        if (more_ && !request(after, next_)) return;
         fetch_i_ = 0;
         fetch_pc_ = FetchPc::Dispatch;
         break;
@@ -197,7 +197,7 @@ bool Controller::fetch_step() {
           if (!more_) {
             ctx_.fault("decode", prog_len_, "controller",
                        "decode: the program ran past PROG_LEN (" + std::to_string(prog_len_) + ") without END");
-            return false;
+            return;
           }
           std::swap(cur_, next_);
           fetch_pc_ = FetchPc::Top;
@@ -209,7 +209,7 @@ bool Controller::fetch_step() {
           ctx_.fault("decode", index, "controller",
                      "decode: instruction " + std::to_string(index) + " (controller) is not a valid ISA v" +
                          std::to_string(isa::kIsaVersion) + " word");
-          return false;
+          return;
         }
         ctrl_index_ = index;
         switch (static_cast<Opcode>(word->opcode)) {
@@ -217,7 +217,7 @@ bool Controller::fetch_step() {
             ++fetch_i_;
             break;
           case Opcode::Desc:
-            if (!set_map(*word, index)) return false;
+            if (!set_map(*word, index)) return;
             ++fetch_i_;
             break;
           case Opcode::Sync:
@@ -234,14 +234,14 @@ bool Controller::fetch_step() {
         if (pending_ > 0) {
           ctrl_state_ = CtrlState::WaitDrain;
           check_deadlock();
-          if (ctx_.halted()) return false;
+          if (ctx_.halted()) return;
           wait_for(kDrained);
-          return true;
+          return;
         }
         ctrl_state_ = CtrlState::Fetching;
         if (cur_.instrs[fetch_i_]->opcode == static_cast<uint32_t>(Opcode::End)) {
           end_run();
-          return false;
+          return;
         }
         ++fetch_i_;
         fetch_pc_ = FetchPc::Dispatch;
@@ -254,9 +254,9 @@ bool Controller::fetch_step() {
         if (q.full()) {
           ctrl_state_ = CtrlState::WaitQueueFull;
           check_deadlock();
-          if (ctx_.halted()) return false;
+          if (ctx_.halted()) return;
           wait_for(kPopped + unit);
-          return true;
+          return;
         }
         ctrl_state_ = CtrlState::Fetching;
         ++pending_;
@@ -384,8 +384,8 @@ void Controller::account(int unit, const UnitProc& p) {
 // LOAD; stores complete in order, so a count says which have) and for its tokens, executes it,
 // waits for its completion and sends its tokens. The instruction waits at the head of its queue
 // until it executes, and is read through front() after each wait (a deep queue's ring may have
-// grown meanwhile). Returns false when it stops for good (a fault).
-bool Controller::unit_step(int unit) {
+// grown meanwhile). It returns when it waits, and for good at a fault.
+void Controller::unit_step(int unit) {
   InstrQueue& q = *queues_[unit];
   UnitProc& p = units_[unit];
   UnitStats& us = ctx_.stats().units[unit];
@@ -395,16 +395,16 @@ bool Controller::unit_step(int unit) {
         if (q.empty()) {
           unit_state_[unit] = UnitState::WaitQueue;
           check_deadlock();
-          if (ctx_.halted()) return false;
+          if (ctx_.halted()) return;
           wait_for(kPushed + unit);
-          return true;
+          return;
         }
         const uint64_t arrived = ctx_.now();
         us.stall_fetch_cycles += arrived - mark_[unit];
         ctx_.layer(q.front().instr.layer).stall_fetch_cycles[unit] += arrived - mark_[unit];
         phase_start_[unit] = arrived;
         mark_[unit] = arrived;
-        if (!neighbours_exist(unit, q.front())) return false;
+        if (!neighbours_exist(unit, q.front())) return;
         p.pc = UnitPc::Fence;
         break;
       }
@@ -424,9 +424,9 @@ bool Controller::unit_step(int unit) {
         if (stores_completed_ < q.front().fence_stores) {
           unit_state_[unit] = UnitState::WaitFence;
           check_deadlock();
-          if (ctx_.halted()) return false;
+          if (ctx_.halted()) return;
           wait_for(kStoreDone);
-          return true;
+          return;
         }
         const uint64_t waited = ctx_.now() - p.wait_from;
         ctx_.stats().stall_fence_cycles += waited;
@@ -455,9 +455,9 @@ bool Controller::unit_step(int unit) {
           unit_state_[unit] = UnitState::WaitToken;
           waiting_channel_[unit] = ch;
           check_deadlock();
-          if (ctx_.halted()) return false;
+          if (ctx_.halted()) return;
           wait_for(kToken + ch);
-          return true;
+          return;
         }
         --tokens_[ch];
         const uint64_t waited = ctx_.now() - p.wait_from;
@@ -480,7 +480,7 @@ bool Controller::unit_step(int unit) {
         notify(kPopped + unit);
         trace_started(unit, e);
         const uint64_t done = execute(unit, e);
-        if (ctx_.halted()) return false;
+        if (ctx_.halted()) return;
         p.start = start;
         p.done = done;
         p.index = e.index;
@@ -490,7 +490,7 @@ bool Controller::unit_step(int unit) {
         p.pc = UnitPc::Complete;
         if (done > ctx_.now()) {
           wait_until(done);
-          return true;
+          return;
         }
         break;
       }

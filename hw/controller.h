@@ -124,8 +124,8 @@ class Controller : public sc_core::sc_module {
   void notify(int event);
   void wait_for(int event) { waiter_[event] = current_; }
   void wait_until(uint64_t cycle) { timeouts_.insert({cycle, current_}); }  // SystemC's wait(t), t > 0
-  bool fetch_step();
-  bool unit_step(int unit);
+  void fetch_step();
+  void unit_step(int unit);
 
   int64_t length_to(uint32_t end);
   bool request(uint32_t first, Chunk& chunk);
