@@ -65,15 +65,25 @@ bool DramModel::row_hit(uint64_t addr) {
   return hit;
 }
 
-// row_hit's lookup on an open-page DRAM with power-of-two rows and banks, for a burst outside the
-// latest burst's row: opens the row of `addr` in its bank. (short_runs does the same in locals.)
-bool DramModel::open_row(uint64_t addr) {
-  const uint64_t row_index = addr >> row_shift_;
-  const int64_t row = static_cast<int64_t>(row_index >> bank_shift_);
-  int64_t& open = open_row_[row_index & (open_row_.size() - 1)];
+// The bank lookup of an open-page DRAM with power-of-two rows and banks (`open_rows` indexed by
+// bank): opens the row of `addr` in its bank, sets `row_lo` to that row's first byte and says
+// whether it was open already. open_row and short_runs (on copies of the members, which its loop
+// would otherwise reload after every store it makes through a pointer) share it.
+static inline bool open_row_in(int64_t* open_rows, uint64_t bank_mask, int row_shift, int bank_shift, uint64_t addr,
+                               uint64_t& row_lo) {
+  const uint64_t row_index = addr >> row_shift;
+  const int64_t row = static_cast<int64_t>(row_index >> bank_shift);
+  int64_t& open = open_rows[row_index & bank_mask];
   const bool hit = open == row;
   open = row;
-  row_lo_ = row_index << row_shift_;
+  row_lo = row_index << row_shift;
+  return hit;
+}
+
+// row_hit's lookup on an open-page DRAM with power-of-two rows and banks, for a burst outside the
+// latest burst's row: opens the row of `addr` in its bank.
+bool DramModel::open_row(uint64_t addr) {
+  const bool hit = open_row_in(open_row_.data(), open_row_.size() - 1, row_shift_, bank_shift_, addr, row_lo_);
   row_hi_ = row_lo_ + row_bytes_;
   return hit;
 }
@@ -553,8 +563,7 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
   const BusStep* const occ = occupancy_by_size_.data();
   const uint64_t cycle_ticks = cycle_ticks_, latency = latency_, row_bytes = row_bytes_, row_miss = row_miss_;
   const uint64_t burst_mask = burst_len - 1;
-  // The banks' open rows, as open_row() looks them up (the members would be reloaded after every
-  // store the loop makes through a pointer).
+  // The bank lookup's members, copied (open_row_in).
   const int row_shift = row_shift_, bank_shift = bank_shift_;
   int64_t* const open_rows = open_row_.data();
   const uint64_t bank_mask = open_row_.size() - 1;
@@ -574,14 +583,9 @@ uint64_t DramModel::short_runs(const DramPattern& pat, bool write, uint64_t issu
   // One burst of n bytes at b.
   auto step = [&](uint64_t b, uint64_t n) FUSESIM_INLINE {
     uint64_t ready = (*slot > issue_cycle ? *slot : issue_cycle) + latency;
-    if (b - row_lo >= row_bytes) {  // a new row: look it up in its bank (open_row, in locals)
-      const uint64_t row_index = b >> row_shift;
-      const int64_t row = static_cast<int64_t>(row_index >> bank_shift);
-      int64_t& open = open_rows[row_index & bank_mask];
-      if (open != row) ready += row_miss, ++misses;
-      open = row;
-      row_lo = row_index << row_shift;
-    }
+    if (b - row_lo >= row_bytes &&  // a new row: look it up in its bank
+        !open_row_in(open_rows, bank_mask, row_shift, bank_shift, b, row_lo))
+      ready += row_miss, ++misses;
     if (ready > busy_cycle) busy_cycle = ready, busy_rem = 0;
     const uint64_t start = busy_cycle;
     busy_cycle += occ[n].cycles;

@@ -44,7 +44,7 @@ void RunContext::leave_local() {
   if (finish_deferred_) {
     finish_deferred_ = false;
     finished_ = true;
-    for (auto& listener : finish_listeners_) listener(end_cycle_);
+    for (auto& listener : finish_listeners_) listener(start_cycle_ + stats_.cycles);
   }
 }
 
@@ -60,8 +60,7 @@ void RunContext::finish(uint64_t end_cycle) {
   if (ended()) return;
   stats_.cycles = end_cycle - start_cycle_;
   if (local_) {
-    finish_deferred_ = true;
-    end_cycle_ = end_cycle;
+    finish_deferred_ = true;  // the listeners run in leave_local()
     return;
   }
   finished_ = true;

@@ -103,7 +103,7 @@ class RunContext {
   // now()'s last answer: most calls come at the same time stamp, and cycle_of divides.
   mutable uint64_t now_ps_ = 0, now_cycle_ = 0;
   bool local_ = false, finish_deferred_ = false;
-  uint64_t local_cycle_ = 0, end_cycle_ = 0;
+  uint64_t local_cycle_ = 0;
   uint64_t start_cycle_ = 0;
   bool started_ = false, finished_ = false;
   Stats stats_;
