@@ -130,6 +130,13 @@ class Progress {
     if (tty_) draw(running);
   }
 
+  // A line about a point that is neither ok nor failed.
+  void note(const std::string& text) {
+    if (tty_) clear();
+    std::cerr << text << "\n";
+    if (tty_) draw(0);
+  }
+
   void end() {
     if (tty_) {
       clear();
@@ -156,6 +163,45 @@ class Progress {
               << std::flush;
   }
 };
+
+// The signal that asked this sweep to stop (0: none). Set by the handler, read by the loop.
+volatile sig_atomic_t g_stop_signal = 0;
+void on_stop_signal(int sig) { g_stop_signal = sig; }
+
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
+bool is_stop_signal(int sig) {
+  return std::find(std::begin(kStopSignals), std::end(kStopSignals), sig) != std::end(kStopSignals);
+}
+
+// Catches the stop signals for its lifetime, without SA_RESTART so that poll() returns at
+// once; the previous dispositions come back in the destructor.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    for (std::size_t i = 0; i < std::size(kStopSignals); ++i) {
+      ::sigaction(kStopSignals[i], nullptr, &old_[i]);
+      // An ignored signal stays ignored (nohup, a background job without job control).
+      if (old_[i].sa_handler != SIG_IGN) ::sigaction(kStopSignals[i], &sa, nullptr);
+    }
+  }
+  ~StopSignals() {
+    for (std::size_t i = 0; i < std::size(kStopSignals); ++i) ::sigaction(kStopSignals[i], &old_[i], nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+
+  int received() const { return g_stop_signal; }
+
+ private:
+  struct sigaction old_[std::size(kStopSignals)];
+};
+
+std::string signal_name(int sig) { return std::to_string(sig) + " (" + strsignal(sig) + ")"; }
 
 struct Worker {
   pid_t pid = -1;
@@ -195,9 +241,22 @@ Worker spawn(const Point& p, const std::string& workdir) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
   const pid_t parent = ::getpid();
+  // The stop signals are blocked across fork: a child signalled before its exec must still die
+  // of the signal, not run the sweep's handler and go on to run its point.
+  sigset_t stop_set, old_mask;
+  sigemptyset(&stop_set);
+  for (int sig : kStopSignals) sigaddset(&stop_set, sig);
+  ::sigprocmask(SIG_BLOCK, &stop_set, &old_mask);
   pid_t pid = ::fork();
+  if (pid != 0) ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
   if (pid == 0) {
+    for (int sig : kStopSignals) {
+      struct sigaction sa {};
+      ::sigaction(sig, nullptr, &sa);
+      if (sa.sa_handler == on_stop_signal) ::signal(sig, SIG_DFL);
+    }
+    ::sigprocmask(SIG_SETMASK, &old_mask, nullptr);
     // A worker must not outlive a killed sweep: --resume reruns its point.
     ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (::getppid() != parent) ::_exit(127);
@@ -262,6 +321,21 @@ Row result_row(const Worker& w, int status, double wall) {
 
 }  // namespace
 
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// A word for a shell command line, quoted only when it needs to be.
+std::string shell_word(const std::string& s) {
+  return !s.empty() && s.find_first_not_of(
+                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=%/.,:@") ==
+                           std::string::npos
+             ? s
+             : shell_quote(s);
+}
+
 std::string column_of(const std::string& key) { return key.rfind("compiler.", 0) == 0 ? key.substr(9) : key; }
 
 std::vector<std::string> result_columns(const std::vector<Param>& params) {
@@ -299,16 +373,17 @@ int report_summary(const std::string& out, const std::vector<Row>& rows, const s
   return !rows.empty() && ok == 0 ? 1 : 0;
 }
 
-void run_points(const std::vector<const Point*>& todo, const RunProgress& shown, unsigned jobs, double timeout_s,
-                ResultStore& store, const std::string& work_root) {
+std::size_t run_points(const std::vector<const Point*>& todo, const RunProgress& shown, unsigned jobs,
+                       double timeout_s, ResultStore& store, const std::string& work_root) {
   Progress progress(shown.total, shown.already, shown.params);
   std::error_code ec;
   fs::remove_all(work_root, ec);  // leftovers of a killed sweep (the store's lock is ours)
   fs::create_directories(work_root, ec);
+  StopSignals stop;
   std::vector<Worker> running;
-  std::size_t next = 0;
-  while (next < todo.size() || !running.empty()) {
-    while (running.size() < jobs && next < todo.size()) {
+  std::size_t next = 0, recorded = 0, stopped = 0;
+  while ((next < todo.size() || !running.empty()) && !stop.received()) {
+    while (running.size() < jobs && next < todo.size() && !stop.received()) {
       const Point& p = *todo[next++];
       running.push_back(spawn(p, work_root + "/" + p.id));
     }
@@ -334,16 +409,58 @@ void run_points(const std::vector<const Point*>& todo, const RunProgress& shown,
       ::fcntl(it->err_fd, F_SETFL, ::fcntl(it->err_fd, F_GETFL) & ~O_NONBLOCK);
       drain(*it, true);
       ::close(it->err_fd);
-      Row row = result_row(*it, status, wall);
-      store.append(row);
-      progress.finished(row, wall);
+      if (!it->timed_out && WIFSIGNALED(status) && is_stop_signal(WTERMSIG(status))) {
+        // Stopped from outside, not failed: no row, so --resume runs the point again.
+        ++stopped;
+        progress.note("stopped: " + describe(params_row(*it->point), shown.params) +
+                      ": its worker was killed by signal " + signal_name(WTERMSIG(status)) +
+                      "; no row, --resume runs it again");
+      } else {
+        Row row = result_row(*it, status, wall);
+        store.append(row);
+        ++recorded;
+        progress.finished(row, wall);
+      }
       fs::remove_all(it->workdir, ec);
       it = running.erase(it);
     }
     progress.tick(running.size());
   }
+  if (const int sig = stop.received()) {
+    // Interrupted: the points in flight get no row, unless their worker had already exited.
+    // SIGKILL, as the workers keep nothing.
+    for (auto& w : running) ::kill(w.pid, SIGKILL);
+    for (auto& w : running) {
+      int status = 0;
+      while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
+      }
+      ::fcntl(w.err_fd, F_SETFL, ::fcntl(w.err_fd, F_GETFL) & ~O_NONBLOCK);
+      drain(w, true);
+      ::close(w.err_fd);
+      if (WIFEXITED(status)) {
+        const double wall = seconds(Clock::now() - w.start);
+        Row row = result_row(w, status, wall);
+        store.append(row);
+        ++recorded;
+        progress.finished(row, wall);
+      }
+    }
+    progress.end();
+    fs::remove_all(work_root, ec);
+    const std::size_t left = todo.size() - recorded;
+    std::cerr << "sweep interrupted by signal " << signal_name(sig) << ": " << recorded << " of "
+              << todo.size() << " points recorded, " << left << " left without a row";
+    if (!shown.resume_hint.empty()) std::cerr << "; to run them: " << shown.resume_hint;
+    std::cerr << std::endl;
+    std::cout.flush();
+    // Die of the signal, as without the handler, so that the shell or Slurm sees it.
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+    ::_exit(128 + sig);
+  }
   progress.end();
   fs::remove_all(work_root, ec);
+  return stopped;
 }
 
 namespace {
@@ -508,7 +625,11 @@ int sweep_main(const std::vector<std::string>& args) {
   std::cerr << "; " << todo.size() << " to run with -j " << jobs << " -> " << out << "/results.csv\n";
 
   const auto t0 = Clock::now();
-  run_points(todo, {ex.points.size(), already, shown}, jobs, timeout_s, store, out + "/.work");
+  const std::string hint = "fusesim sweep " + shell_word(spec_path) + " -j " + std::to_string(jobs) +
+                           " --out " + shell_word(out) + " --resume" +
+                           (timeout_s > 0 ? " --timeout " + format_number(timeout_s) : "");
+  const std::size_t stopped =
+      run_points(todo, {ex.points.size(), already, shown, hint}, jobs, timeout_s, store, out + "/.work");
   const double wall = seconds(Clock::now() - t0);
 
   // The summary covers this spec's points, including those of earlier (resumed) runs.
@@ -523,7 +644,11 @@ int sweep_main(const std::vector<std::string>& args) {
   std::cout << "\nran " << todo.size() << " points in " << std::fixed << std::setprecision(1) << wall << " s ("
             << std::setprecision(1) << (wall > 0 ? 60.0 * static_cast<double>(todo.size()) / wall : 0.0)
             << " points/min at -j " << jobs << "); results in " << out << "/results.csv\n";
-  return rc;
+  if (stopped)
+    std::cout << stopped << " point" << (stopped == 1 ? "" : "s") << " stopped from outside ha"
+              << (stopped == 1 ? "s" : "ve") << " no row; to run " << (stopped == 1 ? "it" : "them") << ": "
+              << hint << "\n";
+  return stopped ? 1 : rc;  // as sweep-status: points are missing
 }
 
 }  // namespace fusesim

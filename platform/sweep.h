@@ -40,18 +40,32 @@ std::vector<std::string> result_columns(const std::vector<Param>& params);
 std::string progress_bar(std::size_t done, std::size_t total, std::size_t ok, std::size_t failed,
                          const std::string& extra, double elapsed_s, double eta_s);
 
+// `s` single-quoted for a POSIX shell; `shell_word` quotes only when the shell needs it.
+std::string shell_quote(const std::string& s);
+std::string shell_word(const std::string& s);
+
 // What progress lines count against: `already` of `total` points were done before this run;
-// `params` are the columns shown for each finished point.
+// `params` are the columns shown for each finished point; `resume_hint` is the command that
+// runs the points left without a row, printed when the run is interrupted.
 struct RunProgress {
   std::size_t total = 0, already = 0;
   std::vector<std::string> params;
+  std::string resume_hint;
 };
 
 // Runs `todo`, one worker process per point and at most `jobs` at a time, appending each
 // point's row (failed points with their error) to `store`; workers write under `work_root`,
 // which is emptied first and removed at the end. Progress goes to stderr.
-void run_points(const std::vector<const Point*>& todo, const RunProgress& progress, unsigned jobs,
-                double timeout_s, ResultStore& store, const std::string& work_root);
+//
+// A stop from outside leaves points pending, never failed, so --resume runs them again:
+//  - SIGINT, SIGTERM or SIGHUP to this process (Ctrl-C, kill, scancel, a Slurm time limit):
+//    no new worker starts, the running ones are killed without a row, the interruption is
+//    reported with `resume_hint`, and the process then dies of that signal as it would have;
+//  - a worker killed by one of those signals that this process did not send (a signal to the
+//    whole process group or job step can reach a worker first): no row for its point.
+// Returns the number of points stopped that way, which the run leaves without a row.
+std::size_t run_points(const std::vector<const Point*>& todo, const RunProgress& progress, unsigned jobs,
+                       double timeout_s, ResultStore& store, const std::string& work_root);
 
 }  // namespace sweep
 }  // namespace fusesim

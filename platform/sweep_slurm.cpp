@@ -61,21 +61,6 @@ std::string last_line(const std::string& text) {
   return last;
 }
 
-std::string shell_quote(const std::string& s) {
-  std::string q = "'";
-  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-// A word for a shell command line, quoted only when it needs to be.
-std::string shell_word(const std::string& s) {
-  return !s.empty() && s.find_first_not_of(
-                           "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-+=%/.,:@") ==
-                           std::string::npos
-             ? s
-             : shell_quote(s);
-}
-
 // ---- Running the Slurm commands ------------------------------------------------------------
 
 struct Captured {
@@ -825,8 +810,11 @@ int sweep_task_main(const std::vector<std::string>& args) {
   const auto shown = varying_columns(
       points.empty() ? std::vector<Param>{} : points.front().params, points,
       [](const Point& p, const std::string& key) -> const std::string& { return p.get(key); });
-  run_points(todo, {points.size(), points.size() - todo.size(), shown}, jobs, timeout_s, shard, work_root);
-  return 0;
+  // Interrupted (scancel, the time limit), the task names the command that resubmits what is left.
+  const std::string hint = resume_hint(dir, read_submissions(dir));
+  const std::size_t stopped = run_points(todo, {points.size(), points.size() - todo.size(), shown, hint},
+                                         jobs, timeout_s, shard, work_root);
+  return stopped ? 1 : 0;
 }
 
 int sweep_status_main(const std::vector<std::string>& args) {

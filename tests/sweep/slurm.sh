@@ -63,24 +63,36 @@ cmp "$work/local.rows" "$work/slurm.rows" || fail "Slurm rows differ from the lo
 head -1 "$work/local/results.csv" | cmp - <(head -1 "$work/slurm/results.csv") || fail "CSV headers differ"
 echo "ok: job array gives the local executor's $total rows"
 
-# 2. Cancel array task 2 (the 4 VGG-16 points, a few seconds each) after its first point.
-"$fusesim" sweep "$spec" --executor slurm --out "$work/cancel" --chunk 4 --max-running 2 \
-  >"$work/cancel.log" 2>&1 || fail "slurm sweep exited $?"
-job=$(sed -n 's/^submitted job \([0-9]*\):.*/\1/p' "$work/cancel.log")
-[ -n "$job" ] || fail "no job id printed"
-for _ in $(seq 1 3000); do
-  [ "$(cat "$work/cancel/shards/0_2.jsonl" 2>/dev/null | wc -l)" -ge 1 ] && break
-  sleep 0.05
+# 2. Cancel array task 2 (the 4 VGG-16 points, the slowest) after its first point. Its points
+# last about a second; should the cancel still land after all 4 (a fast host, a slow scancel),
+# the scenario starts over, up to 3 times.
+for attempt in 1 2 3; do
+  rm -rf "$work/cancel"
+  "$fusesim" sweep "$spec" --executor slurm --out "$work/cancel" --chunk 4 --max-running 2 \
+    >"$work/cancel.log" 2>&1 || fail "slurm sweep exited $?"
+  job=$(sed -n 's/^submitted job \([0-9]*\):.*/\1/p' "$work/cancel.log")
+  [ -n "$job" ] || fail "no job id printed"
+  for _ in $(seq 1 3000); do
+    [ "$(cat "$work/cancel/shards/0_2.jsonl" 2>/dev/null | wc -l)" -ge 1 ] && break
+    sleep 0.05
+  done
+  scancel "${job}_2"
+  status=0
+  "$fusesim" sweep-status "$work/cancel" --wait >"$work/cancel-status.log" 2>&1 || status=$?
+  at_cancel=$(wc -l <"$work/cancel/shards/0_2.jsonl")
+  [ "$at_cancel" -ge 1 ] || fail "array task 2 was cancelled before its first point"
+  [ "$at_cancel" -lt 4 ] && break
+  echo "attempt $attempt: the cancel landed after all 4 points of task 2; again"
 done
-scancel "${job}_2"
-status=0
-"$fusesim" sweep-status "$work/cancel" --wait >"$work/cancel-status.log" 2>&1 || status=$?
 [ "$status" -eq 1 ] || fail "sweep-status --wait after scancel exited $status, expected 1 (points missing)"
-at_cancel=$(wc -l <"$work/cancel/shards/0_2.jsonl")
-[ "$at_cancel" -ge 1 ] && [ "$at_cancel" -lt 4 ] || fail "the cancel landed after $at_cancel of 4 points: not midway"
+[ "$at_cancel" -lt 4 ] || fail "in 3 attempts the cancel never landed before task 2's last point"
 missing=$((4 - at_cancel))
 grep -q "$missing points\? ha[sv]e\? no row and no array task is queued" "$work/cancel-status.log" ||
   fail "status does not report the $missing missing points"
+# The point in flight when Slurm's SIGTERM came is pending, not failed; the task says so.
+! grep -q '"status":"failed"' "$work/cancel/shards/0_2.jsonl" || fail "a point stopped by scancel was recorded as failed"
+grep -q "^sweep interrupted by signal 15 (Terminated): $at_cancel of 4 points recorded, $missing left without a row; to run them: fusesim sweep .* --executor slurm --out .* --resume" \
+  "$work/cancel/logs/${job}_2.out" || fail "the cancelled task's log does not say what it kept and how to resume"
 
 "$fusesim" sweep "$spec" --executor slurm --out "$work/cancel" --chunk 4 --resume --wait \
   >"$work/resume.log" 2>&1 || fail "--resume --wait exited $?"
