@@ -360,14 +360,15 @@ std::string progress_bar(std::size_t done, std::size_t total, std::size_t ok, st
   return o.str();
 }
 
-int report_summary(const std::string& out, const std::vector<Row>& rows, const std::vector<std::string>& shown) {
+int report_summary(const std::string& out, const std::vector<Row>& rows,
+                   const std::vector<std::string>& shown, std::size_t planned) {
   std::size_t ok = 0;
   for (const auto& r : rows) {
     const Cell* s = find(r, "status");
     if (s && s->text == "ok") ++ok;
   }
   std::ostringstream summary;
-  print_summary(summary, rows, shown);
+  print_summary(summary, rows, shown, planned);
   std::cout << summary.str();
   std::ofstream(out + "/summary.txt") << summary.str();
   return !rows.empty() && ok == 0 ? 1 : 0;
@@ -491,7 +492,8 @@ std::vector<std::size_t> pareto_front(const std::vector<std::pair<double, double
   return front;
 }
 
-void print_summary(std::ostream& os, const std::vector<Row>& rows, const std::vector<std::string>& shown) {
+void print_summary(std::ostream& os, const std::vector<Row>& rows, const std::vector<std::string>& shown,
+                   std::size_t planned) {
   std::map<std::string, std::vector<const Row*>> by_model;
   std::size_t ok = 0;
   for (const auto& r : rows) {
@@ -501,7 +503,10 @@ void print_summary(std::ostream& os, const std::vector<Row>& rows, const std::ve
     const Cell* m = find(r, "model");
     by_model[m ? m->text : "?"].push_back(&r);
   }
-  os << "summary: " << rows.size() << " points, " << ok << " ok, " << rows.size() - ok << " failed\n";
+  os << "summary: " << std::max(planned, rows.size()) << " points, " << ok << " ok, " << rows.size() - ok
+     << " failed";
+  if (planned > rows.size()) os << ", " << planned - rows.size() << " without a row";
+  os << "\n";
   std::vector<std::string> params;  // the model is the heading
   for (const auto& k : shown)
     if (k != "model") params.push_back(k);
@@ -640,7 +645,7 @@ int sweep_main(const std::vector<std::string>& args) {
     const Cell* id = find(r, "id");
     if (id && in_spec.count(id->text)) rows.push_back(r);
   }
-  const int rc = report_summary(out, rows, shown);
+  const int rc = report_summary(out, rows, shown, ex.points.size());
   std::cout << "\nran " << todo.size() << " points in " << std::fixed << std::setprecision(1) << wall << " s ("
             << std::setprecision(1) << (wall > 0 ? 60.0 * static_cast<double>(todo.size()) / wall : 0.0)
             << " points/min at -j " << jobs << "); results in " << out << "/results.csv\n";

@@ -25,11 +25,14 @@ namespace sweep {
 std::vector<std::size_t> pareto_front(const std::vector<std::pair<double, double>>& xy);
 
 // Per model: the best ok row by cycles and by energy, and the Pareto front of cycles against
-// on-chip bytes. `shown` are the parameter columns printed for each row.
-void print_summary(std::ostream& os, const std::vector<Row>& rows, const std::vector<std::string>& shown);
+// on-chip bytes. `shown` are the parameter columns printed for each row; `planned`, the points
+// of the spec, when some may have no row (the first line counts those as without a row).
+void print_summary(std::ostream& os, const std::vector<Row>& rows, const std::vector<std::string>& shown,
+                   std::size_t planned = 0);
 // Prints the summary and writes it to OUT/summary.txt; returns the sweep's exit code (1 when
 // every row failed).
-int report_summary(const std::string& out, const std::vector<Row>& rows, const std::vector<std::string>& shown);
+int report_summary(const std::string& out, const std::vector<Row>& rows,
+                   const std::vector<std::string>& shown, std::size_t planned = 0);
 
 // Results column of a point parameter: compiler.fusion -> fusion; arch.* keys stay whole.
 std::string column_of(const std::string& key);

@@ -105,6 +105,8 @@ wait "$pid" || status=$?
 [ "$status" -eq 1 ] || fail "a sweep with a point stopped from outside exited $status, expected 1"
 grep -q "^stopped: .*: its worker was killed by signal 15 (Terminated); no row, --resume runs it again" "$work/worker.log" ||
   fail "no line for the stopped worker"
+grep -q "^summary: $total points, $((total - 1)) ok, 0 failed, 1 without a row$" "$work/worker.log" ||
+  fail "the summary does not count the point without a row"
 grep -q "^1 point stopped from outside has no row; to run it: fusesim sweep .* --resume" "$work/worker.log" ||
   fail "the sweep's last line does not name --resume"
 [ "$(wc -l <"$dir/results.jsonl")" -eq $((total - 1)) ] || fail "expected $((total - 1)) rows with one point stopped"

@@ -474,6 +474,11 @@ TEST(SweepPareto, SummaryNamesTheBestPointsPerModel) {
   EXPECT_NE(s.find("best by energy          7.000 mJ"), std::string::npos) << s;
   EXPECT_NE(s.find("Pareto front, cycles vs on-chip bytes (2 points)"), std::string::npos) << s;  // a: 1000 and 2000
   EXPECT_NE(s.find("b (1 ok points)"), std::string::npos) << s;
+  // Points of the spec that have no row (stopped from outside) are counted on the first line.
+  std::ostringstream partial;
+  print_summary(partial, rows, {"model", "arch.buffers.sb.bytes"}, 7);
+  EXPECT_NE(partial.str().find("summary: 7 points, 4 ok, 1 failed, 2 without a row\n"), std::string::npos)
+      << partial.str();
 }
 
 }  // namespace
