@@ -383,6 +383,19 @@ std::size_t run_points(const std::vector<const Point*>& todo, const RunProgress&
   StopSignals stop;
   std::vector<Worker> running;
   std::size_t next = 0, recorded = 0, stopped = 0;
+  // An exited worker: the rest of its stderr, then its row (status, error, metrics).
+  auto drain_rest = [](Worker& w) {
+    ::fcntl(w.err_fd, F_SETFL, ::fcntl(w.err_fd, F_GETFL) & ~O_NONBLOCK);
+    drain(w, true);
+    ::close(w.err_fd);
+  };
+  auto record = [&](const Worker& w, int status) {
+    const double wall = seconds(Clock::now() - w.start);
+    Row row = result_row(w, status, wall);
+    store.append(row);
+    ++recorded;
+    progress.finished(row, wall);
+  };
   while ((next < todo.size() || !running.empty()) && !stop.received()) {
     while (running.size() < jobs && next < todo.size() && !stop.received()) {
       const Point& p = *todo[next++];
@@ -406,10 +419,7 @@ std::size_t run_points(const std::vector<const Point*>& todo, const RunProgress&
         ++it;
         continue;
       }
-      const double wall = seconds(Clock::now() - it->start);
-      ::fcntl(it->err_fd, F_SETFL, ::fcntl(it->err_fd, F_GETFL) & ~O_NONBLOCK);
-      drain(*it, true);
-      ::close(it->err_fd);
+      drain_rest(*it);
       if (!it->timed_out && WIFSIGNALED(status) && is_stop_signal(WTERMSIG(status))) {
         // Stopped from outside, not failed: no row, so --resume runs the point again.
         ++stopped;
@@ -417,10 +427,7 @@ std::size_t run_points(const std::vector<const Point*>& todo, const RunProgress&
                       ": its worker was killed by signal " + signal_name(WTERMSIG(status)) +
                       "; no row, --resume runs it again");
       } else {
-        Row row = result_row(*it, status, wall);
-        store.append(row);
-        ++recorded;
-        progress.finished(row, wall);
+        record(*it, status);
       }
       fs::remove_all(it->workdir, ec);
       it = running.erase(it);
@@ -435,16 +442,8 @@ std::size_t run_points(const std::vector<const Point*>& todo, const RunProgress&
       int status = 0;
       while (::waitpid(w.pid, &status, 0) < 0 && errno == EINTR) {
       }
-      ::fcntl(w.err_fd, F_SETFL, ::fcntl(w.err_fd, F_GETFL) & ~O_NONBLOCK);
-      drain(w, true);
-      ::close(w.err_fd);
-      if (WIFEXITED(status)) {
-        const double wall = seconds(Clock::now() - w.start);
-        Row row = result_row(w, status, wall);
-        store.append(row);
-        ++recorded;
-        progress.finished(row, wall);
-      }
+      drain_rest(w);
+      if (WIFEXITED(status)) record(w, status);
     }
     progress.end();
     fs::remove_all(work_root, ec);
